@@ -1,0 +1,1 @@
+"""Vouch: the GraphQL API, the domain rules and the ingest worker."""

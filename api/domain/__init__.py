@@ -1,0 +1,1 @@
+"""Domain rules: plain modules with no GraphQL, HTTP or database in them."""

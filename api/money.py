@@ -1,0 +1,135 @@
+"""Money: an integer amount in minor units plus an ISO 4217 currency code.
+
+Never a float. Decimal strings ("49.90") are the wire format; `parse_amount` refuses anything that
+is not exactly representable in the currency's minor unit rather than rounding it silently.
+Rounding happens once, half-even, where a ledger entry is computed (`round_half_even`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+# ISO 4217 active codes with their minor-unit exponent (2 unless listed otherwise).
+_EXPONENT_0 = {
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+    "VUV", "XAF", "XOF", "XPF",
+}
+_EXPONENT_3 = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
+_EXPONENT_4 = {"CLF", "UYW"}
+_EXPONENT_2 = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF",
+    "CHE", "CHF", "CHW", "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD",
+    "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW",
+    "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT",
+    "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK",
+    "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR",
+    "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
+    "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "USN", "UYU",
+    "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
+}
+
+CURRENCIES: dict[str, int] = {
+    **{c: 2 for c in _EXPONENT_2},
+    **{c: 0 for c in _EXPONENT_0},
+    **{c: 3 for c in _EXPONENT_3},
+    **{c: 4 for c in _EXPONENT_4},
+}
+
+
+class MoneyError(ValueError):
+    """A currency or amount that cannot be money. The message is meant for the caller."""
+
+
+def normalize_currency(code: str) -> str:
+    """Upper-cases and validates an ISO 4217 code; raises MoneyError for anything else."""
+    upper = (code or "").strip().upper()
+    if upper not in CURRENCIES:
+        raise MoneyError(f"unknown currency {code!r}: expected an ISO 4217 code such as EUR")
+    return upper
+
+
+def exponent(currency: str) -> int:
+    return CURRENCIES[normalize_currency(currency)]
+
+
+def parse_amount(value: str | Decimal | int, currency: str, *, allow_negative: bool = False) -> int:
+    """Turns a major-unit decimal ("49.90") into minor units (4990), exactly.
+
+    Refuses floats, NaN/Infinity, more decimals than the currency has, and negatives unless
+    allowed: a wrong amount is an error for the caller, never a silent rounding.
+    """
+    if isinstance(value, float) or isinstance(value, bool):
+        raise MoneyError("amount must be a decimal string such as \"12.50\", not a float")
+    try:
+        dec = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise MoneyError(f"amount {value!r} is not a decimal number") from None
+    if not dec.is_finite():
+        raise MoneyError(f"amount {value!r} is not a finite number")
+    places = exponent(currency)
+    scaled = dec.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(
+            f"amount {value!r} has more than {places} decimal places for {currency.upper()}"
+        )
+    if dec < 0 and not allow_negative:
+        raise MoneyError(f"amount {value!r} must not be negative")
+    minor = int(scaled)
+    if abs(minor) >= 10**15:
+        raise MoneyError(f"amount {value!r} is too large")
+    return minor
+
+
+def format_amount(minor: int, currency: str) -> str:
+    """Minor units back to the decimal string of the wire format: 4990 EUR -> "49.90"."""
+    places = exponent(currency)
+    return str(Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places)))
+
+
+def round_half_even(value: Decimal) -> int:
+    """The single rounding step of the ledger: a Decimal of minor units to an int, half-even."""
+    return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def apply_basis_points(minor: int, bps: int) -> int:
+    """minor x bps / 10,000 rounded half-even once (1 bp = 0.01 %)."""
+    return round_half_even(Decimal(minor) * Decimal(bps) / Decimal(10_000))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int  # minor units
+    currency: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", normalize_currency(self.currency))
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise MoneyError("money amounts are integers in minor units")
+
+    @classmethod
+    def parse(cls, value: str | Decimal, currency: str, *, allow_negative: bool = False) -> Money:
+        return cls(parse_amount(value, currency, allow_negative=allow_negative), currency)
+
+    def __str__(self) -> str:
+        return f"{format_amount(self.amount, self.currency)} {self.currency}"
+
+    def decimal_string(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot combine {self.currency} and {other.currency}")

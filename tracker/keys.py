@@ -1,0 +1,35 @@
+"""Redis key and stream names shared by the API (writer of links) and the tracker (reader).
+
+Cluster-safe: single-key lookups (links, codes) need no hash tag; the event streams share the
+`{ev}` hash tag so a consumer can read several of them in one XREADGROUP on a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+
+def link(prefix: str, code: str) -> str:
+    """JSON of a tracked link, see `tracker.events.LinkRecord`; written by the API."""
+    return f"{prefix}:link:{code}"
+
+
+def discount_code(prefix: str, brand_id: int, code: str) -> str:
+    """JSON of a discount code (upper-cased), per brand; written by the API."""
+    return f"{prefix}:dcode:{brand_id}:{code.upper()}"
+
+
+def brand_secrets(prefix: str, brand_id: int) -> str:
+    """JSON list of a brand's postback secrets with their expiry; written by the API."""
+    return f"{prefix}:brand:{brand_id}:secrets"
+
+
+def clicks_stream(prefix: str) -> str:
+    return f"{prefix}:{{ev}}:clicks"
+
+
+def conversions_stream(prefix: str) -> str:
+    """Conversions and refunds, in one stream so a refund is never read before its order."""
+    return f"{prefix}:{{ev}}:conversions"
+
+
+def dead_letter_stream(prefix: str) -> str:
+    return f"{prefix}:{{ev}}:dead"
