@@ -1,0 +1,46 @@
+"""Tracked links and discount codes: the two ways a sale is traced back to a partnership."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, Timestamps
+from api.models.columns import fk, pk
+
+
+class TrackedLink(Timestamps, Base):
+    __tablename__ = "tracked_links"
+
+    id: Mapped[int] = pk()
+    organization_id: Mapped[int] = fk("organizations.id")
+    brand_id: Mapped[int] = fk("brands.id")
+    campaign_id: Mapped[int] = fk("campaigns.id")
+    partnership_id: Mapped[int] = fk("partnerships.id")
+    # hashids of the id; set right after the insert that assigns the id.
+    code: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    destination_url: Mapped[str] = mapped_column(String(2048))
+    utm_source: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_medium: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_campaign: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_content: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class DiscountCode(Timestamps, Base):
+    __tablename__ = "discount_codes"
+    # Codes are case-insensitive and unique per brand: stored upper-cased.
+    __table_args__ = (UniqueConstraint("brand_id", "code"),)
+
+    id: Mapped[int] = pk()
+    organization_id: Mapped[int] = fk("organizations.id")
+    brand_id: Mapped[int] = fk("brands.id")
+    campaign_id: Mapped[int] = fk("campaigns.id")
+    partnership_id: Mapped[int] = fk("partnerships.id")
+    code: Mapped[str] = mapped_column(String(24))
+    percent_off_bps: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(nullable=True)
