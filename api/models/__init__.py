@@ -2,7 +2,15 @@
 
 from api.models.campaigns import Campaign
 from api.models.content import ContentSubmission, Deliverable
+from api.models.events import Click, ClickRollup, Conversion, OrphanVisitRollup, Refund
 from api.models.influencers import Influencer, MetricSnapshot, SocialAccount
+from api.models.ledger import (
+    BrandPostbackSecret,
+    CampaignCost,
+    LedgerEntry,
+    PayoutBatch,
+    PayoutLine,
+)
 from api.models.partnerships import Contract, Partnership
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink
@@ -10,15 +18,25 @@ from api.models.tracking import DiscountCode, TrackedLink
 __all__ = [
     "ApiKey",
     "Brand",
+    "BrandPostbackSecret",
     "Campaign",
+    "CampaignCost",
+    "Click",
+    "ClickRollup",
     "ContentSubmission",
     "Contract",
+    "Conversion",
     "Deliverable",
     "DiscountCode",
     "Influencer",
+    "LedgerEntry",
     "MetricSnapshot",
     "Organization",
+    "OrphanVisitRollup",
     "Partnership",
+    "PayoutBatch",
+    "PayoutLine",
+    "Refund",
     "SocialAccount",
     "TrackedLink",
 ]
