@@ -10,33 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-# ISO 4217 active codes with their minor-unit exponent (2 unless listed otherwise).
-_EXPONENT_0 = {
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-    "VUV", "XAF", "XOF", "XPF",
-}
-_EXPONENT_3 = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
-_EXPONENT_4 = {"CLF", "UYW"}
-_EXPONENT_2 = {
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
-    "BGN", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF",
-    "CHE", "CHF", "CHW", "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD",
-    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD",
-    "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW",
-    "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT",
-    "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK",
-    "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR",
-    "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
-    "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "USN", "UYU",
-    "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
-}
-
-CURRENCIES: dict[str, int] = {
-    **{c: 2 for c in _EXPONENT_2},
-    **{c: 0 for c in _EXPONENT_0},
-    **{c: 3 for c in _EXPONENT_3},
-    **{c: 4 for c in _EXPONENT_4},
-}
+# ISO 4217 codes and their minor-unit exponents, shared with the tracker.
+from tracker.currencies import CURRENCIES
 
 
 class MoneyError(ValueError):
@@ -62,7 +37,7 @@ def parse_amount(value: str | Decimal | int, currency: str, *, allow_negative: b
     allowed: a wrong amount is an error for the caller, never a silent rounding.
     """
     if isinstance(value, float) or isinstance(value, bool):
-        raise MoneyError("amount must be a decimal string such as \"12.50\", not a float")
+        raise MoneyError('amount must be a decimal string such as "12.50", not a float')
     try:
         dec = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
     except InvalidOperation:
