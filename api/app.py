@@ -1,0 +1,24 @@
+"""The API's ASGI application."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.graphql.schema import schema
+from api.graphql.view import GraphQLView, RequireKey
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app() -> Starlette:
+    graphql = RequireKey(GraphQLView(schema, graphql_ide="graphiql", allow_queries_via_get=True))
+    routes = [
+        Route("/healthz", healthz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+    ]
+    return Starlette(routes=routes)

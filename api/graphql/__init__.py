@@ -1,0 +1,1 @@
+"""The GraphQL API: one folder per domain (types, mutations, dataloaders, filters)."""

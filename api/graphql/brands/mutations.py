@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import strawberry
+
+from api.db import utcnow
+from api.domain import validation
+from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
+from api.graphql.context import Info
+from api.graphql.errors import problem
+from api.graphql.money import currency_or_error
+from api.graphql.mutation import run_mutation
+from api.graphql.permissions import require, scoped
+from api.graphql.relay import decode_id
+from api.models import Brand as BrandModel
+
+ERRORS = (BrandError, BrandErrorCode)
+
+
+@strawberry.input
+class CreateBrandInput:
+    name: str
+    default_currency: str
+    website: str | None = None
+
+
+@strawberry.input
+class UpdateBrandInput:
+    brand_id: strawberry.ID
+    name: str | None = None
+    default_currency: str | None = None
+    website: str | None = None
+    archived: bool | None = None
+
+
+@strawberry.type
+class BrandPayload:
+    brand: Brand | None = None
+    user_errors: list[BrandError]  # type: ignore[valid-type]
+
+
+def _name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise problem("name", "name is required", "REQUIRED")
+    if len(name) > 200:
+        raise problem("name", "name must be at most 200 characters", "TOO_LONG")
+    return name
+
+
+def _website(value: str | None) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    url = validation.http_url(value)
+    if url is None:
+        raise problem("website", "website must be an http(s) URL", "INVALID_URL")
+    return url
+
+
+def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> BrandModel:
+    """A brand of the viewer's organization, or a NOT_FOUND user error."""
+    pk = decode_id(brand_id, "Brand")
+    row = (
+        info.context.session.scalar(scoped(BrandModel, info.context.viewer).where(BrandModel.id == pk))
+        if pk
+        else None
+    )
+    if row is None:
+        raise problem(field, "no such brand", "NOT_FOUND")
+    return row
+
+
+@strawberry.type
+class BrandMutation:
+    @strawberry.mutation(description="Creates a brand (ADMIN).")
+    def create_brand(self, info: Info, input: CreateBrandInput) -> BrandPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "brands")
+            row = BrandModel(
+                organization_id=ctx.viewer.organization_id,
+                name=_name(input.name),
+                default_currency=currency_or_error(input.default_currency, "defaultCurrency"),
+                website=_website(input.website),
+            )
+            ctx.session.add(row)
+            ctx.session.flush()
+            return {"brand": Brand.from_row(row)}
+
+        return run_mutation(info, BrandPayload, ERRORS, body)
+
+    @strawberry.mutation(description="Changes a brand's name, currency or website (ADMIN).")
+    def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandPayload:
+        def body() -> dict[str, object]:
+            require(info.context.viewer, "brands")
+            row = load_brand(info, input.brand_id)
+            if input.name is not None:
+                row.name = _name(input.name)
+            if input.default_currency is not None:
+                row.default_currency = currency_or_error(input.default_currency, "defaultCurrency")
+            if input.website is not None:
+                row.website = _website(input.website)
+            if input.archived is not None:
+                row.archived_at = utcnow() if input.archived else None
+            info.context.session.flush()
+            return {"brand": Brand.from_row(row)}
+
+        return run_mutation(info, BrandPayload, ERRORS, body)

@@ -1,0 +1,168 @@
+"""Compensation plans in GraphQL: amounts as Decimal strings in the plan's currency."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+
+from api.domain import commission as c
+from api.graphql.errors import from_domain, problem
+from api.graphql.money import Money, currency_or_error
+from api.money import MoneyError, parse_amount
+
+
+@strawberry.enum(name="CommissionKind")
+class CommissionKind(Enum):
+    NONE = "NONE"
+    PERCENT = "PERCENT"
+    FLAT_PER_CONVERSION = "FLAT_PER_CONVERSION"
+    TIERED = "TIERED"
+
+
+@strawberry.type(name="CommissionTier")
+class CommissionTier:
+    min_monthly_revenue: Money
+    rate_bps: int
+
+
+@strawberry.type(name="Commission")
+class Commission:
+    kind: CommissionKind
+    rate_bps: int | None = strawberry.field(description="Basis points of revenue (PERCENT).")
+    flat_per_conversion: Money | None
+    tiers: list[CommissionTier]
+
+
+@strawberry.type(name="GiftedProduct")
+class GiftedProduct:
+    description: str
+    value: Money | None
+
+
+@strawberry.type(name="Bonus")
+class Bonus:
+    amount: Money
+    description: str
+
+
+@strawberry.type(name="CompensationPlan")
+class CompensationPlan:
+    currency: str
+    flat_fee_per_deliverable: Money | None
+    commission: Commission
+    gifted_product: GiftedProduct | None
+    bonus: Bonus | None
+
+    @classmethod
+    def of(cls, plan: c.CompensationPlan) -> CompensationPlan:
+        cur = plan.currency
+        com = plan.commission
+        return cls(
+            currency=cur,
+            flat_fee_per_deliverable=Money.of(plan.flat_fee_per_deliverable_minor, cur),
+            commission=Commission(
+                kind=CommissionKind(com.kind.value),
+                rate_bps=com.bps,
+                flat_per_conversion=Money.of(com.flat_minor, cur),
+                tiers=[
+                    CommissionTier(
+                        min_monthly_revenue=Money.of(t.min_monthly_revenue_minor, cur),  # type: ignore[arg-type]
+                        rate_bps=t.bps,
+                    )
+                    for t in com.tiers
+                ],
+            ),
+            gifted_product=GiftedProduct(
+                description=plan.gifted_product.description,
+                value=Money.of(plan.gifted_product.value_minor, cur),
+            )
+            if plan.gifted_product
+            else None,
+            bonus=Bonus(
+                amount=Money.of(plan.bonus.amount_minor, cur),  # type: ignore[arg-type]
+                description=plan.bonus.description,
+            )
+            if plan.bonus
+            else None,
+        )
+
+
+@strawberry.input
+class CommissionTierInput:
+    min_monthly_revenue: Decimal
+    rate_bps: int
+
+
+@strawberry.input
+class CommissionInput:
+    kind: CommissionKind
+    rate_bps: int | None = None
+    flat_per_conversion: Decimal | None = None
+    tiers: list[CommissionTierInput] | None = None
+
+
+@strawberry.input
+class GiftedProductInput:
+    description: str
+    value: Decimal | None = None
+
+
+@strawberry.input
+class BonusInput:
+    amount: Decimal
+    description: str
+
+
+@strawberry.input(description="A whole plan; amounts are in its currency, e.g. \"12.50\".")
+class CompensationPlanInput:
+    currency: str
+    flat_fee_per_deliverable: Decimal | None = None
+    commission: CommissionInput | None = None
+    gifted_product: GiftedProductInput | None = None
+    bonus: BonusInput | None = None
+
+
+def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
+    """Parses and validates a plan; every problem is a user error under `field`."""
+    currency = currency_or_error(value.currency, f"{field}.currency")
+
+    def minor(amount: Decimal | None, path: str) -> int | None:
+        if amount is None:
+            return None
+        try:
+            return parse_amount(amount, currency, allow_negative=True)
+        except MoneyError as exc:
+            raise problem(f"{field}.{path}", str(exc), "INVALID_AMOUNT") from None
+
+    com_in = value.commission or CommissionInput(kind=CommissionKind.NONE)
+    tiers = tuple(
+        c.Tier(min_monthly_revenue_minor=minor(t.min_monthly_revenue, f"commission.tiers[{i}]"
+                                               ".minMonthlyRevenue") or 0, bps=t.rate_bps)
+        for i, t in enumerate(com_in.tiers or [])
+    )
+    try:
+        commission = c.Commission(
+            kind=c.CommissionKind(com_in.kind.value),
+            bps=com_in.rate_bps,
+            flat_minor=minor(com_in.flat_per_conversion, "commission.flatPerConversion"),
+            tiers=tiers,
+        )
+    except (ValueError, TypeError) as exc:
+        raise problem(f"{field}.commission", str(exc), "INVALID") from None
+    gift = value.gifted_product
+    bonus = value.bonus
+    plan = c.CompensationPlan(
+        currency=currency,
+        flat_fee_per_deliverable_minor=minor(value.flat_fee_per_deliverable, "flatFeePerDeliverable"),
+        commission=commission,
+        gifted_product=c.GiftedProduct(gift.description, minor(gift.value, "giftedProduct.value"))
+        if gift
+        else None,
+        bonus=c.Bonus(minor(bonus.amount, "bonus.amount") or 0, bonus.description) if bonus else None,
+    )
+    problems = plan.validate()
+    if problems:
+        raise from_domain(problems, f"{field}.")
+    return plan

@@ -1,0 +1,340 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from api.domain import campaign_status, validation
+from api.domain.commission import CompensationPlan as PlanDomain
+from api.domain.commission import PlanOverride
+from api.domain.state_machine import TransitionError
+from api.graphql.brands.mutations import load_brand
+from api.graphql.campaigns.compensation import CompensationPlanInput, to_domain
+from api.graphql.campaigns.types import (
+    Campaign,
+    CampaignError,
+    CampaignErrorCode,
+    CampaignObjective,
+    CampaignStatus,
+)
+from api.graphql.context import Info
+from api.graphql.errors import problem
+from api.graphql.money import MoneyInput, currency_or_error, minor_or_error
+from api.graphql.mutation import run_mutation
+from api.graphql.permissions import require, scoped
+from api.graphql.relay import decode_id
+from api.models import Campaign as CampaignModel
+from api.models import Partnership as PartnershipModel
+
+if TYPE_CHECKING:
+    from api.graphql.partnerships.types import Partnership
+
+ERRORS = (CampaignError, CampaignErrorCode)
+JURISDICTIONS = ("US", "UK", "IE", "DE", "FR", "EU")
+_TAG = re.compile(r"^[\w.]{1,100}$")
+
+
+@strawberry.input
+class CreateCampaignInput:
+    brand_id: strawberry.ID
+    name: str
+    objective: CampaignObjective  # type: ignore[valid-type]
+    landing_url: str
+    currency: str | None = strawberry.field(default=None, description="Defaults to the brand's.")
+    brief: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    budget: MoneyInput | None = None
+    allowed_domains: list[str] | None = None
+    required_hashtags: list[str] | None = None
+    required_mentions: list[str] | None = None
+    jurisdictions: list[str] | None = None
+    required_labels: list[str] | None = None
+    attribution_window_days: int = 30
+    hold_days: int = 30
+    compensation_plan: CompensationPlanInput | None = None
+
+
+@strawberry.input
+class UpdateCampaignInput:
+    campaign_id: strawberry.ID
+    name: str | None = None
+    objective: CampaignObjective | None = None  # type: ignore[valid-type]
+    landing_url: str | None = None
+    brief: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    budget: MoneyInput | None = None
+    allowed_domains: list[str] | None = None
+    required_hashtags: list[str] | None = None
+    required_mentions: list[str] | None = None
+    jurisdictions: list[str] | None = None
+    required_labels: list[str] | None = None
+    attribution_window_days: int | None = None
+    hold_days: int | None = None
+    archived: bool | None = None
+
+
+@strawberry.input
+class TransitionCampaignInput:
+    campaign_id: strawberry.ID
+    status: CampaignStatus  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Sets a campaign's plan, or a partnership's override of it.")
+class SetCompensationPlanInput:
+    campaign_id: strawberry.ID | None = None
+    partnership_id: strawberry.ID | None = None
+    plan: CompensationPlanInput | None = strawberry.field(
+        default=None, description="Null on a partnership removes its override."
+    )
+
+
+@strawberry.type
+class CampaignPayload:
+    campaign: Campaign | None = None
+    user_errors: list[CampaignError]  # type: ignore[valid-type]
+
+
+@strawberry.type
+class SetCompensationPlanPayload:
+    campaign: Campaign | None = None
+    partnership: (
+        Annotated[Partnership, strawberry.lazy("api.graphql.partnerships.types")] | None
+    ) = None
+    user_errors: list[CampaignError]  # type: ignore[valid-type]
+
+
+def load_campaign(info: Info, gid: strawberry.ID, field: str = "campaignId") -> CampaignModel:
+    pk = decode_id(gid, "Campaign")
+    row = (
+        info.context.session.scalar(
+            scoped(CampaignModel, info.context.viewer).where(CampaignModel.id == pk)
+        )
+        if pk
+        else None
+    )
+    if row is None:
+        raise problem(field, "no such campaign", "NOT_FOUND")
+    return row
+
+
+def _list(values: list[str] | None, field: str, clean: Any, what: str) -> list[str]:
+    if values is None:
+        return []
+    if len(values) > 50:
+        raise problem(field, "at most 50 values", "TOO_LONG")
+    out = []
+    for i, value in enumerate(values):
+        cleaned = clean(value)
+        if cleaned is None:
+            raise problem(f"{field}[{i}]", f"{value!r} is not a valid {what}", "INVALID")
+        out.append(cleaned)
+    return list(dict.fromkeys(out))
+
+
+def _hashtag(value: str) -> str | None:
+    tag = value.strip().lstrip("#")
+    return tag if _TAG.match(tag) else None
+
+
+def _mention(value: str) -> str | None:
+    return validation.handle_key(value)
+
+
+def _jurisdiction(value: str) -> str | None:
+    code = value.strip().upper()
+    code = "UK" if code == "GB" else code
+    return code if code in JURISDICTIONS else None
+
+
+def _label(value: str) -> str | None:
+    label = value.strip()
+    return label if 0 < len(label) <= 100 else None
+
+
+def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
+    """Validates and copies the fields given (all on create); raises the first problem found."""
+    if creating or data.name is not None:
+        name = (data.name or "").strip()
+        if not name:
+            raise problem("name", "name is required", "REQUIRED")
+        if len(name) > 200:
+            raise problem("name", "name must be at most 200 characters", "TOO_LONG")
+        row.name = name
+    if creating or data.objective is not None:
+        row.objective = data.objective.value
+    if creating or data.brief is not None:
+        row.brief = (data.brief or "").strip() or None
+    if creating or data.landing_url is not None:
+        url = validation.http_url(data.landing_url or "")
+        if url is None:
+            raise problem("landingUrl", "landingUrl must be an http(s) URL", "INVALID_URL")
+        row.landing_url = url
+    if creating or data.allowed_domains is not None:
+        row.allowed_domains = _list(data.allowed_domains, "allowedDomains", validation.domain, "domain")
+    if row.allowed_domains and not validation.host_allowed(
+        validation.host_of(row.landing_url), row.allowed_domains
+    ):
+        raise problem("allowedDomains", "the landing URL's host must be among the allowed domains")
+    if creating or data.required_hashtags is not None:
+        row.required_hashtags = _list(data.required_hashtags, "requiredHashtags", _hashtag, "hashtag")
+    if creating or data.required_mentions is not None:
+        row.required_mentions = _list(data.required_mentions, "requiredMentions", _mention, "handle")
+    if creating or data.jurisdictions is not None:
+        row.jurisdictions = _list(
+            data.jurisdictions, "jurisdictions", _jurisdiction,
+            "jurisdiction (one of " + ", ".join(JURISDICTIONS) + ")",
+        )
+    if creating or data.required_labels is not None:
+        row.required_labels = _list(data.required_labels, "requiredLabels", _label, "label")
+    if creating or data.starts_at is not None:
+        row.starts_at = data.starts_at
+    if creating or data.ends_at is not None:
+        row.ends_at = data.ends_at
+    for name in ("starts_at", "ends_at"):
+        value = getattr(row, name)
+        if value is not None and value.tzinfo is None:
+            camel = "startsAt" if name == "starts_at" else "endsAt"
+            raise problem(camel, f"{camel} needs a time zone, e.g. 2026-12-01T00:00:00Z")
+    if row.starts_at and row.ends_at and row.ends_at <= row.starts_at:
+        raise problem("endsAt", "endsAt must be after startsAt")
+    if data.budget is not None:
+        row.budget_amount = minor_or_error(data.budget, "budget", expected_currency=row.currency)
+    if creating or data.attribution_window_days is not None:
+        days = data.attribution_window_days
+        if not 1 <= days <= 365:
+            raise problem("attributionWindowDays", "between 1 and 365 days", "OUT_OF_RANGE")
+        row.attribution_window_days = days
+    if creating or data.hold_days is not None:
+        if not 0 <= data.hold_days <= 365:
+            raise problem("holdDays", "between 0 and 365 days", "OUT_OF_RANGE")
+        row.hold_days = data.hold_days
+
+
+def _plan_for(row: CampaignModel, value: CompensationPlanInput, field: str) -> PlanDomain:
+    plan = to_domain(value, field)
+    if plan.currency != row.currency:
+        raise problem(
+            f"{field}.currency",
+            f"the plan must be in the campaign's currency {row.currency}",
+            "INVALID_CURRENCY",
+        )
+    return plan
+
+
+@strawberry.type
+class CampaignMutation:
+    @strawberry.mutation(description="Creates a DRAFT campaign for a brand.")
+    def create_campaign(self, info: Info, input: CreateCampaignInput) -> CampaignPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "campaigns")
+            brand = load_brand(info, input.brand_id)
+            currency = (
+                currency_or_error(input.currency, "currency")
+                if input.currency
+                else brand.default_currency
+            )
+            row = CampaignModel(
+                organization_id=ctx.viewer.organization_id,
+                brand_id=brand.id,
+                currency=currency,
+                status=campaign_status.CampaignStatus.DRAFT.value,
+            )
+            _apply(row, input, creating=True)
+            if input.compensation_plan is not None:
+                row.compensation = _plan_for(row, input.compensation_plan, "compensationPlan").to_dict()
+            ctx.session.add(row)
+            ctx.session.flush()
+            return {"campaign": Campaign.from_row(row)}
+
+        return run_mutation(info, CampaignPayload, ERRORS, body)
+
+    @strawberry.mutation(description="Changes the fields given; the others stay as they are.")
+    def update_campaign(self, info: Info, input: UpdateCampaignInput) -> CampaignPayload:
+        def body() -> dict[str, object]:
+            require(info.context.viewer, "campaigns")
+            row = load_campaign(info, input.campaign_id)
+            if campaign_status.is_terminal(row.status):
+                raise problem(
+                    "campaignId", f"a {row.status} campaign cannot be changed", "INVALID_TRANSITION"
+                )
+            _apply(row, input, creating=False)
+            if input.archived is not None:
+                from api.db import utcnow
+
+                row.archived_at = utcnow() if input.archived else None
+            info.context.session.flush()
+            return {"campaign": Campaign.from_row(row)}
+
+        return run_mutation(info, CampaignPayload, ERRORS, body)
+
+    @strawberry.mutation(description="Moves a campaign to another status, if the move is legal.")
+    def transition_campaign(self, info: Info, input: TransitionCampaignInput) -> CampaignPayload:
+        def body() -> dict[str, object]:
+            require(info.context.viewer, "campaigns")
+            row = load_campaign(info, input.campaign_id)
+            try:
+                row.status = campaign_status.transition(row.status, input.status.value).value
+            except TransitionError as exc:
+                raise problem("status", str(exc), "INVALID_TRANSITION") from None
+            info.context.session.flush()
+            return {"campaign": Campaign.from_row(row)}
+
+        return run_mutation(info, CampaignPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Sets the plan of a campaign, or overrides it for one partnership."
+    )
+    def set_compensation_plan(
+        self, info: Info, input: SetCompensationPlanInput
+    ) -> SetCompensationPlanPayload:
+        from api.graphql.partnerships.types import Partnership
+
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "campaigns")
+            if (input.campaign_id is None) == (input.partnership_id is None):
+                raise problem(None, "give either campaignId or partnershipId", "REQUIRED")
+            if input.campaign_id is not None:
+                campaign = load_campaign(info, input.campaign_id)
+                if input.plan is None:
+                    raise problem("plan", "a campaign needs a plan", "REQUIRED")
+                campaign.compensation = _plan_for(campaign, input.plan, "plan").to_dict()
+                ctx.session.flush()
+                return {"campaign": Campaign.from_row(campaign)}
+            pk = decode_id(input.partnership_id, "Partnership")
+            partnership = (
+                ctx.session.scalar(
+                    scoped(PartnershipModel, ctx.viewer).where(PartnershipModel.id == pk)
+                )
+                if pk
+                else None
+            )
+            if partnership is None:
+                raise problem("partnershipId", "no such partnership", "NOT_FOUND")
+            campaign = ctx.session.get(CampaignModel, partnership.campaign_id)
+            assert campaign is not None
+            if input.plan is None:
+                partnership.compensation_override = None
+            else:
+                plan = _plan_for(campaign, input.plan, "plan")
+                # A whole plan given for a partnership replaces every field of the campaign's.
+                override = PlanOverride(
+                    currency=plan.currency,
+                    flat_fee_per_deliverable_minor=plan.flat_fee_per_deliverable_minor,
+                    commission=plan.commission,
+                    gifted_product=plan.gifted_product,
+                    bonus=plan.bonus,
+                )
+                partnership.compensation_override = override.to_dict()
+            ctx.session.flush()
+            return {
+                "campaign": Campaign.from_row(campaign),
+                "partnership": Partnership.from_row(partnership),
+            }
+
+        return run_mutation(info, SetCompensationPlanPayload, ERRORS, body)

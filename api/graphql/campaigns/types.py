@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.domain import commission
+from api.domain.campaign_status import CampaignStatus as CampaignStatusEnum
+from api.graphql.brands.types import Brand
+from api.graphql.campaigns.compensation import CompensationPlan
+from api.graphql.context import Info
+from api.graphql.errors import error_type
+from api.graphql.loaders import by_fk, by_id
+from api.graphql.money import Money
+from api.graphql.relay import ModelNode
+from api.models import Brand as BrandModel
+from api.models import Campaign as CampaignModel
+from api.models import Deliverable as DeliverableModel
+from api.models import Partnership as PartnershipModel
+from api.models.enums import CampaignObjective as ObjectiveEnum
+
+if TYPE_CHECKING:
+    from api.graphql.content.types import Deliverable
+    from api.graphql.partnerships.types import Partnership
+
+CampaignStatus = strawberry.enum(CampaignStatusEnum, name="CampaignStatus")
+CampaignObjective = strawberry.enum(ObjectiveEnum, name="CampaignObjective")
+CampaignError, CampaignErrorCode = error_type("Campaign")
+
+
+@strawberry.type(name="DisclosureRequirements")
+class DisclosureRequirements:
+    jurisdictions: list[str] = strawberry.field(description="Whose advertising rules apply.")
+    required_labels: list[str] = strawberry.field(description="Labels the brand asks for too.")
+    required_hashtags: list[str]
+    required_mentions: list[str]
+
+
+@strawberry.type(name="Campaign")
+class Campaign(ModelNode):
+    __model__ = CampaignModel
+    id: strawberry.relay.NodeID[int]
+    name: str
+    objective: CampaignObjective  # type: ignore[valid-type]
+    brief: str | None
+    status: CampaignStatus  # type: ignore[valid-type]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    currency: str
+    landing_url: str
+    allowed_domains: list[str]
+    required_hashtags: list[str]
+    required_mentions: list[str]
+    jurisdictions: list[str]
+    attribution_window_days: int
+    hold_days: int
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+    @strawberry.field
+    def budget(self) -> Money | None:
+        return Money.of(self.row.budget_amount, self.currency)
+
+    @strawberry.field
+    async def brand(self, info: Info) -> Brand | None:
+        row = await by_id(info.context, BrandModel).load(self.row.brand_id)
+        return Brand.from_row(row) if row else None
+
+    @strawberry.field(description="The campaign's plan; partnerships may override parts of it.")
+    def compensation_plan(self) -> CompensationPlan | None:
+        stored = self.row.compensation
+        return CompensationPlan.of(commission.CompensationPlan.from_dict(stored)) if stored else None
+
+    @strawberry.field
+    def disclosure_requirements(self) -> DisclosureRequirements:
+        r = self.row
+        return DisclosureRequirements(
+            jurisdictions=r.jurisdictions,
+            required_labels=r.required_labels,
+            required_hashtags=r.required_hashtags,
+            required_mentions=r.required_mentions,
+        )
+
+    @strawberry.field
+    async def partnerships(
+        self, info: Info
+    ) -> list[Annotated[Partnership, strawberry.lazy("api.graphql.partnerships.types")]]:
+        from api.graphql.partnerships.types import Partnership
+
+        rows = await by_fk(info.context, PartnershipModel, PartnershipModel.campaign_id).load(self.id)
+        return Partnership.from_rows(rows)
+
+    @strawberry.field(description="Deliverables of all the campaign's partnerships.")
+    async def deliverables(
+        self, info: Info
+    ) -> list[Annotated[Deliverable, strawberry.lazy("api.graphql.content.types")]]:
+        from api.graphql.content.types import Deliverable
+
+        partnerships = await by_fk(
+            info.context, PartnershipModel, PartnershipModel.campaign_id
+        ).load(self.id)
+        lists = await by_fk(
+            info.context, DeliverableModel, DeliverableModel.partnership_id,
+            order_by=(DeliverableModel.due_at,),
+        ).load_many([p.id for p in partnerships])
+        return [Deliverable.from_row(d) for rows in lists for d in rows]

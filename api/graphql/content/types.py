@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.domain.deliverable_status import DeliverableStatus as StatusEnum
+from api.graphql.context import Info
+from api.graphql.errors import error_type
+from api.graphql.influencers.types import Platform
+from api.graphql.loaders import by_fk, by_id
+from api.graphql.relay import ModelNode
+from api.models import ContentSubmission as SubmissionModel
+from api.models import Deliverable as DeliverableModel
+from api.models import Partnership as PartnershipModel
+from api.models.enums import ContentFormat as FormatEnum
+from api.models.enums import PlatformLabel as PlatformLabelEnum
+
+if TYPE_CHECKING:
+    from api.graphql.partnerships.types import Partnership
+
+DeliverableStatus = strawberry.enum(StatusEnum, name="DeliverableStatus")
+ContentFormat = strawberry.enum(FormatEnum, name="ContentFormat")
+PlatformLabel = strawberry.enum(PlatformLabelEnum, name="PlatformLabel")
+ContentError, ContentErrorCode = error_type("Content", ("DISCLOSURE_FAILED",))
+
+
+@strawberry.type(name="ContentSubmission", description="One version of a deliverable's content.")
+class ContentSubmission(ModelNode):
+    __model__ = SubmissionModel
+    id: strawberry.relay.NodeID[int]
+    version: int
+    caption: str
+    media_url: str | None
+    platform_label: PlatformLabel | None  # type: ignore[valid-type]
+    retouched: bool
+    ai_generated: bool
+    feedback: str | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    submitted_by: str | None
+    created_at: datetime
+    disclosure_verdict: str | None = strawberry.field(
+        description="Worst verdict of the disclosure check: PASS, NEEDS_REVIEW or FAIL."
+    )
+
+    @strawberry.field(description="The disclosure check's full report, as stored.")
+    def disclosure_report_json(self) -> JSON | None:  # type: ignore[valid-type]
+        report: Any = self.row.disclosure_report
+        return report  # type: ignore[no-any-return]
+
+
+@strawberry.type(name="Deliverable")
+class Deliverable(ModelNode):
+    __model__ = DeliverableModel
+    id: strawberry.relay.NodeID[int]
+    platform: Platform  # type: ignore[valid-type]
+    format: ContentFormat  # type: ignore[valid-type]
+    title: str
+    brief: str | None
+    due_at: datetime | None
+    status: DeliverableStatus  # type: ignore[valid-type]
+    published_url: str | None
+    published_at: datetime | None
+    disclosure_override_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    async def partnership(
+        self, info: Info
+    ) -> Annotated[Partnership, strawberry.lazy("api.graphql.partnerships.types")] | None:
+        from api.graphql.partnerships.types import Partnership
+
+        row = await by_id(info.context, PartnershipModel).load(self.row.partnership_id)
+        return Partnership.from_row(row) if row else None
+
+    @strawberry.field(description="Every version submitted, oldest first.")
+    async def submissions(self, info: Info) -> list[ContentSubmission]:
+        rows = await by_fk(
+            info.context, SubmissionModel, SubmissionModel.deliverable_id,
+            order_by=(SubmissionModel.version,),
+        ).load(self.id)
+        return ContentSubmission.from_rows(rows)
+
+    @strawberry.field
+    async def latest_submission(self, info: Info) -> ContentSubmission | None:
+        versions = await self.submissions(info)
+        return versions[-1] if versions else None

@@ -1,0 +1,47 @@
+"""The viewer and its organization."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.relay import ModelNode
+from api.models import Organization as OrganizationModel
+from api.models.enums import Role as RoleEnum
+
+Role = strawberry.enum(RoleEnum, name="Role")
+
+
+@strawberry.type(name="Organization")
+class Organization(ModelNode):
+    __model__ = OrganizationModel
+    id: strawberry.relay.NodeID[int]
+    name: str
+
+
+@strawberry.type(name="Viewer", description="Who the API key belongs to.")
+class Viewer:
+    role: Role  # type: ignore[valid-type]
+    influencer_id: strawberry.ID | None
+
+    @strawberry.field
+    def organization(self, info: Info) -> Organization:
+        row = info.context.session.get(OrganizationModel, info.context.viewer.organization_id)
+        return Organization.from_row(row)
+
+
+@strawberry.type
+class CoreQuery:
+    @strawberry.field(description="The caller: its role and organization.")
+    def viewer(self, info: Info) -> Viewer:
+        v = info.context.viewer
+        from api.graphql.relay import global_id
+
+        return Viewer(
+            role=v.role,
+            influencer_id=strawberry.ID(global_id("Influencer", v.influencer_id))
+            if v.influencer_id
+            else None,
+        )
+
+    node: strawberry.relay.Node | None = strawberry.relay.node()

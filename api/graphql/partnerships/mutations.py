@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class PartnershipMutation:
+    pass

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.loaders import by_id
+from api.graphql.partnerships.types import Partnership, PartnershipStatus
+from api.graphql.permissions import scoped
+from api.graphql.relay import Connection, decode_id, paginate
+from api.models import Partnership as PartnershipModel
+
+
+@strawberry.input
+class PartnershipFilter:
+    status: PartnershipStatus | None = None  # type: ignore[valid-type]
+    campaign_id: strawberry.ID | None = None
+    influencer_id: strawberry.ID | None = None
+
+
+@strawberry.type
+class PartnershipQuery:
+    @strawberry.field
+    def partnerships(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: PartnershipFilter | None = None,
+    ) -> Connection[Partnership]:
+        stmt = scoped(PartnershipModel, info.context.viewer)
+        if filter is not None:
+            if filter.status is not None:
+                stmt = stmt.where(PartnershipModel.status == filter.status.value)
+            if filter.campaign_id is not None:
+                campaign = decode_id(filter.campaign_id, "Campaign") or 0
+                stmt = stmt.where(PartnershipModel.campaign_id == campaign)
+            if filter.influencer_id is not None:
+                influencer = decode_id(filter.influencer_id, "Influencer") or 0
+                stmt = stmt.where(PartnershipModel.influencer_id == influencer)
+        return paginate(
+            info, stmt, model=PartnershipModel, node=Partnership.from_row, first=first, after=after
+        )
+
+    @strawberry.field
+    async def partnership(self, info: Info, id: strawberry.ID) -> Partnership | None:
+        pk = decode_id(id, "Partnership")
+        row = await by_id(info.context, PartnershipModel).load(pk) if pk else None
+        return Partnership.from_row(row) if row else None

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.plans import effective_plan
+from api.domain.partnership_status import PartnershipStatus as StatusEnum
+from api.graphql.campaigns.compensation import CompensationPlan
+from api.graphql.context import Info
+from api.graphql.errors import error_type
+from api.graphql.loaders import by_fk, by_id
+from api.graphql.relay import ModelNode
+from api.models import Campaign as CampaignModel
+from api.models import Contract as ContractModel
+from api.models import Deliverable as DeliverableModel
+from api.models import Influencer as InfluencerModel
+from api.models import Partnership as PartnershipModel
+from api.models.enums import MaterialConnection as ConnectionEnum
+from api.models.enums import UsageRights as UsageRightsEnum
+
+if TYPE_CHECKING:
+    from api.graphql.campaigns.types import Campaign
+    from api.graphql.content.types import Deliverable
+    from api.graphql.influencers.types import Influencer
+
+PartnershipStatus = strawberry.enum(StatusEnum, name="PartnershipStatus")
+MaterialConnection = strawberry.enum(ConnectionEnum, name="MaterialConnection")
+UsageRights = strawberry.enum(UsageRightsEnum, name="UsageRights")
+PartnershipError, PartnershipErrorCode = error_type("Partnership")
+
+
+@strawberry.type(name="Contract", description="One version of a partnership's terms.")
+class Contract(ModelNode):
+    __model__ = ContractModel
+    id: strawberry.relay.NodeID[int]
+    version: int
+    deliverables_due: str | None
+    usage_rights: UsageRights  # type: ignore[valid-type]
+    usage_rights_days: int | None
+    usage_rights_regions: list[str]
+    exclusivity_days: int | None
+    exclusivity_categories: list[str]
+    payment_terms_days: int
+    approval_rounds: int
+    accepted_at: datetime | None
+    accepted_by: str | None
+    created_at: datetime
+
+
+@strawberry.type(name="Partnership")
+class Partnership(ModelNode):
+    __model__ = PartnershipModel
+    id: strawberry.relay.NodeID[int]
+    status: PartnershipStatus  # type: ignore[valid-type]
+    connection: MaterialConnection  # type: ignore[valid-type]
+    responded_at: datetime | None
+    response_note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    async def campaign(
+        self, info: Info
+    ) -> Annotated[Campaign, strawberry.lazy("api.graphql.campaigns.types")] | None:
+        from api.graphql.campaigns.types import Campaign
+
+        row = await by_id(info.context, CampaignModel).load(self.row.campaign_id)
+        return Campaign.from_row(row) if row else None
+
+    @strawberry.field
+    async def influencer(
+        self, info: Info
+    ) -> Annotated[Influencer, strawberry.lazy("api.graphql.influencers.types")] | None:
+        from api.graphql.influencers.types import Influencer
+
+        row = await by_id(info.context, InfluencerModel).load(self.row.influencer_id)
+        return Influencer.from_row(row) if row else None
+
+    @strawberry.field(description="The latest version of the terms.")
+    async def contract(self, info: Info) -> Contract | None:
+        versions = await self._contracts(info)
+        return Contract.from_row(versions[-1]) if versions else None
+
+    @strawberry.field(description="Every version of the terms, oldest first.")
+    async def contract_history(self, info: Info) -> list[Contract]:
+        return Contract.from_rows(await self._contracts(info))
+
+    async def _contracts(self, info: Info) -> list[ContractModel]:
+        return await by_fk(  # type: ignore[no-any-return]
+            info.context, ContractModel, ContractModel.partnership_id,
+            order_by=(ContractModel.version,),
+        ).load(self.id)
+
+    @strawberry.field
+    async def deliverables(
+        self, info: Info
+    ) -> list[Annotated[Deliverable, strawberry.lazy("api.graphql.content.types")]]:
+        from api.graphql.content.types import Deliverable
+
+        rows = await by_fk(
+            info.context, DeliverableModel, DeliverableModel.partnership_id,
+            order_by=(DeliverableModel.due_at,),
+        ).load(self.id)
+        return Deliverable.from_rows(rows)
+
+    @strawberry.field(description="The plan in effect: the campaign's merged with any override.")
+    async def compensation(self, info: Info) -> CompensationPlan | None:
+        campaign = await by_id(info.context, CampaignModel).load(self.row.campaign_id)
+        plan = effective_plan(campaign, self.row) if campaign else None
+        return CompensationPlan.of(plan) if plan else None
+
+    @strawberry.field(description="Whether this partnership overrides its campaign's plan.")
+    def has_compensation_override(self) -> bool:
+        return self.row.compensation_override is not None

@@ -1,0 +1,106 @@
+"""Tenancy and roles: the one place that decides which rows a viewer may see or change.
+
+Every read goes through `scoped()`, which adds the organization filter and, for INFLUENCER keys,
+restricts rows to those that belong to the key's influencer. Nested fields and `node(id:)` use it
+too, so another tenant's global id simply resolves to nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, select
+
+from api.auth import Viewer
+from api.graphql.errors import problem
+from api.models import (
+    ApiKey,
+    Brand,
+    Campaign,
+    ContentSubmission,
+    Contract,
+    Deliverable,
+    DiscountCode,
+    Influencer,
+    MetricSnapshot,
+    Organization,
+    Partnership,
+    SocialAccount,
+    TrackedLink,
+)
+from api.models.enums import Role
+
+# What each role may change. Reads are open to every role but INFLUENCER is narrowed by scope.
+WRITE = {
+    "brands": {Role.ADMIN},
+    "influencers": {Role.ADMIN, Role.MANAGER},
+    "campaigns": {Role.ADMIN, Role.MANAGER},
+    "partnerships": {Role.ADMIN, Role.MANAGER},
+    "content_review": {Role.ADMIN, Role.MANAGER},
+    "content_submit": {Role.ADMIN, Role.MANAGER, Role.INFLUENCER},
+    "partnership_response": {Role.ADMIN, Role.MANAGER, Role.INFLUENCER},
+    "tracking": {Role.ADMIN, Role.MANAGER},
+    "finance": {Role.ADMIN, Role.FINANCE},
+    "disclosure_override": {Role.ADMIN},
+}
+
+
+def require(viewer: Viewer, action: str) -> None:
+    """Raises a FORBIDDEN user error when the viewer's role may not do `action`."""
+    if viewer.role not in WRITE[action]:
+        raise problem(None, f"a {viewer.role.value} key may not do this", "FORBIDDEN")
+
+
+def _own_partnerships(influencer_id: int) -> Select[Any]:
+    return select(Partnership.id).where(Partnership.influencer_id == influencer_id)
+
+
+def _influencer_clause(model: Any, influencer_id: int) -> ColumnElement[bool]:
+    """Rows of `model` that belong to one influencer (what an INFLUENCER key may read)."""
+    own = _own_partnerships(influencer_id)
+    if model is Influencer:
+        return Influencer.id == influencer_id
+    if model in (SocialAccount, Partnership):
+        return model.influencer_id == influencer_id
+    if model is MetricSnapshot:
+        accounts = select(SocialAccount.id).where(SocialAccount.influencer_id == influencer_id)
+        return MetricSnapshot.social_account_id.in_(accounts)
+    if model in (Contract, Deliverable, TrackedLink, DiscountCode):
+        return model.partnership_id.in_(own)
+    if model is ContentSubmission:
+        deliverables = select(Deliverable.id).where(Deliverable.partnership_id.in_(own))
+        return ContentSubmission.deliverable_id.in_(deliverables)
+    if model is Campaign:
+        return Campaign.id.in_(
+            select(Partnership.campaign_id).where(Partnership.influencer_id == influencer_id)
+        )
+    if model is Brand:
+        campaigns = select(Campaign.brand_id).where(
+            Campaign.id.in_(
+                select(Partnership.campaign_id).where(Partnership.influencer_id == influencer_id)
+            )
+        )
+        return Brand.id.in_(campaigns)
+    extra = getattr(model, "influencer_scope", None)
+    if extra is not None:  # models added later declare how they belong to an influencer
+        clause: ColumnElement[bool] = extra(influencer_id)
+        return clause
+    return false()
+
+
+def visible(model: Any, viewer: Viewer) -> list[ColumnElement[bool]]:
+    """The WHERE clauses that restrict `model` to what `viewer` may read."""
+    if model is ApiKey:
+        return [false()]
+    if model is Organization:
+        return [Organization.id == viewer.organization_id]
+    clauses: list[ColumnElement[bool]] = [model.organization_id == viewer.organization_id]
+    if viewer.role is Role.INFLUENCER:
+        if viewer.influencer_id is None:
+            return [false()]
+        clauses.append(_influencer_clause(model, viewer.influencer_id))
+    return clauses
+
+
+def scoped(model: Any, viewer: Viewer) -> Select[Any]:
+    return select(model).where(*visible(model, viewer))

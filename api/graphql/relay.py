@@ -1,0 +1,191 @@
+"""Relay: global ids, `node(id:)` for model-backed types, and keyset cursor connections."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import Select, func, literal, select, tuple_
+from strawberry import relay
+
+from api.graphql.context import Context, Info
+from api.graphql.loaders import by_id
+
+T = TypeVar("T")
+
+
+class ModelNode(relay.Node):
+    """A Node backed by one SQLAlchemy model. Subclasses set `__model__`; fields named like the
+    model's columns are copied, the rest are resolvers reading `self.row`."""
+
+    __model__: ClassVar[Any]
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.init and hasattr(row, f.name):
+                kwargs[f.name] = getattr(row, f.name)
+        node = cls(**kwargs)
+        node.row = row
+        return node
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Any]) -> list[Self]:
+        return [cls.from_row(r) for r in rows]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        ids = [_int_or_none(i) for i in node_ids]
+        rows = await by_id(info.context, cls.__model__).load_many([i or 0 for i in ids])
+        return [cls.from_row(r) if r is not None and i else None for r, i in zip(rows, ids, strict=True)]
+
+
+def _int_or_none(value: str) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def global_id(type_name: str, pk: int) -> str:
+    return str(relay.GlobalID(type_name, str(pk)))
+
+
+def decode_id(value: Any, *expected: str) -> int | None:
+    """The primary key in a global id of one of the expected types, or None if it is not one."""
+    try:
+        gid = value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(str(value))
+    except Exception:
+        return None
+    if expected and gid.type_name not in expected:
+        return None
+    return _int_or_none(gid.node_id)
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: relay.PageInfo
+    count_stmt: strawberry.Private[Any]
+    ctx: strawberry.Private[Any]
+
+    @strawberry.field(description="How many items match, over all pages.")
+    def total_count(self) -> int:
+        return int(self.ctx.session.scalar(self.count_stmt) or 0)
+
+    @strawberry.field(description="The nodes of this page, without their cursors.")
+    def nodes(self) -> list[T]:
+        return [e.node for e in self.edges]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    expression: Any
+    descending: bool = False
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"d": str(value)}
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "d" in value:
+            return Decimal(value["d"])
+        if "t" in value:
+            return datetime.fromisoformat(value["t"])
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (ValueError, TypeError):
+        raise GraphQLError("invalid cursor: pass an endCursor from a previous page") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise GraphQLError("invalid cursor: pass an endCursor from a previous page")
+    return [_decode_value(v) for v in values]
+
+
+def page_size(ctx: Context, first: int | None) -> int:
+    limit = ctx.settings.max_page_size
+    if first is None:
+        return ctx.settings.default_page_size
+    if first < 1 or first > limit:
+        raise GraphQLError(f"first must be between 1 and {limit}")
+    return first
+
+
+def paginate(
+    info: Info,
+    stmt: Select[Any],
+    *,
+    model: Any,
+    node: Callable[[Any], T],
+    first: int | None,
+    after: str | None,
+    order: SortKey | None = None,
+) -> Connection[T]:
+    """One page of `stmt` by keyset (sort key, then id), as a Relay connection.
+
+    Keyset rather than offset pagination: a page costs the same at any depth and does not skip or
+    repeat rows when rows are added between pages.
+    """
+    ctx = info.context
+    size = page_size(ctx, first)
+    key = order or SortKey(model.id)
+    keys = [key.expression, model.id] if key.expression is not model.id else [model.id]
+    count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    page_stmt = stmt
+    if after:
+        values = decode_cursor(after, len(keys))
+        row_keys = tuple_(*keys)
+        cursor_vals = tuple_(*[literal(v, k.type) for v, k in zip(values, keys, strict=True)])
+        page_stmt = page_stmt.where(row_keys < cursor_vals if key.descending else row_keys > cursor_vals)
+    ordering = [k.desc() if key.descending else k.asc() for k in keys]
+    key_columns = [k.label(f"_k{i}") for i, k in enumerate(keys)]
+    rows = ctx.session.execute(
+        page_stmt.add_columns(*key_columns).order_by(*ordering).limit(size + 1)
+    ).all()
+    has_next = len(rows) > size
+    rows = rows[:size]
+    edges = [Edge(cursor=encode_cursor(list(r[1:])), node=node(r[0])) for r in rows]
+    page_info = relay.PageInfo(
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=page_info, count_stmt=count_stmt, ctx=ctx)

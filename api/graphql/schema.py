@@ -1,0 +1,65 @@
+"""The schema: every domain's queries and mutations merged, with the API's limits."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from api.graphql.brands.mutations import BrandMutation
+from api.graphql.brands.schema import BrandQuery
+from api.graphql.campaigns.mutations import CampaignMutation
+from api.graphql.campaigns.schema import CampaignQuery
+from api.graphql.content.mutations import ContentMutation
+from api.graphql.core.types import CoreQuery
+from api.graphql.influencers.mutations import InfluencerMutation
+from api.graphql.influencers.schema import InfluencerQuery
+from api.graphql.partnerships.mutations import PartnershipMutation
+from api.graphql.partnerships.schema import PartnershipQuery
+from api.settings import get_settings
+
+Query = merge_types(
+    "Query", (CoreQuery, BrandQuery, InfluencerQuery, CampaignQuery, PartnershipQuery)
+)
+Mutation = merge_types(
+    "Mutation",
+    (BrandMutation, InfluencerMutation, CampaignMutation, PartnershipMutation, ContentMutation),
+)
+
+_settings = get_settings()
+
+
+# Shared across requests: a fresh cache per request would never hit.
+_PARSER_CACHE = ParserCache(maxsize=256)
+_VALIDATION_CACHE = ValidationCache(maxsize=256)
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Mask errors raised by bugs; keep the messages of validation and of deliberate errors."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    config=StrawberryConfig(relay_max_results=_settings.max_page_size),
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=_settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=_settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=_settings.max_tokens),
+        lambda: _PARSER_CACHE,
+        lambda: _VALIDATION_CACHE,
+        # Unexpected exceptions reach the client as "Unexpected error.", never a stack trace.
+        lambda: MaskErrors(should_mask_error=is_unexpected),
+    ],
+)
