@@ -1,0 +1,1 @@
+"""Versioned disclosure rule sets: one JSON file per jurisdiction, plus common.json."""
