@@ -164,5 +164,24 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
     )
     problems = plan.validate()
     if problems:
-        raise from_domain(problems, f"{field}.")
+        raise from_domain([p._replace(field=_input_path(p.field)) for p in problems], f"{field}.")
     return plan
+
+
+# Domain field names (minor units, bps) -> the names of this input.
+_INPUT_NAMES = {
+    "flat_fee_per_deliverable_minor": "flat_fee_per_deliverable",
+    "bps": "rate_bps",
+    "flat_minor": "flat_per_conversion",
+    "min_monthly_revenue_minor": "min_monthly_revenue",
+    "value_minor": "value",
+    "amount_minor": "amount",
+}
+
+
+def _input_path(path: str) -> str:
+    parts = []
+    for part in path.split("."):
+        name, bracket, index = part.partition("[")
+        parts.append(_INPUT_NAMES.get(name, name) + bracket + index)
+    return ".".join(parts)

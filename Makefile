@@ -1,0 +1,50 @@
+# Vouch. `make run` and `make test` do everything on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: run test test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/vouch run
+
+# The suite on the embedded defaults (SQLite file, Redis started by the tests), then again on
+# PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set. pytest fails a run that
+# collects no test (exit 5), so an empty run cannot pass.
+test: $(STAMP)
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u DATABASE_URL -u REDIS_URL -u REDIS_CLUSTER_URL \
+		$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on $$TEST_DATABASE_URL and $${TEST_REDIS_URL:-a test-started Redis} =="; \
+		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	fi
+
+schema: $(STAMP)
+	$(BIN)/vouch schema --output schema.graphql
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy api tracker
+
+bench-tracker: $(STAMP)
+	$(BIN)/python bench/tracker.py
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+bench-export: $(STAMP)
+	$(BIN)/python bench/export.py
+
+bench-disclosure: $(STAMP)
+	$(BIN)/python bench/disclosure.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
