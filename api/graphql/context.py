@@ -28,6 +28,7 @@ class Context:
     # Work to do once the mutation's transaction has committed (e.g. publish to Redis).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     _thresholds: TierThresholds | None = None
+    _memo: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def session(self) -> Session:
@@ -42,9 +43,16 @@ class Context:
             found = self._loaders[key] = factory()
         return found
 
+    def memo(self, key: Any, factory: Callable[[], Any]) -> Any:
+        """A value computed once per request (e.g. the roster audience quality compares with)."""
+        if key not in self._memo:
+            self._memo[key] = factory()
+        return self._memo[key]
+
     def clear_loaders(self) -> None:
         """After a write, later reads in the same request must not see cached rows."""
         self._loaders.clear()
+        self._memo.clear()
 
     def tier_thresholds(self) -> TierThresholds:
         """The organization's tier thresholds (its own, or the defaults), read once a request."""

@@ -19,20 +19,29 @@ from api.graphql.brands.mutations import BrandMutation
 from api.graphql.brands.schema import BrandQuery
 from api.graphql.campaigns.mutations import CampaignMutation
 from api.graphql.campaigns.schema import CampaignQuery
+from api.graphql.compliance.schema import ComplianceQuery
 from api.graphql.content.mutations import ContentMutation
 from api.graphql.core.types import CoreQuery
 from api.graphql.influencers.mutations import InfluencerMutation
 from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
+from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
 Query = merge_types(
-    "Query", (CoreQuery, BrandQuery, InfluencerQuery, CampaignQuery, PartnershipQuery)
+    "Query", (CoreQuery, BrandQuery, InfluencerQuery, CampaignQuery, PartnershipQuery, ComplianceQuery)
 )
 Mutation = merge_types(
     "Mutation",
-    (BrandMutation, InfluencerMutation, CampaignMutation, PartnershipMutation, ContentMutation),
+    (
+        BrandMutation,
+        InfluencerMutation,
+        CampaignMutation,
+        PartnershipMutation,
+        ContentMutation,
+        TrackingMutation,
+    ),
 )
 
 _settings = get_settings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigId, Timestamps, utcnow
@@ -35,6 +35,8 @@ class Influencer(Timestamps, Base):
     engagement_rate: Mapped[Decimal | None] = mapped_column(
         Numeric(8, 4), nullable=True, index=True
     )
+    # 0-100 over the organization's roster (api.audience); None without accounts.
+    audience_quality_score: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 

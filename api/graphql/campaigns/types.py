@@ -21,6 +21,7 @@ from api.models import Partnership as PartnershipModel
 from api.models.enums import CampaignObjective as ObjectiveEnum
 
 if TYPE_CHECKING:
+    from api.graphql.compliance.types import DisclosureCompliance
     from api.graphql.content.types import Deliverable
     from api.graphql.partnerships.types import Partnership
 
@@ -82,6 +83,14 @@ class Campaign(ModelNode):
             required_hashtags=r.required_hashtags,
             required_mentions=r.required_mentions,
         )
+
+    @strawberry.field(description="Deliverables by the disclosure verdict of their latest content.")
+    async def disclosure_compliance(
+        self, info: Info
+    ) -> Annotated[DisclosureCompliance, strawberry.lazy("api.graphql.compliance.types")]:
+        from api.graphql.compliance.dataloaders import compliance_by_campaign
+
+        return await compliance_by_campaign(info.context).load(self.id)
 
     @strawberry.field
     async def partnerships(

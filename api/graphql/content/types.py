@@ -19,6 +19,7 @@ from api.models.enums import ContentFormat as FormatEnum
 from api.models.enums import PlatformLabel as PlatformLabelEnum
 
 if TYPE_CHECKING:
+    from api.graphql.compliance.types import DisclosureReport
     from api.graphql.partnerships.types import Partnership
 
 DeliverableStatus = strawberry.enum(StatusEnum, name="DeliverableStatus")
@@ -46,7 +47,15 @@ class ContentSubmission(ModelNode):
         description="Worst verdict of the disclosure check: PASS, NEEDS_REVIEW or FAIL."
     )
 
-    @strawberry.field(description="The disclosure check's full report, as stored.")
+    @strawberry.field(description="The disclosure check run when this version was submitted.")
+    def disclosure_report(
+        self,
+    ) -> Annotated[DisclosureReport, strawberry.lazy("api.graphql.compliance.types")] | None:
+        from api.graphql.compliance.types import DisclosureReport
+
+        return DisclosureReport.from_stored(self.row.disclosure_report)
+
+    @strawberry.field(description="The stored report as JSON, with the brand's requirements.")
     def disclosure_report_json(self) -> JSON | None:  # type: ignore[valid-type]
         report: Any = self.row.disclosure_report
         return report  # type: ignore[no-any-return]

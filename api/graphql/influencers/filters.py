@@ -24,6 +24,7 @@ class InfluencerFilter:
     min_followers: int | None = None
     max_followers: int | None = None
     min_engagement_rate: Decimal | None = None
+    min_audience_quality: int | None = strawberry.field(default=None, description="0-100.")
     include_archived: bool = False
 
 
@@ -33,6 +34,7 @@ class InfluencerOrderField(Enum):
     ENGAGEMENT_RATE = "ENGAGEMENT_RATE"
     NAME = "NAME"
     CREATED_AT = "CREATED_AT"
+    AUDIENCE_QUALITY = "AUDIENCE_QUALITY"
 
 
 @strawberry.enum
@@ -90,6 +92,8 @@ def apply_filter(stmt: Select[Any], f: InfluencerFilter | None, ctx: Context) ->
         stmt = stmt.where(Influencer.total_followers <= f.max_followers)
     if f.min_engagement_rate is not None:
         stmt = stmt.where(Influencer.engagement_rate >= f.min_engagement_rate)
+    if f.min_audience_quality is not None:
+        stmt = stmt.where(Influencer.audience_quality_score >= f.min_audience_quality)
     return stmt
 
 
@@ -103,6 +107,7 @@ def sort_key(order: InfluencerOrder | None) -> SortKey:
         InfluencerOrderField.ENGAGEMENT_RATE: func.coalesce(Influencer.engagement_rate, -1),
         InfluencerOrderField.NAME: Influencer.name,
         InfluencerOrderField.CREATED_AT: Influencer.created_at,
+        InfluencerOrderField.AUDIENCE_QUALITY: func.coalesce(Influencer.audience_quality_score, -1),
     }[order.field]
     return SortKey(expression, descending=desc)
 

@@ -26,6 +26,7 @@ from api.graphql.relay import decode_id
 from api.models import Influencer as InfluencerModel
 from api.models import MetricSnapshot as SnapshotModel
 from api.models import SocialAccount as AccountModel
+from api.audience import refresh_scores
 from api.stats import refresh_influencer_stats
 
 ERRORS = (InfluencerError, InfluencerErrorCode)
@@ -278,6 +279,7 @@ class InfluencerMutation:
             for i, account in enumerate(accounts):
                 _add_account(info, row, account, f"accounts[{i}]")
             refresh_influencer_stats(ctx.session, row)
+            refresh_scores(ctx.session, row.organization_id)
             return {"influencer": Influencer.from_row(row)}
 
         return run_mutation(info, InfluencerPayload, ERRORS, body)
@@ -300,6 +302,7 @@ class InfluencerMutation:
             influencer = load_influencer(info, input.influencer_id)
             account = _add_account(info, influencer, input.account, "account")
             refresh_influencer_stats(info.context.session, influencer)
+            refresh_scores(info.context.session, influencer.organization_id)
             return {
                 "account": SocialAccount.from_row(account),
                 "influencer": Influencer.from_row(influencer),
@@ -382,6 +385,7 @@ class InfluencerMutation:
                 assert influencer is not None
                 refresh_influencer_stats(ctx.session, influencer)
             ctx.session.flush()
+            refresh_scores(ctx.session, account.organization_id)
             return {
                 "snapshot": MetricSnapshot.from_row(snapshot),
                 "account": SocialAccount.from_row(account),

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.domain import metrics
+from api.audience import roster
+from api.domain import audience_quality, metrics
 from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.loaders import by_fk
@@ -18,7 +19,21 @@ from api.models import SocialAccount as AccountModel
 from api.models.enums import Platform as PlatformEnum
 
 if TYPE_CHECKING:
+    from api.graphql.compliance.types import AudienceQuality
     from api.graphql.partnerships.types import Partnership
+
+def _roster(info: Info) -> Any:
+    """Peer medians and every account's metrics, loaded once per request for the organization."""
+
+    def load() -> Any:
+        ctx = info.context
+        thresholds = ctx.tier_thresholds()
+        by_influencer = roster(ctx.session, ctx.viewer.organization_id)
+        accounts = [a for accs in by_influencer.values() for a in accs]
+        return audience_quality.peer_medians(accounts, thresholds), thresholds, by_influencer
+
+    return info.context.memo("audience-roster", load)
+
 
 Platform = strawberry.enum(PlatformEnum, name="Platform")
 Tier = strawberry.enum(metrics.Tier, name="Tier", description="Follower tier (org thresholds).")
@@ -104,6 +119,21 @@ class Influencer(ModelNode):
     @strawberry.field(description="Tier of the largest account, by the organization's thresholds.")
     def tier(self, info: Info) -> Tier:  # type: ignore[valid-type]
         return metrics.tier_for(self.row.max_followers, info.context.tier_thresholds())
+
+    @strawberry.field(
+        description="How genuine the audience looks (0-100), with the signals that lowered it, "
+        "compared with the organization's roster."
+    )
+    def audience_quality(
+        self, info: Info
+    ) -> Annotated[AudienceQuality, strawberry.lazy("api.graphql.compliance.types")] | None:
+        from api.graphql.compliance.types import AudienceQuality
+
+        medians, thresholds, by_influencer = _roster(info)
+        quality = audience_quality.influencer_quality(
+            by_influencer.get(self.id, []), medians, thresholds
+        )
+        return AudienceQuality.of(quality) if quality else None
 
     @strawberry.field
     async def accounts(self, info: Info) -> list[SocialAccount]:

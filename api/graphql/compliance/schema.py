@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from api.content_review import _checker_label
+from api.domain import disclosure
+from api.graphql.compliance.types import DisclosureReport, Jurisdiction
+from api.graphql.content.types import ContentFormat, PlatformLabel
+from api.graphql.context import Info
+from api.graphql.influencers.types import Platform
+from api.graphql.partnerships.types import MaterialConnection
+from api.models.enums import Platform as PlatformEnum
+
+MAX_CAPTION = 5000
+
+
+@strawberry.input
+class CheckDisclosureInput:
+    caption: str
+    platform: Platform  # type: ignore[valid-type]
+    format: ContentFormat  # type: ignore[valid-type]
+    platform_label: PlatformLabel | None = None  # type: ignore[valid-type]
+    connection: MaterialConnection | None = None  # type: ignore[valid-type]
+    retouched: bool = False
+    ai_generated: bool = False
+    jurisdictions: list[Jurisdiction] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Defaults to every jurisdiction Vouch knows."
+    )
+
+
+@strawberry.type
+class ComplianceQuery:
+    @strawberry.field(
+        description="Checks a caption against advertising-disclosure rules, e.g. while it is "
+        "typed. Nothing is stored."
+    )
+    def check_disclosure(self, info: Info, input: CheckDisclosureInput) -> DisclosureReport:
+        if len(input.caption) > MAX_CAPTION:
+            raise GraphQLError(f"caption must be at most {MAX_CAPTION} characters")
+        platform = PlatformEnum(input.platform.value)
+        try:
+            report = disclosure.check(
+                disclosure.DisclosureInput(
+                    caption=input.caption,
+                    platform=disclosure.Platform(platform.value),
+                    format=disclosure.ContentFormat(input.format.value),
+                    platform_label=_checker_label(
+                        input.platform_label.value if input.platform_label else None, platform
+                    ),
+                    connection=disclosure.Connection(
+                        input.connection.value if input.connection else "PAID"
+                    ),
+                    retouched=input.retouched,
+                    ai_generated=input.ai_generated,
+                    jurisdictions=tuple(
+                        disclosure.Jurisdiction(j.value)
+                        for j in (input.jurisdictions or list(disclosure.Jurisdiction))
+                    ),
+                )
+            )
+        except disclosure.DisclosureInputError as exc:
+            raise GraphQLError(str(exc)) from None
+        return DisclosureReport.of(report)
