@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .model import Connection, ContentFormat, Platform
+from .normalize import INVISIBLE
 from .ruleset import PlacementMode, PlatformLabelPolicy, PlatformRules, RuleSet
 
 # What a label restricted to one connection says, and what the content really is.
@@ -35,7 +36,9 @@ PLATFORM_NAME = {
 
 
 def quote(text: str) -> str:
-    return f'"{text}"'
+    """Quote caption text as the creator sees it (invisible characters left out)."""
+    visible = "".join(c for c in text if c not in INVISIBLE)
+    return f'"{visible}"'
 
 
 def cap(text: str) -> str:
@@ -151,7 +154,7 @@ def platform_label_only(rules: RuleSet, platform: PlatformRules) -> str:
 def missing_image_mention(label: str, what: str, rules: RuleSet, platform: PlatformRules) -> str:
     return (
         f"This content is {what}: {rules.name} requires the mention {quote(label)}, clearly "
-        f"legible on the image or video itself. Add it there and write it in the caption "
+        f"legible on the image or video itself. Put it there, and write it "
         f"{where(rules, platform)}."
     )
 
@@ -179,8 +182,18 @@ def visual_check(
     )
 
 
+def spoken(rules: RuleSet) -> str:
+    """The suggested labels as words to say out loud ("#ad" and "Ad:" both become "Ad")."""
+    words: list[str] = []
+    for label in rules.suggest:
+        word = cap(label.strip("#: "))
+        if word.lower() not in (w.lower() for w in words):
+            words.append(word)
+    return " or ".join(quote(w) for w in words)
+
+
 def audio_check(rules: RuleSet) -> str:
     return (
-        f"Show notes cannot prove what is said in the episode: say {suggestion(rules)} before "
-        "every ad read or sponsored segment. A reviewer must check the audio."
+        f"Show notes cannot prove what is said in the episode: say {spoken(rules)} clearly "
+        "before every ad read or sponsored segment. A reviewer must check the audio."
     )

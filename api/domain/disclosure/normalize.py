@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 # Characters that render as nothing: dropped so "#a\u200bd" reads as "#ad".
-_INVISIBLE = frozenset(
+INVISIBLE = frozenset(
     "\u00ad"  # soft hyphen
     "\u034f"  # combining grapheme joiner
     "\u061c"  # Arabic letter mark
@@ -52,12 +52,26 @@ _LOOKALIKES = (
 CONFUSABLES: dict[str, str] = {
     _LOOKALIKES[i]: _LOOKALIKES[i + 1] for i in range(0, len(_LOOKALIKES), 2)
 }
+# Latin letters that NFKD does not decompose ("współpraca", "sœur").
+CONFUSABLES.update(
+    {
+        "\u0142": "l",  # ł
+        "\u0111": "d",  # đ
+        "\u00f0": "d",  # ð
+        "\u00f8": "o",  # ø
+        "\u0127": "h",  # ħ
+        "\u0167": "t",  # ŧ
+        "\u00e6": "ae",  # æ
+        "\u0153": "oe",  # œ
+        "\u00fe": "th",  # þ
+    }
+)
 
 
 @lru_cache(maxsize=4096)
 def fold_char(ch: str) -> str:
     """The folded form of one character: "" if it is invisible or a combining mark."""
-    if ch in _INVISIBLE:
+    if ch in INVISIBLE:
         return ""
     out = []
     for part in unicodedata.normalize("NFKD", ch):
@@ -102,7 +116,7 @@ def fold(caption: str) -> Folded:
         folded = fold_char(ch)
         if not folded:
             # A combining mark belongs to the letter before it: widen that letter's span.
-            if ends and ch not in _INVISIBLE and ends[-1] == i:
+            if ends and ch not in INVISIBLE and ends[-1] == i:
                 ends[-1] = i + 1
             continue
         for part in folded:
