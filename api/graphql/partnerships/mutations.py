@@ -1,8 +1,357 @@
 from __future__ import annotations
 
+from enum import Enum
+from typing import Any
+
 import strawberry
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from api.auth import Viewer
+from api.db import utcnow
+from api.domain import campaign_status, partnership_status, validation
+from api.domain.partnership_status import PartnershipStatus as StatusEnum
+from api.domain.state_machine import TransitionError
+from api.graphql.campaigns.mutations import load_campaign
+from api.graphql.context import Info
+from api.graphql.errors import problem
+from api.graphql.influencers.mutations import load_influencer
+from api.graphql.money import MoneyInput, minor_or_error
+from api.graphql.mutation import run_mutation
+from api.graphql.partnerships.types import (
+    Contract,
+    MaterialConnection,
+    Partnership,
+    PartnershipError,
+    PartnershipErrorCode,
+    PartnershipStatus,
+    UsageRights,
+)
+from api.graphql.permissions import require, scoped
+from api.graphql.relay import decode_id
+from api.models import Campaign as CampaignModel
+from api.models import Contract as ContractModel
+from api.models import Partnership as PartnershipModel
+from api.models.enums import MaterialConnection as ConnectionEnum
+from api.models.enums import Role
+from api.models.enums import UsageRights as UsageRightsEnum
+
+ERRORS = (PartnershipError, PartnershipErrorCode)
+MAX_DAYS = 3650
+MAX_PAYMENT_TERMS_DAYS = 180
+MAX_APPROVAL_ROUNDS = 10
+MAX_LIST = 50
+# Statuses set by the influencer's answer (respondToPartnership), not by transitionPartnership.
+_RESPONSES = frozenset({StatusEnum.ACCEPTED, StatusEnum.DECLINED})
+
+
+@strawberry.enum(name="PartnershipDecision")
+class PartnershipDecision(Enum):
+    ACCEPT = "ACCEPT"
+    DECLINE = "DECLINE"
+
+
+@strawberry.input
+class CreatePartnershipInput:
+    campaign_id: strawberry.ID
+    influencer_id: strawberry.ID
+    connection: MaterialConnection = strawberry.field(  # type: ignore[valid-type]
+        default=ConnectionEnum.PAID,
+        description="What ties the influencer to the brand; decides the disclosure needed.",
+    )
+    message: str | None = strawberry.field(
+        default=None, description="A note for the influencer; checked, not stored yet."
+    )
+
+
+@strawberry.input
+class RespondToPartnershipInput:
+    partnership_id: strawberry.ID
+    decision: PartnershipDecision
+    note: str | None = None
+
+
+@strawberry.input
+class TransitionPartnershipInput:
+    partnership_id: strawberry.ID
+    status: PartnershipStatus  # type: ignore[valid-type]
+
+
+@strawberry.input(
+    description="The whole terms of a new contract version: fields left out take their "
+    "defaults, not the previous version's."
+)
+class SetContractTermsInput:
+    partnership_id: strawberry.ID
+    usage_rights: UsageRights  # type: ignore[valid-type]
+    deliverables_due: str | None = None
+    usage_rights_days: int | None = None
+    usage_rights_regions: list[str] | None = None
+    exclusivity_days: int | None = None
+    exclusivity_categories: list[str] | None = None
+    payment_terms_days: int = 30
+    approval_rounds: int = 2
+    kill_fee: MoneyInput | None = None
+
+
+@strawberry.type
+class PartnershipPayload:
+    partnership: Partnership | None = None
+    user_errors: list[PartnershipError]  # type: ignore[valid-type]
+
+
+@strawberry.type
+class ContractPayload:
+    contract: Contract | None = None
+    partnership: Partnership | None = None
+    user_errors: list[PartnershipError]  # type: ignore[valid-type]
+
+
+def actor(viewer: Viewer) -> str:
+    """Who did something, as recorded on rows: the influencer for their own key, else the key."""
+    if viewer.role is Role.INFLUENCER and viewer.influencer_id is not None:
+        return f"influencer:{viewer.influencer_id}"
+    return viewer.label
+
+
+def load_partnership(
+    info: Info, gid: strawberry.ID, field: str = "partnershipId"
+) -> PartnershipModel:
+    """The partnership, locked for the rest of the transaction (status changes serialize)."""
+    pk = decode_id(gid, "Partnership")
+    row = (
+        info.context.session.scalar(
+            scoped(PartnershipModel, info.context.viewer)
+            .where(PartnershipModel.id == pk)
+            .with_for_update()
+        )
+        if pk
+        else None
+    )
+    if row is None:
+        raise problem(field, "no such partnership", "NOT_FOUND")
+    return row
+
+
+def _text(value: str | None, field: str, limit: int) -> str | None:
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise problem(field, f"{field} must be at most {limit} characters", "TOO_LONG")
+    return text or None
+
+
+def _days(value: int | None, field: str, limit: int) -> int | None:
+    if value is not None and not 0 <= value <= limit:
+        raise problem(field, f"{field} must be between 0 and {limit}", "OUT_OF_RANGE")
+    return value
+
+
+def _regions(values: list[str] | None) -> list[str]:
+    if values is None:
+        return []
+    if len(values) > MAX_LIST:
+        raise problem("usageRightsRegions", f"at most {MAX_LIST} regions", "TOO_LONG")
+    out = []
+    for i, value in enumerate(values):
+        code = validation.country(value)
+        if code is None:
+            raise problem(
+                f"usageRightsRegions[{i}]",
+                f"{value!r} is not a region: use ISO 3166 alpha-2 codes such as FR, or EU",
+            )
+        out.append(code)
+    return list(dict.fromkeys(out))
+
+
+def _categories(values: list[str] | None) -> list[str]:
+    if values is None:
+        return []
+    if len(values) > MAX_LIST:
+        raise problem("exclusivityCategories", f"at most {MAX_LIST} categories", "TOO_LONG")
+    out = []
+    for i, value in enumerate(values):
+        category = value.strip().lower()
+        if not category:
+            raise problem(f"exclusivityCategories[{i}]", "a category must not be blank", "REQUIRED")
+        if len(category) > 50:
+            raise problem(f"exclusivityCategories[{i}]", "at most 50 characters", "TOO_LONG")
+        out.append(category)
+    return list(dict.fromkeys(out))
+
+
+def _terms(input: SetContractTermsInput, currency: str) -> dict[str, Any]:
+    """The validated columns of a contract version; raises the first problem found."""
+    rights = UsageRightsEnum(input.usage_rights)
+    days = _days(input.usage_rights_days, "usageRightsDays", MAX_DAYS)
+    regions = _regions(input.usage_rights_regions)
+    if rights is UsageRightsEnum.NONE and (days or regions):
+        raise problem(
+            "usageRightsDays" if days else "usageRightsRegions",
+            "no usage rights are granted: leave their duration and regions out",
+            "NOT_ALLOWED",
+        )
+    return {
+        "deliverables_due": _text(input.deliverables_due, "deliverablesDue", 5000),
+        "usage_rights": rights,
+        "usage_rights_days": days,
+        "usage_rights_regions": regions,
+        "exclusivity_days": _days(input.exclusivity_days, "exclusivityDays", MAX_DAYS),
+        "exclusivity_categories": _categories(input.exclusivity_categories),
+        "payment_terms_days": _days(
+            input.payment_terms_days, "paymentTermsDays", MAX_PAYMENT_TERMS_DAYS
+        ),
+        "approval_rounds": _days(input.approval_rounds, "approvalRounds", MAX_APPROVAL_ROUNDS),
+        "kill_fee_amount": minor_or_error(input.kill_fee, "killFee", expected_currency=currency)
+        if input.kill_fee is not None
+        else None,
+    }
+
+
+def _latest_contract(info: Info, partnership_id: int) -> ContractModel | None:
+    return info.context.session.scalar(
+        select(ContractModel)
+        .where(ContractModel.partnership_id == partnership_id)
+        .order_by(ContractModel.version.desc())
+        .limit(1)
+    )
 
 
 @strawberry.type
 class PartnershipMutation:
-    pass
+    @strawberry.mutation(description="Invites an influencer to a campaign (status INVITED).")
+    def create_partnership(self, info: Info, input: CreatePartnershipInput) -> PartnershipPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "partnerships")
+            campaign = load_campaign(info, input.campaign_id)
+            if campaign_status.is_terminal(campaign.status):
+                raise problem(
+                    "campaignId",
+                    f"a {campaign.status} campaign takes no new partnerships",
+                    "INVALID_TRANSITION",
+                )
+            if campaign.archived_at is not None:
+                raise problem("campaignId", "the campaign is archived", "NOT_ALLOWED")
+            influencer = load_influencer(info, input.influencer_id)
+            if influencer.archived_at is not None:
+                raise problem("influencerId", "the influencer is archived", "NOT_ALLOWED")
+            _text(input.message, "message", 5000)
+            exists = ctx.session.scalar(
+                select(func.count()).where(
+                    PartnershipModel.campaign_id == campaign.id,
+                    PartnershipModel.influencer_id == influencer.id,
+                )
+            )
+            if exists:
+                raise problem(
+                    "influencerId", "the influencer is in this campaign already", "DUPLICATE"
+                )
+            row = PartnershipModel(
+                organization_id=ctx.viewer.organization_id,
+                campaign_id=campaign.id,
+                influencer_id=influencer.id,
+                status=StatusEnum.INVITED.value,
+                connection=ConnectionEnum(input.connection),
+            )
+            ctx.session.add(row)
+            try:
+                ctx.session.flush()
+            except IntegrityError:  # invited concurrently: the unique pair is the last guard
+                raise problem(
+                    "influencerId", "the influencer is in this campaign already", "DUPLICATE"
+                ) from None
+            return {"partnership": Partnership.from_row(row)}
+
+        return run_mutation(info, PartnershipPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="The influencer's answer to an invitation. Accepting also accepts the "
+        "latest contract version, if there is one."
+    )
+    def respond_to_partnership(
+        self, info: Info, input: RespondToPartnershipInput
+    ) -> PartnershipPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "partnership_response")
+            row = load_partnership(info, input.partnership_id)
+            note = _text(input.note, "note", 2000)
+            target = (
+                StatusEnum.ACCEPTED
+                if input.decision is PartnershipDecision.ACCEPT
+                else StatusEnum.DECLINED
+            )
+            try:
+                row.status = partnership_status.transition(row.status, target).value
+            except TransitionError as exc:
+                raise problem("decision", str(exc), "INVALID_TRANSITION") from None
+            now = utcnow()
+            row.responded_at = now
+            row.response_note = note
+            if target is StatusEnum.ACCEPTED:
+                contract = _latest_contract(info, row.id)
+                if contract is not None and contract.accepted_at is None:
+                    contract.accepted_at = now
+                    contract.accepted_by = actor(ctx.viewer)
+            ctx.session.flush()
+            return {"partnership": Partnership.from_row(row)}
+
+        return run_mutation(info, PartnershipPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Moves an accepted partnership on: ACTIVE, COMPLETED or TERMINATED."
+    )
+    def transition_partnership(
+        self, info: Info, input: TransitionPartnershipInput
+    ) -> PartnershipPayload:
+        def body() -> dict[str, object]:
+            require(info.context.viewer, "partnerships")
+            row = load_partnership(info, input.partnership_id)
+            target = StatusEnum(input.status)
+            if target in _RESPONSES:
+                raise problem(
+                    "status",
+                    f"{target.value} is the influencer's answer: use respondToPartnership",
+                    "INVALID_TRANSITION",
+                )
+            try:
+                row.status = partnership_status.transition(row.status, target).value
+            except TransitionError as exc:
+                raise problem("status", str(exc), "INVALID_TRANSITION") from None
+            info.context.session.flush()
+            return {"partnership": Partnership.from_row(row)}
+
+        return run_mutation(info, PartnershipPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Sets new terms: a new contract version; earlier versions are kept."
+    )
+    def set_contract_terms(self, info: Info, input: SetContractTermsInput) -> ContractPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "partnerships")
+            row = load_partnership(info, input.partnership_id)
+            if partnership_status.is_terminal(row.status):
+                raise problem(
+                    "partnershipId",
+                    f"a {row.status} partnership's terms cannot change",
+                    "INVALID_TRANSITION",
+                )
+            campaign = ctx.session.get(CampaignModel, row.campaign_id)
+            assert campaign is not None
+            terms = _terms(input, campaign.currency)
+            latest = _latest_contract(info, row.id)
+            contract = ContractModel(
+                organization_id=row.organization_id,
+                partnership_id=row.id,
+                version=(latest.version if latest else 0) + 1,
+                **terms,
+            )
+            ctx.session.add(contract)
+            ctx.session.flush()
+            return {
+                "contract": Contract.from_row(contract),
+                "partnership": Partnership.from_row(row),
+            }
+
+        return run_mutation(info, ContractPayload, ERRORS, body)
