@@ -1,0 +1,108 @@
+"""An influencer's balance: four sums over ledger entries, by derived status.
+
+An entry's status is never stored (see `api.models.ledger`); it is derived here, as of a moment:
+
+- PAID: a PAID payout batch covers it (`LedgerEntry.paid_by_batch()`, the posting module's rule);
+- PENDING: not paid and `available_at` is after the moment;
+- AVAILABLE: not paid and `available_at` is at or before it (clawbacks, negative, land here at
+  once and are netted against the next payout).
+
+PAYOUT entries (negative) are the counterpart of PAID: they cancel the paid bucket, so the net of
+all entries always equals `pending + available` (tests prove it). `held` sums entries of
+conversions still under review: the posting rules give a HELD conversion no entry until it is
+approved, so it is 0 unless the worker ever credits before the review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, case, func, not_, select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.models import Conversion, LedgerEntry
+from api.models.events import ConversionStatus
+from api.models.ledger import EntryKind
+
+
+class EntryStatus:
+    PENDING = "PENDING"
+    AVAILABLE = "AVAILABLE"
+    PAID = "PAID"
+    HELD = "HELD"
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str
+    pending: int  # minor units
+    available: int
+    paid: int
+    held: int
+
+    @property
+    def net(self) -> int:
+        """What is still owed: the sum of all entries (payouts included)."""
+        return self.pending + self.available + self.held
+
+
+def status_expression(as_of: datetime) -> ColumnElement[str]:
+    """The derived status of a ledger row as of `as_of`, as SQL (for filters and exports)."""
+    return case(
+        (LedgerEntry.kind == EntryKind.PAYOUT, EntryStatus.PAID),
+        (LedgerEntry.paid_by_batch(), EntryStatus.PAID),
+        (LedgerEntry.available_at > as_of, EntryStatus.PENDING),
+        else_=EntryStatus.AVAILABLE,
+    )
+
+
+def _sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=0)), 0)
+
+
+def balance(
+    session: Session,
+    org_id: int,
+    influencer_id: int,
+    currency: str,
+    as_of: datetime | None = None,
+) -> Balance:
+    """The influencer's balance in one currency, from one aggregate statement over entries."""
+    as_of = as_of or utcnow()
+    not_payout = LedgerEntry.kind != EntryKind.PAYOUT
+    paid = LedgerEntry.paid_by_batch()
+    under_review = LedgerEntry.conversion_id.in_(
+        select(Conversion.id).where(Conversion.status == ConversionStatus.HELD)
+    )
+    unpaid = and_(not_payout, not_(paid), not_(under_review))
+    row = session.execute(
+        select(
+            _sum(and_(unpaid, LedgerEntry.available_at > as_of)),
+            _sum(and_(unpaid, LedgerEntry.available_at <= as_of)),
+            _sum(paid),
+            _sum(and_(not_payout, not_(paid), under_review)),
+        ).where(
+            LedgerEntry.organization_id == org_id,
+            LedgerEntry.influencer_id == influencer_id,
+            LedgerEntry.currency == currency,
+            LedgerEntry.created_at <= as_of,
+        )
+    ).one()
+    pending, available, paid_total, held = (int(v or 0) for v in row)
+    return Balance(currency, pending, available, paid_total, held)
+
+
+def net_total(session: Session, org_id: int, influencer_id: int, currency: str) -> int:
+    """The plain sum of every entry: what reconciles with pending + available."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.organization_id == org_id,
+                LedgerEntry.influencer_id == influencer_id,
+                LedgerEntry.currency == currency,
+            )
+        )
+        or 0
+    )

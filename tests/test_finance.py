@@ -1,0 +1,214 @@
+"""Balances, payout batches and statements: every figure a sum over hand-made ledger entries."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from api.finance.balances import balance, net_total
+from api.finance.errors import FinanceError
+from api.finance.payouts import create_payout_batch, lines_of, mark_paid
+from api.finance.statements import statement
+from api.models import LedgerEntry, PayoutBatch, PayoutLine
+from api.models.ledger import EntryKind, PayoutStatus, SourceType
+
+_keys = itertools.count(1)
+NOW = datetime.now(UTC)
+TODAY = NOW.date()
+
+
+def entry(
+    db: Any,
+    w: dict[str, Any],
+    amount: int,
+    *,
+    kind: EntryKind = EntryKind.COMMISSION,
+    created: datetime | None = None,
+    available: datetime | None = None,
+    hold_days: int = 0,
+    currency: str = "EUR",
+    influencer: Any = None,
+) -> LedgerEntry:
+    created = created or NOW - timedelta(days=10)
+    row = LedgerEntry(
+        organization_id=w["org"].id,
+        influencer_id=(influencer or w["influencer"]).id,
+        partnership_id=w["partnership"].id,
+        campaign_id=w["campaign"].id,
+        kind=kind,
+        amount=amount,
+        currency=currency,
+        source_type=SourceType.MANUAL,
+        created_at=created,
+        available_at=available or created + timedelta(days=hold_days),
+        idempotency_key=f"test:{next(_keys)}",
+    )
+    db.add(row)
+    db.commit()
+    return row
+
+
+def bal(db: Any, w: dict[str, Any], influencer: Any = None, **kw: Any) -> tuple[int, int, int]:
+    db.expire_all()
+    b = balance(db, w["org"].id, (influencer or w["influencer"]).id, "EUR", **kw)
+    return b.pending, b.available, b.paid
+
+
+def test_balance_is_the_sum_by_status(db, factory):
+    w = factory.world()
+    entry(db, w, 1000, hold_days=0)  # available at once
+    entry(db, w, 2500, hold_days=30)  # available in 20 days
+    entry(db, w, 400, kind=EntryKind.BONUS, available=NOW + timedelta(hours=1))
+    entry(db, w, -150, kind=EntryKind.ADJUSTMENT)
+    entry(db, w, 999, currency="USD")  # another currency, never mixed in
+    assert bal(db, w) == (2900, 850, 0)
+    # the same entries later: everything has become available
+    assert bal(db, w, as_of=NOW + timedelta(days=31)) == (0, 3750, 0)
+    # before the entries existed there was nothing
+    assert bal(db, w, as_of=NOW - timedelta(days=11)) == (0, 0, 0)
+    b = balance(db, w["org"].id, w["influencer"].id, "EUR")
+    assert b.net == net_total(db, w["org"].id, w["influencer"].id, "EUR") == 3750
+    assert b.held == 0
+
+
+def test_payout_batch_pays_available_and_balances_move_to_paid(db, factory):
+    w = factory.world()
+    entry(db, w, 1000)
+    entry(db, w, 500, hold_days=30)  # still pending: not in the batch
+    batch = create_payout_batch(db, w["org"].id, "eur", TODAY, 0)
+    db.commit()
+    assert [(line.influencer_id, line.amount) for line in lines_of(db, batch)] == [
+        (w["influencer"].id, 1000)
+    ]
+    assert batch.status == PayoutStatus.DRAFT
+    assert bal(db, w) == (500, 1000, 0)  # a draft pays nothing
+    mark_paid(db, batch, "SEPA-1")
+    db.commit()
+    assert bal(db, w) == (500, 0, 1000)
+    payouts = db.scalars(
+        select(LedgerEntry).where(LedgerEntry.payout_batch_id == batch.id)
+    ).all()
+    assert [(p.kind, p.amount) for p in payouts] == [(EntryKind.PAYOUT, -1000)]
+    assert net_total(db, w["org"].id, w["influencer"].id, "EUR") == 500
+    with pytest.raises(FinanceError) as err:
+        mark_paid(db, batch, "SEPA-1 again")
+    assert err.value.code == "ALREADY_PAID"
+    db.rollback()
+    count = db.scalar(select(func.count()).where(LedgerEntry.payout_batch_id == batch.id))
+    assert count == 1
+
+
+def test_payout_batch_is_idempotent(db, factory):
+    w = factory.world()
+    entry(db, w, 1000)
+    first = create_payout_batch(db, w["org"].id, "EUR", TODAY, 0)
+    db.commit()
+    entry(db, w, 700)  # arrives later: not added to the existing batch
+    again = create_payout_batch(db, w["org"].id, "EUR", TODAY, 0)
+    db.commit()
+    assert again.id == first.id
+    assert [line.amount for line in lines_of(db, again)] == [1000]
+    assert db.scalar(select(func.count()).where(PayoutBatch.organization_id == w["org"].id)) == 1
+
+
+def test_payout_minimum_and_other_influencers(db, factory):
+    w = factory.world()
+    small = factory.influencer(w["org"])
+    entry(db, w, 5000)
+    entry(db, w, 900, influencer=small)
+    batch = create_payout_batch(db, w["org"].id, "EUR", TODAY, 1000)
+    db.commit()
+    assert [(line.influencer_id, line.amount) for line in lines_of(db, batch)] == [
+        (w["influencer"].id, 5000)
+    ]
+    mark_paid(db, batch, "T-1")
+    db.commit()
+    assert bal(db, w, influencer=small) == (0, 900, 0)  # left for a later batch
+    assert bal(db, w) == (0, 0, 5000)
+
+
+def test_clawback_is_netted_against_the_next_payout(db, factory):
+    w = factory.world()
+    entry(db, w, 1000, created=NOW - timedelta(days=20))
+    b1 = create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=5), 0)
+    mark_paid(db, b1, "T-1")
+    db.commit()
+    # a refund after the payout: a clawback available at once
+    entry(db, w, -300, kind=EntryKind.CLAWBACK, created=NOW - timedelta(days=2))
+    assert bal(db, w) == (0, -300, 1000)
+    # a clawback alone pays nobody
+    b2 = create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=1), 0)
+    mark_paid(db, b2, "T-2")
+    db.commit()
+    assert lines_of(db, b2) == []
+    entry(db, w, 800, created=NOW - timedelta(hours=2))
+    assert bal(db, w) == (0, 500, 1000)
+    b3 = create_payout_batch(db, w["org"].id, "EUR", TODAY, 0)
+    assert [line.amount for line in lines_of(db, b3)] == [500]
+    mark_paid(db, b3, "T-3")
+    db.commit()
+    assert bal(db, w) == (0, 0, 1500)
+    assert net_total(db, w["org"].id, w["influencer"].id, "EUR") == 0
+
+
+@pytest.mark.parametrize(
+    ("currency", "minimum", "as_of", "code"),
+    [
+        ("EURO", 0, TODAY, "INVALID_CURRENCY"),
+        ("EUR", -1, TODAY, "NEGATIVE"),
+        ("EUR", 0, TODAY + timedelta(days=2), "INVALID"),
+    ],
+)
+def test_bad_payout_input_changes_nothing(db, factory, currency, minimum, as_of, code):
+    w = factory.world()
+    entry(db, w, 1000)
+    with pytest.raises(FinanceError) as err:
+        create_payout_batch(db, w["org"].id, currency, as_of, minimum)
+    assert err.value.code == code
+    db.rollback()
+    assert db.scalar(select(func.count()).where(PayoutBatch.organization_id == w["org"].id)) == 0
+    assert db.scalar(select(func.count()).where(PayoutLine.organization_id == w["org"].id)) == 0
+
+
+def test_a_second_draft_is_refused(db, factory):
+    w = factory.world()
+    entry(db, w, 1000)
+    create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=1), 0)
+    with pytest.raises(FinanceError) as err:
+        create_payout_batch(db, w["org"].id, "EUR", TODAY, 0)
+    assert err.value.code == "DRAFT_BATCH_EXISTS"
+    db.rollback()
+
+
+def test_statement_reconciles_with_a_hand_computed_ledger(db, factory):
+    w = factory.world()
+    at = lambda m, d: datetime(2025, m, d, 12, tzinfo=UTC)  # noqa: E731
+    entry(db, w, 10_000, created=at(9, 15))  # September: opening
+    entry(db, w, -2_000, kind=EntryKind.PAYOUT, created=at(9, 30))
+    entry(db, w, 3_000, created=at(10, 1))  # October
+    entry(db, w, 450, kind=EntryKind.BONUS, created=at(10, 31))
+    entry(db, w, -700, kind=EntryKind.REVERSAL, created=at(10, 20))
+    entry(db, w, 111, created=at(11, 1))  # November: not in October
+    entry(db, w, 555, created=at(10, 5), currency="USD")
+    s = statement(db, w["org"].id, w["influencer"].id, "2025-10", "EUR")
+    assert s.opening_balance == 8_000
+    assert (s.credits, s.debits) == (3_450, 700)
+    assert s.closing_balance == 10_750 == s.opening_balance + sum(e.amount for e in s.entries)
+    assert [e.amount for e in s.entries] == [3_000, -700, 450]
+    nov = statement(db, w["org"].id, w["influencer"].id, "2025-11", "EUR")
+    assert nov.opening_balance == s.closing_balance
+    assert nov.closing_balance == net_total(db, w["org"].id, w["influencer"].id, "EUR")
+    dec = statement(db, w["org"].id, w["influencer"].id, "2025-12", "EUR")
+    assert dec.entries == [] and dec.opening_balance == dec.closing_balance == 10_861
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-00", "2026-1", "26-10", "", "2026-10-01"])
+def test_bad_periods(db, factory, period):
+    w = factory.world()
+    with pytest.raises(FinanceError) as err:
+        statement(db, w["org"].id, w["influencer"].id, period, "EUR")
+    assert err.value.code == "INVALID_PERIOD" and err.value.field == "period"
