@@ -22,6 +22,8 @@ from api.graphql.campaigns.schema import CampaignQuery
 from api.graphql.compliance.schema import ComplianceQuery
 from api.graphql.content.mutations import ContentMutation
 from api.graphql.core.types import CoreQuery
+from api.graphql.finance.mutations import FinanceMutation
+from api.graphql.finance.schema import FinanceQuery
 from api.graphql.influencers.mutations import InfluencerMutation
 from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.partnerships.mutations import PartnershipMutation
@@ -30,7 +32,16 @@ from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
 Query = merge_types(
-    "Query", (CoreQuery, BrandQuery, InfluencerQuery, CampaignQuery, PartnershipQuery, ComplianceQuery)
+    "Query",
+    (
+        CoreQuery,
+        BrandQuery,
+        InfluencerQuery,
+        CampaignQuery,
+        PartnershipQuery,
+        ComplianceQuery,
+        FinanceQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -41,6 +52,7 @@ Mutation = merge_types(
         PartnershipMutation,
         ContentMutation,
         TrackingMutation,
+        FinanceMutation,
     ),
 )
 

@@ -1,0 +1,232 @@
+"""Finance types: conversions, ledger entries (with their derived status), payout batches."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
+
+from api.db import utcnow
+from api.finance.balances import status_expression
+from api.graphql.campaigns.types import Campaign
+from api.graphql.context import Context, Info
+from api.graphql.errors import error_type
+from api.graphql.influencers.types import Influencer
+from api.graphql.loaders import by_id
+from api.graphql.money import Money
+from api.graphql.partnerships.types import Partnership
+from api.graphql.permissions import scoped
+from api.graphql.relay import ModelNode
+from api.models import Campaign as CampaignModel
+from api.models import Conversion as ConversionModel
+from api.models import Influencer as InfluencerModel
+from api.models import LedgerEntry as LedgerEntryModel
+from api.models import Partnership as PartnershipModel
+from api.models import PayoutBatch as PayoutBatchModel
+from api.models import PayoutLine as PayoutLineModel
+from api.models.events import ConversionStatus as ConversionStatusEnum
+from api.models.ledger import EntryKind as EntryKindEnum
+from api.models.ledger import PayoutStatus as PayoutStatusEnum
+
+FinanceError, FinanceErrorCode = error_type(
+    "Finance",
+    (
+        "INVALID_PERIOD",
+        "ALREADY_PAID",
+        "DRAFT_BATCH_EXISTS",
+        "ALREADY_REJECTED",
+        "NOT_ATTRIBUTED",
+        "NOT_PRICEABLE",
+    ),
+)
+ConversionStatus = strawberry.enum(ConversionStatusEnum, name="ConversionStatus")
+LedgerEntryKind = strawberry.enum(EntryKindEnum, name="LedgerEntryKind")
+PayoutBatchStatus = strawberry.enum(PayoutStatusEnum, name="PayoutBatchStatus")
+
+
+@strawberry.enum(description="An entry's status, derived from the ledger when it is read.")
+class LedgerEntryStatus(Enum):
+    PENDING = "PENDING"
+    AVAILABLE = "AVAILABLE"
+    PAID = "PAID"
+
+
+def entry_statuses(ctx: Context) -> DataLoader[int, str]:
+    """Derived statuses of a page of entries in one statement."""
+
+    async def load(ids: list[int]) -> list[str]:
+        now = utcnow()
+        rows = ctx.session.execute(
+            select(LedgerEntryModel.id, status_expression(now)).where(
+                LedgerEntryModel.id.in_(ids)
+            )
+        ).all()
+        found = {i: s for i, s in rows}
+        return [found.get(i, "PENDING") for i in ids]
+
+    return ctx.loader("ledger_entry_status", lambda: DataLoader(load))
+
+
+async def _partnership(info: Info, pk: int | None) -> Partnership | None:
+    row = await by_id(info.context, PartnershipModel).load(pk) if pk else None
+    return Partnership.from_row(row) if row else None
+
+
+@strawberry.type(name="Conversion")
+class Conversion(ModelNode):
+    __model__ = ConversionModel
+    id: strawberry.relay.NodeID[int]
+    order_id: str
+    currency: str
+    occurred_at: datetime
+    received_at: datetime
+    status: ConversionStatus  # type: ignore[valid-type]
+    hold_reasons: list[str]
+    review_reason: str | None
+    reviewed_at: datetime | None
+    discount_code: str | None
+
+    @strawberry.field(description="The order's value.")
+    def amount(self) -> Money:
+        money = Money.of(self.row.amount, self.currency)
+        assert money is not None
+        return money
+
+    @strawberry.field
+    def attributed_via(self) -> str | None:
+        return self.row.attributed_via.value if self.row.attributed_via else None
+
+    @strawberry.field
+    def unattributed_reason(self) -> str | None:
+        reason = self.row.unattributed_reason
+        return reason.value if reason else None
+
+    @strawberry.field
+    async def partnership(self, info: Info) -> Partnership | None:
+        return await _partnership(info, self.row.partnership_id)
+
+    @strawberry.field
+    async def campaign(self, info: Info) -> Campaign | None:
+        pk = self.row.campaign_id
+        row = await by_id(info.context, CampaignModel).load(pk) if pk else None
+        return Campaign.from_row(row) if row else None
+
+
+@strawberry.type(name="LedgerEntry")
+class LedgerEntry(ModelNode):
+    __model__ = LedgerEntryModel
+    id: strawberry.relay.NodeID[int]
+    kind: LedgerEntryKind  # type: ignore[valid-type]
+    currency: str
+    created_at: datetime
+    available_at: datetime
+    memo: str | None
+    basis_points: int | None
+
+    @strawberry.field(description="Signed: credits are positive, reversals and payouts negative.")
+    def amount(self) -> Money:
+        money = Money.of(self.row.amount, self.currency)
+        assert money is not None
+        return money
+
+    @strawberry.field(description="PENDING until availableAt, then AVAILABLE, PAID once a paid "
+                      "payout batch covers it. PAYOUT entries are PAID.")
+    async def status(self, info: Info) -> LedgerEntryStatus:
+        return LedgerEntryStatus(await entry_statuses(info.context).load(self.id))
+
+    @strawberry.field
+    async def influencer(self, info: Info) -> Influencer | None:
+        row = await by_id(info.context, InfluencerModel).load(self.row.influencer_id)
+        return Influencer.from_row(row) if row else None
+
+    @strawberry.field
+    async def partnership(self, info: Info) -> Partnership | None:
+        return await _partnership(info, self.row.partnership_id)
+
+    @strawberry.field
+    async def conversion(self, info: Info) -> Conversion | None:
+        pk = self.row.conversion_id
+        row = await by_id(info.context, ConversionModel).load(pk) if pk else None
+        return Conversion.from_row(row) if row else None
+
+
+@strawberry.type(name="PayoutLine")
+class PayoutLine:
+    row: strawberry.Private[PayoutLineModel]
+
+    @strawberry.field
+    def amount(self) -> Money:
+        money = Money.of(self.row.amount, self.row.currency)
+        assert money is not None
+        return money
+
+    @strawberry.field
+    async def influencer(self, info: Info) -> Influencer | None:
+        row = await by_id(info.context, InfluencerModel).load(self.row.influencer_id)
+        return Influencer.from_row(row) if row else None
+
+
+def batch_lines(ctx: Context) -> DataLoader[int, list[PayoutLineModel]]:
+    """Lines per batch through the viewer's scope (an INFLUENCER key sees only its own line)."""
+
+    async def load(ids: list[int]) -> list[list[PayoutLineModel]]:
+        stmt = scoped(PayoutLineModel, ctx.viewer).where(PayoutLineModel.batch_id.in_(ids))
+        groups: dict[int, list[PayoutLineModel]] = defaultdict(list)
+        for row in ctx.session.scalars(stmt.order_by(PayoutLineModel.id)):
+            groups[row.batch_id].append(row)
+        return [groups.get(i, []) for i in ids]
+
+    return ctx.loader("payout_lines", lambda: DataLoader(load))
+
+
+@strawberry.type(name="PayoutBatch")
+class PayoutBatch(ModelNode):
+    __model__ = PayoutBatchModel
+    id: strawberry.relay.NodeID[int]
+    currency: str
+    as_of: date
+    status: PayoutBatchStatus  # type: ignore[valid-type]
+    reference: str | None
+    paid_at: datetime | None
+    created_at: datetime
+
+    @strawberry.field
+    def minimum_amount(self) -> Money:
+        money = Money.of(self.row.minimum_amount, self.currency)
+        assert money is not None
+        return money
+
+    @strawberry.field(description="The sum of the lines the viewer may see.")
+    async def total(self, info: Info) -> Money:
+        lines = await batch_lines(info.context).load(self.id)
+        money = Money.of(sum(line.amount for line in lines), self.currency)
+        assert money is not None
+        return money
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[PayoutLine]:
+        return [PayoutLine(row=r) for r in await batch_lines(info.context).load(self.id)]
+
+
+@strawberry.type(name="Balance", description="An influencer's balance: sums over the ledger.")
+class Balance:
+    currency: str
+    pending: Money
+    available: Money
+    paid: Money
+    held: Money
+
+
+@strawberry.type(name="Statement")
+class Statement:
+    period: str
+    currency: str
+    opening_balance: Money
+    closing_balance: Money
+    credits: Money
+    entries: list[LedgerEntry]
+    debits: Money = strawberry.field(description="Minus the sum of the period's negative entries.")
