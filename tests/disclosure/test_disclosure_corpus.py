@@ -56,8 +56,7 @@ def test_corpus_accuracy_is_100_percent_per_jurisdiction():
                 right[result.jurisdiction] += 1
             else:
                 wrong.append(
-                    f"#{row['id']} {result.jurisdiction} {row['caption']!r}: "
-                    f"want {want}, got {got}"
+                    f"#{row['id']} {result.jurisdiction} {row['caption']!r}: want {want}, got {got}"
                 )
     print(f"\ndisclosure corpus: {len(rows)} captions")
     for j in Jurisdiction:

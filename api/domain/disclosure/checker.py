@@ -142,7 +142,7 @@ class _Context:
 
     def upfront(self, m: Match) -> bool:
         start, end = self.caption.folded.span(m.start, m.end)
-        if end > self.platform.fold_chars:
+        if self.caption.folded.visible(end) > self.platform.fold_chars:
             return False
         lines = self.platform.fold_lines
         if lines is not None and self.caption.line_of(start) >= lines:

@@ -28,7 +28,9 @@ INVISIBLE = frozenset(
     "\u2060\u2061\u2062\u2063\u2064"  # word joiner, invisible operators
     "\u2066\u2067\u2068\u2069"  # bidi isolates
     "\ufeff"  # zero-width no-break space (BOM)
-)
+    "\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07"  # variation selectors
+    "\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f"
+) | frozenset(chr(c) for c in range(0xE0020, 0xE0080))  # tag characters (flag sequences)
 
 # Latin look-alikes from other scripts (lower case, as they appear after case folding), after
 # Unicode's confusables data for the letters that matter in labels. NFKD already handles
@@ -90,6 +92,7 @@ class Folded:
     text: str
     starts: tuple[int, ...] | None  # None: identity mapping (ASCII fast path)
     ends: tuple[int, ...] | None
+    _visible: tuple[int, ...] | None = None  # prefix counts of visible characters, lazily
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original [start, end) offsets of the folded range [start, end); end > start."""
@@ -97,11 +100,19 @@ class Folded:
             return start, end
         return self.starts[start], self.ends[end - 1]
 
-    def offset(self, index: int) -> int:
-        """The original offset of folded position `index` (len(text) maps to len(original))."""
+    def visible(self, offset: int) -> int:
+        """How many characters a reader sees before original `offset`: invisible characters
+        and combining marks take no room (what counts for a platform's "… more" cut)."""
         if self.starts is None:
-            return index
-        return self.starts[index] if index < len(self.starts) else len(self.original)
+            return offset
+        if self._visible is None:
+            counts = [0]
+            for ch in self.original:
+                hidden = ch in INVISIBLE or unicodedata.combining(ch) > 0
+                counts.append(counts[-1] + (0 if hidden else 1))
+            object.__setattr__(self, "_visible", tuple(counts))
+        assert self._visible is not None
+        return self._visible[offset]
 
 
 def fold(caption: str) -> Folded:
