@@ -60,3 +60,31 @@ def handle_key(handle: str) -> str | None:
     """The comparable form of a social handle: no leading '@', lower-cased; None if invalid."""
     bare = handle.strip().lstrip("@")
     return bare.lower() if _HANDLE.match(bare) else None
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def redirect_url(value: str, allowed: list[str]) -> str | None:
+    """The URL if it is safe to redirect a shopper to, else None: an absolute http(s) URL (see
+    `http_url`) with no control or whitespace characters anywhere, no userinfo at all (not even
+    an empty "@"), a valid port, and a plain ASCII host name equal to or under one of `allowed`.
+
+    A strict host name rules out the parser differentials behind open redirects: percent-encoded
+    or Unicode hosts (which browsers decode or IDNA-map differently), IPv6 literals, and the like.
+    """
+    url = http_url(value)
+    if url is None or any(c.isspace() or not c.isprintable() for c in url):
+        return None
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return None
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    if not host.isascii() or not _HOSTNAME.fullmatch(host):
+        return None
+    return url if host_allowed(host, allowed) else None

@@ -15,8 +15,10 @@ from api.graphql.relay import ModelNode
 from api.models import Campaign as CampaignModel
 from api.models import Contract as ContractModel
 from api.models import Deliverable as DeliverableModel
+from api.models import DiscountCode as DiscountCodeModel
 from api.models import Influencer as InfluencerModel
 from api.models import Partnership as PartnershipModel
+from api.models import TrackedLink as TrackedLinkModel
 from api.models.enums import MaterialConnection as ConnectionEnum
 from api.models.enums import UsageRights as UsageRightsEnum
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from api.graphql.campaigns.types import Campaign
     from api.graphql.content.types import Deliverable
     from api.graphql.influencers.types import Influencer
+    from api.graphql.tracking.types import DiscountCode, TrackedLink
 
 PartnershipStatus = strawberry.enum(StatusEnum, name="PartnershipStatus")
 MaterialConnection = strawberry.enum(ConnectionEnum, name="MaterialConnection")
@@ -114,3 +117,25 @@ class Partnership(ModelNode):
     @strawberry.field(description="Whether this partnership overrides its campaign's plan.")
     def has_compensation_override(self) -> bool:
         return self.row.compensation_override is not None
+
+    @strawberry.field(description="Tracked links issued for this partnership, oldest first.")
+    async def links(
+        self, info: Info
+    ) -> list[Annotated[TrackedLink, strawberry.lazy("api.graphql.tracking.types")]]:
+        from api.graphql.tracking.types import TrackedLink
+
+        rows = await by_fk(info.context, TrackedLinkModel, TrackedLinkModel.partnership_id).load(
+            self.id
+        )
+        return TrackedLink.from_rows(rows)
+
+    @strawberry.field(description="Discount codes issued for this partnership, oldest first.")
+    async def discount_codes(
+        self, info: Info
+    ) -> list[Annotated[DiscountCode, strawberry.lazy("api.graphql.tracking.types")]]:
+        from api.graphql.tracking.types import DiscountCode
+
+        rows = await by_fk(
+            info.context, DiscountCodeModel, DiscountCodeModel.partnership_id
+        ).load(self.id)
+        return DiscountCode.from_rows(rows)

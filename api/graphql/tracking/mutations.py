@@ -1,0 +1,283 @@
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api import linkcodes, publish
+from api.db import utcnow
+from api.domain import validation
+from api.domain.campaign_status import CampaignStatus
+from api.domain.partnership_status import PartnershipStatus
+from api.graphql.context import Info
+from api.graphql.errors import problem
+from api.graphql.mutation import run_mutation
+from api.graphql.permissions import require, scoped
+from api.graphql.relay import decode_id
+from api.graphql.tracking.types import DiscountCode, TrackedLink, TrackingError, TrackingErrorCode
+from api.models import Campaign as CampaignModel
+from api.models import DiscountCode as DiscountCodeModel
+from api.models import Partnership as PartnershipModel
+from api.models import SocialAccount as AccountModel
+from api.models import TrackedLink as TrackedLinkModel
+
+ERRORS = (TrackingError, TrackingErrorCode)
+# Links and codes are issued for partnerships that are under way, in campaigns not yet over.
+ISSUABLE_PARTNERSHIPS = (PartnershipStatus.ACCEPTED, PartnershipStatus.ACTIVE)
+CLOSED_CAMPAIGNS = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+UTM_MAX_LENGTH = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@strawberry.input
+class UtmInput:
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+
+
+@strawberry.input
+class IssueTrackedLinkInput:
+    partnership_id: strawberry.ID
+    destination_url: str | None = strawberry.field(
+        default=None,
+        description="An http(s) URL on the campaign's allowed domains (its landing page's host "
+        "when it has none). Defaults to the campaign's landing URL.",
+    )
+    utm: UtmInput | None = None
+
+
+@strawberry.input
+class IssueDiscountCodeInput:
+    partnership_id: strawberry.ID
+    percent_off: Decimal = strawberry.field(
+        description="0 < percentOff <= 100, with 2 decimals at most."
+    )
+    code: str | None = strawberry.field(
+        default=None,
+        description="4-24 letters and digits, unique in the brand, any case. Defaults to the "
+        "influencer's handle and the percentage, e.g. MAYA15.",
+    )
+
+
+@strawberry.input
+class DeactivateTrackedLinkInput:
+    link_id: strawberry.ID
+
+
+@strawberry.input
+class DeactivateDiscountCodeInput:
+    discount_code_id: strawberry.ID
+
+
+@strawberry.type
+class TrackedLinkPayload:
+    link: TrackedLink | None = None
+    user_errors: list[TrackingError]  # type: ignore[valid-type]
+
+
+@strawberry.type
+class DiscountCodePayload:
+    discount_code: DiscountCode | None = None
+    user_errors: list[TrackingError]  # type: ignore[valid-type]
+
+
+def _load(
+    info: Info, model: Any, type_name: str, gid: strawberry.ID, field: str, lock: bool = False
+) -> Any:
+    """A row the viewer may see, or a NOT_FOUND user error (another tenant's id included)."""
+    pk = decode_id(gid, type_name)
+    ctx = info.context
+    stmt = scoped(model, ctx.viewer).where(model.id == pk)
+    row = ctx.session.scalar(stmt.with_for_update() if lock else stmt) if pk else None
+    if row is None:
+        raise problem(field, f"no such {type_name[0].lower() + type_name[1:]}", "NOT_FOUND")
+    return row
+
+
+def _issuable(info: Info, gid: strawberry.ID) -> tuple[PartnershipModel, CampaignModel]:
+    """The partnership a link or code is issued for, checked to be under way; locked like a
+    status change locks it, so nothing is issued for a partnership being terminated."""
+    partnership = _load(info, PartnershipModel, "Partnership", gid, "partnershipId", lock=True)
+    if partnership.status not in ISSUABLE_PARTNERSHIPS:
+        raise problem(
+            "partnershipId",
+            f"links and codes need an ACCEPTED or ACTIVE partnership, not {partnership.status}",
+            "PARTNERSHIP_NOT_ACTIVE",
+        )
+    campaign = info.context.session.get(CampaignModel, partnership.campaign_id)
+    assert campaign is not None
+    if campaign.status in CLOSED_CAMPAIGNS:
+        raise problem("partnershipId", f"the campaign is {campaign.status}", "CAMPAIGN_ENDED")
+    return partnership, campaign
+
+
+def _utm(value: UtmInput | None) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in ("source", "medium", "campaign", "content"):
+        raw = getattr(value, name) if value is not None else None
+        text = (raw or "").strip() or None
+        if text is not None and len(text) > UTM_MAX_LENGTH:
+            raise problem(f"utm.{name}", f"at most {UTM_MAX_LENGTH} characters", "TOO_LONG")
+        if text is not None and _CONTROL.search(text):
+            raise problem(f"utm.{name}", "control characters are not allowed", "INVALID")
+        out[f"utm_{name}"] = text
+    return out
+
+
+def _default_code(info: Info, partnership: PartnershipModel, brand_id: int, bps: int) -> str:
+    """The influencer's largest account's handle and the percentage, with a numeric suffix when
+    the brand already has that code."""
+    session = info.context.session
+    handle = session.scalar(
+        select(AccountModel.handle)
+        .where(AccountModel.influencer_id == partnership.influencer_id)
+        .order_by(AccountModel.followers.desc(), AccountModel.id)
+        .limit(1)
+    )
+    prefix = linkcodes.default_code_prefix(handle, bps)
+    taken = set(
+        session.scalars(
+            select(DiscountCodeModel.code).where(
+                DiscountCodeModel.brand_id == brand_id, DiscountCodeModel.code.startswith(prefix)
+            )
+        )
+    )
+    for code in linkcodes.default_code_candidates(handle, bps):
+        if code not in taken:
+            return code
+    raise problem("code", "no free default code for this influencer: give one", "DUPLICATE")
+
+
+def _duplicate(code: str) -> Any:
+    return problem("code", f"the brand already has the code {code}", "DUPLICATE")
+
+
+@strawberry.type
+class TrackingMutation:
+    @strawberry.mutation(description="Issues a tracked link for a partnership (MANAGER, ADMIN).")
+    def issue_tracked_link(self, info: Info, input: IssueTrackedLinkInput) -> TrackedLinkPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "tracking")
+            partnership, campaign = _issuable(info, input.partnership_id)
+            allowed = campaign.allowed_domains or [validation.host_of(campaign.landing_url)]
+            given = input.destination_url
+            url = validation.redirect_url(campaign.landing_url if given is None else given, allowed)
+            if url is None:
+                raise problem(
+                    "destinationUrl",
+                    "destinationUrl must be an http(s) URL on the campaign's domains: "
+                    + ", ".join(allowed),
+                    "INVALID_URL",
+                )
+            row = TrackedLinkModel(
+                organization_id=partnership.organization_id,
+                brand_id=campaign.brand_id,
+                campaign_id=campaign.id,
+                partnership_id=partnership.id,
+                destination_url=url,
+                active=True,
+                **_utm(input.utm),
+            )
+            ctx.session.add(row)
+            ctx.session.flush()  # assigns the id the code is made from
+            s = ctx.settings
+            row.code = linkcodes.link_code(row.id, s.hashids_salt, s.hashids_min_length)
+            ctx.session.flush()
+            ctx.after_commit.append(publish.after_commit_link(s, row))
+            return {"link": TrackedLink.from_row(row)}
+
+        return run_mutation(info, TrackedLinkPayload, ERRORS, body)
+
+    @strawberry.mutation(description="Issues a discount code for a partnership (MANAGER, ADMIN).")
+    def issue_discount_code(
+        self, info: Info, input: IssueDiscountCodeInput
+    ) -> DiscountCodePayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "tracking")
+            partnership, campaign = _issuable(info, input.partnership_id)
+            bps = linkcodes.percent_to_bps(input.percent_off)
+            if bps is None:
+                raise problem(
+                    "percentOff", "more than 0 and at most 100, with 2 decimals at most",
+                    "OUT_OF_RANGE",
+                )
+            if input.code is None:
+                code = _default_code(info, partnership, campaign.brand_id, bps)
+            else:
+                normalized = linkcodes.normalize_code(input.code)
+                if normalized is None:
+                    raise problem("code", "4 to 24 letters A-Z and digits 0-9", "INVALID")
+                code = normalized
+                taken = ctx.session.scalar(
+                    select(DiscountCodeModel.id).where(
+                        DiscountCodeModel.brand_id == campaign.brand_id,
+                        DiscountCodeModel.code == code,
+                    )
+                )
+                if taken is not None:
+                    raise _duplicate(code)
+            row = DiscountCodeModel(
+                organization_id=partnership.organization_id,
+                brand_id=campaign.brand_id,
+                campaign_id=campaign.id,
+                partnership_id=partnership.id,
+                code=code,
+                percent_off_bps=bps,
+                active=True,
+            )
+            ctx.session.add(row)
+            try:
+                ctx.session.flush()
+            except IntegrityError:  # issued concurrently: the unique constraint is the last guard
+                raise _duplicate(code) from None
+            ctx.after_commit.append(publish.after_commit_discount_code(ctx.settings, row))
+            return {"discount_code": DiscountCode.from_row(row)}
+
+        return run_mutation(info, DiscountCodePayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Stops a link from redirecting (MANAGER, ADMIN); its code is never reused."
+    )
+    def deactivate_tracked_link(
+        self, info: Info, input: DeactivateTrackedLinkInput
+    ) -> TrackedLinkPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "tracking")
+            row = _load(info, TrackedLinkModel, "TrackedLink", input.link_id, "linkId")
+            if row.active:
+                row.active = False
+                row.deactivated_at = utcnow()
+                ctx.session.flush()
+            # Published even when already inactive: repairs a publish that failed before.
+            ctx.after_commit.append(publish.after_commit_link(ctx.settings, row))
+            return {"link": TrackedLink.from_row(row)}
+
+        return run_mutation(info, TrackedLinkPayload, ERRORS, body)
+
+    @strawberry.mutation(description="Stops a discount code from counting (MANAGER, ADMIN).")
+    def deactivate_discount_code(
+        self, info: Info, input: DeactivateDiscountCodeInput
+    ) -> DiscountCodePayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "tracking")
+            row = _load(
+                info, DiscountCodeModel, "DiscountCode", input.discount_code_id, "discountCodeId"
+            )
+            if row.active:
+                row.active = False
+                row.deactivated_at = utcnow()
+                ctx.session.flush()
+            ctx.after_commit.append(publish.after_commit_discount_code(ctx.settings, row))
+            return {"discount_code": DiscountCode.from_row(row)}
+
+        return run_mutation(info, DiscountCodePayload, ERRORS, body)

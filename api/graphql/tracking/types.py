@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.errors import error_type
+from api.graphql.loaders import by_id
+from api.graphql.relay import ModelNode
+from api.linkcodes import bps_to_percent
+from api.models import DiscountCode as DiscountCodeModel
+from api.models import Partnership as PartnershipModel
+from api.models import TrackedLink as TrackedLinkModel
+
+if TYPE_CHECKING:
+    from api.graphql.partnerships.types import Partnership
+
+TrackingError, TrackingErrorCode = error_type(
+    "Tracking", ("PARTNERSHIP_NOT_ACTIVE", "CAMPAIGN_ENDED")
+)
+
+
+@strawberry.type(name="Utm", description="UTM parameters a link adds to its destination.")
+class Utm:
+    source: str | None
+    medium: str | None
+    campaign: str | None
+    content: str | None
+
+
+@strawberry.type(name="TrackedLink", description="A short link that logs a click, then redirects.")
+class TrackedLink(ModelNode):
+    __model__ = TrackedLinkModel
+    id: strawberry.relay.NodeID[int]
+    code: str = strawberry.field(description="The short code after /c/ in the link's URL.")
+    destination_url: str
+    active: bool
+    created_at: datetime
+    deactivated_at: datetime | None
+
+    @strawberry.field(description="The link to share: the tracker's public URL and the code.")
+    def url(self, info: Info) -> str:
+        return info.context.settings.tracker.public_url.rstrip("/") + "/c/" + self.code
+
+    @strawberry.field
+    def utm(self) -> Utm:
+        r = self.row
+        return Utm(
+            source=r.utm_source, medium=r.utm_medium, campaign=r.utm_campaign, content=r.utm_content
+        )
+
+    @strawberry.field
+    async def partnership(
+        self, info: Info
+    ) -> Annotated[Partnership, strawberry.lazy("api.graphql.partnerships.types")] | None:
+        from api.graphql.partnerships.types import Partnership
+
+        row = await by_id(info.context, PartnershipModel).load(self.row.partnership_id)
+        return Partnership.from_row(row) if row else None
+
+
+@strawberry.type(name="DiscountCode", description="A code a shopper types at checkout.")
+class DiscountCode(ModelNode):
+    __model__ = DiscountCodeModel
+    id: strawberry.relay.NodeID[int]
+    code: str = strawberry.field(description="Upper-cased; shoppers may type it in any case.")
+    active: bool
+    created_at: datetime
+    deactivated_at: datetime | None
+
+    @strawberry.field(description="The discount, in percent (e.g. 15 or 12.5).")
+    def percent_off(self) -> Decimal:
+        return bps_to_percent(self.row.percent_off_bps)
+
+    @strawberry.field
+    async def partnership(
+        self, info: Info
+    ) -> Annotated[Partnership, strawberry.lazy("api.graphql.partnerships.types")] | None:
+        from api.graphql.partnerships.types import Partnership
+
+        row = await by_id(info.context, PartnershipModel).load(self.row.partnership_id)
+        return Partnership.from_row(row) if row else None
