@@ -32,15 +32,18 @@ def server(database):
         env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + 60  # a loaded CI machine imports slowly
+    while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("API server did not start: " + proc.stderr.read().decode()[-2000:])
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            pytest.fail("API server did not start: " + err.decode()[-2000:])
+        time.sleep(0.1)
     yield f"{url}/graphql"
     proc.terminate()
     proc.wait(timeout=10)
