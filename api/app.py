@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.finance.http import statements_csv
 from api.graphql.schema import schema
 from api.graphql.view import GraphQLView, RequireKey
 
@@ -20,5 +21,6 @@ def create_app() -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/exports/statements.csv", statements_csv),
     ]
     return Starlette(routes=routes)

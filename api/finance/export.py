@@ -1,0 +1,206 @@
+"""Statements as CSV: one row per ledger entry of a month, or one summary row per influencer.
+
+Entry columns: statement_period, influencer_id (Relay global id), influencer_name, entry_id (global
+id), date (created_at, ISO 8601 UTC), kind, campaign, order_id, amount (signed decimal string in
+the currency's major unit), currency, status (derived as of the export: PENDING, AVAILABLE, PAID),
+payout_batch (the PAYOUT's batch, or the first PAID batch covering the entry).
+
+Summary columns: statement_period, influencer_id, influencer_name, currency, opening, credits,
+debits, closing (closing = opening + credits - debits; debits positive).
+
+Rows stream from a server-side cursor (`yield_per`): memory does not grow with the row count.
+Used by `vouch statements export` and by `GET /exports/statements.csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from api.db import get_sessionmaker, utcnow
+from api.finance.balances import status_expression
+from api.finance.statements import Period, parse_period
+from api.graphql.relay import global_id
+from api.models import Campaign, Conversion, Influencer, LedgerEntry, PayoutBatch, PayoutLine
+from api.models.ledger import EntryKind, PayoutStatus
+from api.money import format_amount
+
+ENTRY_COLUMNS = (
+    "statement_period", "influencer_id", "influencer_name", "entry_id", "date", "kind",
+    "campaign", "order_id", "amount", "currency", "status", "payout_batch",
+)
+SUMMARY_COLUMNS = (
+    "statement_period", "influencer_id", "influencer_name", "currency",
+    "opening", "credits", "debits", "closing",
+)
+CHUNK = 2_000
+
+
+def _line(values: Any) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(values)
+    return buf.getvalue()
+
+
+def _covering_batch() -> Any:
+    """The first PAID batch covering an entry (the `paid_by_batch` rule), as a scalar subquery."""
+    b, line = PayoutBatch, PayoutLine
+    return (
+        select(func.min(b.id))
+        .join(line, line.batch_id == b.id)
+        .where(
+            b.organization_id == LedgerEntry.organization_id,
+            b.currency == LedgerEntry.currency,
+            b.status == PayoutStatus.PAID,
+            line.influencer_id == LedgerEntry.influencer_id,
+            b.created_at >= LedgerEntry.created_at,
+            b.cutoff_at > LedgerEntry.available_at,
+            LedgerEntry.kind != EntryKind.PAYOUT,
+        )
+        .correlate(LedgerEntry)
+        .scalar_subquery()
+    )
+
+
+def _filters(period: Period | None, org_id: int | None, currency: str | None) -> list[Any]:
+    where: list[Any] = []
+    if period is not None:
+        where += [LedgerEntry.created_at >= period.start, LedgerEntry.created_at < period.end]
+    if org_id is not None:
+        where.append(LedgerEntry.organization_id == org_id)
+    if currency is not None:
+        where.append(LedgerEntry.currency == currency)
+    return where
+
+
+def count_entries(session: Session, period: str, org_id: int | None, currency: str | None) -> int:
+    where = _filters(parse_period(period), org_id, currency)
+    return int(session.scalar(select(func.count()).select_from(LedgerEntry).where(*where)) or 0)
+
+
+def entry_rows(
+    session: Session,
+    period: str,
+    *,
+    org_id: int | None = None,
+    currency: str | None = None,
+    as_of: datetime | None = None,
+    header: bool = True,
+) -> Iterator[str]:
+    """CSV lines (header first) for the period's entries, ordered by influencer then date."""
+    p = parse_period(period)
+    as_of = as_of or utcnow()
+    stmt = (
+        select(
+            LedgerEntry.id, LedgerEntry.influencer_id, Influencer.name, LedgerEntry.created_at,
+            LedgerEntry.kind, Campaign.name, Conversion.order_id, LedgerEntry.amount,
+            LedgerEntry.currency, status_expression(as_of),
+            func.coalesce(LedgerEntry.payout_batch_id, _covering_batch()),
+        )
+        .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
+        .outerjoin(Campaign, Campaign.id == LedgerEntry.campaign_id)
+        .outerjoin(Conversion, Conversion.id == LedgerEntry.conversion_id)
+        .where(*_filters(p, org_id, currency))
+        .order_by(LedgerEntry.influencer_id, LedgerEntry.created_at, LedgerEntry.id)
+        .execution_options(yield_per=CHUNK, stream_results=True)
+    )
+    if header:
+        yield _line(ENTRY_COLUMNS)
+    for (eid, inf, name, created, kind, campaign, order_id, amount, cur, status,
+         batch) in session.execute(stmt):
+        yield _line((
+            p.label, global_id("Influencer", inf), name, global_id("LedgerEntry", eid),
+            created.isoformat(), str(kind), campaign or "", order_id or "",
+            format_amount(amount, cur), cur, status,
+            global_id("PayoutBatch", batch) if batch else "",
+        ))
+
+
+def summary_rows(
+    session: Session,
+    period: str,
+    *,
+    org_id: int | None = None,
+    currency: str | None = None,
+    header: bool = True,
+) -> Iterator[str]:
+    """One line per influencer and currency with any entry up to the period's end."""
+    p = parse_period(period)
+    amount = LedgerEntry.amount
+    before = LedgerEntry.created_at < p.start
+    inside = and_(LedgerEntry.created_at >= p.start, LedgerEntry.created_at < p.end)
+    stmt = (
+        select(
+            LedgerEntry.influencer_id, Influencer.name, LedgerEntry.currency,
+            func.coalesce(func.sum(case((before, amount), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(inside, amount > 0), amount), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(inside, amount < 0), -amount), else_=0)), 0),
+        )
+        .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
+        .where(*_filters(None, org_id, currency), LedgerEntry.created_at < p.end)
+        .group_by(LedgerEntry.influencer_id, Influencer.name, LedgerEntry.currency)
+        .order_by(LedgerEntry.influencer_id, LedgerEntry.currency)
+        .execution_options(yield_per=CHUNK, stream_results=True)
+    )
+    if header:
+        yield _line(SUMMARY_COLUMNS)
+    for inf, name, cur, opening, credits, debits in session.execute(stmt):
+        opening, credits, debits = int(opening), int(credits), int(debits)
+        yield _line((
+            p.label, global_id("Influencer", inf), name, cur,
+            *(format_amount(v, cur) for v in (opening, credits, debits,
+                                                opening + credits - debits)),
+        ))
+
+
+def stream(
+    period: str, *, org_id: int | None, currency: str | None, summary: bool
+) -> Iterator[str]:
+    """Lines from a session of its own, closed when the stream ends (for HTTP responses)."""
+    with get_sessionmaker()() as session:
+        rows = summary_rows if summary else entry_rows
+        yield from rows(session, period, org_id=org_id, currency=currency)
+
+
+def export_cli(args: Any) -> int:
+    """`vouch statements export --period 2026-10 [--currency EUR] [--out FILE] [--org ID]`."""
+    from api.finance.errors import FinanceError
+    from api.money import MoneyError, normalize_currency
+
+    try:
+        parse_period(args.period)
+        currency = normalize_currency(args.currency) if args.currency else None
+        org_id = int(args.org) if args.org else None
+    except (FinanceError, MoneyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with get_sessionmaker()() as session:
+        total = count_entries(session, args.period, org_id, currency)
+        out = sys.stdout if args.out in (None, "-") else open(args.out, "w", newline="")  # noqa: SIM115
+        try:
+            done = -1  # the header
+            for line in entry_rows(session, args.period, org_id=org_id, currency=currency):
+                out.write(line)
+                done += 1
+                if done % 10_000 == 0 or done == total:
+                    _progress(done, total)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    print(file=sys.stderr)
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    width = 40
+    filled = width if total == 0 else width * done // total
+    pct = 100 if total == 0 else 100 * done // total
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {done}/{total} rows")
+    sys.stderr.flush()

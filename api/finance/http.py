@@ -1,0 +1,54 @@
+"""`GET /exports/statements.csv?period=2026-10[&currency=EUR][&summary=1]`: a streamed CSV.
+
+FINANCE or ADMIN bearer key (401 missing/bad key, 403 other roles); bad parameters are 422 with
+`{"error": ..., "field": ...}`. The viewer's organization only.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from api import auth
+from api.db import get_sessionmaker
+from api.finance.errors import FinanceError
+from api.finance.export import stream
+from api.finance.statements import parse_period
+from api.models.enums import Role
+from api.money import MoneyError, normalize_currency
+
+
+def _viewer(header: str | None) -> auth.Viewer | None:
+    with get_sessionmaker()() as session:
+        return auth.authenticate(session, header)
+
+
+async def statements_csv(request: Request) -> Response:
+    viewer = await run_in_threadpool(_viewer, request.headers.get("authorization"))
+    if viewer is None:
+        return JSONResponse(
+            {"error": "missing or invalid API key: send 'Authorization: Bearer <key>'"},
+            status_code=401, headers={"WWW-Authenticate": "Bearer"},
+        )
+    if viewer.role not in (Role.FINANCE, Role.ADMIN):
+        return JSONResponse({"error": f"a {viewer.role.value} key may not export statements"},
+                            status_code=403)
+    params = request.query_params
+    try:
+        period = parse_period(params.get("period", ""))
+    except FinanceError as exc:
+        return JSONResponse({"error": exc.message, "field": "period"}, status_code=422)
+    currency = None
+    if params.get("currency"):
+        try:
+            currency = normalize_currency(params["currency"])
+        except MoneyError as exc:
+            return JSONResponse({"error": str(exc), "field": "currency"}, status_code=422)
+    summary = params.get("summary", "") in ("1", "true")
+    name = f"statements-{period.label}{'-summary' if summary else ''}.csv"
+    return StreamingResponse(
+        stream(period.label, org_id=viewer.organization_id, currency=currency, summary=summary),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
