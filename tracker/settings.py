@@ -48,6 +48,40 @@ class TrackerSettings:
         default_factory=lambda: float(_env("TRACKER_CACHE_TTL", "5"))
     )
     cache_size: int = field(default_factory=lambda: int(_env("TRACKER_CACHE_SIZE", "10000")))
+    # Unknown and deactivated codes are remembered this long (capped at cache_ttl_seconds).
+    negative_cache_ttl_seconds: float = field(
+        default_factory=lambda: float(_env("TRACKER_NEGATIVE_CACHE_TTL", "1"))
+    )
+    # uvicorn worker processes; each has its own caches, buffer and dedupe window.
+    workers: int = field(default_factory=lambda: int(_env("TRACKER_WORKERS", "1")))
+    # Socket timeout of every Redis call: a slow Redis must not hold up redirects.
+    redis_timeout_seconds: float = field(
+        default_factory=lambda: float(_env("TRACKER_REDIS_TIMEOUT", "0.5"))
+    )
+    # Repeat clicks (same IP, user agent and code) within this window are logged unique=0.
+    dedupe_window_seconds: float = field(
+        default_factory=lambda: float(_env("TRACKER_DEDUPE_WINDOW", "3600"))
+    )
+    dedupe_size: int = field(default_factory=lambda: int(_env("TRACKER_DEDUPE_SIZE", "100000")))
+    # Click events are buffered and written in batches of at most batch_size, at most
+    # flush_delay_ms after the first buffered one, by up to max_flushes concurrent writes;
+    # beyond buffer_size buffered events the excess goes to the spool.
+    batch_size: int = field(default_factory=lambda: int(_env("TRACKER_BATCH_SIZE", "256")))
+    flush_delay_ms: float = field(
+        default_factory=lambda: float(_env("TRACKER_FLUSH_DELAY_MS", "5"))
+    )
+    max_flushes: int = field(default_factory=lambda: int(_env("TRACKER_MAX_FLUSHES", "4")))
+    buffer_size: int = field(default_factory=lambda: int(_env("TRACKER_BUFFER_SIZE", "20000")))
+    # How often a down Redis is probed and the spool replayed.
+    replay_interval_seconds: float = field(
+        default_factory=lambda: float(_env("TRACKER_REPLAY_INTERVAL", "0.5"))
+    )
+    # How long Redis remembers a batch whose acknowledgement was lost, so that replaying it
+    # from the spool does not write it twice.
+    batch_marker_ttl_seconds: int = field(
+        default_factory=lambda: int(_env("TRACKER_BATCH_MARKER_TTL", "604800"))
+    )
+    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     redis: RedisSettings = field(default_factory=RedisSettings)
 
 

@@ -1,0 +1,356 @@
+"""What the API publishes for the tracker (`LinkRecord`) and what the tracker writes (`ClickEvent`).
+
+Both sides import these classes, so the formats are defined once.
+
+A link lives at `tracker.keys.link(prefix, code)` as the JSON of a `LinkRecord`.
+
+Click events go to the stream `tracker.keys.clicks_stream(prefix)`, one entry per GET of
+`/c/{code}` (HEAD requests are never logged). Every entry has all the fields of `FIELDS`, as
+strings:
+
+- `v`: format version ("1").
+- `kind`: "click" for a known, active link; "orphan" for an unknown or deactivated code (the
+  link id fields are then empty, and no redirect was made).
+- `event_id`: unique per entry and time-sortable (see `new_id`). The consumer dedupes on it: a
+  replay after a Redis outage may, in rare cases, write an entry twice with the same id.
+- `click_id`: the id appended to the destination as `vclid`. For a first click it equals
+  `event_id`; a repeat of the same visitor (same IP and user agent) on the same code within the
+  dedupe window reuses the first click's id and has `unique` = "0". Empty for orphans.
+- `code`, `link_id`, `partnership_id`, `campaign_id`, `brand_id`, `organization_id`.
+- `ts`: milliseconds since the epoch, when the tracker answered.
+- `ip`: the client IP truncated to /24 (IPv4) or /48 (IPv6); `ip_hash`: hex HMAC-SHA256 of
+  the full IP with the tracker's `ip_hash_key`. The full IP is never stored.
+- `ua`, `referer`: the request's headers (truncated), "" when absent.
+- `bot`: "1" for crawlers, link previewers and HTTP libraries (never counted as clicks).
+- `unique`: "1" for the first click of a visitor on a code within the dedupe window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+VERSION = "1"
+
+# A tracked-link code: what may follow `/c/`. Anything else is answered 404 without a lookup.
+CODE_MAX_LENGTH = 64
+_CODE_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{CODE_MAX_LENGTH}}}")
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def valid_code(code: str) -> bool:
+    return _CODE_RE.fullmatch(code) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Utm:
+    """UTM parameters a link adds to its destination; None leaves the destination's own."""
+
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+
+    def params(self) -> list[tuple[str, str]]:
+        """The `utm_*` query parameters this link sets, in a fixed order."""
+        pairs = (
+            ("utm_source", self.source),
+            ("utm_medium", self.medium),
+            ("utm_campaign", self.campaign),
+            ("utm_content", self.content),
+        )
+        return [(name, value) for name, value in pairs if value is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """A tracked link as the API publishes it to Redis (and deactivates it: active=False)."""
+
+    link_id: int
+    partnership_id: int
+    campaign_id: int
+    brand_id: int
+    organization_id: int
+    code: str
+    destination: str  # absolute http(s) URL
+    utm: Utm = field(default_factory=Utm)
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("link_id", "partnership_id", "campaign_id", "brand_id", "organization_id"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be an integer")
+        if not isinstance(self.code, str) or not valid_code(self.code):
+            raise ValueError("code must be 1-64 characters of A-Z a-z 0-9 _ -")
+        if not isinstance(self.destination, str) or not _absolute_http_url(self.destination):
+            raise ValueError("destination must be an absolute http(s) URL")
+        if not isinstance(self.utm, Utm):
+            raise ValueError("utm must be a Utm")
+        for name, value in self.utm.params():
+            if not isinstance(value, str) or _CONTROL_RE.search(value):
+                raise ValueError(f"{name} must be a string without control characters")
+        if not isinstance(self.active, bool):
+            raise ValueError("active must be a boolean")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "link_id": self.link_id,
+                "partnership_id": self.partnership_id,
+                "campaign_id": self.campaign_id,
+                "brand_id": self.brand_id,
+                "organization_id": self.organization_id,
+                "code": self.code,
+                "destination": self.destination,
+                "utm": {
+                    "source": self.utm.source,
+                    "medium": self.utm.medium,
+                    "campaign": self.utm.campaign,
+                    "content": self.utm.content,
+                },
+                "active": self.active,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> LinkRecord:
+        """Parses and validates; raises ValueError on anything malformed."""
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("a link record must be a JSON object")
+        utm = data.get("utm") or {}
+        if not isinstance(utm, dict):
+            raise ValueError("utm must be an object")
+        try:
+            return cls(
+                link_id=data["link_id"],
+                partnership_id=data["partnership_id"],
+                campaign_id=data["campaign_id"],
+                brand_id=data["brand_id"],
+                organization_id=data["organization_id"],
+                code=data["code"],
+                destination=data["destination"],
+                utm=Utm(
+                    source=utm.get("source"),
+                    medium=utm.get("medium"),
+                    campaign=utm.get("campaign"),
+                    content=utm.get("content"),
+                ),
+                active=data.get("active", True),
+            )
+        except KeyError as exc:
+            raise ValueError(f"missing field {exc.args[0]}") from None
+
+
+def _absolute_http_url(url: str) -> bool:
+    if _CONTROL_RE.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# Stream field names, in the order entries are written. The first eight are the same for every
+# click on a link, so the tracker prepares them once per link (`link_head`).
+FIELDS: tuple[str, ...] = (
+    "v",
+    "kind",
+    "code",
+    "link_id",
+    "partnership_id",
+    "campaign_id",
+    "brand_id",
+    "organization_id",
+    "event_id",
+    "click_id",
+    "ts",
+    "ip",
+    "ip_hash",
+    "ua",
+    "referer",
+    "bot",
+    "unique",
+)
+
+# Between the tracker and its Redis script an event travels as its values joined with this
+# separator (one argument per event instead of 34); the script writes them as named fields.
+# HTTP forbids control characters in header values, and the tracker strips them from the
+# user agent and referer anyway.
+SEP = "\x1f"
+
+KIND_CLICK = "click"
+KIND_ORPHAN = "orphan"
+
+
+@dataclass(frozen=True, slots=True)
+class ClickEvent:
+    kind: str
+    event_id: str
+    click_id: str
+    code: str
+    ts: int
+    ip: str
+    ip_hash: str
+    user_agent: str = ""
+    referer: str = ""
+    bot: bool = False
+    unique: bool = True
+    link_id: int | None = None
+    partnership_id: int | None = None
+    campaign_id: int | None = None
+    brand_id: int | None = None
+    organization_id: int | None = None
+
+    def values(self) -> tuple[str, ...]:
+        """The field values in `FIELDS` order."""
+        return (
+            VERSION,
+            self.kind,
+            self.code,
+            _opt_int(self.link_id),
+            _opt_int(self.partnership_id),
+            _opt_int(self.campaign_id),
+            _opt_int(self.brand_id),
+            _opt_int(self.organization_id),
+            self.event_id,
+            self.click_id,
+            str(self.ts),
+            self.ip,
+            self.ip_hash,
+            self.user_agent,
+            self.referer,
+            "1" if self.bot else "0",
+            "1" if self.unique else "0",
+        )
+
+    def to_fields(self) -> dict[str, str]:
+        return dict(zip(FIELDS, self.values(), strict=True))
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[Any, Any]) -> ClickEvent:
+        """Decodes a stream entry (bytes or str keys and values); raises ValueError if invalid."""
+        data = {_text(k): _text(v) for k, v in fields.items()}
+        try:
+            if data["v"] != VERSION:
+                raise ValueError(f"unknown click event version {data['v']!r}")
+            kind = data["kind"]
+            if kind not in (KIND_CLICK, KIND_ORPHAN):
+                raise ValueError(f"unknown click event kind {kind!r}")
+            return cls(
+                kind=kind,
+                event_id=data["event_id"],
+                click_id=data["click_id"],
+                code=data["code"],
+                ts=int(data["ts"]),
+                ip=data["ip"],
+                ip_hash=data["ip_hash"],
+                user_agent=data["ua"],
+                referer=data["referer"],
+                bot=data["bot"] == "1",
+                unique=data["unique"] == "1",
+                link_id=_parse_opt_int(data["link_id"]),
+                partnership_id=_parse_opt_int(data["partnership_id"]),
+                campaign_id=_parse_opt_int(data["campaign_id"]),
+                brand_id=_parse_opt_int(data["brand_id"]),
+                organization_id=_parse_opt_int(data["organization_id"]),
+            )
+        except KeyError as exc:
+            raise ValueError(f"click event lacks field {exc.args[0]}") from None
+
+    def pack(self) -> str:
+        return pack(self.values())
+
+    @classmethod
+    def unpack(cls, packed: str) -> ClickEvent:
+        return cls.from_fields(dict(zip(FIELDS, unpack(packed), strict=True)))
+
+
+def pack(values: tuple[str, ...] | list[str]) -> str:
+    return SEP.join(values)
+
+
+def unpack(packed: str) -> list[str]:
+    values = packed.split(SEP)
+    if len(values) != len(FIELDS):
+        raise ValueError("a packed click event has the wrong number of fields")
+    return values
+
+
+def link_head(record: LinkRecord) -> str:
+    """The packed values shared by every click on this link (the first eight fields)."""
+    return pack(
+        (
+            VERSION,
+            KIND_CLICK,
+            record.code,
+            str(record.link_id),
+            str(record.partnership_id),
+            str(record.campaign_id),
+            str(record.brand_id),
+            str(record.organization_id),
+        )
+    )
+
+
+def orphan_head(code: str) -> str:
+    return pack((VERSION, KIND_ORPHAN, code, "", "", "", "", ""))
+
+
+def _opt_int(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _parse_opt_int(value: str) -> int | None:
+    return int(value) if value else None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+# Ids: a 48-bit millisecond timestamp then 80 random bits, as 26 Crockford base32 characters
+# (the ULID layout), so they sort by time: 10 characters of time, 16 of randomness, each pair
+# of characters from a 10-bit table. The time part is kept for the current millisecond.
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_urandom = os.urandom
+_last_time_part: tuple[int, str] = (-1, "")
+
+
+def new_id(ms: int | None = None) -> str:
+    global _last_time_part
+    if ms is None:
+        ms = time.time_ns() // 1_000_000
+    p = _PAIRS
+    last_ms, time_part = _last_time_part
+    if ms != last_ms:
+        ms &= 0xFFFFFFFFFFFF
+        time_part = "".join(
+            (p[ms >> 40], p[ms >> 30 & 1023], p[ms >> 20 & 1023], p[ms >> 10 & 1023], p[ms & 1023])
+        )
+        _last_time_part = (ms, time_part)
+    r = int.from_bytes(_urandom(10), "big")
+    return time_part + "".join((
+        p[r >> 70], p[r >> 60 & 1023], p[r >> 50 & 1023], p[r >> 40 & 1023],
+        p[r >> 30 & 1023], p[r >> 20 & 1023], p[r >> 10 & 1023], p[r & 1023],
+    ))  # fmt: skip
+
+
+def id_timestamp_ms(id_: str) -> int:
+    """The millisecond timestamp inside an id made by `new_id`."""
+    value = 0
+    for char in id_[:10]:
+        value = value * 32 + _CROCKFORD.index(char)
+    return value
