@@ -1,0 +1,3 @@
+from tracker.server import serve
+
+serve()

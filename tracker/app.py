@@ -1,0 +1,337 @@
+"""The tracker's ASGI app.
+
+`/c/{code}` is a plain ASGI handler (Starlette's Request and Response objects would cost about
+40% of a redirect); `/healthz` and `/metrics` are Starlette routes. The hot path never waits on
+Redis for a cached link: it builds the Location from pieces prepared per link, appends the click
+event to the sink's buffer and answers.
+
+What each request gets:
+- GET of an active link: 302 with `vclid`, one click event (bot=1 for crawlers and previewers,
+  unique=0 with the first click id for a repeat within the dedupe window).
+- HEAD of an active link: the same 302, never logged.
+- Unknown or deactivated code: 404 page; a GET is logged as an orphan event.
+- Malformed code: 404 page, no lookup, not logged.
+- Uncached code while Redis is unreachable: 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from tracker import keys
+from tracker.bots import is_bot
+from tracker.cache import DedupeWindow
+from tracker.clientip import ClientIp, IpHasher, truncate_ip
+from tracker.events import SEP, new_id, orphan_head, valid_code
+from tracker.links import LinkResolver, Unavailable
+from tracker.metrics import Metrics
+from tracker.redis_client import async_client
+from tracker.settings import TrackerSettings, load
+from tracker.sink import REDIS_ERRORS, ClickSink, RedisHealth
+from tracker.spool import Spool
+
+log = logging.getLogger("tracker.app")
+
+Scope = dict[str, Any]
+
+USER_AGENT_LIMIT = 512
+REFERER_LIMIT = 1024
+
+_NOT_FOUND_PAGE = (
+    b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    b'<meta name="robots" content="noindex"><title>Link not found</title></head>'
+    b"<body><h1>Link not found</h1>"
+    b"<p>This link does not exist or is no longer active.</p></body></html>"
+)
+_UNAVAILABLE_PAGE = (
+    b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    b'<meta name="robots" content="noindex"><title>Try again</title></head>'
+    b"<body><h1>Temporarily unavailable</h1>"
+    b"<p>This link can't be opened right now. Please try again in a moment.</p></body></html>"
+)
+_NO_STORE = (b"cache-control", b"private, no-store")
+_REDIRECT_HEADERS = [
+    _NO_STORE,
+    (b"referrer-policy", b"no-referrer-when-downgrade"),
+    (b"content-length", b"0"),
+]
+_EMPTY_BODY = {"type": "http.response.body", "body": b""}
+
+
+def _header_text(raw: bytes, limit: int) -> str:
+    text = raw[:limit].decode("utf-8", "replace")
+    return text.replace(SEP, " ") if SEP in text else text
+
+
+def _page_headers(body: bytes, *extra: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        _NO_STORE,
+        *extra,
+    ]
+
+
+class TrackerApp:
+    def __init__(self, settings: TrackerSettings, redis: Any | None = None) -> None:
+        self.settings = settings
+        self._owns_redis = redis is None
+        if redis is None:
+            timeout = settings.redis_timeout_seconds
+            redis = async_client(
+                settings.redis,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 1),
+            )
+        self.redis = redis
+        self.metrics = Metrics()
+        self.health = RedisHealth()
+        self.spool = Spool(settings.spool_dir)
+        self.sink = ClickSink(
+            redis,
+            keys.clicks_stream(settings.redis.prefix),
+            self.spool,
+            self.metrics,
+            self.health,
+            batch_size=settings.batch_size,
+            buffer_size=settings.buffer_size,
+            flush_delay=settings.flush_delay_ms / 1000,
+            max_flushes=settings.max_flushes,
+            replay_interval=settings.replay_interval_seconds,
+            marker_ttl=settings.batch_marker_ttl_seconds,
+        )
+        self.links = LinkResolver(
+            redis,
+            settings.redis.prefix,
+            self.metrics,
+            self.health,
+            size=settings.cache_size,
+            ttl=settings.cache_ttl_seconds,
+            negative_ttl=settings.negative_cache_ttl_seconds,
+        )
+        self.client_ip = ClientIp(settings.trusted_proxies)
+        self.dedupe = DedupeWindow(settings.dedupe_window_seconds, settings.dedupe_size)
+        self._hash_ip = IpHasher(settings.ip_hash_key.encode())
+        self._page_404 = _page_headers(_NOT_FOUND_PAGE)
+        self._page_503 = _page_headers(_UNAVAILABLE_PAGE, (b"retry-after", b"5"))
+
+        m = self.metrics
+        m.gauge("buffer_depth", "Events buffered in memory", lambda: self.sink.depth)
+        m.gauge("spool_depth", "Events in the local spool", lambda: self.spool.depth)
+        m.gauge("redis_up", "1 if the last Redis call succeeded", lambda: int(self.health.up))
+        m.gauge("link_cache_entries", "Codes in the link cache", lambda: len(self.links.cache))
+        m.gauge("dedupe_entries", "Visitors in the dedupe window", lambda: len(self.dedupe))
+
+        self._web = Starlette(
+            routes=[
+                Route("/healthz", self._healthz, methods=["GET"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
+            ],
+            exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
+        )
+
+    # --- ASGI ----------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/c/"):
+                await self.click(scope, send, path[3:])
+                return
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await self._web(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("tracker startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        await self.sink.start()
+        log.info(
+            "tracker started",
+            extra={"prefix": self.settings.redis.prefix, "spool": self.spool.depth},
+        )
+
+    async def shutdown(self) -> None:
+        await self.sink.close()
+        if self._owns_redis:
+            await self.redis.aclose()
+        log.info("tracker stopped", extra={"spool": self.spool.depth})
+
+    # --- /c/{code} -----------------------------------------------------------------------
+
+    async def click(self, scope: Scope, send: Any, code: str) -> None:
+        method = scope["method"]
+        head = method == "HEAD"
+        if not head and method != "GET":
+            await self._method_not_allowed(send)
+            return
+        now = time.monotonic()
+        hit, target = self.links.cached(code, now)
+        if not hit:
+            if not valid_code(code):
+                self.metrics.invalid_codes += 1
+                await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
+                return
+            try:
+                target = await self.links.resolve(code)
+            except Unavailable:
+                self.metrics.unavailable += 1
+                await self._page(send, 503, self._page_503, _UNAVAILABLE_PAGE, head)
+                return
+
+        if head:
+            self.metrics.head_requests += 1
+            if target is None:
+                await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
+            else:
+                self.metrics.redirects += 1
+                await self._redirect(
+                    send, target.location_head + new_id().encode() + target.location_tail
+                )
+            return
+
+        user_agent = referer = forwarded = b""
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                user_agent = value
+            elif name == b"referer":
+                referer = value
+            elif name == b"x-forwarded-for":
+                forwarded = forwarded + b"," + value if forwarded else value
+        client = scope.get("client")
+        ip = client[0] if client else ""
+        if forwarded:
+            ip = self.client_ip.resolve(ip, forwarded.decode("latin-1"))
+        ua = _header_text(user_agent, USER_AGENT_LIMIT)
+        ref = _header_text(referer, REFERER_LIMIT)
+        bot = is_bot(ua)
+        ms = time.time_ns() // 1_000_000
+        event_id = new_id(ms)
+        metrics = self.metrics
+        metrics.events += 1
+
+        if target is None:
+            metrics.orphans += 1
+            self.sink.add(SEP.join((
+                orphan_head(code), event_id, "", str(ms), truncate_ip(ip),
+                self._hash_ip(ip), ua, ref, "1" if bot else "0", "0",
+            )))  # fmt: skip
+            await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
+            return
+
+        click_id = event_id
+        unique = "0"
+        if bot:
+            metrics.bot_hits += 1
+        else:
+            metrics.clicks += 1
+            first = self.dedupe.first_click(hash((ip, ua, code)), event_id, now)
+            if first is None:
+                metrics.unique_clicks += 1
+                unique = "1"
+            else:
+                click_id = first
+        self.sink.add(SEP.join((
+            target.event_head, event_id, click_id, str(ms), truncate_ip(ip),
+            self._hash_ip(ip), ua, ref, "1" if bot else "0", unique,
+        )))  # fmt: skip
+        metrics.redirects += 1
+        await self._redirect(send, target.location_head + click_id.encode() + target.location_tail)
+
+    @staticmethod
+    async def _redirect(send: Any, location: bytes) -> None:
+        await send({
+            "type": "http.response.start",
+            "status": 302,
+            "headers": [(b"location", location), *_REDIRECT_HEADERS],
+        })  # fmt: skip
+        await send(_EMPTY_BODY)
+
+    @staticmethod
+    async def _page(
+        send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, head: bool
+    ) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    @staticmethod
+    async def _method_not_allowed(send: Any) -> None:
+        body = json.dumps(
+            {"error": "method_not_allowed", "message": "tracked links accept GET and HEAD"}
+        ).encode()
+        await send({
+            "type": "http.response.start",
+            "status": 405,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"allow", b"GET, HEAD"),
+            ],
+        })  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+    # --- /healthz, /metrics ----------------------------------------------------------------
+
+    async def _healthz(self, request: Request) -> Response:
+        try:
+            await self.redis.ping()
+        except REDIS_ERRORS as exc:
+            self.metrics.redis_errors += 1
+            self.health.mark_down(exc, "health check")
+        else:
+            self.health.mark_up()
+        return JSONResponse(
+            {
+                "status": "ok" if self.health.up else "degraded",
+                "redis": self.health.up,
+                "buffer": self.sink.depth,
+                "spool": self.spool.depth,
+            },
+            headers={"cache-control": "no-store"},
+        )
+
+    async def _metrics(self, request: Request) -> Response:
+        return PlainTextResponse(
+            self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    async def _http_error(self, request: Request, exc: HTTPException) -> Response:
+        error = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"error": error, "message": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+
+def create_app(settings: TrackerSettings | None = None, redis: Any | None = None) -> TrackerApp:
+    """The tracker app; `redis` (an asyncio client) is used as is, else one is made from
+    the settings and closed at shutdown."""
+    return TrackerApp(settings or load(), redis)

@@ -1,0 +1,314 @@
+"""Click events from the hot path to the Redis stream: buffered, batched, spooled, replayed.
+
+The hot path only appends a packed event to a list (`ClickSink.add`). Batches of at most
+`batch_size` events are written by up to `max_flushes` concurrent writes, at most
+`flush_delay_ms` after the first event was buffered.
+
+Each batch is written by one Lua script call (`WRITE_SCRIPT`), not a pipeline of XADDs: redis-py
+encodes every argument of every command in Python, which costs more per event than the whole
+rest of a redirect, while one call with one argument per event costs almost nothing. The script
+also makes a batch all-or-nothing and idempotent: it first sets a marker key named after the
+batch id (SET NX, with a TTL) and writes nothing if the marker exists. So when a write's reply is
+lost (timeout, Redis killed after applying it) and the batch goes to the spool, its replay under
+the same id is a no-op if the first write did land. Markers of acknowledged batches are deleted
+by the next write, so only the markers of such lost replies stay, until their TTL. All keys
+share the stream's `{ev}` hash tag: on a Redis Cluster they live in one slot.
+
+When a write fails, Redis is marked down: the batch and the following ones go to the spool
+(fsync'd JSON lines), cached links keep redirecting, and a maintenance task pings Redis every
+`replay_interval_seconds`; once it answers, the spool is replayed and deleted segment by
+segment. The buffer is bounded: past `buffer_size` events, the excess goes to the spool too.
+Shutdown writes out the buffer (to Redis, else to the spool).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from redis.exceptions import NoScriptError, RedisError
+
+from tracker.events import FIELDS
+from tracker.metrics import Metrics
+from tracker.spool import Batch, Spool, fresh_batch
+
+log = logging.getLogger("tracker.sink")
+
+# What a failed Redis call may raise besides RedisError (socket errors, our own timeouts).
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+
+WRITE_SCRIPT = r"""
+-- KEYS[1]: the clicks stream; KEYS[2]: this batch's marker; KEYS[3..]: markers to delete
+-- ARGV[1]: marker TTL (s); ARGV[2]: n, fields per event; ARGV[3 .. 2+n]: field names;
+-- ARGV[3+n ..]: one event each, its n values joined with \31
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return -1 end
+local n = tonumber(ARGV[2])
+local entry = {}
+for j = 1, n do entry[2 * j - 1] = ARGV[2 + j] end
+for i = 3 + n, #ARGV do
+  local j = 0
+  for value in string.gmatch(ARGV[i] .. '\31', '([^\31]*)\31') do
+    j = j + 1
+    entry[2 * j] = value
+  end
+  if j ~= n then return redis.error_reply('malformed click event') end
+  redis.call('XADD', KEYS[1], '*', unpack(entry, 1, 2 * n))
+end
+return #ARGV - 2 - n
+"""
+
+_MAX_MARKER_DELETES = 256
+
+
+class RedisHealth:
+    """Whether Redis answered the last call; shared by the link lookups and the sink."""
+
+    def __init__(self) -> None:
+        self.up = True
+
+    def mark_down(self, error: BaseException, during: str) -> None:
+        if self.up:
+            log.warning("redis unreachable", extra={"during": during, "error": repr(error)})
+        self.up = False
+
+    def mark_up(self) -> None:
+        if not self.up:
+            log.info("redis reachable again")
+        self.up = True
+
+
+class ClickSink:
+    def __init__(
+        self,
+        redis: Any,
+        stream: str,
+        spool: Spool,
+        metrics: Metrics,
+        health: RedisHealth,
+        *,
+        batch_size: int = 256,
+        buffer_size: int = 20_000,
+        flush_delay: float = 0.005,
+        max_flushes: int = 4,
+        replay_interval: float = 0.5,
+        marker_ttl: int = 7 * 86400,
+    ) -> None:
+        self._redis = redis
+        self._stream = stream
+        self._spool = spool
+        self._metrics = metrics
+        self.health = health
+        self._batch_size = max(1, batch_size)
+        self._buffer_size = max(self._batch_size, buffer_size)
+        self._flush_delay = flush_delay
+        self._max_flushes = max(1, max_flushes)
+        self._replay_interval = replay_interval
+        self._marker_ttl = marker_ttl
+        self._script_args = (str(marker_ttl), str(len(FIELDS)), *FIELDS)
+        self._sha: str | None = None
+
+        self._buffer: list[str] = []
+        self._retry: list[Batch] = []  # batches the spool refused (disk full): kept in memory
+        self._due = False  # the buffer holds events older than the flush delay
+        self._timer: asyncio.TimerHandle | None = None
+        self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._acked: list[str] = []  # ids of acknowledged batches whose marker can go
+        self._maintainer: asyncio.Task[None] | None = None
+        self._replaying = False
+        self._closing = False
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def depth(self) -> int:
+        return len(self._buffer) + sum(len(b.events) for b in self._retry)
+
+    def _marker(self, batch_id: str) -> str:
+        return f"{self._stream}:batch:{batch_id}"
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        await self._spool.open()
+        self._maintainer = asyncio.create_task(self._maintain(), name="tracker-sink-maintain")
+
+    async def close(self) -> None:
+        """Writes out everything buffered (to Redis, else to the spool) and stops."""
+        self._closing = True
+        if self._maintainer is not None:
+            self._maintainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintainer
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._buffer or self._retry or self._tasks:
+            self._due = True
+            self._pump()
+            if self._tasks:
+                await asyncio.wait(set(self._tasks))
+        if self._acked and self.health.up:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self._redis.delete(*map(self._marker, self._acked[:_MAX_MARKER_DELETES]))
+        await self._spool.close()
+
+    # --- hot path ------------------------------------------------------------------------
+
+    def add(self, packed: str) -> None:
+        buffer = self._buffer
+        buffer.append(packed)
+        if len(buffer) >= self._batch_size:
+            self._pump()
+        elif self._timer is None and self._loop is not None:
+            self._timer = self._loop.call_later(self._flush_delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._due = True
+        self._pump()
+
+    def _pump(self) -> None:
+        """Starts writes while there is work and a free slot; spools what overflows."""
+        while self._inflight < self._max_flushes:
+            if self._retry:
+                batch = self._retry.pop(0)
+            elif self._buffer and (self._due or len(self._buffer) >= self._batch_size):
+                events = self._buffer[: self._batch_size]
+                del self._buffer[: self._batch_size]
+                batch = fresh_batch(events)
+            else:
+                break
+            self._start(self._flush(batch))
+        if not self._buffer:
+            self._due = False
+        elif self._timer is None and not self._due and self._loop is not None:
+            self._timer = self._loop.call_later(self._flush_delay, self._on_timer)
+        if len(self._buffer) > self._buffer_size:
+            overflow = len(self._buffer) - self._buffer_size // 2
+            batches = [
+                fresh_batch(self._buffer[i : min(i + self._batch_size, overflow)])
+                for i in range(0, overflow, self._batch_size)
+            ]
+            del self._buffer[:overflow]
+            log.warning("click buffer full, spooling", extra={"events": overflow})
+            self._start(self._to_spool(batches))
+
+    def _start(self, coro: Any) -> None:
+        self._inflight += 1
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._inflight -= 1
+        if not task.cancelled() and task.exception() is not None:
+            log.error("click flush crashed", exc_info=task.exception())
+        self._pump()
+
+    # --- writing -------------------------------------------------------------------------
+
+    async def _flush(self, batch: Batch) -> None:
+        if self.health.up:
+            started = time.perf_counter()
+            try:
+                await self.write(batch)
+            except REDIS_ERRORS as exc:
+                self._metrics.redis_errors += 1
+                self.health.mark_down(exc, "flush")
+            else:
+                self._metrics.flush_seconds.observe(time.perf_counter() - started)
+                self._metrics.events_written += len(batch.events)
+                self._acked.append(batch.id)
+                return
+        await self._to_spool([batch])
+
+    async def _to_spool(self, batches: list[Batch]) -> None:
+        try:
+            await self._spool.append(batches)
+        except (OSError, RuntimeError) as exc:
+            lost = sum(len(b.events) for b in batches)
+            if self._closing:
+                log.critical("click events lost: no Redis, no spool", extra={"events": lost})
+                return
+            # Nowhere to put them: keep them in memory and try again with the next flush.
+            log.error("cannot write the spool", extra={"error": repr(exc), "events": lost})
+            self._retry.extend(batches)
+            await asyncio.sleep(self._replay_interval)
+            return
+        self._metrics.events_spooled += sum(len(b.events) for b in batches)
+        self._wake.set()
+
+    async def write(self, batch: Batch) -> int:
+        """Writes one batch with the script; returns the events written (0 if the batch was
+        already there). Also deletes the markers of batches acknowledged earlier."""
+        drop = self._acked[:_MAX_MARKER_DELETES]
+        del self._acked[:_MAX_MARKER_DELETES]
+        keys = [self._stream, self._marker(batch.id), *map(self._marker, drop)]
+        args = (*self._script_args, *batch.events)
+        try:
+            if self._sha is None:
+                self._sha = await self._redis.script_load(WRITE_SCRIPT)
+            try:
+                written = await self._redis.evalsha(self._sha, len(keys), *keys, *args)
+            except NoScriptError:  # Redis restarted, or another node of a cluster
+                written = await self._redis.eval(WRITE_SCRIPT, len(keys), *keys, *args)
+        except BaseException:
+            self._acked[:0] = drop
+            raise
+        return max(0, int(written))
+
+    # --- maintenance: probe Redis, replay the spool ----------------------------------------
+
+    async def _maintain(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._replay_interval)
+            self._wake.clear()
+            try:
+                if not self.health.up:
+                    await self._redis.ping()
+                    self.health.mark_up()
+                    self._pump()
+                if self._spool.depth:
+                    await self.replay()
+            except REDIS_ERRORS as exc:
+                self._metrics.redis_errors += 1
+                self.health.mark_down(exc, "maintenance")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("spool maintenance failed")
+
+    async def replay(self) -> None:
+        """Writes the spool's closed segments to Redis, deleting each once it is written."""
+        if self._replaying or not self.health.up:
+            return
+        self._replaying = True
+        try:
+            await self._spool.rotate()
+            while self.health.up and (segment := await self._spool.claim()) is not None:
+                try:
+                    for batch in segment.batches:
+                        written = await self.write(batch)
+                        self._metrics.events_replayed += written
+                        self._metrics.events_written += written
+                except BaseException:
+                    await self._spool.release(segment)
+                    raise
+                await self._spool.remove(segment)
+                # Only now may their markers go: until the file is gone it may be replayed.
+                self._acked.extend(batch.id for batch in segment.batches)
+                log.info(
+                    "replayed spool segment",
+                    extra={"path": str(segment.path), "events": segment.events},
+                )
+        finally:
+            self._replaying = False
