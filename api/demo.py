@@ -28,6 +28,7 @@ from hashids import Hashids
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import content_review
 from api.auth import create_key
 from api.db import utcnow
 from api.domain.commission import (
@@ -344,7 +345,7 @@ _CAMPAIGNS = [
         2, "Lumen Trail Ultralight Tent Reviews", "PAUSED", CampaignObjective.CONTENT,
         "ultralight-tent", "Ultralight 2P tent",
         "Long-form reviews after three nights out. Paused until the spring batch ships.",
-        ["US", "CA"], ["LumenUltralight"], _OUTDOOR, 9, _P.PAID,
+        ["US"], ["LumenUltralight"], _OUTDOOR, 9, _P.PAID,
         _plan("USD", flat_fee=60_000, gifted=("Ultralight 2P tent", 34_900)), 2_000_000, -60, 150,
     ),
     _CampaignSpec(
@@ -490,28 +491,28 @@ _AGENCIES = [
     ("Kite & Key Management", "kiteandkey.example"),
 ]
 
-# Captions per language: (properly disclosed opening, weak or missing disclosure variants).
-_CAPTIONS = {
-    "en": (
-        ["Ad | {body}", "#ad {body}", "Advert: {body}"],
-        [
-            "{body} #collab",
-            "{body} thanks {mention} for the goodies! #gifted",
-            "{body} #sp",
-            "{body}",
-        ],
-    ),
-    "de": (
-        ["Werbung | {body}", "Anzeige: {body}"],
-        ["{body} #ad", "{body} sponsored by {mention}", "{body}"],
-    ),
-    "fr": (
-        ["Publicité | {body}", "Collaboration commerciale avec {mention} : {body}"],
-        ["{body} #collab", "{body} merci {mention} !", "{body}"],
-    ),
-    "es": (["Publicidad | {body}", "#publi {body}"], ["{body} #colaboración", "{body}"]),
-    "it": (["Pubblicità | {body}", "#adv {body}"], ["{body} #collab", "{body}"]),
-    "nl": (["Advertentie | {body}", "#ad {body}"], ["{body} #samenwerking", "{body}"]),
+# Disclosure labels a creator following the brief puts first, per campaign jurisdiction.
+_DISCLOSURE_LABELS = {
+    "US": ["#ad", "Sponsored"],
+    "UK": ["Ad", "#ad"],
+    "IE": ["#ad"],
+    "DE": ["Werbung", "Anzeige"],
+    "FR": ["Publicité", "Collaboration commerciale"],
+    "EU": ["#ad"],
+}
+# What creators write instead: vague, buried or no disclosure at all, in their own language.
+_WEAK_CAPTIONS = {
+    "en": [
+        "{body} #collab",
+        "{body} thanks {mention} for the goodies! #gifted",
+        "{body} #sp",
+        "{body}",
+    ],
+    "de": ["{body} #ad", "{body} sponsored by {mention}", "{body}"],
+    "fr": ["{body} #collab", "{body} merci {mention} !", "{body}"],
+    "es": ["{body} #colaboración", "{body}"],
+    "it": ["{body} #collab", "{body}"],
+    "nl": ["{body} #samenwerking", "{body}"],
 }
 _BODIES = {
     "en": "My {routine} with the {product} {emoji} Honest thoughts after two weeks.",
@@ -530,13 +531,14 @@ _ROUTINES = {
     "nl": ["ochtendroutine", "avondroutine", "weekendtrip"],
 }
 _DISCLOSURE_FEEDBACK = [
-    "Please open the caption with a clear ad label, before the 'more' cut.",
-    "The disclosure is missing or too vague for this market: use the label from the brief.",
+    "Please open the caption with the ad labels from the brief, before the 'more' cut",
+    "The disclosure is missing or too vague for these markets: use the labels from the brief",
 ]
+_BRAND_FEEDBACK = "Please add the campaign hashtag and tag the brand account."
 _CONTENT_FEEDBACK = [
     "Lovely edit! Can you show the product label in the first three seconds?",
-    "Please add the campaign hashtag and tag the brand account.",
     "Could you mention the discount code out loud as well as in the caption?",
+    "Great shot, but please crop out the competitor's bottle on the shelf.",
 ]
 _EMOJIS = {
     "skincare": ["✨", "💛", "🌿"],
@@ -1058,7 +1060,9 @@ class _Seeder:
                 landing_url=f"{brand.website}/{spec.path}",
                 allowed_domains=[brand.website.removeprefix("https://www.")],
                 required_hashtags=list(spec.hashtags),
-                required_mentions=[brand_spec.mention],
+                required_mentions=[
+                    brand_spec.mention.lstrip("@")
+                ],  # handles, as the API keeps them
                 jurisdictions=list(spec.jurisdictions),
                 required_labels=list(spec.required_labels),
                 attribution_window_days=spec.attribution_window_days,
@@ -1104,7 +1108,7 @@ class _Seeder:
             org_index = _BRANDS[spec.brand].org
             pool = [p for p in self.influencers if p.org == org_index and not p.fake]
             matching = [p for p in pool if spec.niches & set(p.niches)]
-            others = [p for p in pool if p not in matching]
+            others = [p for p in pool if not spec.niches & set(p.niches)]
             chosen = rng.sample(matching, k=min(spec.partnerships, len(matching)))
             chosen += rng.sample(others, k=spec.partnerships - len(chosen))
             statuses = self._statuses(spec.status, spec.partnerships)
@@ -1241,7 +1245,7 @@ class _Seeder:
                     status=status,
                     created_at=partnership.responded_at,
                 )
-                submissions = self._submissions(spec, plan, account, deliverable)
+                submissions = self._submissions(spec, campaign, partnership, plan, deliverable)
                 if status == "PUBLISHED":
                     reviewed = submissions[-1].reviewed_at or due
                     deliverable.published_at = min(
@@ -1255,13 +1259,24 @@ class _Seeder:
                     and partnership.connection is MaterialConnection.PAID
                     and submissions
                 ):
-                    # One post went live with a weak caption, approved by an ADMIN on purpose.
+                    # One post went live with a failing caption, approved by an ADMIN anyway.
                     published_without_disclosure = True
-                    submissions[-1].caption = self._caption(spec, plan, disclosed=False)
-                    submissions[-1].platform_label = _PLATFORM_LABELS.get(account.platform)
+                    last = submissions[-1]
+                    last.platform_label = None
+                    for _ in range(5):
+                        last.caption = self._caption(spec, plan, disclosed=False)
+                        self._check(campaign, deliverable, partnership, last)
+                        if last.disclosure_verdict == content_review.FAIL:
+                            break
+                final = submissions[-1] if submissions else None
+                if (
+                    status in ("APPROVED", "PUBLISHED")
+                    and final is not None
+                    and final.disclosure_verdict == content_review.FAIL
+                ):
                     deliverable.disclosure_override_reason = (
-                        "The platform's paid-partnership label was switched on; caption fixed "
-                        "after posting."
+                        "Approved despite the disclosure check: the creator adds the labels to "
+                        "the live post and switches on the platform's paid-partnership tool."
                     )
                     deliverable.disclosure_override_by = "key:demo-admin"
                 deliverables.append((deliverable, submissions))
@@ -1294,12 +1309,20 @@ class _Seeder:
             return f"https://x.com/{account.handle}/status/{rng.randint(10**18, 10**19)}"
         return f"{account.url}/posts/{_slug(token)}"
 
-    def _caption(self, spec: _CampaignSpec, plan: _InfluencerPlan, *, disclosed: bool) -> str:
+    def _caption(
+        self,
+        spec: _CampaignSpec,
+        plan: _InfluencerPlan,
+        *,
+        disclosed: bool,
+        retouched: bool = False,
+    ) -> str:
+        """A caption in the creator's language. Disclosed: the labels of every jurisdiction of
+        the campaign up front (and France's retouched-image notice); else a weak variant."""
         rng = self.rng
         lang = _LANGUAGES[plan.country][0]
-        if lang not in _CAPTIONS:
+        if lang not in _WEAK_CAPTIONS:
             lang = "en"
-        good, weak = _CAPTIONS[lang]
         mention = _BRANDS[spec.brand].mention
         emoji = rng.choice([*_EMOJIS[_BRANDS[spec.brand].category], ""])
         body = (
@@ -1307,21 +1330,45 @@ class _Seeder:
             .format(routine=rng.choice(_ROUTINES[lang]), product=spec.product, emoji=emoji)
             .replace("  ", " ")
         )
-        template = rng.choice(good if disclosed else weak)
-        caption = template.format(body=body, mention=mention)
-        tags = " ".join(f"#{t}" for t in spec.hashtags)
-        if rng.random() < 0.85:
+        if disclosed:
+            labels: list[str] = []
+            for jurisdiction in spec.jurisdictions:
+                label = rng.choice(_DISCLOSURE_LABELS[jurisdiction])
+                if label.lstrip("#").casefold() not in {x.lstrip("#").casefold() for x in labels}:
+                    labels.append(label)
+            if retouched and "FR" in spec.jurisdictions:
+                labels.append("Images retouchées")
+            caption = " | ".join([*labels, body])
+        else:
+            caption = rng.choice(_WEAK_CAPTIONS[lang]).format(body=body, mention=mention)
+        if rng.random() < 0.85:  # some forget the campaign hashtag: a brand-requirement warning
+            tags = " ".join(f"#{t}" for t in spec.hashtags)
             caption += f" {tags} {mention}"
         return caption
+
+    @staticmethod
+    def _check(
+        campaign: Campaign,
+        deliverable: Deliverable,
+        partnership: Partnership,
+        submission: ContentSubmission,
+    ) -> None:
+        """Stores the disclosure checker's report, as the submit mutation does."""
+        report = content_review.disclosure_report(campaign, deliverable, partnership, submission)
+        submission.disclosure_report = report
+        submission.disclosure_verdict = content_review.worst_verdict(report)
 
     def _submissions(
         self,
         spec: _CampaignSpec,
+        campaign: Campaign,
+        partnership: Partnership,
         plan: _InfluencerPlan,
-        account: SocialAccount,
         deliverable: Deliverable,
     ) -> list[ContentSubmission]:
-        """Versions of the content: a first round sent back for changes is common."""
+        """Versions of the content, each checked for disclosure like a real submission. A
+        first round sent back for a weak disclosure is common; approved content passes the
+        check or carries an ADMIN override (set by the caller)."""
         rng = self.rng
         status = deliverable.status
         if status == "DRAFT":
@@ -1330,12 +1377,12 @@ class _Seeder:
         start = deliverable.created_at + timedelta(days=rng.randint(2, 9))
         start = min(start, self.now - timedelta(days=2))
         rounds = 1 if status == "CHANGES_REQUESTED" else rng.choice([1, 1, 2])
+        approved = status in ("APPROVED", "PUBLISHED")
         versions = []
         for v in range(1, rounds + 1):
             final = v == rounds
             created = start + timedelta(hours=20 * (v - 1))
-            # Content sent back for changes usually lacked a proper disclosure; pending
-            # content is a mix, so the disclosure checker has both kinds to show.
+            # Pending content is a mix, so the disclosure checker has both kinds to show.
             if status == "CHANGES_REQUESTED" or not final:
                 disclosed = rng.random() < 0.3
             elif status == "SUBMITTED":
@@ -1343,25 +1390,38 @@ class _Seeder:
             else:
                 disclosed = True
             retouched = "FR" in spec.jurisdictions and rng.random() < 0.2
-            caption = self._caption(spec, plan, disclosed=disclosed)
-            feedback = rng.choice(_CONTENT_FEEDBACK if disclosed else _DISCLOSURE_FEEDBACK)
-            if retouched and disclosed:
-                caption += " Images retouchées."
-            label = _PLATFORM_LABELS.get(account.platform) if rng.random() < 0.5 else None
+            offered = _PLATFORM_LABELS.get(deliverable.platform)
             submission = ContentSubmission(
                 version=v,
-                caption=caption,
+                caption="",
                 media_url=f"https://media.vouch.example/demo/{_slug(spec.product)}/{v}.jpg",
-                platform_label=label,
+                platform_label=offered if offered and rng.random() < 0.5 else None,
                 retouched=retouched,
                 ai_generated=False,
                 submitted_by=f"influencer:{plan.accounts[0].handle}",
                 created_at=created,
             )
+            for _ in range(3 if final and approved else 1):
+                submission.caption = self._caption(
+                    spec, plan, disclosed=disclosed, retouched=retouched
+                )
+                self._check(campaign, deliverable, partnership, submission)
+                if submission.disclosure_verdict != content_review.FAIL:
+                    break
             if not final or status in ("CHANGES_REQUESTED", "APPROVED", "PUBLISHED"):
                 submission.reviewed_at = created + timedelta(hours=rng.randint(2, 18))
                 submission.reviewed_by = reviewer
                 if not final or status == "CHANGES_REQUESTED":
+                    report = submission.disclosure_report or {}
+                    failures = content_review.failures(report)
+                    if failures:
+                        feedback = (
+                            f"{rng.choice(_DISCLOSURE_FEEDBACK)} ({', '.join(failures[:3])})."
+                        )
+                    elif not report.get("brandRequirements", {}).get("satisfied", True):
+                        feedback = _BRAND_FEEDBACK
+                    else:
+                        feedback = rng.choice(_CONTENT_FEEDBACK)
                     submission.feedback = feedback
             versions.append(submission)
         return versions
