@@ -71,11 +71,11 @@ class _Caption:
         ]
         self.mentions = [(s, e) for s, e in self.tags if text[s] == "@"]
         self._newlines: list[int] | None = None
-        self._scans: dict[re.Pattern[str], list[tuple[int, int, int]]] = {}
+        self._scans: dict[int, list[tuple[int, int, int]]] = {}
 
     def scan(self, regex: re.Pattern[str]) -> list[tuple[int, int, int]]:
         """(rule index, start, end) of every match; shared between rule sets."""
-        found = self._scans.get(regex)
+        found = self._scans.get(id(regex))  # by identity: hashing a Pattern hashes its source
         if found is None:
             found = []
             for m in regex.finditer(self.folded.text):
@@ -85,7 +85,7 @@ class _Caption:
                 if any(m0 < s < m1 for m0, m1 in self.mentions):
                     continue
                 found.append((int(m.lastgroup[1:]), s, e))  # type: ignore[index]
-            self._scans[regex] = found
+            self._scans[id(regex)] = found
         return found
 
     def line_of(self, original_offset: int) -> int:
