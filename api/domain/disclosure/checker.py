@@ -94,14 +94,34 @@ class _Caption:
         return bisect.bisect_left(self._newlines, original_offset)
 
 
+_LABEL_PUNCTUATION = frozenset(":|/-)]*\n")
+
+
+def _plain_word_counts(caption: _Caption, start: int, end: int) -> bool:
+    """Whether a bare word that is also an everyday word elsewhere (Italian "ad" = "to") reads
+    as a label: after "#", at the start of the caption, capitalised, or before punctuation."""
+    text = caption.folded.text
+    if text[start] == "#" or not _HAS_WORD.search(text, 0, start):
+        return True
+    o_start, o_end = caption.folded.span(start, end)
+    written = caption.folded.original[o_start:o_end]
+    if written != written.lower():
+        return True
+    rest = text[end:].lstrip(" \t")
+    return not rest or rest[0] in _LABEL_PUNCTUATION
+
+
 def _matches(caption: _Caption, rules: RuleSet) -> list[Match]:
     kept: list[Match] = []
     for scan_pass in rules.passes:
         earlier = len(kept)
         for index, s, e in caption.scan(scan_pass.regex):
+            rule = scan_pass.rules[index]
             if any(k.start < e and s < k.end for k in kept[:earlier]):
                 continue
-            kept.append(Match(scan_pass.rules[index], s, e))
+            if rule.strict_plain and not _plain_word_counts(caption, s, e):
+                continue
+            kept.append(Match(rule, s, e))
     kept.sort(key=lambda m: m.start)
     return kept
 

@@ -93,6 +93,7 @@ class LabelRule:
     reason: str | None
     citation: Citation
     label: str | None = None  # the exact wording, for image mentions
+    strict_plain: bool = False  # bare lower-case word only at the start or before punctuation
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +220,7 @@ def _label(
         reason=reason,
         citation=_citation(data, sources, where),
         label=data.get("label"),
+        strict_plain=bool(data.get("strict_plain", False)),
     )
 
 
