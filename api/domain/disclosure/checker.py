@@ -310,7 +310,11 @@ class _Context:
                 m,
             )
             reported = True
+        seen: set[str] = set()
         for m in self.matches:
+            if m.rule.id in seen:
+                continue  # one finding per rejected label, at its first occurrence
+            seen.add(m.rule.id)
             text, reason = self.text(m), m.rule.reason or ""
             if m.rule.kind is LabelKind.SECONDARY:
                 code = FindingCode.SECONDARY_LABEL_ONLY
