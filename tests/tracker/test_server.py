@@ -1,0 +1,88 @@
+"""`python -m tracker`: uvicorn with our settings, JSON logs, a flush on SIGTERM."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+from tests.tracker.helpers import BROWSER_UA, free_port, link, publish, read_events
+from tracker.log import JsonFormatter, configure_logging
+
+
+def test_serve_redirects_ignores_untrusted_forwarded_for_and_flushes_on_sigterm(
+    redis_url: str, prefix: str, sync_redis: redis.Redis, tmp_path: Path
+) -> None:
+    publish(sync_redis, prefix, link("spring24"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "REDIS_CLUSTER_URL": "",
+        "REDIS_PREFIX": prefix,
+        "TRACKER_HOST": "127.0.0.1",
+        "TRACKER_PORT": str(port),
+        "TRACKER_SPOOL_DIR": str(tmp_path / "spool"),
+        "TRACKER_FLUSH_DELAY_MS": "60000",  # only the shutdown flush writes
+        "TRACKER_BATCH_SIZE": "1000",
+        "TRUSTED_PROXIES": "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "the tracker exited"
+                assert time.monotonic() < deadline, "the tracker did not start"
+                time.sleep(0.05)
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/c/spring24",
+            headers={"user-agent": BROWSER_UA, "x-forwarded-for": "203.0.113.9"},
+        )
+        assert response.status_code == 302
+        assert "server" not in response.headers
+        assert sync_redis.xlen(f"{prefix}:{{ev}}:clicks") == 0  # still buffered
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught
+    assert process.returncode in (0, -signal.SIGTERM)
+    [event] = read_events(sync_redis, prefix)
+    assert event.ip == "127.0.0.0"  # uvicorn's own proxy-header handling is off
+    logs = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert any(entry["msg"] == "tracker started" for entry in logs)
+    assert all({"ts", "level", "logger", "msg"} <= entry.keys() for entry in logs)
+
+
+def test_json_formatter_carries_extras_and_exceptions() -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream)
+    try:
+        logger = logging.getLogger("tracker.test")
+        logger.info("hello %s", "world", extra={"code": "abc", "count": 3})
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        configure_logging("WARNING")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["msg"] == "hello world" and first["level"] == "info"
+    assert first["code"] == "abc" and first["count"] == 3
+    assert first["logger"] == "tracker.test" and first["ts"].endswith("Z")
+    assert second["level"] == "error" and "ValueError: boom" in second["exc"]
+    assert isinstance(JsonFormatter().format(logging.makeLogRecord({"msg": "x"})), str)
