@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import content_review
+from api.audience import refresh_scores
 from api.auth import create_key
 from api.db import utcnow
 from api.domain.commission import (
@@ -136,7 +137,12 @@ def print_progress(phase: str, done: int, total: int) -> None:
 
 def seed(session: Session, *, progress: Progress | None = None, rng_seed: int = 7) -> DemoResult:
     """Creates the demo data set in `session` (flushed, not committed) and returns its keys."""
-    return _Seeder(session, progress or (lambda _phase, _done, _total: None), rng_seed).run()
+    result = _Seeder(session, progress or (lambda _phase, _done, _total: None), rng_seed).run()
+    # Scores compare each account with the organization's roster: computed once it is complete.
+    for organization_id in result.organization_ids:
+        refresh_scores(session, organization_id)
+    session.flush()
+    return result
 
 
 # --------------------------------------------------------------------------------------------

@@ -375,3 +375,16 @@ def test_print_progress(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "\r[############..................] influencers 120/300" in err
     assert err.endswith("\n")
+
+
+def test_stored_scores_sort_planted_fakes_last(s: Session, result: demo.DemoResult) -> None:
+    from api.models import Influencer
+
+    org = result.organization_ids[0]
+    rows = s.scalars(
+        select(Influencer).where(Influencer.organization_id == org)
+        .order_by(Influencer.audience_quality_score.desc(), Influencer.id)
+    ).all()
+    assert all(r.audience_quality_score is not None for r in rows)
+    tail = {r.id for r in rows[-len(result.planted_fakes):]}
+    assert tail == set(result.planted_fakes)
