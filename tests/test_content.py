@@ -3,6 +3,7 @@ and the ADMIN override of a failing check; plus the rules of api.content_review.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from api import content_review
-from api.models import ContentSubmission, Contract, Deliverable, Partnership
+from api.domain.commission import CompensationPlan
+from api.models import ContentSubmission, Contract, Deliverable, LedgerEntry, Partnership
 from api.models.enums import ContentFormat, Platform, PlatformLabel
 from tests.factories import gid
 
@@ -27,10 +29,10 @@ FAILING = "Loving the new serum"  # a paid post without any ad label
 
 
 def state(db: Any, org: Any) -> dict[str, list[dict[str, Any]]]:
-    """Every partnership, contract, deliverable and submission row of an organization."""
+    """Every partnership, contract, deliverable, submission and ledger row of an organization."""
     db.expire_all()
     out = {}
-    for model in (Partnership, Contract, Deliverable, ContentSubmission):
+    for model in (Partnership, Contract, Deliverable, ContentSubmission, LedgerEntry):
         rows = db.scalars(
             select(model).where(model.organization_id == org.id).order_by(model.id)
         ).all()
@@ -374,6 +376,15 @@ def test_submit_refusals(gql, db, factory, w):
     attempt("INFLUENCER", factory.deliverable(ended), "deliverableId", "INVALID_TRANSITION")
 
 
+def test_resubmitting_after_approval_needs_a_new_approval(gql, w):
+    # api.domain.deliverable_status allows APPROVED -> SUBMITTED: a fixed typo is a new version
+    submit(gql, w)
+    review(gql, w)
+    again = submit(gql, w, PASSING + " (typo fixed)")
+    assert (again["submission"]["version"], again["deliverable"]["status"]) == (2, "SUBMITTED")
+    assert publish(gql, w)["userErrors"][0]["code"] == "INVALID_TRANSITION"
+
+
 def test_manager_submits_for_other_influencer(gql, factory, w):
     someone = factory.influencer(w["org"])
     theirs = factory.deliverable(factory.partnership(w["campaign"], someone))
@@ -475,6 +486,30 @@ def test_publish(gql, db, w):
     assert datetime.fromisoformat(d["publishedAt"]) == datetime(2026, 1, 2, 10, tzinfo=UTC)
     db.expire_all()
     assert db.get(Deliverable, w["deliverable"].id).status == "PUBLISHED"
+
+
+def test_publish_credits_the_flat_fee_once(gql, db, w):
+    plan = CompensationPlan.from_dict(w["campaign"].compensation)
+    w["campaign"].compensation = replace(plan, flat_fee_per_deliverable_minor=15000).to_dict()
+    db.merge(w["campaign"])
+    db.commit()
+    submit(gql, w)
+    review(gql, w)
+    assert publish(gql, w)["userErrors"] == []
+    db.expire_all()
+    entries = db.scalars(select(LedgerEntry).where(
+        LedgerEntry.organization_id == w["org"].id)).all()
+    assert [(e.kind, e.amount, e.currency, e.deliverable_id, e.influencer_id) for e in entries] == [
+        ("FLAT_FEE", 15000, "EUR", w["deliverable"].id, w["influencer"].id)]
+
+
+def test_publish_without_flat_fee_credits_nothing(gql, db, w):
+    submit(gql, w)
+    review(gql, w)
+    publish(gql, w)
+    db.expire_all()
+    assert db.scalars(select(LedgerEntry).where(
+        LedgerEntry.organization_id == w["org"].id)).all() == []
 
 
 def test_publish_defaults_to_now(gql, w):

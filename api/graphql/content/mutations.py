@@ -29,6 +29,7 @@ from api.graphql.mutation import run_mutation
 from api.graphql.partnerships.mutations import actor, load_partnership
 from api.graphql.permissions import WRITE, require, scoped
 from api.graphql.relay import decode_id
+from api.ledger.posting import credit_flat_fee
 from api.models import Campaign as CampaignModel
 from api.models import ContentSubmission as SubmissionModel
 from api.models import Deliverable as DeliverableModel
@@ -367,6 +368,8 @@ class ContentMutation:
             row.published_url = url
             row.published_at = published_at
             ctx.session.flush()
+            # The plan's flat fee is owed once the content is live: credited in this transaction.
+            credit_flat_fee(ctx.session, row)
             return {"deliverable": Deliverable.from_row(row)}
 
         return run_mutation(info, DeliverablePayload, ERRORS, body)
