@@ -1,0 +1,650 @@
+"""The ingest worker: Redis streams into the database, exactly once.
+
+Loop: XREADGROUP on the click and conversion streams (one consumer group, `GROUP`, any number of
+workers), write the batch in one transaction, then in one atomic Lua call per stream append the
+entries that cannot be recorded to the dead-letter stream, requeue deferred ones and XACK them
+all. A crash anywhere before that call leaves the entries pending: another worker reclaims them
+(XAUTOCLAIM after `claim_idle_ms`) and writes them again, which the unique constraints turn into
+no-ops. An entry delivered `max_deliveries` times without an ack (it keeps killing workers) is
+dead-lettered rather than retried forever.
+
+Errors: a database error that may pass (connection lost, deadlock, lock timeout) retries the
+batch with backoff, indefinitely: valid events are never dead-lettered because the database is
+down. Any other error re-runs the batch one event per transaction, and the events that still fail
+go to the dead letters with the reason and their original fields.
+
+A conversion whose click id is not in the database while click entries older than the order's
+entry are still unread or pending is requeued at the end of the stream (keeping its first entry
+id) for up to `defer_max_s`: a lagging click stream never turns a tracked sale into an
+unattributed one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import redis
+from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import make_engine, utcnow
+from api.ingest.clicks import ClickStats, ingest_clicks, validate
+from api.ingest.conversions import (
+    Context,
+    Outcome,
+    Result,
+    apply_waiting,
+    ingest_conversion,
+    ingest_refund,
+    sweep_waiting,
+)
+from api.models import Refund
+from api.models.events import RefundStatus
+from tracker import keys
+from tracker.conversions import ConversionEvent, RefundEvent, from_fields
+from tracker.events import ClickEvent
+
+log = logging.getLogger("vouch.ingest")
+
+GROUP = "ingest"
+
+_FINISH_LUA = """
+local i = 2
+local function take()
+  local n = tonumber(ARGV[i]); i = i + 1
+  local f = {}
+  for j = 1, n do f[j] = ARGV[i]; i = i + 1 end
+  return f
+end
+local dead = tonumber(ARGV[i]); i = i + 1
+for _ = 1, dead do redis.call('XADD', KEYS[2], '*', unpack(take())) end
+local requeue = tonumber(ARGV[i]); i = i + 1
+for _ = 1, requeue do redis.call('XADD', KEYS[1], '*', unpack(take())) end
+local ids = {}
+for j = i, #ARGV do ids[#ids + 1] = ARGV[j] end
+if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
+return #ids
+"""
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    batch_size: int = 500
+    block_ms: int = 1000
+    claim_idle_ms: int = 30_000
+    claim_interval_s: float = 5.0
+    max_deliveries: int = 20
+    sweep_interval_s: float = 30.0
+    trim_interval_s: float = 60.0
+    defer_max_s: float = 600.0
+
+
+@dataclass
+class Stats:
+    clicks: int = 0
+    click_duplicates: int = 0
+    orphans: int = 0
+    conversions: int = 0
+    refunds: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    deferred: int = 0
+    batches: int = 0
+
+    def add_clicks(self, stats: ClickStats) -> None:
+        self.clicks += stats.inserted
+        self.click_duplicates += stats.duplicates
+        self.orphans += stats.orphans
+
+
+@dataclass
+class Entry:
+    stream: str  # the stream's key
+    id: str
+    fields: dict[bytes, bytes] | None  # None: deleted from the stream while pending
+
+
+@dataclass
+class _Batch:
+    clicks: list[tuple[Entry, ClickEvent]] = field(default_factory=list)
+    conversions: list[tuple[Entry, ConversionEvent | RefundEvent]] = field(default_factory=list)
+    dead: list[tuple[Entry, str]] = field(default_factory=list)
+    requeue: list[Entry] = field(default_factory=list)
+    ack: list[Entry] = field(default_factory=list)
+
+
+class Stopping(Exception):
+    """Stop requested while the database was unavailable: leave the batch pending."""
+
+
+def transient(exc: BaseException) -> bool:
+    """A database error that may pass on retry (connection, deadlock, lock or pool timeout)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def worker_engine(url: str, **kwargs: Any) -> Engine:
+    """The worker's engine. On SQLite every transaction is BEGIN IMMEDIATE: it reads then writes,
+    and a deferred transaction could not upgrade to a writer once another process committed."""
+    engine = make_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _id_ms(entry_id: str) -> int:
+    return int(entry_id.split("-", 1)[0])
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class Worker:
+    def __init__(
+        self,
+        client: Any,
+        sessions: sessionmaker[Session],
+        prefix: str,
+        *,
+        consumer: str | None = None,
+        options: WorkerOptions | None = None,
+        stop_event: threading.Event | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = client
+        self.sessions = sessions
+        self.prefix = prefix
+        self.consumer = (
+            consumer or f"{socket.gethostname()}-{os.getpid()}-{random.randrange(16**6):06x}"
+        )
+        self.options = options or WorkerOptions()
+        self.stop_event = stop_event or threading.Event()
+        self.clock = clock
+        self.clicks_stream = keys.clicks_stream(prefix)
+        self.conversions_stream = keys.conversions_stream(prefix)
+        self.dead_stream = keys.dead_letter_stream(prefix)
+        self.stats = Stats()
+        self._finish = client.register_script(_FINISH_LUA)
+        self._brands: dict[int, int | None] = {}
+        self._due: dict[str, float] = {}
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    def ensure_groups(self) -> None:
+        for stream in (self.clicks_stream, self.conversions_stream):
+            try:
+                self.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self) -> Stats:
+        log.info("ingest worker %s starting", self.consumer)
+        backoff = 0.1
+        ready = False
+        last_report = time.monotonic()
+        while not self.stop_event.is_set():
+            try:
+                if not ready:
+                    self.ensure_groups()
+                    self.process_own_pending()
+                    ready = True
+                self.housekeeping()
+                self.read_once()
+                backoff = 0.1
+            except Stopping:
+                break
+            except redis.ResponseError as exc:
+                if "NOGROUP" in str(exc):  # Redis lost its data: recreate the groups
+                    ready = False
+                    continue
+                log.exception("redis error")
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("redis unavailable (%s); retrying in %.1fs", exc, backoff)
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            if time.monotonic() - last_report > 10:
+                last_report = time.monotonic()
+                log.info("ingest progress %s", self.stats)
+        log.info("ingest worker %s stopped: %s", self.consumer, self.stats)
+        return self.stats
+
+    def drain(self, timeout: float = 60.0) -> Stats:
+        """Processes until nothing is unread or pending (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        self.ensure_groups()
+        self.process_own_pending()
+        while time.monotonic() < deadline:
+            self.housekeeping(force_claim=True)
+            if self.read_once() == 0 and self.pending() == 0:
+                with self.sessions() as session, session.begin():
+                    sweep_waiting(session, utcnow())
+                return self.stats
+        raise TimeoutError("the streams were not drained in time")
+
+    def pending(self) -> int:
+        return sum(
+            int(self.redis.xpending(s, GROUP)["pending"])
+            for s in (self.clicks_stream, self.conversions_stream)
+        )
+
+    def read_once(self) -> int:
+        response = self.redis.xreadgroup(
+            GROUP,
+            self.consumer,
+            {self.clicks_stream: ">", self.conversions_stream: ">"},
+            count=self.options.batch_size,
+            block=self.options.block_ms,
+        )
+        entries = [
+            Entry(_text(stream), _text(entry_id), fields)
+            for stream, items in response or []
+            for entry_id, fields in items
+        ]
+        if entries:
+            self.process(entries)
+        return len(entries)
+
+    def process_own_pending(self) -> None:
+        """Entries this consumer name read before a restart and never acknowledged."""
+        while not self.stop_event.is_set():
+            response = self.redis.xreadgroup(
+                GROUP,
+                self.consumer,
+                {self.clicks_stream: "0", self.conversions_stream: "0"},
+                count=self.options.batch_size,
+            )
+            entries = [
+                Entry(_text(stream), _text(entry_id), fields)
+                for stream, items in response or []
+                for entry_id, fields in items
+            ]
+            if not entries:
+                return
+            self.process(entries)
+
+    def _is_due(self, name: str, interval: float, force: bool = False) -> bool:
+        now = time.monotonic()
+        if force or now >= self._due.get(name, 0.0):
+            self._due[name] = now + interval
+            return True
+        return False
+
+    def housekeeping(self, force_claim: bool = False) -> None:
+        if self._is_due("claim", self.options.claim_interval_s, force_claim):
+            self.reclaim()
+        if self._is_due("sweep", self.options.sweep_interval_s):
+            self._in_transaction(lambda s: sweep_waiting(s, utcnow()))
+        if self._is_due("trim", self.options.trim_interval_s):
+            self.trim()
+
+    # --- reclaiming and trimming ----------------------------------------------------------
+
+    def reclaim(self) -> int:
+        """Takes over entries another consumer left pending for `claim_idle_ms`."""
+        total = 0
+        for stream in (self.clicks_stream, self.conversions_stream):
+            start = "0-0"
+            while not self.stop_event.is_set():
+                response = self.redis.xautoclaim(
+                    stream,
+                    GROUP,
+                    self.consumer,
+                    min_idle_time=self.options.claim_idle_ms,
+                    start_id=start,
+                    count=self.options.batch_size,
+                )
+                start = _text(response[0])
+                claimed = [Entry(stream, _text(i), f) for i, f in response[1]]
+                if claimed:
+                    total += len(claimed)
+                    log.info("reclaimed %d entries of %s", len(claimed), stream)
+                    self.process(claimed, check_deliveries=True)
+                if start == "0-0" or not claimed:
+                    break
+        return total
+
+    def trim(self) -> None:
+        """Deletes entries every group has read and acknowledged, and forgets consumers that
+        have been idle for an hour with nothing pending."""
+        for stream in (self.clicks_stream, self.conversions_stream):
+            floor: tuple[int, int] | None = None
+            for group in self.redis.xinfo_groups(stream):
+                name = _text(group["name"])
+                candidates = [_id_key(_text(group["last-delivered-id"]))]
+                summary = self.redis.xpending(stream, name)
+                if summary["pending"]:
+                    candidates.append(_id_key(_text(summary["min"])))
+                low = min(candidates)
+                floor = low if floor is None else min(floor, low)
+            if floor is not None and floor > (0, 0):
+                self.redis.xtrim(stream, minid=f"{floor[0]}-{floor[1]}", approximate=True)
+            for consumer in self.redis.xinfo_consumers(stream, GROUP):
+                name = _text(consumer["name"])
+                if (
+                    name != self.consumer
+                    and not consumer["pending"]
+                    and consumer["idle"] > 3600_000
+                ):
+                    self.redis.xgroup_delconsumer(stream, GROUP, name)
+
+    def clicks_watermark_ms(self) -> float:
+        """Every click entry with a stream id below this (ms) is committed to the database."""
+        groups = {_text(g["name"]): g for g in self.redis.xinfo_groups(self.clicks_stream)}
+        group = groups.get(GROUP)
+        if group is None:
+            return 0
+        last_delivered = _text(group["last-delivered-id"])
+        last_generated = _text(self.redis.xinfo_stream(self.clicks_stream)["last-generated-id"])
+        summary = self.redis.xpending(self.clicks_stream, GROUP)
+        if last_delivered == last_generated and not summary["pending"]:
+            return float("inf")
+        mark = float(_id_ms(last_delivered) - 1)
+        if summary["pending"]:
+            mark = min(mark, _id_ms(_text(summary["min"])) - 1)
+        return mark
+
+    # --- processing -----------------------------------------------------------------------
+
+    def process(self, entries: list[Entry], *, check_deliveries: bool = False) -> None:
+        batch = _Batch()
+        deliveries = self._deliveries(entries) if check_deliveries else {}
+        for entry in entries:
+            if entry.fields is None:
+                batch.ack.append(entry)
+                continue
+            times = deliveries.get(entry.id, 0)
+            if times > self.options.max_deliveries:
+                batch.dead.append((entry, f"delivered {times} times without an acknowledgement"))
+                continue
+            try:
+                if entry.stream == self.clicks_stream:
+                    click = ClickEvent.from_fields(entry.fields)
+                    validate(click)
+                    batch.clicks.append((entry, click))
+                else:
+                    batch.conversions.append((entry, from_fields(entry.fields)))
+            except Exception as exc:  # undecodable or invalid: poison
+                batch.dead.append((entry, f"invalid event: {exc}"))
+        if batch.clicks or batch.conversions:
+            self._write(batch)
+        self._finish_batch(batch)
+        self.stats.batches += 1
+
+    def _deliveries(self, entries: list[Entry]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        by_stream: dict[str, list[str]] = {}
+        for entry in entries:
+            by_stream.setdefault(entry.stream, []).append(entry.id)
+        for stream, ids in by_stream.items():
+            ordered = sorted(ids, key=_id_key)
+            for item in self.redis.xpending_range(
+                stream, GROUP, min=ordered[0], max=ordered[-1], count=len(ordered) * 4 + 10
+            ):
+                counts[_text(item["message_id"])] = int(item["times_delivered"])
+        return counts
+
+    def _write(self, batch: _Batch) -> None:
+        try:
+            results = self._retrying(lambda: self._write_all(batch.clicks, batch.conversions))
+        except Stopping:
+            raise
+        except Exception:
+            log.exception("batch failed; retrying its events one by one")
+            results = self._write_one_by_one(batch)
+        touched: set[tuple[int, str]] = set()
+        for entry, event_ in batch.conversions:
+            result = results.get((entry.stream, entry.id), Result(Outcome.INSERTED))
+            if result.outcome == Outcome.DEAD:
+                batch.dead.append((entry, result.reason or "rejected"))
+                continue
+            if result.outcome == Outcome.DEFER:
+                batch.requeue.append(entry)
+                continue
+            touched.add((event_.brand_id, event_.order_id))
+            batch.ack.append(entry)
+        batch.ack.extend(
+            entry for entry, _ in batch.clicks if (entry.stream, entry.id) not in results
+        )
+        for entry, _ in batch.clicks:
+            result = results.get((entry.stream, entry.id))
+            if result is not None and result.outcome == Outcome.DEAD:
+                batch.dead.append((entry, result.reason or "rejected"))
+        if touched:
+            # The later of two racing commits (an order and its refund) sees the other one.
+            self._retrying(lambda: self._apply_touched(touched))
+
+    def _write_all(
+        self,
+        clicks: list[tuple[Entry, ClickEvent]],
+        conversions: list[tuple[Entry, ConversionEvent | RefundEvent]],
+    ) -> dict[tuple[str, str], Result]:
+        results: dict[tuple[str, str], Result] = {}
+        with self.sessions() as session, session.begin():
+            if clicks:
+                self.stats.add_clicks(ingest_clicks(session, [c for _, c in clicks]))
+            ctx = self._context(conversions)
+            counts = {"conversions": 0, "refunds": 0, "duplicates": 0}
+            for entry, event_ in conversions:
+                result = self._one(session, event_, ctx)
+                results[(entry.stream, entry.id)] = result
+                if result.outcome == Outcome.INSERTED:
+                    counts["refunds" if isinstance(event_, RefundEvent) else "conversions"] += 1
+                elif result.outcome == Outcome.DUPLICATE:
+                    counts["duplicates"] += 1
+        self.stats.conversions += counts["conversions"]
+        self.stats.refunds += counts["refunds"]
+        self.stats.duplicates += counts["duplicates"]
+        return results
+
+    def _one(self, session: Session, event_: ConversionEvent | RefundEvent, ctx: Context) -> Result:
+        if isinstance(event_, ConversionEvent):
+            return ingest_conversion(session, event_, ctx)
+        return ingest_refund(session, event_, ctx)
+
+    def _write_one_by_one(self, batch: _Batch) -> dict[tuple[str, str], Result]:
+        results: dict[tuple[str, str], Result] = {}
+        for entry, click in batch.clicks:
+            try:
+                self._retrying(partial(self._write_all, [(entry, click)], []))
+            except Stopping:
+                raise
+            except Exception as exc:
+                results[(entry.stream, entry.id)] = Result(
+                    Outcome.DEAD, f"{type(exc).__name__}: {exc}"[:1000]
+                )
+        for entry, event_ in batch.conversions:
+            try:
+                results.update(self._retrying(partial(self._write_all, [], [(entry, event_)])))
+            except Stopping:
+                raise
+            except Exception as exc:
+                results[(entry.stream, entry.id)] = Result(
+                    Outcome.DEAD, f"{type(exc).__name__}: {exc}"[:1000]
+                )
+        return results
+
+    def _apply_touched(self, touched: set[tuple[int, str]]) -> None:
+        with self.sessions() as session, session.begin():
+            order_ids = sorted({order for _, order in touched})
+            waiting: set[tuple[int, str]] = set()
+            for start in range(0, len(order_ids), 500):
+                rows = session.execute(
+                    select(Refund.brand_id, Refund.order_id).where(
+                        Refund.status == RefundStatus.WAITING,
+                        Refund.order_id.in_(order_ids[start : start + 500]),
+                    )
+                )
+                waiting.update((int(b), str(o)) for b, o in rows)
+            now = utcnow()
+            for brand_id, order_id in sorted(waiting & touched):
+                apply_waiting(session, brand_id, order_id, now)
+
+    def _in_transaction(self, work: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with self.sessions() as session, session.begin():
+                return work(session)
+
+        try:
+            return self._retrying(run)
+        except Stopping:
+            raise
+        except Exception:
+            log.exception("housekeeping transaction failed")
+            return None
+
+    def _retrying(self, work: Callable[[], Any]) -> Any:
+        """Runs `work`, retrying transient database errors with backoff until it succeeds or a
+        stop is requested (then raises Stopping: the entries stay pending)."""
+        delay = 0.05
+        attempt = 0
+        while True:
+            try:
+                return work()
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                attempt += 1
+                if attempt in (1, 5) or attempt % 50 == 0:
+                    log.warning("database error (attempt %d), retrying: %s", attempt, exc)
+                if self.stop_event.wait(delay * random.uniform(0.5, 1.5)):
+                    raise Stopping() from exc
+                delay = min(delay * 2, 5.0)
+
+    def _context(self, conversions: list[tuple[Entry, ConversionEvent | RefundEvent]]) -> Context:
+        # A shopper clicks before buying, so the click entry precedes the order's first entry in
+        # Redis time (both ids come from the same server clock).
+        first_ms = {
+            event_.event_id: _id_ms(_text((entry.fields or {}).get(b"first_id", entry.id)))
+            for entry, event_ in conversions
+        }
+        watermark: list[float] = []
+
+        def click_may_arrive(event_: ConversionEvent) -> bool:
+            if self.clock() * 1000 - event_.received_at_ms > self.options.defer_max_s * 1000:
+                return False  # give up waiting: attribute with what the database has
+            if not watermark:
+                watermark.append(self.clicks_watermark_ms())
+            return watermark[0] < first_ms.get(event_.event_id, 0)
+
+        return Context(now=utcnow(), brands=self._brands, click_may_arrive=click_may_arrive)
+
+    # --- acknowledging --------------------------------------------------------------------
+
+    def _finish_batch(self, batch: _Batch) -> None:
+        now_ms = str(int(self.clock() * 1000))
+        per_stream: dict[str, tuple[list[list[Any]], list[list[Any]], list[str]]] = {}
+
+        def slot(stream: str) -> tuple[list[list[Any]], list[list[Any]], list[str]]:
+            return per_stream.setdefault(stream, ([], [], []))
+
+        for entry, reason in batch.dead:
+            flat: list[Any] = []
+            for k, v in (entry.fields or {}).items():
+                flat += [k, v]
+            flat += [
+                "dlq_reason",
+                reason[:2000],
+                "dlq_stream",
+                entry.stream,
+                "dlq_entry_id",
+                entry.id,
+                "dlq_consumer",
+                self.consumer,
+                "dlq_at",
+                now_ms,
+            ]
+            slot(entry.stream)[0].append(flat)
+            slot(entry.stream)[2].append(entry.id)
+            log.warning("dead-lettered %s %s: %s", entry.stream, entry.id, reason)
+        for entry in batch.requeue:
+            fields: dict[str, Any] = {_text(k): v for k, v in (entry.fields or {}).items()}
+            fields["deferred"] = str(int(_text(fields.get("deferred", b"0"))) + 1)
+            fields.setdefault("first_id", entry.id)
+            requeued: list[Any] = []
+            for name, value in fields.items():
+                requeued += [name, value]
+            slot(entry.stream)[1].append(requeued)
+            slot(entry.stream)[2].append(entry.id)
+        for entry in batch.ack:
+            slot(entry.stream)[2].append(entry.id)
+        for stream, (dead, requeue, ids) in per_stream.items():
+            args: list[Any] = [GROUP, len(dead)]
+            for flat in dead:
+                args += [len(flat), *flat]
+            args.append(len(requeue))
+            for flat in requeue:
+                args += [len(flat), *flat]
+            args += ids
+            self._finish(keys=[stream, self.dead_stream], args=args)
+        self.stats.dead += len(batch.dead)
+        self.stats.deferred += len(batch.requeue)
+        if batch.requeue and len(batch.requeue) == len(batch.conversions):
+            # Only waiting for clicks: give their stream a moment instead of spinning.
+            self.stop_event.wait(0.2)
+
+
+def run_worker(
+    stop_event: threading.Event | None = None,
+    consumer_name: str | None = None,
+    batch_size: int = 500,
+    block_ms: int = 1000,
+    **options: Any,
+) -> Stats:
+    """Runs the ingest worker until `stop_event` is set, or until SIGTERM/SIGINT when none is
+    given (`vouch worker`, `python -m api.ingest`). Extra keyword arguments are WorkerOptions."""
+    from api.settings import get_settings
+    from tracker.redis_client import sync_client
+
+    settings = get_settings()
+    own_stop = stop_event is None
+    stop = stop_event or threading.Event()
+    if own_stop and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _signum, _frame: stop.set())
+    engine = worker_engine(settings.database_url)
+    client = sync_client(settings.redis)
+    try:
+        worker = Worker(
+            client,
+            sessionmaker(bind=engine, expire_on_commit=False),
+            settings.redis.prefix,
+            consumer=consumer_name,
+            options=WorkerOptions(batch_size=batch_size, block_ms=block_ms, **options),
+            stop_event=stop,
+        )
+        return worker.run()
+    finally:
+        engine.dispose()
+        client.close()

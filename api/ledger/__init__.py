@@ -1,0 +1,1 @@
+"""The commission ledger: posting entries (`posting`)."""

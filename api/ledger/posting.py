@@ -1,0 +1,513 @@
+"""Posting to the ledger: commissions, reversals and clawbacks, flat fees, gifted costs, reviews.
+
+Every function here appends rows (never updates a ledger row) and is idempotent: each business
+fact has one `idempotency_key` and is inserted with INSERT ... ON CONFLICT DO NOTHING, so calling
+it again, from a replayed event or a second worker, changes nothing. Callers own the transaction.
+
+Rules (see also `api.models.ledger`):
+
+- A COMMISSION is credited for an APPROVED, attributed conversion under the partnership's
+  effective plan (`api.domain.commission`), the tier chosen by the partnership's APPROVED revenue
+  earlier in the same calendar month (UTC) in the plan's currency. `available_at` is the posting
+  time plus the campaign's `hold_days`. Held conversions get their commission when approved.
+- A refund reverses its share of the commission, cumulatively (`reversal_for_refund`), so partial
+  refunds never drift and a full refund reverses exactly the commission. The reversal is a
+  REVERSAL when the commission is not yet paid (available no earlier than the commission, so both
+  land in the same payout), else a CLAWBACK available at once (netted against the next payout).
+- "Paid" means covered by a PAID payout batch: `LedgerEntry.paid_by_batch()`.
+- Rejecting an approved conversion appends a REVERSAL/CLAWBACK of what it still earned. REJECTED
+  is final.
+- Flat fees: one FLAT_FEE per published deliverable. Gifted product value goes to
+  `campaign_costs`, never to the ledger, so it can't be paid out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.domain.commission import (
+    CommissionError,
+    CompensationPlan,
+    PlanOverride,
+    commission_for_order,
+    effective_plan,
+    reversal_for_refund,
+)
+from api.models import (
+    Campaign,
+    CampaignCost,
+    Conversion,
+    Deliverable,
+    LedgerEntry,
+    Partnership,
+    Refund,
+)
+from api.models.events import ConversionStatus, RefundStatus
+from api.models.ledger import CostKind, EntryKind, SourceType
+
+
+class PostingError(ValueError):
+    """A review or posting that cannot be done; `code` for the API's userErrors."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+def commission_key(conversion_id: int) -> str:
+    return f"conversion:{conversion_id}:commission"
+
+
+def rejection_key(conversion_id: int) -> str:
+    return f"conversion:{conversion_id}:rejection"
+
+
+def reversal_key(refund_id: int) -> str:
+    return f"refund:{refund_id}:reversal"
+
+
+def flat_fee_key(deliverable_id: int) -> str:
+    return f"deliverable:{deliverable_id}:flat_fee"
+
+
+def gifted_cost_key(partnership_id: int) -> str:
+    return f"partnership:{partnership_id}:gifted_product"
+
+
+# --- SQL helpers ------------------------------------------------------------------------------
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """INSERT with ON CONFLICT support for the session's backend (PostgreSQL or SQLite)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(model)
+    raise NotImplementedError(f"no ON CONFLICT insert for {name}")
+
+
+def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any:
+    """Inserts one row unless it conflicts on `conflict`; the new id, or None if it existed."""
+    stmt = (
+        dialect_insert(session, model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(model.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def locked(session: Session, model: Any, row_id: int) -> Any:
+    """The row, re-read and locked FOR UPDATE (PostgreSQL; SQLite serialises writers anyway)."""
+    return session.scalars(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def entry_by_key(session: Session, key: str) -> LedgerEntry | None:
+    return session.scalars(select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).first()
+
+
+def is_paid(session: Session, entry_id: int) -> bool:
+    """Whether a PAID payout batch covers the entry (`LedgerEntry.paid_by_batch`)."""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.id == entry_id, LedgerEntry.paid_by_batch())
+        )
+    )
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def plan_for(campaign: Campaign, partnership: Partnership) -> CompensationPlan | None:
+    """The partnership's effective plan, or None when neither campaign nor partnership has one."""
+    if campaign.compensation is None and partnership.compensation_override is None:
+        return None
+    base = (
+        CompensationPlan.from_dict(campaign.compensation)
+        if campaign.compensation is not None
+        else CompensationPlan(currency=campaign.currency)
+    )
+    override = (
+        PlanOverride.from_dict(partnership.compensation_override)
+        if partnership.compensation_override is not None
+        else None
+    )
+    return effective_plan(base, override)
+
+
+def month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_revenue_before(session: Session, conversion: Conversion, currency: str) -> int:
+    """The partnership's APPROVED revenue in the conversion's calendar month (UTC) before it."""
+    occurred = conversion.occurred_at
+    earlier = (Conversion.occurred_at < occurred) | (
+        (Conversion.occurred_at == occurred) & (Conversion.id < conversion.id)
+    )
+    total = session.scalar(
+        select(func.coalesce(func.sum(Conversion.amount), 0)).where(
+            Conversion.partnership_id == conversion.partnership_id,
+            Conversion.status == ConversionStatus.APPROVED,
+            Conversion.currency == currency,
+            Conversion.occurred_at >= month_start(occurred),
+            Conversion.id != conversion.id,
+            earlier,
+        )
+    )
+    return int(total or 0)
+
+
+# --- commissions and refunds ------------------------------------------------------------------
+
+
+def credit_conversion(
+    session: Session, conversion: Conversion, *, now: datetime | None = None
+) -> LedgerEntry | None:
+    """Credits the commission of an APPROVED attributed conversion, then reverses the share of
+    any refunds already applied to it. Returns the COMMISSION entry (None when it earns nothing).
+
+    Raises CommissionError (e.g. CURRENCY_MISMATCH, INVALID_PLAN) before writing anything.
+    """
+    if conversion.status != ConversionStatus.APPROVED or conversion.partnership_id is None:
+        return None
+    now = now or utcnow()
+    existing = entry_by_key(session, commission_key(conversion.id))
+    if existing is None:
+        partnership = session.get(Partnership, conversion.partnership_id)
+        assert partnership is not None
+        campaign = session.get(Campaign, partnership.campaign_id)
+        assert campaign is not None
+        plan = plan_for(campaign, partnership)
+        if plan is None:
+            return None
+        quote = commission_for_order(
+            plan,
+            conversion.amount,
+            conversion.currency,
+            month_revenue_before(session, conversion, plan.currency),
+        )
+        if quote.amount_minor == 0:
+            return None
+        insert_ignore(
+            session,
+            LedgerEntry,
+            {
+                "organization_id": conversion.organization_id,
+                "influencer_id": partnership.influencer_id,
+                "partnership_id": partnership.id,
+                "campaign_id": campaign.id,
+                "kind": EntryKind.COMMISSION,
+                "amount": quote.amount_minor,
+                "currency": quote.currency,
+                "source_type": SourceType.CONVERSION,
+                "source_id": conversion.id,
+                "conversion_id": conversion.id,
+                "created_at": now,
+                "available_at": now + timedelta(days=campaign.hold_days),
+                "memo": quote.explanation,
+                "basis_points": quote.bps_applied,
+                "idempotency_key": commission_key(conversion.id),
+            },
+            ["idempotency_key"],
+        )
+        existing = entry_by_key(session, commission_key(conversion.id))
+    sync_reversals(session, conversion, now=now)
+    return existing
+
+
+def refunded_total(session: Session, conversion_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.conversion_id == conversion_id, Refund.status == RefundStatus.APPLIED
+            )
+        )
+        or 0
+    )
+
+
+def sync_reversals(
+    session: Session, conversion: Conversion, *, now: datetime | None = None
+) -> list[LedgerEntry]:
+    """Posts the reversal of every APPLIED refund of the conversion that has none yet, in the
+    order the refunds were recorded, cumulatively. A reversal entry (possibly of 0) marks a refund
+    as accounted for. Call with the conversion row locked. Returns the new entries."""
+    commission = entry_by_key(session, commission_key(conversion.id))
+    if commission is None or entry_by_key(session, rejection_key(conversion.id)) is not None:
+        return []
+    now = now or utcnow()
+    reversals = session.scalars(
+        select(LedgerEntry).where(LedgerEntry.reverses_entry_id == commission.id)
+    ).all()
+    accounted = {e.refund_id for e in reversals if e.refund_id is not None}
+    reversed_total = -sum(e.amount for e in reversals)
+    refunds = session.scalars(
+        select(Refund)
+        .where(Refund.conversion_id == conversion.id, Refund.status == RefundStatus.APPLIED)
+        .order_by(Refund.id)
+    ).all()
+    refunded = sum(r.amount or 0 for r in refunds if r.id in accounted)
+    pending = [r for r in refunds if r.id not in accounted]
+    if not pending:
+        return []
+    paid = is_paid(session, commission.id)
+    posted: list[LedgerEntry] = []
+    for refund in pending:
+        amount = refund.amount or 0
+        reversal = reversal_for_refund(
+            commission.amount, conversion.amount, refunded, amount, reversed_total
+        )
+        entry_id = insert_ignore(
+            session,
+            LedgerEntry,
+            _reversal_values(
+                commission,
+                amount=-reversal,
+                paid=paid,
+                now=now,
+                key=reversal_key(refund.id),
+                source_type=SourceType.REFUND,
+                source_id=refund.id,
+                refund_id=refund.id,
+                memo=(
+                    f"refund {refund.refund_id} of {amount} of an order of {conversion.amount} "
+                    f"(minor units, {refunded + amount} refunded in all): "
+                    f"{reversal} of the {commission.amount} commission"
+                ),
+            ),
+            ["idempotency_key"],
+        )
+        if entry_id is None:  # posted concurrently: the next sync starts from the new state
+            break
+        refunded += amount
+        reversed_total += reversal
+        posted.append(session.get_one(LedgerEntry, entry_id))
+    return posted
+
+
+def _reversal_values(
+    commission: LedgerEntry,
+    *,
+    amount: int,
+    paid: bool,
+    now: datetime,
+    key: str,
+    source_type: SourceType,
+    source_id: int,
+    memo: str,
+    refund_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "organization_id": commission.organization_id,
+        "influencer_id": commission.influencer_id,
+        "partnership_id": commission.partnership_id,
+        "campaign_id": commission.campaign_id,
+        "kind": EntryKind.CLAWBACK if paid else EntryKind.REVERSAL,
+        "amount": amount,
+        "currency": commission.currency,
+        "source_type": source_type,
+        "source_id": source_id,
+        "conversion_id": commission.conversion_id,
+        "refund_id": refund_id,
+        "reverses_entry_id": commission.id,
+        "created_at": now,
+        # A clawback is due at once; a reversal never before the commission it cancels, so an
+        # unpaid commission and its reversal always fall into the same payout.
+        "available_at": now if paid else max(now, commission.available_at),
+        "memo": memo,
+        "basis_points": commission.basis_points,
+        "idempotency_key": key,
+    }
+
+
+# --- reviews ----------------------------------------------------------------------------------
+
+
+def approve_conversion(
+    session: Session,
+    conversion: Conversion,
+    reviewer: str,
+    reason: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Approves a HELD conversion and credits its commission (and reversals of refunds applied
+    meanwhile). True when something changed; approving an APPROVED conversion changes nothing.
+    Raises PostingError for REJECTED/UNATTRIBUTED conversions or a plan that cannot price it."""
+    now = now or utcnow()
+    if conversion.partnership_id is not None:
+        locked(session, Partnership, conversion.partnership_id)  # tiers: one at a time
+    conversion = locked(session, Conversion, conversion.id)
+    if conversion.status == ConversionStatus.APPROVED:
+        return False
+    if conversion.status == ConversionStatus.REJECTED:
+        raise PostingError("ALREADY_REJECTED", "a rejected conversion cannot be approved")
+    if conversion.status == ConversionStatus.UNATTRIBUTED:
+        raise PostingError(
+            "NOT_ATTRIBUTED", "the conversion is not attributed to a partnership: nothing to pay"
+        )
+    conversion.status = ConversionStatus.APPROVED
+    try:  # prices the order before writing anything: on error nothing was posted
+        credit_conversion(session, conversion, now=now)
+    except CommissionError as exc:
+        conversion.status = ConversionStatus.HELD
+        raise PostingError(exc.code, str(exc)) from None
+    conversion.reviewed_at = now
+    conversion.reviewed_by = reviewer
+    conversion.review_reason = reason
+    session.flush()
+    return True
+
+
+def reject_conversion(
+    session: Session,
+    conversion: Conversion,
+    reviewer: str,
+    reason: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Rejects a HELD or APPROVED conversion. An approved one gets a REVERSAL (or CLAWBACK once
+    paid) of what its commission still earns. True when something changed."""
+    now = now or utcnow()
+    conversion = locked(session, Conversion, conversion.id)
+    if conversion.status == ConversionStatus.REJECTED:
+        return False
+    if conversion.status == ConversionStatus.UNATTRIBUTED:
+        raise PostingError(
+            "NOT_ATTRIBUTED", "the conversion is not attributed to a partnership: nothing to reject"
+        )
+    commission = entry_by_key(session, commission_key(conversion.id))
+    if commission is not None:
+        reversed_total = -int(
+            session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                    LedgerEntry.reverses_entry_id == commission.id
+                )
+            )
+            or 0
+        )
+        remaining = commission.amount - reversed_total
+        if remaining > 0:
+            insert_ignore(
+                session,
+                LedgerEntry,
+                _reversal_values(
+                    commission,
+                    amount=-remaining,
+                    paid=is_paid(session, commission.id),
+                    now=now,
+                    key=rejection_key(conversion.id),
+                    source_type=SourceType.CONVERSION,
+                    source_id=conversion.id,
+                    memo=f"conversion rejected by {reviewer}: {reason or 'no reason given'}",
+                ),
+                ["idempotency_key"],
+            )
+    conversion.status = ConversionStatus.REJECTED
+    conversion.reviewed_at = now
+    conversion.reviewed_by = reviewer
+    conversion.review_reason = reason
+    session.flush()
+    return True
+
+
+# --- flat fees and costs ----------------------------------------------------------------------
+
+
+def credit_flat_fee(
+    session: Session, deliverable: Deliverable, *, now: datetime | None = None
+) -> LedgerEntry | None:
+    """Credits the plan's flat fee for a PUBLISHED deliverable, once. None when the plan has no
+    flat fee. Raises PostingError if the deliverable is not published."""
+    if deliverable.status != "PUBLISHED":
+        raise PostingError("NOT_PUBLISHED", "flat fees are credited for published deliverables")
+    existing = entry_by_key(session, flat_fee_key(deliverable.id))
+    if existing is not None:
+        return existing
+    now = now or utcnow()
+    partnership = session.get(Partnership, deliverable.partnership_id)
+    assert partnership is not None
+    campaign = session.get(Campaign, partnership.campaign_id)
+    assert campaign is not None
+    plan = plan_for(campaign, partnership)
+    fee = plan.flat_fee_per_deliverable_minor if plan is not None else None
+    if plan is None or not fee:
+        return None
+    insert_ignore(
+        session,
+        LedgerEntry,
+        {
+            "organization_id": deliverable.organization_id,
+            "influencer_id": partnership.influencer_id,
+            "partnership_id": partnership.id,
+            "campaign_id": campaign.id,
+            "kind": EntryKind.FLAT_FEE,
+            "amount": fee,
+            "currency": plan.currency,
+            "source_type": SourceType.DELIVERABLE,
+            "source_id": deliverable.id,
+            "deliverable_id": deliverable.id,
+            "created_at": now,
+            "available_at": now + timedelta(days=campaign.hold_days),
+            "memo": f"flat fee for deliverable {deliverable.title or deliverable.id}",
+            "idempotency_key": flat_fee_key(deliverable.id),
+        },
+        ["idempotency_key"],
+    )
+    return entry_by_key(session, flat_fee_key(deliverable.id))
+
+
+def record_gifted_cost(
+    session: Session, partnership: Partnership, *, now: datetime | None = None
+) -> CampaignCost | None:
+    """Records the plan's gifted product (at its value) as a campaign cost, once per
+    partnership. Never a ledger entry: gifted value is not money owed to the influencer."""
+    campaign = session.get(Campaign, partnership.campaign_id)
+    assert campaign is not None
+    plan = plan_for(campaign, partnership)
+    gift = plan.gifted_product if plan is not None else None
+    if plan is None or gift is None or gift.value_minor is None:
+        return None
+    key = gifted_cost_key(partnership.id)
+    insert_ignore(
+        session,
+        CampaignCost,
+        {
+            "organization_id": partnership.organization_id,
+            "campaign_id": campaign.id,
+            "partnership_id": partnership.id,
+            "influencer_id": partnership.influencer_id,
+            "kind": CostKind.GIFTED_PRODUCT,
+            "amount": gift.value_minor,
+            "currency": plan.currency,
+            "description": gift.description,
+            "created_at": now or utcnow(),
+            "idempotency_key": key,
+        },
+        ["idempotency_key"],
+    )
+    return session.scalars(select(CampaignCost).where(CampaignCost.idempotency_key == key)).one()
