@@ -149,6 +149,7 @@ class RepublishCounts:
     links: int  # link records written
     discount_codes: int  # discount-code records written
     removed: int  # keys deleted because no row matches them
+    skipped: int = 0  # rows that make no valid record (logged)
 
 
 def _batches(session: Session, model: Any, size: int) -> Iterator[list[Any]]:
@@ -169,6 +170,23 @@ def _end_read(session: Session) -> None:
     committed by then and loads fresh objects."""
     session.expunge_all()
     session.commit()
+
+
+def _items(
+    rows: list[Any], item: Callable[[Any, str], tuple[str, str]], prefix: str
+) -> tuple[list[tuple[str, str]], list[Any]]:
+    """(key, value) of each row, and the rows they are of. A row that makes no valid record (a
+    link without its code, a destination the tracker would refuse) is logged and left out rather
+    than stopping the whole run."""
+    items, published = [], []
+    for row in rows:
+        try:
+            items.append(item(row, prefix))
+        except ValueError as exc:
+            log.warning("not publishing %s %s: %s", type(row).__name__, row.id, exc)
+            continue
+        published.append(row)
+    return items, published
 
 
 def _write(redis: Any, items: Iterable[tuple[str, str]]) -> int:
@@ -280,24 +298,27 @@ def republish_all(
         for m in (TrackedLink, DiscountCode)
     )
     _end_read(session)
-    done = 0
+    done = skipped = 0
     counts = {"links": 0, "codes": 0}
     for model, item, name in (
         (TrackedLink, _link_item, "links"),
         (DiscountCode, _code_item, "codes"),
     ):
         for rows in _batches(session, model, batch_size):
-            publishable = [r for r in rows if model is not TrackedLink or r.code]
-            counts[name] += _write(redis, (item(r, prefix) for r in publishable))
-            changed = _deactivated_since(session, model, publishable)
-            _write(redis, (item(r, prefix) for r in changed))
+            items, published = _items(rows, item, prefix)
+            counts[name] += _write(redis, items)
+            skipped += len(rows) - len(published)
+            changed = _deactivated_since(session, model, published)
+            _write(redis, _items(changed, item, prefix)[0])
             done += len(rows)
             if progress is not None:
                 progress(done, max(total, done))
     removed = _remove_stale_links(session, redis, prefix, batch_size)
     removed += _remove_stale_codes(session, redis, prefix, batch_size)
     log.info(
-        "republished %d links and %d discount codes, removed %d stale keys",
-        counts["links"], counts["codes"], removed,
+        "republished %d links and %d discount codes, removed %d stale keys, skipped %d rows",
+        counts["links"], counts["codes"], removed, skipped,
     )
-    return RepublishCounts(links=counts["links"], discount_codes=counts["codes"], removed=removed)
+    return RepublishCounts(
+        links=counts["links"], discount_codes=counts["codes"], removed=removed, skipped=skipped
+    )

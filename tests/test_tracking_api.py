@@ -66,7 +66,7 @@ def link_count(db: Any, partnership: Any) -> int:
     return db.scalar(select(func.count()).where(TrackedLink.partnership_id == partnership.id))
 
 
-def stored(redis_env: Any, key: str) -> dict[str, Any] | None:
+def stored(redis_env: Any, key: str) -> Any:
     raw = redis_env.client.get(key)
     return json.loads(raw) if raw is not None else None
 
@@ -83,7 +83,7 @@ def test_issue_link_code_url_and_record(gql, world, redis_env):
     second = issue_link(gql, w["keys"]["ADMIN"], w["partnership"], "https://www.shop.example.com/b?x=1")
     assert first["userErrors"] == [] and second["userErrors"] == []
     a, b = first["link"], second["link"]
-    ids = [decode_id(a["id"], "TrackedLink"), decode_id(b["id"], "TrackedLink")]
+    ids: list[Any] = [decode_id(a["id"], "TrackedLink"), decode_id(b["id"], "TrackedLink")]
     hashids = Hashids(salt=settings.hashids_salt, min_length=7)
     for link, pk in zip((a, b), ids, strict=True):
         assert len(link["code"]) >= 7 and URL_RE.fullmatch(link["code"])
