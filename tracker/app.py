@@ -36,6 +36,7 @@ from tracker.clientip import ClientIp, IpHasher, truncate_ip
 from tracker.events import SEP, new_id, orphan_head, valid_code
 from tracker.links import LinkResolver, Unavailable
 from tracker.metrics import Metrics
+from tracker.postbacks import Postbacks
 from tracker.redis_client import async_client
 from tracker.settings import TrackerSettings, load
 from tracker.sink import REDIS_ERRORS, ClickSink, RedisHealth
@@ -138,6 +139,7 @@ class TrackerApp:
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/metrics", self._metrics, methods=["GET"]),
+                *Postbacks(redis, settings.redis.prefix).routes(),  # POST /v1/conversions, refunds
             ],
             exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
         )
