@@ -301,6 +301,20 @@ def test_discount_codes_are_unique_per_brand_case_insensitively(gql, factory, re
     assert issue_code(gql, key, elsewhere, code="maya15")["discountCode"]["code"] == "MAYA15"
 
 
+def test_unique_constraint_is_the_last_guard(gql, db, world, monkeypatch):
+    """Two issues racing for one code: the loser gets DUPLICATE, not a 500."""
+    w = world
+    key = w["keys"]["MANAGER"]
+    assert issue_code(gql, key, w["partnership"], code="RACE15")["userErrors"] == []
+    # as if the other transaction had not committed yet when this one looked
+    monkeypatch.setattr(linkcodes, "default_code_prefix", lambda handle, bps: "NOTHINGTAKEN")
+    monkeypatch.setattr(linkcodes, "default_code_candidates", lambda handle, bps: iter(["RACE15"]))
+    out = issue_code(gql, key, w["partnership"])
+    assert [(e["field"], e["code"]) for e in out["userErrors"]] == [("code", "DUPLICATE")]
+    assert db.scalar(select(func.count()).where(DiscountCode.code == "RACE15",
+                                                DiscountCode.brand_id == w["brand"].id)) == 1
+
+
 def test_default_code_from_largest_account(gql, factory, redis_env):
     w = factory.world()
     key = w["keys"]["MANAGER"]
