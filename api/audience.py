@@ -18,7 +18,9 @@ from api.domain.metrics import DEFAULT_THRESHOLDS, TierThresholds
 from api.models import Influencer, MetricSnapshot, Organization, SocialAccount
 
 
-def account_metrics(account: SocialAccount, snapshots: Sequence[MetricSnapshot]) -> aq.AccountMetrics:
+def account_metrics(
+    account: SocialAccount, snapshots: Sequence[MetricSnapshot]
+) -> aq.AccountMetrics:
     return aq.AccountMetrics(
         platform=str(account.platform),
         followers=account.followers,

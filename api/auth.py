@@ -56,7 +56,9 @@ def create_key(
     if role is Role.INFLUENCER:
         influencer = session.get(Influencer, influencer_id) if influencer_id else None
         if influencer is None or influencer.organization_id != organization_id:
-            raise KeyError_("an INFLUENCER key needs --influencer: an influencer of this organization")
+            raise KeyError_(
+                "an INFLUENCER key needs --influencer: an influencer of this organization"
+            )
     elif influencer_id is not None:
         raise KeyError_("only INFLUENCER keys are bound to an influencer")
     prefix = secrets.token_hex(4)

@@ -107,15 +107,20 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
                 return 2
         try:
             key, clear = auth.create_key(
-                session, organization_id=org.id, role=role, influencer_id=influencer_id,
+                session,
+                organization_id=org.id,
+                role=role,
+                influencer_id=influencer_id,
                 name=args.name or "",
             )
         except auth.KeyError_ as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(clear)
-        print(f"(key {key.prefix}, {role.value} of {org.name}: shown once, only its hash is kept)",
-              file=sys.stderr)
+        print(
+            f"(key {key.prefix}, {role.value} of {org.name}: shown once, only its hash is kept)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -200,18 +205,22 @@ def cmd_run(_args: argparse.Namespace) -> int:
         pass
     exe = [sys.executable, "-m", "api.cli"]
     children: list[subprocess.Popen[bytes]] = []
-    commands = [exe + ["serve"], exe + ["tracker", "serve"], exe + ["worker"]]
+    commands = [[*exe, "serve"], [*exe, "tracker", "serve"], [*exe, "worker"]]
     for command in commands:
         children.append(subprocess.Popen(command, env=env))
     s = get_settings()
-    print(f"\nVouch is running:\n  GraphiQL  http://{s.host}:{s.port}/graphql\n"
-          f"  tracker   {s.tracker.public_url}/c/<code>\n  redis     {env.get('REDIS_URL')}")
+    print(
+        f"\nVouch is running:\n  GraphiQL  http://{s.host}:{s.port}/graphql\n"
+        f"  tracker   {s.tracker.public_url}/c/<code>\n  redis     {env.get('REDIS_URL')}"
+    )
     if result is not None:
         _print_keys(result)
         if getattr(result, "demo_link_code", None):
             print(f"\nDemo tracked link: {s.tracker.public_url}/c/{result.demo_link_code}")
     else:
-        print("\n(database already seeded: create keys with 'vouch keys create --org 1 --role ADMIN')")
+        print(
+            "\n(database already seeded: create keys with 'vouch keys create --org 1 --role ADMIN')"
+        )
     print("\nCtrl-C stops everything.")
     stop = False
 
@@ -238,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vouch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str, parent: Any = sub) -> Any:
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help: str, parent: Any = sub
+    ) -> Any:
         p = parent.add_parser(name, help=help)
         p.set_defaults(fn=fn)
         return p
@@ -254,11 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("schema", cmd_schema, "export the GraphQL schema (SDL)")
     p.add_argument("--output", default="schema.graphql")
 
-    org = sub.add_parser("org", help="organizations").add_subparsers(dest="org_command", required=True)
+    org = sub.add_parser("org", help="organizations").add_subparsers(
+        dest="org_command", required=True
+    )
     p = add("create", cmd_org_create, "create an organization", org)
     p.add_argument("name")
 
-    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
     p = add("create", cmd_keys_create, "create an API key (printed once)", keys)
     p.add_argument("--org", required=True, help="organization id or exact name")
     p.add_argument("--role", required=True, help="ADMIN, MANAGER, FINANCE or INFLUENCER")

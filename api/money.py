@@ -36,7 +36,7 @@ def parse_amount(value: str | Decimal | int, currency: str, *, allow_negative: b
     Refuses floats, NaN/Infinity, more decimals than the currency has, and negatives unless
     allowed: a wrong amount is an error for the caller, never a silent rounding.
     """
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise MoneyError('amount must be a decimal string such as "12.50", not a float')
     try:
         dec = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value

@@ -6,7 +6,9 @@ from api.domain import commission
 from api.models import Campaign, Partnership
 
 
-def effective_plan(campaign: Campaign, partnership: Partnership) -> commission.CompensationPlan | None:
+def effective_plan(
+    campaign: Campaign, partnership: Partnership
+) -> commission.CompensationPlan | None:
     """The campaign's plan merged with the partnership's override (None when neither has one)."""
     override = (
         commission.PlanOverride.from_dict(partnership.compensation_override)

@@ -22,8 +22,9 @@ class GraphQLClient:
 
     def post(self, key: str | None, query: str, variables: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return self.http.post("/graphql", json={"query": query, "variables": variables or {}},
-                              headers=headers)
+        return self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
 
     def __call__(self, key: str | None, query: str, **variables: Any) -> dict[str, Any]:
         """Runs an operation and returns its `data`; fails the test on GraphQL errors."""

@@ -45,7 +45,9 @@ class Factory:
 
     def key(self, org: Organization, role: Role | str = Role.ADMIN, influencer: Any = None) -> str:
         _, clear = create_key(
-            self.s, organization_id=org.id, role=Role(role),
+            self.s,
+            organization_id=org.id,
+            role=Role(role),
             influencer_id=influencer.id if influencer else None,
         )
         self.s.commit()
@@ -78,8 +80,10 @@ class Factory:
         kw.setdefault("avg_likes", 600)
         kw.setdefault("avg_comments", 20)
         row = SocialAccount(
-            organization_id=influencer.organization_id, influencer_id=influencer.id,
-            handle_key=kw["handle"].lower(), **kw,
+            organization_id=influencer.organization_id,
+            influencer_id=influencer.id,
+            handle_key=kw["handle"].lower(),
+            **kw,
         )
         self._save(row)
         refresh_influencer_stats(self.s, influencer)
@@ -100,17 +104,17 @@ class Factory:
                 commission=Commission(kind=CommissionKind.PERCENT, bps=1000),
             ).to_dict(),
         )
-        return self._save(
-            Campaign(organization_id=brand.organization_id, brand_id=brand.id, **kw)
-        )
+        return self._save(Campaign(organization_id=brand.organization_id, brand_id=brand.id, **kw))
 
     def partnership(self, campaign: Campaign, influencer: Influencer, **kw: Any) -> Partnership:
         kw.setdefault("status", "ACTIVE")
         kw.setdefault("connection", "PAID")
         return self._save(
             Partnership(
-                organization_id=campaign.organization_id, campaign_id=campaign.id,
-                influencer_id=influencer.id, **kw,
+                organization_id=campaign.organization_id,
+                campaign_id=campaign.id,
+                influencer_id=influencer.id,
+                **kw,
             )
         )
 
@@ -118,7 +122,9 @@ class Factory:
         kw.setdefault("version", 1)
         kw.setdefault("usage_rights", "ORGANIC")
         return self._save(
-            Contract(organization_id=partnership.organization_id, partnership_id=partnership.id, **kw)
+            Contract(
+                organization_id=partnership.organization_id, partnership_id=partnership.id, **kw
+            )
         )
 
     def deliverable(self, partnership: Partnership, **kw: Any) -> Deliverable:
@@ -143,6 +149,10 @@ class Factory:
         keys = {r.value: self.key(org, r) for r in (Role.ADMIN, Role.MANAGER, Role.FINANCE)}
         keys["INFLUENCER"] = self.key(org, Role.INFLUENCER, influencer)
         return {
-            "org": org, "brand": brand, "campaign": campaign, "influencer": influencer,
-            "partnership": partnership, "keys": keys,
+            "org": org,
+            "brand": brand,
+            "campaign": campaign,
+            "influencer": influencer,
+            "partnership": partnership,
+            "keys": keys,
         }

@@ -15,10 +15,14 @@ def _state(db):
         (m.__tablename__, db.scalar(select(func.count()).select_from(m)))
         for m in (Brand, Influencer, SocialAccount, MetricSnapshot, Campaign)
     ]
-    campaigns = [(c.id, c.name, c.status, c.budget_amount, c.compensation, c.hold_days)
-                 for c in db.scalars(select(Campaign).order_by(Campaign.id))]
-    influencers = [(i.id, i.name, i.email, i.country, i.total_followers)
-                   for i in db.scalars(select(Influencer).order_by(Influencer.id))]
+    campaigns = [
+        (c.id, c.name, c.status, c.budget_amount, c.compensation, c.hold_days)
+        for c in db.scalars(select(Campaign).order_by(Campaign.id))
+    ]
+    influencers = [
+        (i.id, i.name, i.email, i.country, i.total_followers)
+        for i in db.scalars(select(Influencer).order_by(Influencer.id))
+    ]
     overrides = [p.compensation_override for p in db.scalars(select(Partnership))]
     return rows, campaigns, influencers, overrides
 
@@ -26,95 +30,242 @@ def _state(db):
 def _cases(w, account):
     brand, campaign = gid(w["brand"]), gid(w["campaign"])
     inf = gid(w["influencer"])
-    base = {"brandId": brand, "name": "Spring", "objective": "CONVERSIONS",
-            "landingUrl": "https://shop.example.com/spring"}
+    base = {
+        "brandId": brand,
+        "name": "Spring",
+        "objective": "CONVERSIONS",
+        "landingUrl": "https://shop.example.com/spring",
+    }
     pct = {"kind": "PERCENT", "rateBps": 1000}
     return [
         ("createBrand", {"name": " ", "defaultCurrency": "EUR"}, "name", "REQUIRED"),
-        ("createBrand", {"name": "B", "defaultCurrency": "EURO"}, "defaultCurrency",
-         "INVALID_CURRENCY"),
-        ("createBrand", {"name": "B", "defaultCurrency": "EUR", "website": "javascript:alert(1)"},
-         "website", "INVALID_URL"),
+        (
+            "createBrand",
+            {"name": "B", "defaultCurrency": "EURO"},
+            "defaultCurrency",
+            "INVALID_CURRENCY",
+        ),
+        (
+            "createBrand",
+            {"name": "B", "defaultCurrency": "EUR", "website": "javascript:alert(1)"},
+            "website",
+            "INVALID_URL",
+        ),
         ("updateBrand", {"brandId": "not-an-id", "name": "x"}, "brandId", "NOT_FOUND"),
         ("updateBrand", {"brandId": campaign, "name": "x"}, "brandId", "NOT_FOUND"),
         ("createInfluencer", {"name": ""}, "name", "REQUIRED"),
         ("createInfluencer", {"name": "A", "email": "nope"}, "email", "INVALID"),
         ("createInfluencer", {"name": "A", "country": "France"}, "country", "INVALID"),
         ("createInfluencer", {"name": "A", "languages": ["english"]}, "languages[0]", "INVALID"),
-        ("createInfluencer", {"name": "A", "accounts": [
-            {"platform": "INSTAGRAM", "handle": account.handle.upper()}]},
-         "accounts[0].handle", "DUPLICATE"),
-        ("createInfluencer", {"name": "A", "accounts": [
-            {"platform": "INSTAGRAM", "handle": "ok", "followers": -5}]},
-         "accounts[0].followers", "NEGATIVE"),
-        ("createInfluencer", {"name": "A", "accounts": [
-            {"platform": "TIKTOK", "handle": "two"}, {"platform": "TIKTOK", "handle": "@TWO"}]},
-         "accounts", "DUPLICATE"),
+        (
+            "createInfluencer",
+            {
+                "name": "A",
+                "accounts": [{"platform": "INSTAGRAM", "handle": account.handle.upper()}],
+            },
+            "accounts[0].handle",
+            "DUPLICATE",
+        ),
+        (
+            "createInfluencer",
+            {"name": "A", "accounts": [{"platform": "INSTAGRAM", "handle": "ok", "followers": -5}]},
+            "accounts[0].followers",
+            "NEGATIVE",
+        ),
+        (
+            "createInfluencer",
+            {
+                "name": "A",
+                "accounts": [
+                    {"platform": "TIKTOK", "handle": "two"},
+                    {"platform": "TIKTOK", "handle": "@TWO"},
+                ],
+            },
+            "accounts",
+            "DUPLICATE",
+        ),
         ("updateInfluencer", {"influencerId": inf, "name": "  "}, "name", "REQUIRED"),
-        ("updateInfluencer", {"influencerId": gid(w["brand"]), "name": "x"}, "influencerId",
-         "NOT_FOUND"),
-        ("addSocialAccount", {"influencerId": inf, "account": {
-            "platform": account.platform, "handle": "@" + account.handle}},
-         "account.handle", "DUPLICATE"),
-        ("addSocialAccount", {"influencerId": inf, "account": {
-            "platform": "YOUTUBE", "handle": "bad handle!"}}, "account.handle", "INVALID"),
-        ("addSocialAccount", {"influencerId": inf, "account": {
-            "platform": "YOUTUBE", "handle": "fine", "url": "ftp://x"}}, "account.url",
-         "INVALID_URL"),
-        ("recordMetricSnapshot", {"socialAccountId": gid(account), "followers": -1},
-         "followers", "NEGATIVE"),
-        ("recordMetricSnapshot", {"socialAccountId": gid(account), "followers": 10,
-                                  "capturedAt": "2999-01-01T00:00:00Z"}, "capturedAt", "INVALID"),
-        ("recordMetricSnapshot", {"socialAccountId": inf, "followers": 10},
-         "socialAccountId", "NOT_FOUND"),
-        ("archiveInfluencer", {"influencerId": "SW5mbHVlbmNlcjo5OTk5OTk="}, "influencerId",
-         "NOT_FOUND"),
+        (
+            "updateInfluencer",
+            {"influencerId": gid(w["brand"]), "name": "x"},
+            "influencerId",
+            "NOT_FOUND",
+        ),
+        (
+            "addSocialAccount",
+            {
+                "influencerId": inf,
+                "account": {"platform": account.platform, "handle": "@" + account.handle},
+            },
+            "account.handle",
+            "DUPLICATE",
+        ),
+        (
+            "addSocialAccount",
+            {"influencerId": inf, "account": {"platform": "YOUTUBE", "handle": "bad handle!"}},
+            "account.handle",
+            "INVALID",
+        ),
+        (
+            "addSocialAccount",
+            {
+                "influencerId": inf,
+                "account": {"platform": "YOUTUBE", "handle": "fine", "url": "ftp://x"},
+            },
+            "account.url",
+            "INVALID_URL",
+        ),
+        (
+            "recordMetricSnapshot",
+            {"socialAccountId": gid(account), "followers": -1},
+            "followers",
+            "NEGATIVE",
+        ),
+        (
+            "recordMetricSnapshot",
+            {
+                "socialAccountId": gid(account),
+                "followers": 10,
+                "capturedAt": "2999-01-01T00:00:00Z",
+            },
+            "capturedAt",
+            "INVALID",
+        ),
+        (
+            "recordMetricSnapshot",
+            {"socialAccountId": inf, "followers": 10},
+            "socialAccountId",
+            "NOT_FOUND",
+        ),
+        (
+            "archiveInfluencer",
+            {"influencerId": "SW5mbHVlbmNlcjo5OTk5OTk="},
+            "influencerId",
+            "NOT_FOUND",
+        ),
         ("createCampaign", {**base, "brandId": inf}, "brandId", "NOT_FOUND"),
         ("createCampaign", {**base, "name": ""}, "name", "REQUIRED"),
-        ("createCampaign", {**base, "landingUrl": "javascript:alert(1)"}, "landingUrl",
-         "INVALID_URL"),
+        (
+            "createCampaign",
+            {**base, "landingUrl": "javascript:alert(1)"},
+            "landingUrl",
+            "INVALID_URL",
+        ),
         ("createCampaign", {**base, "currency": "XXX"}, "currency", "INVALID_CURRENCY"),
-        ("createCampaign", {**base, "budget": {"amount": "-5.00", "currency": "EUR"}},
-         "budget.amount", "INVALID_AMOUNT"),
-        ("createCampaign", {**base, "budget": {"amount": "5.001", "currency": "EUR"}},
-         "budget.amount", "INVALID_AMOUNT"),
-        ("createCampaign", {**base, "budget": {"amount": "5.00", "currency": "USD"}},
-         "budget.currency", "INVALID_CURRENCY"),
-        ("createCampaign", {**base, "startsAt": "2026-12-01T00:00:00Z",
-                            "endsAt": "2026-11-01T00:00:00Z"}, "endsAt", "INVALID"),
-        ("createCampaign", {**base, "jurisdictions": ["US", "MARS"]}, "jurisdictions[1]",
-         "INVALID"),
+        (
+            "createCampaign",
+            {**base, "budget": {"amount": "-5.00", "currency": "EUR"}},
+            "budget.amount",
+            "INVALID_AMOUNT",
+        ),
+        (
+            "createCampaign",
+            {**base, "budget": {"amount": "5.001", "currency": "EUR"}},
+            "budget.amount",
+            "INVALID_AMOUNT",
+        ),
+        (
+            "createCampaign",
+            {**base, "budget": {"amount": "5.00", "currency": "USD"}},
+            "budget.currency",
+            "INVALID_CURRENCY",
+        ),
+        (
+            "createCampaign",
+            {**base, "startsAt": "2026-12-01T00:00:00Z", "endsAt": "2026-11-01T00:00:00Z"},
+            "endsAt",
+            "INVALID",
+        ),
+        (
+            "createCampaign",
+            {**base, "jurisdictions": ["US", "MARS"]},
+            "jurisdictions[1]",
+            "INVALID",
+        ),
         ("createCampaign", {**base, "allowedDomains": ["other.com"]}, "allowedDomains", "INVALID"),
-        ("createCampaign", {**base, "attributionWindowDays": 0}, "attributionWindowDays",
-         "OUT_OF_RANGE"),
+        (
+            "createCampaign",
+            {**base, "attributionWindowDays": 0},
+            "attributionWindowDays",
+            "OUT_OF_RANGE",
+        ),
         ("createCampaign", {**base, "holdDays": -1}, "holdDays", "OUT_OF_RANGE"),
-        ("createCampaign", {**base, "compensationPlan": {"currency": "USD", "commission": pct}},
-         "compensationPlan.currency", "INVALID_CURRENCY"),
-        ("createCampaign", {**base, "compensationPlan": {
-            "currency": "EUR", "commission": {"kind": "PERCENT", "rateBps": 10001}}},
-         "compensationPlan.commission.rateBps", "OUT_OF_RANGE"),
-        ("createCampaign", {**base, "compensationPlan": {
-            "currency": "EUR", "flatFeePerDeliverable": "-1.00", "commission": pct}},
-         "compensationPlan.flatFeePerDeliverable", "NEGATIVE"),
-        ("updateCampaign", {"campaignId": campaign, "landingUrl": "https://evil.com"},
-         None, None),  # allowed: no allowed domains set, the landing URL decides
-        ("transitionCampaign", {"campaignId": campaign, "status": "DRAFT"}, "status",
-         "INVALID_TRANSITION"),
-        ("setCompensationPlan", {"plan": {"currency": "EUR", "commission": pct}}, None,
-         "REQUIRED"),
-        ("setCompensationPlan", {"campaignId": campaign, "plan": {
-            "currency": "EUR", "commission": {"kind": "TIERED", "tiers": [
-                {"minMonthlyRevenue": "100.00", "rateBps": 500}]}}},
-         None, "INVALID"),
-        ("setCompensationPlan", {"partnershipId": gid(w["partnership"]), "plan": {
-            "currency": "EUR", "commission": {"kind": "FLAT_PER_CONVERSION"}}}, None, "REQUIRED"),
+        (
+            "createCampaign",
+            {**base, "compensationPlan": {"currency": "USD", "commission": pct}},
+            "compensationPlan.currency",
+            "INVALID_CURRENCY",
+        ),
+        (
+            "createCampaign",
+            {
+                **base,
+                "compensationPlan": {
+                    "currency": "EUR",
+                    "commission": {"kind": "PERCENT", "rateBps": 10001},
+                },
+            },
+            "compensationPlan.commission.rateBps",
+            "OUT_OF_RANGE",
+        ),
+        (
+            "createCampaign",
+            {
+                **base,
+                "compensationPlan": {
+                    "currency": "EUR",
+                    "flatFeePerDeliverable": "-1.00",
+                    "commission": pct,
+                },
+            },
+            "compensationPlan.flatFeePerDeliverable",
+            "NEGATIVE",
+        ),
+        (
+            "updateCampaign",
+            {"campaignId": campaign, "landingUrl": "https://evil.com"},
+            None,
+            None,
+        ),  # allowed: no allowed domains set, the landing URL decides
+        (
+            "transitionCampaign",
+            {"campaignId": campaign, "status": "DRAFT"},
+            "status",
+            "INVALID_TRANSITION",
+        ),
+        ("setCompensationPlan", {"plan": {"currency": "EUR", "commission": pct}}, None, "REQUIRED"),
+        (
+            "setCompensationPlan",
+            {
+                "campaignId": campaign,
+                "plan": {
+                    "currency": "EUR",
+                    "commission": {
+                        "kind": "TIERED",
+                        "tiers": [{"minMonthlyRevenue": "100.00", "rateBps": 500}],
+                    },
+                },
+            },
+            None,
+            "INVALID",
+        ),
+        (
+            "setCompensationPlan",
+            {
+                "partnershipId": gid(w["partnership"]),
+                "plan": {"currency": "EUR", "commission": {"kind": "FLAT_PER_CONVERSION"}},
+            },
+            None,
+            "REQUIRED",
+        ),
     ]
 
 
 def test_every_bad_input_is_a_user_error_and_changes_nothing(gql, factory, db):
     w = factory.world()
-    account = db.scalars(select(SocialAccount).where(
-        SocialAccount.influencer_id == w["influencer"].id)).first()
+    account = db.scalars(
+        select(SocialAccount).where(SocialAccount.influencer_id == w["influencer"].id)
+    ).first()
     key = w["keys"]["ADMIN"]
     checked = 0
     for name, payload, field, code in _cases(w, account):
@@ -141,21 +292,33 @@ def test_terminal_campaigns_cannot_change(gql, factory, db, status):
     db.commit()
     before = _state(db)
     for target in ("ACTIVE", "PAUSED", "DRAFT"):
-        result = gql.mutate(w["keys"]["ADMIN"], "transitionCampaign",
-                            {"campaignId": gid(w["campaign"]), "status": target}, "__typename")
+        result = gql.mutate(
+            w["keys"]["ADMIN"],
+            "transitionCampaign",
+            {"campaignId": gid(w["campaign"]), "status": target},
+            "__typename",
+        )
         assert result["userErrors"][0]["code"] == "INVALID_TRANSITION"
-    result = gql.mutate(w["keys"]["ADMIN"], "updateCampaign",
-                        {"campaignId": gid(w["campaign"]), "name": "late"}, "__typename")
+    result = gql.mutate(
+        w["keys"]["ADMIN"],
+        "updateCampaign",
+        {"campaignId": gid(w["campaign"]), "name": "late"},
+        "__typename",
+    )
     assert result["userErrors"][0]["code"] == "INVALID_TRANSITION"
     assert _state(db) == before
 
 
 def test_wrong_types_are_graphql_errors_not_500(gql, factory):
     w = factory.world()
-    response = gql.post(w["keys"]["ADMIN"], "mutation { createBrand(input: {name: 5}) "
-                        "{ userErrors { code } } }")
+    response = gql.post(
+        w["keys"]["ADMIN"], "mutation { createBrand(input: {name: 5}) { userErrors { code } } }"
+    )
     assert response.status_code == 200
     assert response.json()["errors"]
-    response = gql.post(w["keys"]["ADMIN"], 'mutation { createCampaign(input: {brandId: "x", '
-                        'name: "n", objective: NOPE, landingUrl: "u"}) { userErrors { code } } }')
+    response = gql.post(
+        w["keys"]["ADMIN"],
+        'mutation { createCampaign(input: {brandId: "x", '
+        'name: "n", objective: NOPE, landingUrl: "u"}) { userErrors { code } } }',
+    )
     assert response.status_code == 200 and response.json()["errors"]

@@ -9,13 +9,25 @@ from api.db import utcnow
 from api.models import MetricSnapshot
 from tests.factories import gid
 
-CHECK = """query($input: CheckDisclosureInput!) { checkDisclosure(input: $input) {
-  rulesVersion worstVerdict results { jurisdiction verdict findings { code message start end } } } }"""
+CHECK = """query($input: CheckDisclosureInput!) {
+  checkDisclosure(input: $input) {
+  rulesVersion worstVerdict
+  results { jurisdiction verdict findings { code message start end } } } }"""
 
 
 def _check(gql, key, caption, jurisdictions, **extra):
-    data = gql(key, CHECK, input={"caption": caption, "platform": "INSTAGRAM", "format": "POST",
-                                  "connection": "PAID", "jurisdictions": jurisdictions, **extra})
+    data = gql(
+        key,
+        CHECK,
+        input={
+            "caption": caption,
+            "platform": "INSTAGRAM",
+            "format": "POST",
+            "connection": "PAID",
+            "jurisdictions": jurisdictions,
+            **extra,
+        },
+    )
     return {r["jurisdiction"]: r for r in data["checkDisclosure"]["results"]}, data
 
 
@@ -26,8 +38,10 @@ def test_check_disclosure_done_when_examples(gql, factory):
     assert results["US"]["verdict"] == "PASS" and results["UK"]["verdict"] == "PASS"
     assert results["FR"]["verdict"] == "FAIL" and results["DE"]["verdict"] == "FAIL"
     assert "Publicité" in " ".join(f["message"] for f in results["FR"]["findings"])
-    assert any(w in " ".join(f["message"] for f in results["DE"]["findings"])
-               for w in ("Werbung", "Anzeige"))
+    assert any(
+        w in " ".join(f["message"] for f in results["DE"]["findings"])
+        for w in ("Werbung", "Anzeige")
+    )
     results, _ = _check(gql, key, "#sp thanks @brand", ["US", "UK", "IE", "DE", "FR", "EU"])
     for jurisdiction, result in results.items():
         assert result["verdict"] == "FAIL", jurisdiction
@@ -39,17 +53,26 @@ def test_check_disclosure_done_when_examples(gql, factory):
 
 def test_check_disclosure_bad_input_is_a_graphql_error(gql, factory):
     key = factory.world()["keys"]["MANAGER"]
-    errors = gql.errors(key, CHECK, input={"caption": "x" * 5001, "platform": "INSTAGRAM",
-                                           "format": "POST"})
+    errors = gql.errors(
+        key, CHECK, input={"caption": "x" * 5001, "platform": "INSTAGRAM", "format": "POST"}
+    )
     assert "at most 5000" in errors[0]["message"]
-    errors = gql.errors(key, CHECK, input={"caption": "#ad", "platform": "MYSPACE", "format": "POST"})
+    errors = gql.errors(
+        key, CHECK, input={"caption": "#ad", "platform": "MYSPACE", "format": "POST"}
+    )
     assert errors
 
 
 def _plant_fake(factory, org, followers, following, likes):
     inf = factory.influencer(org, accounts=0)
-    account = factory.account(inf, followers=followers, following=following, avg_likes=likes,
-                              avg_comments=likes // 50, handle=f"acct{inf.id}")
+    account = factory.account(
+        inf,
+        followers=followers,
+        following=following,
+        avg_likes=likes,
+        avg_comments=likes // 50,
+        handle=f"acct{inf.id}",
+    )
     return inf, account
 
 
@@ -67,24 +90,36 @@ def test_planted_fakes_rank_last_by_audience_quality(gql, factory, db):
     inf, account = _plant_fake(factory, org, 240_000, 600, 1_800)
     now = utcnow()
     for weeks, followers in ((6, 55_000), (4, 58_000), (2, 60_000), (1, 240_000)):
-        db.add(MetricSnapshot(organization_id=org.id, social_account_id=account.id,
-                              captured_at=now - timedelta(weeks=weeks), followers=followers,
-                              avg_likes=1_800, avg_comments=36))
+        db.add(
+            MetricSnapshot(
+                organization_id=org.id,
+                social_account_id=account.id,
+                captured_at=now - timedelta(weeks=weeks),
+                followers=followers,
+                avg_likes=1_800,
+                avg_comments=36,
+            )
+        )
     db.commit()
     fakes.append(inf)
     refresh_scores(db, org.id)
     db.commit()
     key = factory.key(org, "MANAGER")
-    data = gql(key, """{ influencers(first: 100, orderBy: {field: AUDIENCE_QUALITY, direction: DESC})
-        { edges { node { id audienceQuality { score signals { code message weight } } } } } }""")
+    data = gql(
+        key,
+        """{ influencers(first: 100, orderBy: {field: AUDIENCE_QUALITY, direction: DESC})
+        { edges { node { id audienceQuality { score signals { code message weight } } } } } }""",
+    )
     nodes = [e["node"] for e in data["influencers"]["edges"]]
     assert {n["id"] for n in nodes[-2:]} == {gid(f) for f in fakes}
     scores = [n["audienceQuality"]["score"] for n in nodes]
     assert scores == sorted(scores, reverse=True)
     worst = nodes[-1]["audienceQuality"]
     assert worst["signals"] and all(s["message"] and s["weight"] > 0 for s in worst["signals"])
-    filtered = gql(key, "{ influencers(first: 100, filter: {minAudienceQuality: 80}) "
-                   "{ edges { node { id } } } }")
+    filtered = gql(
+        key,
+        "{ influencers(first: 100, filter: {minAudienceQuality: 80}) { edges { node { id } } } }",
+    )
     ids = {e["node"]["id"] for e in filtered["influencers"]["edges"]}
     assert not ids & {gid(f) for f in fakes}
     assert {gid(g) for g in genuine} <= ids

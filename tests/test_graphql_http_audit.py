@@ -29,7 +29,9 @@ def server(database):
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60  # a loaded CI machine imports slowly
@@ -53,11 +55,21 @@ def test_graphql_over_http_audit(server, factory):
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("Node.js is not installed")
     if not (HERE / "node_modules" / "graphql-http").exists():
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=HERE,
-                       check=True, timeout=180)
+        subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund"],
+            cwd=HERE,
+            check=True,
+            timeout=180,
+        )
     key = factory.key(factory.org(), "ADMIN")
-    out = subprocess.run(["node", "audit.mjs", server, key], cwd=HERE, capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        ["node", "audit.mjs", server, key],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     results = json.loads(out.strip().splitlines()[-1])
     must = [r for r in results if r["name"].startswith("MUST")]
     should = [r for r in results if r["name"].startswith("SHOULD")]

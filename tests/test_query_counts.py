@@ -46,21 +46,39 @@ def test_statements_do_not_grow_with_page_size(gql, factory, db):
     brand = factory.brand(org)
     campaigns = [factory.campaign(brand) for _ in range(3)]
     influencers = [
-        Influencer(organization_id=org.id, name=f"Creator {i:03}", total_followers=1000 + i,
-                   max_followers=1000 + i, languages=[], niches=[], customer_ids=[])
+        Influencer(
+            organization_id=org.id,
+            name=f"Creator {i:03}",
+            total_followers=1000 + i,
+            max_followers=1000 + i,
+            languages=[],
+            niches=[],
+            customer_ids=[],
+        )
         for i in range(120)
     ]
     db.add_all(influencers)
     db.flush()
     db.add_all(
-        SocialAccount(organization_id=org.id, influencer_id=inf.id, platform=platform,
-                      handle=f"h{inf.id}{platform.lower()}", handle_key=f"h{inf.id}{platform.lower()}",
-                      followers=1000 + inf.id)
-        for inf in influencers for platform in ("INSTAGRAM", "TIKTOK")
+        SocialAccount(
+            organization_id=org.id,
+            influencer_id=inf.id,
+            platform=platform,
+            handle=f"h{inf.id}{platform.lower()}",
+            handle_key=f"h{inf.id}{platform.lower()}",
+            followers=1000 + inf.id,
+        )
+        for inf in influencers
+        for platform in ("INSTAGRAM", "TIKTOK")
     )
     db.add_all(
-        Partnership(organization_id=org.id, campaign_id=campaigns[i % 3].id,
-                    influencer_id=inf.id, status="ACTIVE", connection="PAID")
+        Partnership(
+            organization_id=org.id,
+            campaign_id=campaigns[i % 3].id,
+            influencer_id=inf.id,
+            status="ACTIVE",
+            connection="PAID",
+        )
         for i, inf in enumerate(influencers)
     )
     db.commit()

@@ -11,17 +11,28 @@ from tests.factories import gid
 
 def _counts(db):
     db.expire_all()
-    return tuple(db.scalar(select(func.count()).select_from(m)) for m in (Brand, Influencer, Campaign))
+    return tuple(
+        db.scalar(select(func.count()).select_from(m)) for m in (Brand, Influencer, Campaign)
+    )
 
 
 def _actions(w):
     return {
         "createBrand": ({"name": "New", "defaultCurrency": "EUR"}, "brand { id }"),
         "createInfluencer": ({"name": "New Creator"}, "influencer { id }"),
-        "createCampaign": ({"brandId": gid(w["brand"]), "name": "C", "objective": "AWARENESS",
-                            "landingUrl": "https://shop.example.com/x"}, "campaign { id }"),
-        "transitionCampaign": ({"campaignId": gid(w["campaign"]), "status": "PAUSED"},
-                               "campaign { status }"),
+        "createCampaign": (
+            {
+                "brandId": gid(w["brand"]),
+                "name": "C",
+                "objective": "AWARENESS",
+                "landingUrl": "https://shop.example.com/x",
+            },
+            "campaign { id }",
+        ),
+        "transitionCampaign": (
+            {"campaignId": gid(w["campaign"]), "status": "PAUSED"},
+            "campaign { status }",
+        ),
     }
 
 
@@ -54,8 +65,12 @@ def test_influencer_key_reads_only_its_own(gql, factory):
     factory.partnership(w["campaign"], other)
     other_campaign = factory.campaign(w["brand"])
     key = w["keys"]["INFLUENCER"]
-    data = gql(key, """{ influencers(first: 50) { totalCount edges { node { id } } }
-        campaigns { edges { node { id partnerships { influencer { id } } } } } viewer { role influencerId } }""")
+    data = gql(
+        key,
+        """{ influencers(first: 50) { totalCount edges { node { id } } }
+        campaigns { edges { node { id partnerships { influencer { id } } } } }
+        viewer { role influencerId } }""",
+    )
     assert data["viewer"] == {"role": "INFLUENCER", "influencerId": gid(w["influencer"])}
     assert [e["node"]["id"] for e in data["influencers"]["edges"]] == [gid(w["influencer"])]
     campaigns = data["campaigns"]["edges"]

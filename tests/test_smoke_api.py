@@ -12,9 +12,12 @@ def test_missing_or_bad_key_is_401(gql):
 
 def test_viewer_and_influencer_list(gql, factory):
     w = factory.world()
-    data = gql(w["keys"]["ADMIN"], "{ viewer { role organization { id name } } "
-               "influencers(first: 5) { totalCount edges { node { id name tier engagementRate "
-               "accounts { handle followers } partnerships { campaign { name } } } } } }")
+    data = gql(
+        w["keys"]["ADMIN"],
+        "{ viewer { role organization { id name } } "
+        "influencers(first: 5) { totalCount edges { node { id name tier engagementRate "
+        "accounts { handle followers } partnerships { campaign { name } } } } } }",
+    )
     assert data["viewer"]["role"] == "ADMIN"
     assert data["viewer"]["organization"]["name"] == w["org"].name
     assert data["influencers"]["totalCount"] == 1

@@ -36,7 +36,9 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
 
 def domain(value: str) -> str | None:
     value = value.strip().lower().rstrip(".")
-    if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", value):
+    if not re.fullmatch(
+        r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", value
+    ):
         return None
     return value
 

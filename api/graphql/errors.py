@@ -5,10 +5,9 @@ codes below and the `UserError` interface, so a frontend can select `userErrors 
 code }` on any payload.
 """
 
-
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from collections.abc import Iterable
 from typing import Any
 
 import strawberry
@@ -64,8 +63,14 @@ def from_domain(problems: Iterable[Any], prefix: str = "") -> UserErrors:
     """Domain validation problems (api.domain.problems.Problem) as user errors; `field` paths
     are snake_case there and camelCase here."""
     return UserErrors(
-        [Problem(prefix + _camel(p.field) if p.field else prefix.rstrip(".") or None,
-                 p.message, str(p.code)) for p in problems]
+        [
+            Problem(
+                prefix + _camel(p.field) if p.field else prefix.rstrip(".") or None,
+                p.message,
+                str(p.code),
+            )
+            for p in problems
+        ]
     )
 
 
@@ -76,20 +81,17 @@ def _camel(path: str) -> str:
 
 def error_type(domain: str, extra_codes: tuple[str, ...] = ()) -> tuple[type, type[Enum]]:
     """Builds `<Domain>Error` and `<Domain>ErrorCode` for one domain."""
-    code_enum: Any = Enum(  # type: ignore[misc]
-        f"{domain}ErrorCode", {c: c for c in (*COMMON_CODES, *extra_codes)}
-    )
-    code_enum = strawberry.enum(code_enum, name=f"{domain}ErrorCode")
+    members = {c: c for c in (*COMMON_CODES, *extra_codes)}
+    code_enum: Any = Enum(f"{domain}ErrorCode", members)  # type: ignore[misc]
+    strawberry.enum(code_enum, name=f"{domain}ErrorCode")
 
     @strawberry.type(name=f"{domain}Error")
     class _Error(UserError):
-        code: code_enum  # type: ignore[valid-type]
+        code: code_enum
 
     _Error.__name__ = f"{domain}Error"
     return _Error, code_enum
 
 
 def to_errors(error_cls: Any, code_enum: Any, problems: list[Problem]) -> list[Any]:
-    return [
-        error_cls(field=p.field, message=p.message, code=code_enum[p.code]) for p in problems
-    ]
+    return [error_cls(field=p.field, message=p.message, code=code_enum[p.code]) for p in problems]

@@ -22,7 +22,7 @@ class Money:
         return cls(amount=Decimal(format_amount(minor, currency)), currency=currency)
 
 
-@strawberry.input(description="An amount such as {amount: \"12.50\", currency: \"EUR\"}.")
+@strawberry.input(description='An amount such as {amount: "12.50", currency: "EUR"}.')
 class MoneyInput:
     amount: Decimal
     currency: str

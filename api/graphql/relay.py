@@ -32,7 +32,7 @@ class ModelNode(relay.Node):
     @classmethod
     def from_row(cls, row: Any) -> Self:
         kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for f in dataclasses.fields(cls):
             if f.init and hasattr(row, f.name):
                 kwargs[f.name] = getattr(row, f.name)
         node = cls(**kwargs)
@@ -49,7 +49,9 @@ class ModelNode(relay.Node):
     ) -> list[Self | None]:
         ids = [_int_or_none(i) for i in node_ids]
         rows = await by_id(info.context, cls.__model__).load_many([i or 0 for i in ids])
-        return [cls.from_row(r) if r is not None and i else None for r, i in zip(rows, ids, strict=True)]
+        return [
+            cls.from_row(r) if r is not None and i else None for r, i in zip(rows, ids, strict=True)
+        ]
 
 
 def _int_or_none(value: str) -> int | None:
@@ -173,7 +175,9 @@ def paginate(
         values = decode_cursor(after, len(keys))
         row_keys = tuple_(*keys)
         cursor_vals = tuple_(*[literal(v, k.type) for v, k in zip(values, keys, strict=True)])
-        page_stmt = page_stmt.where(row_keys < cursor_vals if key.descending else row_keys > cursor_vals)
+        page_stmt = page_stmt.where(
+            row_keys < cursor_vals if key.descending else row_keys > cursor_vals
+        )
     ordering = [k.desc() if key.descending else k.asc() for k in keys]
     key_columns = [k.label(f"_k{i}") for i, k in enumerate(keys)]
     rows = ctx.session.execute(

@@ -25,7 +25,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(viewer=request.state.viewer, request=request, response=response)
 
-    async def execute_operation(  # type: ignore[override]
+    async def execute_operation(
         self,
         request: Any,
         request_adapter: Any,
@@ -39,7 +39,9 @@ class GraphQLView(GraphQL[Context, None]):
         def run() -> Any:
             try:
                 return asyncio.run(
-                    parent(request, request_adapter, request_data, context, root_value, sub_response)
+                    parent(
+                        request, request_adapter, request_data, context, root_value, sub_response
+                    )
                 )
             finally:
                 context.close()

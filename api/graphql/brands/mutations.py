@@ -60,7 +60,9 @@ def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> B
     """A brand of the viewer's organization, or a NOT_FOUND user error."""
     pk = decode_id(brand_id, "Brand")
     row = (
-        info.context.session.scalar(scoped(BrandModel, info.context.viewer).where(BrandModel.id == pk))
+        info.context.session.scalar(
+            scoped(BrandModel, info.context.viewer).where(BrandModel.id == pk)
+        )
         if pk
         else None
     )

@@ -115,7 +115,7 @@ class BonusInput:
     description: str
 
 
-@strawberry.input(description="A whole plan; amounts are in its currency, e.g. \"12.50\".")
+@strawberry.input(description='A whole plan; amounts are in its currency, e.g. "12.50".')
 class CompensationPlanInput:
     currency: str
     flat_fee_per_deliverable: Decimal | None = None
@@ -138,8 +138,13 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
 
     com_in = value.commission or CommissionInput(kind=CommissionKind.NONE)
     tiers = tuple(
-        c.Tier(min_monthly_revenue_minor=minor(t.min_monthly_revenue, f"commission.tiers[{i}]"
-                                               ".minMonthlyRevenue") or 0, bps=t.rate_bps)
+        c.Tier(
+            min_monthly_revenue_minor=minor(
+                t.min_monthly_revenue, f"commission.tiers[{i}].minMonthlyRevenue"
+            )
+            or 0,
+            bps=t.rate_bps,
+        )
         for i, t in enumerate(com_in.tiers or [])
     )
     try:
@@ -155,12 +160,16 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
     bonus = value.bonus
     plan = c.CompensationPlan(
         currency=currency,
-        flat_fee_per_deliverable_minor=minor(value.flat_fee_per_deliverable, "flatFeePerDeliverable"),
+        flat_fee_per_deliverable_minor=minor(
+            value.flat_fee_per_deliverable, "flatFeePerDeliverable"
+        ),
         commission=commission,
         gifted_product=c.GiftedProduct(gift.description, minor(gift.value, "giftedProduct.value"))
         if gift
         else None,
-        bonus=c.Bonus(minor(bonus.amount, "bonus.amount") or 0, bonus.description) if bonus else None,
+        bonus=c.Bonus(minor(bonus.amount, "bonus.amount") or 0, bonus.description)
+        if bonus
+        else None,
     )
     problems = plan.validate()
     if problems:

@@ -40,7 +40,7 @@ _TAG = re.compile(r"^[\w.]{1,100}$")
 class CreateCampaignInput:
     brand_id: strawberry.ID
     name: str
-    objective: CampaignObjective  # type: ignore[valid-type]
+    objective: CampaignObjective
     landing_url: str
     currency: str | None = strawberry.field(default=None, description="Defaults to the brand's.")
     brief: str | None = None
@@ -61,7 +61,7 @@ class CreateCampaignInput:
 class UpdateCampaignInput:
     campaign_id: strawberry.ID
     name: str | None = None
-    objective: CampaignObjective | None = None  # type: ignore[valid-type]
+    objective: CampaignObjective | None = None
     landing_url: str | None = None
     brief: str | None = None
     starts_at: datetime | None = None
@@ -80,7 +80,7 @@ class UpdateCampaignInput:
 @strawberry.input
 class TransitionCampaignInput:
     campaign_id: strawberry.ID
-    status: CampaignStatus  # type: ignore[valid-type]
+    status: CampaignStatus
 
 
 @strawberry.input(description="Sets a campaign's plan, or a partnership's override of it.")
@@ -174,18 +174,26 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
             raise problem("landingUrl", "landingUrl must be an http(s) URL", "INVALID_URL")
         row.landing_url = url
     if creating or data.allowed_domains is not None:
-        row.allowed_domains = _list(data.allowed_domains, "allowedDomains", validation.domain, "domain")
+        row.allowed_domains = _list(
+            data.allowed_domains, "allowedDomains", validation.domain, "domain"
+        )
     if row.allowed_domains and not validation.host_allowed(
         validation.host_of(row.landing_url), row.allowed_domains
     ):
         raise problem("allowedDomains", "the landing URL's host must be among the allowed domains")
     if creating or data.required_hashtags is not None:
-        row.required_hashtags = _list(data.required_hashtags, "requiredHashtags", _hashtag, "hashtag")
+        row.required_hashtags = _list(
+            data.required_hashtags, "requiredHashtags", _hashtag, "hashtag"
+        )
     if creating or data.required_mentions is not None:
-        row.required_mentions = _list(data.required_mentions, "requiredMentions", _mention, "handle")
+        row.required_mentions = _list(
+            data.required_mentions, "requiredMentions", _mention, "handle"
+        )
     if creating or data.jurisdictions is not None:
         row.jurisdictions = _list(
-            data.jurisdictions, "jurisdictions", _jurisdiction,
+            data.jurisdictions,
+            "jurisdictions",
+            _jurisdiction,
             "jurisdiction (one of " + ", ".join(JURISDICTIONS) + ")",
         )
     if creating or data.required_labels is not None:
@@ -246,7 +254,9 @@ class CampaignMutation:
             )
             _apply(row, input, creating=True)
             if input.compensation_plan is not None:
-                row.compensation = _plan_for(row, input.compensation_plan, "compensationPlan").to_dict()
+                row.compensation = _plan_for(
+                    row, input.compensation_plan, "compensationPlan"
+                ).to_dict()
             ctx.session.add(row)
             ctx.session.flush()
             return {"campaign": Campaign.from_row(row)}
@@ -316,12 +326,12 @@ class CampaignMutation:
             )
             if partnership is None:
                 raise problem("partnershipId", "no such partnership", "NOT_FOUND")
-            campaign = ctx.session.get(CampaignModel, partnership.campaign_id)
-            assert campaign is not None
+            parent = ctx.session.get(CampaignModel, partnership.campaign_id)
+            assert parent is not None
             if input.plan is None:
                 partnership.compensation_override = None
             else:
-                plan = _plan_for(campaign, input.plan, "plan")
+                plan = _plan_for(parent, input.plan, "plan")
                 # A whole plan given for a partnership replaces every field of the campaign's.
                 override = PlanOverride(
                     currency=plan.currency,
@@ -333,7 +343,7 @@ class CampaignMutation:
                 partnership.compensation_override = override.to_dict()
             ctx.session.flush()
             return {
-                "campaign": Campaign.from_row(campaign),
+                "campaign": Campaign.from_row(parent),
                 "partnership": Partnership.from_row(partnership),
             }
 

@@ -12,7 +12,7 @@ from api.models import Campaign as CampaignModel
 
 @strawberry.input
 class CampaignFilter:
-    status: CampaignStatus | None = None  # type: ignore[valid-type]
+    status: CampaignStatus | None = None
     brand_id: strawberry.ID | None = None
     include_archived: bool = False
 
@@ -34,7 +34,9 @@ class CampaignQuery:
             stmt = stmt.where(CampaignModel.status == filter.status.value)
         if filter is not None and filter.brand_id is not None:
             stmt = stmt.where(CampaignModel.brand_id == (decode_id(filter.brand_id, "Brand") or 0))
-        return paginate(info, stmt, model=CampaignModel, node=Campaign.from_row, first=first, after=after)
+        return paginate(
+            info, stmt, model=CampaignModel, node=Campaign.from_row, first=first, after=after
+        )
 
     @strawberry.field
     async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:

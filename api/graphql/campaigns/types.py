@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from api.graphql.content.types import Deliverable
     from api.graphql.partnerships.types import Partnership
 
-CampaignStatus = strawberry.enum(CampaignStatusEnum, name="CampaignStatus")
-CampaignObjective = strawberry.enum(ObjectiveEnum, name="CampaignObjective")
+CampaignStatus = CampaignStatusEnum
+strawberry.enum(CampaignStatus, name="CampaignStatus")
+CampaignObjective = ObjectiveEnum
+strawberry.enum(CampaignObjective, name="CampaignObjective")
 CampaignError, CampaignErrorCode = error_type("Campaign")
 
 
@@ -43,9 +45,9 @@ class Campaign(ModelNode):
     __model__ = CampaignModel
     id: strawberry.relay.NodeID[int]
     name: str
-    objective: CampaignObjective  # type: ignore[valid-type]
+    objective: CampaignObjective
     brief: str | None
-    status: CampaignStatus  # type: ignore[valid-type]
+    status: CampaignStatus
     starts_at: datetime | None
     ends_at: datetime | None
     currency: str
@@ -72,7 +74,9 @@ class Campaign(ModelNode):
     @strawberry.field(description="The campaign's plan; partnerships may override parts of it.")
     def compensation_plan(self) -> CompensationPlan | None:
         stored = self.row.compensation
-        return CompensationPlan.of(commission.CompensationPlan.from_dict(stored)) if stored else None
+        return (
+            CompensationPlan.of(commission.CompensationPlan.from_dict(stored)) if stored else None
+        )
 
     @strawberry.field
     def disclosure_requirements(self) -> DisclosureRequirements:
@@ -98,7 +102,9 @@ class Campaign(ModelNode):
     ) -> list[Annotated[Partnership, strawberry.lazy("api.graphql.partnerships.types")]]:
         from api.graphql.partnerships.types import Partnership
 
-        rows = await by_fk(info.context, PartnershipModel, PartnershipModel.campaign_id).load(self.id)
+        rows = await by_fk(info.context, PartnershipModel, PartnershipModel.campaign_id).load(
+            self.id
+        )
         return Partnership.from_rows(rows)
 
     @strawberry.field(description="Deliverables of all the campaign's partnerships.")
@@ -111,7 +117,9 @@ class Campaign(ModelNode):
             info.context, PartnershipModel, PartnershipModel.campaign_id
         ).load(self.id)
         lists = await by_fk(
-            info.context, DeliverableModel, DeliverableModel.partnership_id,
+            info.context,
+            DeliverableModel,
+            DeliverableModel.partnership_id,
             order_by=(DeliverableModel.due_at,),
         ).load_many([p.id for p in partnerships])
         return [Deliverable.from_row(d) for rows in lists for d in rows]

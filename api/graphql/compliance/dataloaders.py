@@ -18,8 +18,11 @@ def compliance_by_campaign(ctx: Context) -> DataLoader[int, DisclosureCompliance
     async def load(campaign_ids: list[int]) -> list[DisclosureCompliance]:
         rows = ctx.session.execute(
             select(
-                Partnership.campaign_id, Deliverable.id, Deliverable.disclosure_override_reason,
-                ContentSubmission.version, ContentSubmission.disclosure_verdict,
+                Partnership.campaign_id,
+                Deliverable.id,
+                Deliverable.disclosure_override_reason,
+                ContentSubmission.version,
+                ContentSubmission.disclosure_verdict,
             )
             .join(Partnership, Partnership.id == Deliverable.partnership_id)
             .outerjoin(ContentSubmission, ContentSubmission.deliverable_id == Deliverable.id)
@@ -28,7 +31,12 @@ def compliance_by_campaign(ctx: Context) -> DataLoader[int, DisclosureCompliance
         ).all()
         latest: dict[int, tuple[int, str | None, str | None, bool]] = {}
         for campaign_id, deliverable_id, override, version, verdict in rows:
-            latest[deliverable_id] = (campaign_id, verdict if version else "NONE", override, bool(version))
+            latest[deliverable_id] = (
+                campaign_id,
+                verdict if version else "NONE",
+                override,
+                bool(version),
+            )
         counts: dict[int, Counter[str]] = {c: Counter() for c in campaign_ids}
         for campaign_id, verdict, override, submitted in latest.values():
             if not submitted:
@@ -41,8 +49,11 @@ def compliance_by_campaign(ctx: Context) -> DataLoader[int, DisclosureCompliance
                     counts[campaign_id]["overridden"] += 1
         return [
             DisclosureCompliance(
-                passed=c["PASS"], needs_review=c["NEEDS_REVIEW"], failed=c["FAIL"],
-                unchecked=c["unchecked"], awaiting_content=c["awaiting"],
+                passed=c["PASS"],
+                needs_review=c["NEEDS_REVIEW"],
+                failed=c["FAIL"],
+                unchecked=c["unchecked"],
+                awaiting_content=c["awaiting"],
                 overridden=c["overridden"],
             )
             for c in (counts[i] for i in campaign_ids)

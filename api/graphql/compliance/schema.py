@@ -18,13 +18,13 @@ MAX_CAPTION = 5000
 @strawberry.input
 class CheckDisclosureInput:
     caption: str
-    platform: Platform  # type: ignore[valid-type]
-    format: ContentFormat  # type: ignore[valid-type]
-    platform_label: PlatformLabel | None = None  # type: ignore[valid-type]
-    connection: MaterialConnection | None = None  # type: ignore[valid-type]
+    platform: Platform
+    format: ContentFormat
+    platform_label: PlatformLabel | None = None
+    connection: MaterialConnection | None = None
     retouched: bool = False
     ai_generated: bool = False
-    jurisdictions: list[Jurisdiction] | None = strawberry.field(  # type: ignore[valid-type]
+    jurisdictions: list[Jurisdiction] | None = strawberry.field(
         default=None, description="Defaults to every jurisdiction Vouch knows."
     )
 

@@ -9,25 +9,29 @@ import strawberry
 from api.domain import audience_quality as aq
 from api.domain import disclosure
 
-Jurisdiction = strawberry.enum(disclosure.Jurisdiction, name="Jurisdiction")
-Verdict = strawberry.enum(disclosure.Verdict, name="DisclosureVerdict")
-FindingCode = strawberry.enum(disclosure.FindingCode, name="DisclosureFindingCode")
-SignalCode = strawberry.enum(aq.SignalCode, name="AudienceSignalCode")
+Jurisdiction = disclosure.Jurisdiction
+strawberry.enum(Jurisdiction, name="Jurisdiction")
+Verdict = disclosure.Verdict
+strawberry.enum(Verdict, name="DisclosureVerdict")
+FindingCode = disclosure.FindingCode
+strawberry.enum(FindingCode, name="DisclosureFindingCode")
+SignalCode = aq.SignalCode
+strawberry.enum(SignalCode, name="AudienceSignalCode")
 
 
 @strawberry.type(name="DisclosureFinding")
 class DisclosureFinding:
-    code: FindingCode  # type: ignore[valid-type]
+    code: FindingCode
     message: str
     start: int | None = strawberry.field(description="Character span in the caption, if any.")
     end: int | None
-    severity: Verdict  # type: ignore[valid-type]
+    severity: Verdict
 
 
 @strawberry.type(name="DisclosureResult")
 class DisclosureResult:
-    jurisdiction: Jurisdiction  # type: ignore[valid-type]
-    verdict: Verdict  # type: ignore[valid-type]
+    jurisdiction: Jurisdiction
+    verdict: Verdict
     findings: list[DisclosureFinding]
 
 
@@ -35,7 +39,7 @@ class DisclosureResult:
 class DisclosureReport:
     results: list[DisclosureResult]
     rules_version: str | None
-    worst_verdict: Verdict | None  # type: ignore[valid-type]
+    worst_verdict: Verdict | None
 
     @classmethod
     def of(cls, report: disclosure.DisclosureReport) -> DisclosureReport:
@@ -45,8 +49,13 @@ class DisclosureReport:
                     jurisdiction=r.jurisdiction,
                     verdict=r.verdict,
                     findings=[
-                        DisclosureFinding(code=f.code, message=f.message, start=f.start,
-                                          end=f.end, severity=f.severity)
+                        DisclosureFinding(
+                            code=f.code,
+                            message=f.message,
+                            start=f.start,
+                            end=f.end,
+                            severity=f.severity,
+                        )
                         for f in r.findings
                     ],
                 )
@@ -75,7 +84,7 @@ class DisclosureCompliance:
 
 @strawberry.type(name="AudienceSignal")
 class AudienceSignal:
-    code: SignalCode  # type: ignore[valid-type]
+    code: SignalCode
     message: str
     weight: int = strawberry.field(description="Points taken off the score of 100.")
 
@@ -89,6 +98,8 @@ class AudienceQuality:
     def of(cls, quality: aq.InfluencerQuality | aq.AccountQuality) -> AudienceQuality:
         return cls(
             score=quality.score,
-            signals=[AudienceSignal(code=s.code, message=s.message, weight=s.weight)
-                     for s in quality.signals],
+            signals=[
+                AudienceSignal(code=s.code, message=s.message, weight=s.weight)
+                for s in quality.signals
+            ],
         )

@@ -53,8 +53,8 @@ class ReviewDecision(Enum):
 @strawberry.input
 class CreateDeliverableInput:
     partnership_id: strawberry.ID
-    platform: Platform  # type: ignore[valid-type]
-    format: ContentFormat  # type: ignore[valid-type]
+    platform: Platform
+    format: ContentFormat
     title: str
     brief: str | None = None
     due_at: datetime | None = None
@@ -65,7 +65,7 @@ class SubmitContentInput:
     deliverable_id: strawberry.ID
     caption: str
     media_url: str | None = None
-    platform_label: PlatformLabel | None = strawberry.field(  # type: ignore[valid-type]
+    platform_label: PlatformLabel | None = strawberry.field(
         default=None, description="The platform's own branded-content label, if switched on."
     )
     retouched: bool = False
@@ -118,9 +118,7 @@ def load_deliverable(
     pk = decode_id(gid, "Deliverable")
     row = (
         ctx.session.scalar(
-            scoped(DeliverableModel, ctx.viewer)
-            .where(DeliverableModel.id == pk)
-            .with_for_update()
+            scoped(DeliverableModel, ctx.viewer).where(DeliverableModel.id == pk).with_for_update()
         )
         if pk
         else None
@@ -256,8 +254,9 @@ class ContentMutation:
                 problems.append(Problem("caption", "caption is required", "REQUIRED"))
             elif len(caption) > MAX_CAPTION:
                 problems.append(
-                    Problem("caption", f"caption must be at most {MAX_CAPTION} characters",
-                            "TOO_LONG")
+                    Problem(
+                        "caption", f"caption must be at most {MAX_CAPTION} characters", "TOO_LONG"
+                    )
                 )
             media_url = None
             if input.media_url is not None and input.media_url.strip():
@@ -266,13 +265,14 @@ class ContentMutation:
                     problems.append(
                         Problem("mediaUrl", "mediaUrl must be an http(s) URL", "INVALID_URL")
                     )
-            label = (
-                PlatformLabelEnum(input.platform_label) if input.platform_label else None
-            )
+            label = PlatformLabelEnum(input.platform_label) if input.platform_label else None
             if label is not None and not content_review.label_fits(label, row.platform):
                 problems.append(
-                    Problem("platformLabel", f"{label.value} is not a {row.platform} label",
-                            "NOT_ALLOWED")
+                    Problem(
+                        "platformLabel",
+                        f"{label.value} is not a {row.platform} label",
+                        "NOT_ALLOWED",
+                    )
                 )
             if problems:
                 raise UserErrors(problems)
@@ -330,8 +330,7 @@ class ContentMutation:
                 raise problem(
                     "overrideReason", "an override only applies to an approval", "NOT_ALLOWED"
                 )
-            _move(row, StatusEnum.APPROVED if approve else StatusEnum.CHANGES_REQUESTED,
-                  "decision")
+            _move(row, StatusEnum.APPROVED if approve else StatusEnum.CHANGES_REQUESTED, "decision")
             latest = _latest_submission(info, row.id)
             if latest is None or latest.reviewed_at is not None:  # SUBMITTED implies neither
                 raise problem("deliverableId", "no version awaits review", "INVALID_TRANSITION")

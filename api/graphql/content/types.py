@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from api.graphql.compliance.types import DisclosureReport
     from api.graphql.partnerships.types import Partnership
 
-DeliverableStatus = strawberry.enum(StatusEnum, name="DeliverableStatus")
-ContentFormat = strawberry.enum(FormatEnum, name="ContentFormat")
-PlatformLabel = strawberry.enum(PlatformLabelEnum, name="PlatformLabel")
+DeliverableStatus = StatusEnum
+strawberry.enum(DeliverableStatus, name="DeliverableStatus")
+ContentFormat = FormatEnum
+strawberry.enum(ContentFormat, name="ContentFormat")
+PlatformLabel = PlatformLabelEnum
+strawberry.enum(PlatformLabel, name="PlatformLabel")
 ContentError, ContentErrorCode = error_type("Content", ("DISCLOSURE_FAILED",))
 
 
@@ -35,7 +38,7 @@ class ContentSubmission(ModelNode):
     version: int
     caption: str
     media_url: str | None
-    platform_label: PlatformLabel | None  # type: ignore[valid-type]
+    platform_label: PlatformLabel | None
     retouched: bool
     ai_generated: bool
     feedback: str | None
@@ -56,21 +59,21 @@ class ContentSubmission(ModelNode):
         return DisclosureReport.from_stored(self.row.disclosure_report)
 
     @strawberry.field(description="The stored report as JSON, with the brand's requirements.")
-    def disclosure_report_json(self) -> JSON | None:  # type: ignore[valid-type]
+    def disclosure_report_json(self) -> JSON | None:
         report: Any = self.row.disclosure_report
-        return report  # type: ignore[no-any-return]
+        return report
 
 
 @strawberry.type(name="Deliverable")
 class Deliverable(ModelNode):
     __model__ = DeliverableModel
     id: strawberry.relay.NodeID[int]
-    platform: Platform  # type: ignore[valid-type]
-    format: ContentFormat  # type: ignore[valid-type]
+    platform: Platform
+    format: ContentFormat
     title: str
     brief: str | None
     due_at: datetime | None
-    status: DeliverableStatus  # type: ignore[valid-type]
+    status: DeliverableStatus
     published_url: str | None
     published_at: datetime | None
     disclosure_override_reason: str | None
@@ -89,7 +92,9 @@ class Deliverable(ModelNode):
     @strawberry.field(description="Every version submitted, oldest first.")
     async def submissions(self, info: Info) -> list[ContentSubmission]:
         rows = await by_fk(
-            info.context, SubmissionModel, SubmissionModel.deliverable_id,
+            info.context,
+            SubmissionModel,
+            SubmissionModel.deliverable_id,
             order_by=(SubmissionModel.version,),
         ).load(self.id)
         return ContentSubmission.from_rows(rows)

@@ -9,7 +9,8 @@ from api.graphql.relay import ModelNode
 from api.models import Organization as OrganizationModel
 from api.models.enums import Role as RoleEnum
 
-Role = strawberry.enum(RoleEnum, name="Role")
+Role = RoleEnum
+strawberry.enum(Role, name="Role")
 
 
 @strawberry.type(name="Organization")
@@ -21,7 +22,7 @@ class Organization(ModelNode):
 
 @strawberry.type(name="Viewer", description="Who the API key belongs to.")
 class Viewer:
-    role: Role  # type: ignore[valid-type]
+    role: Role
     influencer_id: strawberry.ID | None
 
     @strawberry.field

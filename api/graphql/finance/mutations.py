@@ -108,8 +108,9 @@ class FinanceMutation:
 
         return run_mutation(info, ReviewConversionPayload, ERRORS, body)
 
-    @strawberry.mutation(description="Creates the payout batch of a currency and day, or returns "
-                         "the existing one.")
+    @strawberry.mutation(
+        description="Creates the payout batch of a currency and day, or returns the existing one."
+    )
     def create_payout_batch(self, info: Info, input: CreatePayoutBatchInput) -> PayoutBatchPayload:
         def body() -> dict[str, object]:
             ctx = info.context
@@ -137,8 +138,9 @@ class FinanceMutation:
         def body() -> dict[str, object]:
             ctx = info.context
             require(ctx.viewer, "finance")
-            row = _load(info, PayoutBatchModel, input.payout_batch_id, "PayoutBatch",
-                        "payoutBatchId")
+            row = _load(
+                info, PayoutBatchModel, input.payout_batch_id, "PayoutBatch", "payoutBatchId"
+            )
             assert isinstance(row, PayoutBatchModel)
             try:
                 batch = payouts.mark_paid(ctx.session, row, input.reference)

@@ -31,7 +31,7 @@ from api.money import MoneyError, normalize_currency
 
 @strawberry.input
 class ConversionFilter:
-    status: ConversionStatus | None = None  # type: ignore[valid-type]
+    status: ConversionStatus | None = None
     partnership_id: strawberry.ID | None = None
     campaign_id: strawberry.ID | None = None
     from_: datetime | None = strawberry.field(default=None, name="from")
@@ -41,7 +41,7 @@ class ConversionFilter:
 @strawberry.input
 class LedgerEntryFilter:
     influencer_id: strawberry.ID | None = None
-    kind: LedgerEntryKind | None = None  # type: ignore[valid-type]
+    kind: LedgerEntryKind | None = None
     currency: str | None = None
     from_: datetime | None = strawberry.field(default=None, name="from")
     to: datetime | None = strawberry.field(default=None, description="Exclusive.")
@@ -95,7 +95,12 @@ class FinanceQuery:
             if filter.to is not None:
                 stmt = stmt.where(m.occurred_at < filter.to)
         return paginate(
-            info, stmt, model=m, node=Conversion.from_row, first=first, after=after,
+            info,
+            stmt,
+            model=m,
+            node=Conversion.from_row,
+            first=first,
+            after=after,
             order=SortKey(m.occurred_at, descending=True),
         )
 
@@ -123,7 +128,12 @@ class FinanceQuery:
             if filter.to is not None:
                 stmt = stmt.where(m.created_at < filter.to)
         return paginate(
-            info, stmt, model=m, node=LedgerEntry.from_row, first=first, after=after,
+            info,
+            stmt,
+            model=m,
+            node=LedgerEntry.from_row,
+            first=first,
+            after=after,
             order=SortKey(m.created_at, descending=True),
         )
 
@@ -133,8 +143,13 @@ class FinanceQuery:
     ) -> Connection[PayoutBatch]:
         m = PayoutBatchModel
         return paginate(
-            info, scoped(m, info.context.viewer), model=m, node=PayoutBatch.from_row,
-            first=first, after=after, order=SortKey(m.id, descending=True),
+            info,
+            scoped(m, info.context.viewer),
+            model=m,
+            node=PayoutBatch.from_row,
+            first=first,
+            after=after,
+            order=SortKey(m.id, descending=True),
         )
 
     @strawberry.field(description="An influencer's balance now; null for an unknown influencer.")
@@ -145,12 +160,16 @@ class FinanceQuery:
             return None
         b = compute_balance(info.context.session, info.context.viewer.organization_id, pk, code)
         return Balance(
-            currency=code, pending=_money(b.pending, code), available=_money(b.available, code),
-            paid=_money(b.paid, code), held=_money(b.held, code),
+            currency=code,
+            pending=_money(b.pending, code),
+            available=_money(b.available, code),
+            paid=_money(b.paid, code),
+            held=_money(b.held, code),
         )
 
-    @strawberry.field(description="A monthly statement (period YYYY-MM, UTC); null for an "
-                      "unknown influencer.")
+    @strawberry.field(
+        description="A monthly statement (period YYYY-MM, UTC); null for an unknown influencer."
+    )
     def statement(
         self, info: Info, influencer_id: strawberry.ID, period: str, currency: str
     ) -> Statement | None:
@@ -166,9 +185,11 @@ class FinanceQuery:
             info.context.session, info.context.viewer.organization_id, pk, period, code
         )
         return Statement(
-            period=s.period, currency=code,
+            period=s.period,
+            currency=code,
             opening_balance=_money(s.opening_balance, code),
             closing_balance=_money(s.closing_balance, code),
-            credits=_money(s.credits, code), debits=_money(s.debits, code),
+            credits=_money(s.credits, code),
+            debits=_money(s.debits, code),
             entries=LedgerEntry.from_rows(s.entries),
         )

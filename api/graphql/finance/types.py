@@ -43,9 +43,12 @@ FinanceError, FinanceErrorCode = error_type(
         "NOT_PRICEABLE",
     ),
 )
-ConversionStatus = strawberry.enum(ConversionStatusEnum, name="ConversionStatus")
-LedgerEntryKind = strawberry.enum(EntryKindEnum, name="LedgerEntryKind")
-PayoutBatchStatus = strawberry.enum(PayoutStatusEnum, name="PayoutBatchStatus")
+ConversionStatus = ConversionStatusEnum
+strawberry.enum(ConversionStatus, name="ConversionStatus")
+LedgerEntryKind = EntryKindEnum
+strawberry.enum(LedgerEntryKind, name="LedgerEntryKind")
+PayoutBatchStatus = PayoutStatusEnum
+strawberry.enum(PayoutBatchStatus, name="PayoutBatchStatus")
 
 
 @strawberry.enum(description="An entry's status, derived from the ledger when it is read.")
@@ -61,9 +64,7 @@ def entry_statuses(ctx: Context) -> DataLoader[int, str]:
     async def load(ids: list[int]) -> list[str]:
         now = utcnow()
         rows = ctx.session.execute(
-            select(LedgerEntryModel.id, status_expression(now)).where(
-                LedgerEntryModel.id.in_(ids)
-            )
+            select(LedgerEntryModel.id, status_expression(now)).where(LedgerEntryModel.id.in_(ids))
         ).all()
         found = {i: s for i, s in rows}
         return [found.get(i, "PENDING") for i in ids]
@@ -84,7 +85,7 @@ class Conversion(ModelNode):
     currency: str
     occurred_at: datetime
     received_at: datetime
-    status: ConversionStatus  # type: ignore[valid-type]
+    status: ConversionStatus
     hold_reasons: list[str]
     review_reason: str | None
     reviewed_at: datetime | None
@@ -120,7 +121,7 @@ class Conversion(ModelNode):
 class LedgerEntry(ModelNode):
     __model__ = LedgerEntryModel
     id: strawberry.relay.NodeID[int]
-    kind: LedgerEntryKind  # type: ignore[valid-type]
+    kind: LedgerEntryKind
     currency: str
     created_at: datetime
     available_at: datetime
@@ -133,8 +134,10 @@ class LedgerEntry(ModelNode):
         assert money is not None
         return money
 
-    @strawberry.field(description="PENDING until availableAt, then AVAILABLE, PAID once a paid "
-                      "payout batch covers it. PAYOUT entries are PAID.")
+    @strawberry.field(
+        description="PENDING until availableAt, then AVAILABLE, PAID once a paid "
+        "payout batch covers it. PAYOUT entries are PAID."
+    )
     async def status(self, info: Info) -> LedgerEntryStatus:
         return LedgerEntryStatus(await entry_statuses(info.context).load(self.id))
 
@@ -189,7 +192,7 @@ class PayoutBatch(ModelNode):
     id: strawberry.relay.NodeID[int]
     currency: str
     as_of: date
-    status: PayoutBatchStatus  # type: ignore[valid-type]
+    status: PayoutBatchStatus
     reference: str | None
     paid_at: datetime | None
     created_at: datetime

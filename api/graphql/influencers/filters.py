@@ -17,10 +17,10 @@ from api.models import Influencer, SocialAccount
 @strawberry.input
 class InfluencerFilter:
     search: str | None = strawberry.field(default=None, description="Name, email or handle.")
-    platform: Platform | None = None  # type: ignore[valid-type]
+    platform: Platform | None = None
     niche: str | None = None
     country: str | None = None
-    tier: Tier | None = None  # type: ignore[valid-type]
+    tier: Tier | None = None
     min_followers: int | None = None
     max_followers: int | None = None
     min_engagement_rate: Decimal | None = None
@@ -67,7 +67,11 @@ def apply_filter(stmt: Select[Any], f: InfluencerFilter | None, ctx: Context) ->
             SocialAccount.influencer_id == Influencer.id, SocialAccount.handle_key.like(like)
         )
         stmt = stmt.where(
-            or_(func.lower(Influencer.name).like(like), func.lower(Influencer.email).like(like), handle)
+            or_(
+                func.lower(Influencer.name).like(like),
+                func.lower(Influencer.email).like(like),
+                handle,
+            )
         )
     if f.platform is not None:
         stmt = stmt.where(

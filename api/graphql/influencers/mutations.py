@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import func, select
 
+from api.audience import refresh_scores
 from api.db import utcnow
 from api.domain import validation
 from api.graphql.context import Info
@@ -26,7 +27,6 @@ from api.graphql.relay import decode_id
 from api.models import Influencer as InfluencerModel
 from api.models import MetricSnapshot as SnapshotModel
 from api.models import SocialAccount as AccountModel
-from api.audience import refresh_scores
 from api.stats import refresh_influencer_stats
 
 ERRORS = (InfluencerError, InfluencerErrorCode)
@@ -34,7 +34,7 @@ ERRORS = (InfluencerError, InfluencerErrorCode)
 
 @strawberry.input
 class SocialAccountInput:
-    platform: Platform  # type: ignore[valid-type]
+    platform: Platform
     handle: str
     url: str | None = None
     followers: int = 0
@@ -195,7 +195,9 @@ def _apply_profile(row: InfluencerModel, data: Any, *, creating: bool) -> None:
                 raise problem("country", "country must be an ISO 3166 alpha-2 code such as FR")
         row.country = country
     if creating or data.languages is not None:
-        row.languages = _codes(data.languages, "languages", validation.language, "ISO 639-1 language")
+        row.languages = _codes(
+            data.languages, "languages", validation.language, "ISO 639-1 language"
+        )
     if creating or data.niches is not None:
         row.niches = _tags(data.niches, "niches")
     if creating or data.phone is not None:
@@ -210,11 +212,15 @@ def _apply_profile(row: InfluencerModel, data: Any, *, creating: bool) -> None:
         row.customer_ids = [c.strip() for c in (data.customer_ids or []) if c.strip()]
 
 
-def _add_account(info: Info, influencer: InfluencerModel, a: SocialAccountInput, field: str) -> AccountModel:
+def _add_account(
+    info: Info, influencer: InfluencerModel, a: SocialAccountInput, field: str
+) -> AccountModel:
     problems = []
     key = validation.handle_key(a.handle)
     if key is None:
-        problems.append(Problem(f"{field}.handle", "a handle is letters, digits, '.', '_' or '-'", "INVALID"))
+        problems.append(
+            Problem(f"{field}.handle", "a handle is letters, digits, '.', '_' or '-'", "INVALID")
+        )
     url = None
     if a.url:
         url = validation.http_url(a.url)
@@ -223,7 +229,9 @@ def _add_account(info: Info, influencer: InfluencerModel, a: SocialAccountInput,
     for name in ("followers", "following", "posts", "avg_likes", "avg_comments", "avg_views"):
         if getattr(a, name) < 0:
             camel = name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])
-            problems.append(Problem(f"{field}.{camel}", f"{camel} must not be negative", "NEGATIVE"))
+            problems.append(
+                Problem(f"{field}.{camel}", f"{camel} must not be negative", "NEGATIVE")
+            )
     pct = a.suspicious_audience_pct
     if pct is not None and not (0 <= pct <= 100):
         problems.append(
@@ -340,7 +348,9 @@ class InfluencerMutation:
                 if value < 0
             ]
             if input.posts_sampled < 1:
-                problems.append(Problem("postsSampled", "postsSampled must be at least 1", "OUT_OF_RANGE"))
+                problems.append(
+                    Problem("postsSampled", "postsSampled must be at least 1", "OUT_OF_RANGE")
+                )
             captured = input.captured_at or utcnow()
             if captured.tzinfo is None:
                 problems.append(Problem("capturedAt", "capturedAt needs a time zone", "INVALID"))

@@ -3,7 +3,12 @@ from __future__ import annotations
 import strawberry
 
 from api.graphql.context import Info
-from api.graphql.influencers.filters import InfluencerFilter, InfluencerOrder, apply_filter, sort_key
+from api.graphql.influencers.filters import (
+    InfluencerFilter,
+    InfluencerOrder,
+    apply_filter,
+    sort_key,
+)
 from api.graphql.influencers.types import Influencer
 from api.graphql.loaders import by_id
 from api.graphql.permissions import scoped
@@ -24,8 +29,13 @@ class InfluencerQuery:
     ) -> Connection[Influencer]:
         stmt = apply_filter(scoped(InfluencerModel, info.context.viewer), filter, info.context)
         return paginate(
-            info, stmt, model=InfluencerModel, node=Influencer.from_row,
-            first=first, after=after, order=sort_key(order_by),
+            info,
+            stmt,
+            model=InfluencerModel,
+            node=Influencer.from_row,
+            first=first,
+            after=after,
+            order=sort_key(order_by),
         )
 
     @strawberry.field

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from api.graphql.compliance.types import AudienceQuality
     from api.graphql.partnerships.types import Partnership
 
+
 def _roster(info: Info) -> Any:
     """Peer medians and every account's metrics, loaded once per request for the organization."""
 
@@ -35,8 +36,10 @@ def _roster(info: Info) -> Any:
     return info.context.memo("audience-roster", load)
 
 
-Platform = strawberry.enum(PlatformEnum, name="Platform")
-Tier = strawberry.enum(metrics.Tier, name="Tier", description="Follower tier (org thresholds).")
+Platform = PlatformEnum
+strawberry.enum(Platform, name="Platform")
+Tier = metrics.Tier
+strawberry.enum(Tier, name="Tier", description="Follower tier (org thresholds).")
 
 InfluencerError, InfluencerErrorCode = error_type("Influencer")
 
@@ -62,7 +65,7 @@ class MetricSnapshot(ModelNode):
 class SocialAccount(ModelNode):
     __model__ = AccountModel
     id: strawberry.relay.NodeID[int]
-    platform: Platform  # type: ignore[valid-type]
+    platform: Platform
     handle: str
     url: str | None
     followers: int
@@ -80,13 +83,15 @@ class SocialAccount(ModelNode):
         return metrics.engagement_rate(self.followers, self.avg_likes, self.avg_comments)
 
     @strawberry.field
-    def tier(self, info: Info) -> Tier:  # type: ignore[valid-type]
+    def tier(self, info: Info) -> Tier:
         return metrics.tier_for(self.followers, info.context.tier_thresholds())
 
     @strawberry.field(description="Snapshots of this account's metrics, oldest first.")
     async def snapshots(self, info: Info) -> list[MetricSnapshot]:
         rows = await by_fk(
-            info.context, SnapshotModel, SnapshotModel.social_account_id,
+            info.context,
+            SnapshotModel,
+            SnapshotModel.social_account_id,
             order_by=(SnapshotModel.captured_at,),
         ).load(self.id)
         return MetricSnapshot.from_rows(rows)
@@ -117,7 +122,7 @@ class Influencer(ModelNode):
         return None if rate is None else rate.quantize(Decimal("0.01"))
 
     @strawberry.field(description="Tier of the largest account, by the organization's thresholds.")
-    def tier(self, info: Info) -> Tier:  # type: ignore[valid-type]
+    def tier(self, info: Info) -> Tier:
         return metrics.tier_for(self.row.max_followers, info.context.tier_thresholds())
 
     @strawberry.field(

@@ -55,7 +55,7 @@ class PartnershipDecision(Enum):
 class CreatePartnershipInput:
     campaign_id: strawberry.ID
     influencer_id: strawberry.ID
-    connection: MaterialConnection = strawberry.field(  # type: ignore[valid-type]
+    connection: MaterialConnection = strawberry.field(
         default=ConnectionEnum.PAID,
         description="What ties the influencer to the brand; decides the disclosure needed.",
     )
@@ -74,7 +74,7 @@ class RespondToPartnershipInput:
 @strawberry.input
 class TransitionPartnershipInput:
     partnership_id: strawberry.ID
-    status: PartnershipStatus  # type: ignore[valid-type]
+    status: PartnershipStatus
 
 
 @strawberry.input(
@@ -83,7 +83,7 @@ class TransitionPartnershipInput:
 )
 class SetContractTermsInput:
     partnership_id: strawberry.ID
-    usage_rights: UsageRights  # type: ignore[valid-type]
+    usage_rights: UsageRights
     deliverables_due: str | None = None
     usage_rights_days: int | None = None
     usage_rights_regions: list[str] | None = None

@@ -12,7 +12,7 @@ from api.models import Partnership as PartnershipModel
 
 @strawberry.input
 class PartnershipFilter:
-    status: PartnershipStatus | None = None  # type: ignore[valid-type]
+    status: PartnershipStatus | None = None
     campaign_id: strawberry.ID | None = None
     influencer_id: strawberry.ID | None = None
 

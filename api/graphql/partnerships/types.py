@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from api.plans import effective_plan
 from api.domain.partnership_status import PartnershipStatus as StatusEnum
 from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
@@ -21,6 +20,7 @@ from api.models import Partnership as PartnershipModel
 from api.models import TrackedLink as TrackedLinkModel
 from api.models.enums import MaterialConnection as ConnectionEnum
 from api.models.enums import UsageRights as UsageRightsEnum
+from api.plans import effective_plan
 
 if TYPE_CHECKING:
     from api.graphql.campaigns.types import Campaign
@@ -28,9 +28,12 @@ if TYPE_CHECKING:
     from api.graphql.influencers.types import Influencer
     from api.graphql.tracking.types import DiscountCode, TrackedLink
 
-PartnershipStatus = strawberry.enum(StatusEnum, name="PartnershipStatus")
-MaterialConnection = strawberry.enum(ConnectionEnum, name="MaterialConnection")
-UsageRights = strawberry.enum(UsageRightsEnum, name="UsageRights")
+PartnershipStatus = StatusEnum
+strawberry.enum(PartnershipStatus, name="PartnershipStatus")
+MaterialConnection = ConnectionEnum
+strawberry.enum(MaterialConnection, name="MaterialConnection")
+UsageRights = UsageRightsEnum
+strawberry.enum(UsageRights, name="UsageRights")
 PartnershipError, PartnershipErrorCode = error_type("Partnership")
 
 
@@ -40,7 +43,7 @@ class Contract(ModelNode):
     id: strawberry.relay.NodeID[int]
     version: int
     deliverables_due: str | None
-    usage_rights: UsageRights  # type: ignore[valid-type]
+    usage_rights: UsageRights
     usage_rights_days: int | None
     usage_rights_regions: list[str]
     exclusivity_days: int | None
@@ -56,8 +59,8 @@ class Contract(ModelNode):
 class Partnership(ModelNode):
     __model__ = PartnershipModel
     id: strawberry.relay.NodeID[int]
-    status: PartnershipStatus  # type: ignore[valid-type]
-    connection: MaterialConnection  # type: ignore[valid-type]
+    status: PartnershipStatus
+    connection: MaterialConnection
     responded_at: datetime | None
     response_note: str | None
     created_at: datetime
@@ -91,8 +94,10 @@ class Partnership(ModelNode):
         return Contract.from_rows(await self._contracts(info))
 
     async def _contracts(self, info: Info) -> list[ContractModel]:
-        return await by_fk(  # type: ignore[no-any-return]
-            info.context, ContractModel, ContractModel.partnership_id,
+        return await by_fk(
+            info.context,
+            ContractModel,
+            ContractModel.partnership_id,
             order_by=(ContractModel.version,),
         ).load(self.id)
 
@@ -103,7 +108,9 @@ class Partnership(ModelNode):
         from api.graphql.content.types import Deliverable
 
         rows = await by_fk(
-            info.context, DeliverableModel, DeliverableModel.partnership_id,
+            info.context,
+            DeliverableModel,
+            DeliverableModel.partnership_id,
             order_by=(DeliverableModel.due_at,),
         ).load(self.id)
         return Deliverable.from_rows(rows)
@@ -135,7 +142,7 @@ class Partnership(ModelNode):
     ) -> list[Annotated[DiscountCode, strawberry.lazy("api.graphql.tracking.types")]]:
         from api.graphql.tracking.types import DiscountCode
 
-        rows = await by_fk(
-            info.context, DiscountCodeModel, DiscountCodeModel.partnership_id
-        ).load(self.id)
+        rows = await by_fk(info.context, DiscountCodeModel, DiscountCodeModel.partnership_id).load(
+            self.id
+        )
         return DiscountCode.from_rows(rows)

@@ -196,9 +196,7 @@ class TrackingMutation:
         return run_mutation(info, TrackedLinkPayload, ERRORS, body)
 
     @strawberry.mutation(description="Issues a discount code for a partnership (MANAGER, ADMIN).")
-    def issue_discount_code(
-        self, info: Info, input: IssueDiscountCodeInput
-    ) -> DiscountCodePayload:
+    def issue_discount_code(self, info: Info, input: IssueDiscountCodeInput) -> DiscountCodePayload:
         def body() -> dict[str, object]:
             ctx = info.context
             require(ctx.viewer, "tracking")
@@ -206,7 +204,8 @@ class TrackingMutation:
             bps = linkcodes.percent_to_bps(input.percent_off)
             if bps is None:
                 raise problem(
-                    "percentOff", "more than 0 and at most 100, with 2 decimals at most",
+                    "percentOff",
+                    "more than 0 and at most 100, with 2 decimals at most",
                     "OUT_OF_RANGE",
                 )
             if input.code is None:
