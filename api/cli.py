@@ -146,11 +146,13 @@ def cmd_tracker_serve(_args: argparse.Namespace) -> int:
 
 
 def cmd_tracker_republish(_args: argparse.Namespace) -> int:
+    from api.postback_secrets import publish_all
     from api.publish import redis_client, republish_all
 
     with _session() as session:
         counts = republish_all(session, redis_client())
-    print(f"republished {counts}", file=sys.stderr)
+        brands = publish_all(session, redis_client())
+    print(f"republished {counts}, postback secrets of {brands} brands", file=sys.stderr)
     return 0
 
 
@@ -196,13 +198,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
     with _session() as session:
         if demo.is_empty(session):
             result = demo.seed(session, progress=demo.print_progress)
-    try:
-        from api.publish import redis_client, republish_all
-
-        with _session() as session:
-            republish_all(session, redis_client())
-    except ImportError:
-        pass
+    cmd_tracker_republish(_args)
     exe = [sys.executable, "-m", "api.cli"]
     children: list[subprocess.Popen[bytes]] = []
     commands = [[*exe, "serve"], [*exe, "tracker", "serve"], [*exe, "worker"]]

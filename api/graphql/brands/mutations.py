@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import strawberry
 
-from api.db import utcnow
+from api import postback_secrets
+from api.db import get_sessionmaker, utcnow
 from api.domain import validation
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
 from api.graphql.context import Info
@@ -12,6 +13,7 @@ from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require, scoped
 from api.graphql.relay import decode_id
 from api.models import Brand as BrandModel
+from api.publish import redis_client
 
 ERRORS = (BrandError, BrandErrorCode)
 
@@ -71,6 +73,30 @@ def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> B
     return row
 
 
+@strawberry.input
+class RotatePostbackSecretInput:
+    brand_id: strawberry.ID
+
+
+@strawberry.type
+class RotatePostbackSecretPayload:
+    brand: Brand | None = None
+    secret: str | None = strawberry.field(
+        default=None,
+        description="The new signing secret, shown only this once. The previous one stays "
+        "valid for 24 hours.",
+    )
+    user_errors: list[BrandError]
+
+
+class _AfterCommit:
+    """Stands in for Redis inside the transaction: secrets are published once it commits."""
+
+    def set(self, *_: object) -> None: ...
+
+    def delete(self, *_: object) -> None: ...
+
+
 @strawberry.type
 class BrandMutation:
     @strawberry.mutation(description="Creates a brand (ADMIN).")
@@ -89,6 +115,28 @@ class BrandMutation:
             return {"brand": Brand.from_row(row)}
 
         return run_mutation(info, BrandPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Issues a new postback signing secret for a brand (ADMIN). Both the new and "
+        "the previous secret are accepted for 24 hours."
+    )
+    def rotate_postback_secret(
+        self, info: Info, input: RotatePostbackSecretInput
+    ) -> RotatePostbackSecretPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "brands")
+            brand = load_brand(info, input.brand_id)
+            secret = postback_secrets.rotate(ctx.session, brand.id, _AfterCommit())
+
+            def publish() -> None:
+                with get_sessionmaker()() as session:
+                    postback_secrets.publish(session, brand.id, redis_client())
+
+            ctx.after_commit.append(publish)
+            return {"brand": Brand.from_row(brand), "secret": secret}
+
+        return run_mutation(info, RotatePostbackSecretPayload, ERRORS, body)
 
     @strawberry.mutation(description="Changes a brand's name, currency or website (ADMIN).")
     def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandPayload:

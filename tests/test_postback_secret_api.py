@@ -1,0 +1,48 @@
+"""rotatePostbackSecret: ADMIN only, shown once, old secret kept 24 h, published after commit."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from api.models.ledger import BrandPostbackSecret
+from api.publish import redis_client
+from api.settings import get_settings
+from tests.factories import gid
+from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
+from tracker import keys
+
+ROTATE = "secret brand { id }"
+
+
+def _count(db):
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(BrandPostbackSecret))
+
+
+def test_rotate_publishes_new_and_keeps_old(gql, factory, db, redis_env):
+    w = factory.world()
+    first = gql.mutate(w["keys"]["ADMIN"], "rotatePostbackSecret", {"brandId": gid(w["brand"])},
+                       ROTATE)
+    assert first["userErrors"] == [] and first["secret"].startswith("whsec_")
+    second = gql.mutate(w["keys"]["ADMIN"], "rotatePostbackSecret",
+                        {"brandId": gid(w["brand"])}, ROTATE)
+    assert second["secret"] != first["secret"]
+    stored = redis_client().get(keys.brand_secrets(get_settings().redis.prefix, w["brand"].id))
+    published = {s["secret"] for s in json.loads(stored)}
+    assert {first["secret"], second["secret"]} <= published
+
+
+def test_rotate_refused_for_other_roles_and_orgs(gql, factory, db):
+    w, other = factory.world(), factory.world()
+    before = _count(db)
+    for role in ("MANAGER", "FINANCE", "INFLUENCER"):
+        result = gql.mutate(w["keys"][role], "rotatePostbackSecret", {"brandId": gid(w["brand"])},
+                            ROTATE)
+        assert result["secret"] is None
+        assert result["userErrors"][0]["code"] == "FORBIDDEN"
+    result = gql.mutate(w["keys"]["ADMIN"], "rotatePostbackSecret",
+                        {"brandId": gid(other["brand"])}, ROTATE)
+    assert result["userErrors"][0]["code"] == "NOT_FOUND" and result["secret"] is None
+    assert _count(db) == before
