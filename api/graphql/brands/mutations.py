@@ -86,7 +86,7 @@ class RotatePostbackSecretPayload:
         description="The new signing secret, shown only this once. The previous one stays "
         "valid for 24 hours.",
     )
-    user_errors: list[BrandError]
+    user_errors: list[BrandError]  # type: ignore[valid-type]
 
 
 class _AfterCommit:
