@@ -33,7 +33,7 @@ from tracker import keys
 from tracker.bots import is_bot
 from tracker.cache import DedupeWindow
 from tracker.clientip import ClientIp, IpHasher, truncate_ip
-from tracker.events import SEP, new_id, orphan_head, valid_code
+from tracker.events import SEP, clean, new_id, orphan_head, valid_code
 from tracker.links import LinkResolver, Unavailable
 from tracker.metrics import Metrics
 from tracker.postbacks import Postbacks
@@ -70,9 +70,16 @@ _REDIRECT_HEADERS = [
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
 
 
+def _redirect_start(location: bytes) -> dict[str, Any]:
+    return {
+        "type": "http.response.start",
+        "status": 302,
+        "headers": [(b"location", location), *_REDIRECT_HEADERS],
+    }
+
+
 def _header_text(raw: bytes, limit: int) -> str:
-    text = raw[:limit].decode("utf-8", "replace")
-    return text.replace(SEP, " ") if SEP in text else text
+    return clean(raw[:limit].decode("utf-8", "replace"))
 
 
 def _page_headers(body: bytes, *extra: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
@@ -214,9 +221,9 @@ class TrackerApp:
                 await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
             else:
                 self.metrics.redirects += 1
-                await self._redirect(
-                    send, target.location_head + new_id().encode() + target.location_tail
-                )
+                location = target.location_head + new_id().encode() + target.location_tail
+                await send(_redirect_start(location))
+                await send(_EMPTY_BODY)
             return
 
         user_agent = referer = forwarded = b""
@@ -265,15 +272,7 @@ class TrackerApp:
             self._hash_ip(ip), ua, ref, "1" if bot else "0", unique,
         )))  # fmt: skip
         metrics.redirects += 1
-        await self._redirect(send, target.location_head + click_id.encode() + target.location_tail)
-
-    @staticmethod
-    async def _redirect(send: Any, location: bytes) -> None:
-        await send({
-            "type": "http.response.start",
-            "status": 302,
-            "headers": [(b"location", location), *_REDIRECT_HEADERS],
-        })  # fmt: skip
+        await send(_redirect_start(target.location_head + click_id.encode() + target.location_tail))
         await send(_EMPTY_BODY)
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
@@ -53,6 +54,7 @@ class DedupeWindow:
         self._window = window
         self._size = max(1, size)
         self._data: OrderedDict[int, tuple[float, str]] = OrderedDict()
+        self._oldest = math.inf  # expiry of the first (oldest) entry
 
     def __len__(self) -> int:
         return len(self._data)
@@ -67,12 +69,14 @@ class DedupeWindow:
                 return entry[1]
             del data[key]
         data[key] = (now + self._window, click_id)
-        # Drop a couple of expired or surplus entries from the old end: amortised O(1).
-        for _ in range(2):
-            if not data:
-                break
-            oldest = next(iter(data.values()))
-            if oldest[0] > now and len(data) <= self._size:
-                break
-            data.popitem(last=False)
+        if len(data) > self._size or self._oldest <= now:
+            # Drop a couple of expired or surplus entries from the old end: amortised O(1).
+            for _ in range(2):
+                expires = next(iter(data.values()))[0]
+                if expires > now and len(data) <= self._size:
+                    break
+                data.popitem(last=False)
+            self._oldest = next(iter(data.values()))[0] if data else math.inf
+        elif len(data) == 1:
+            self._oldest = now + self._window
         return None

@@ -19,22 +19,26 @@ from ipaddress import ip_network
 
 Address = tuple[int, int]  # (32 or 128, integer value)
 
+_inet_pton = socket.inet_pton
+_AF_INET = socket.AF_INET
+_AF_INET6 = socket.AF_INET6
+
 _CACHE_LIMIT = 4096
 
 
 def parse_ip(text: str) -> Address | None:
     """An address from a socket peer or an X-Forwarded-For hop (port and brackets allowed)."""
     text = text.strip()
+    try:
+        return 32, int.from_bytes(_inet_pton(_AF_INET, text), "big")
+    except OSError:
+        pass
     if text.startswith("["):  # [v6]:port
         text = text[1:].partition("]")[0]
     elif text.count(":") == 1:  # v4:port
-        text = text.partition(":")[0]
+        return parse_ip(text.partition(":")[0]) if "." in text else None
     try:
-        return 32, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-    except OSError:
-        pass
-    try:
-        value = int.from_bytes(socket.inet_pton(socket.AF_INET6, text.partition("%")[0]), "big")
+        value = int.from_bytes(_inet_pton(_AF_INET6, text.partition("%")[0]), "big")
     except OSError:
         return None
     if value >> 32 == 0xFFFF:
@@ -66,7 +70,10 @@ class ClientIp:
 
     def trusted(self, addr: Address) -> bool:
         bits, value = addr
-        return any(b == bits and value & mask == net for b, net, mask in self._networks)
+        for b, net, mask in self._networks:  # noqa: SIM110 (any() of a generator is slower)
+            if b == bits and value & mask == net:
+                return True
+        return False
 
     def _trusted_peer(self, peer: str) -> bool:
         trusted = self._trusted_peers.get(peer)
@@ -87,7 +94,9 @@ class ClientIp:
             addr = parse_ip(hop)
             if addr is None:
                 break  # not written by a proxy of ours: keep the last address we trust
-            client = format_ip(addr)
+            # inet_pton only accepts canonical dotted quads: such a hop is its own string
+            hop = hop.strip()
+            client = hop if addr[0] == 32 and ":" not in hop else format_ip(addr)
             if not self.trusted(addr):
                 break
         return client

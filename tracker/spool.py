@@ -177,6 +177,7 @@ class Spool:
                 record = json.loads(line)
                 event = record["event"]
                 packed = pack([str(event[name]) for name in FIELDS])
+                unpack(packed)  # a hand-edited line must not break the packed format
                 batch_id = str(record["batch"])
             except (ValueError, KeyError, TypeError):
                 skipped += 1

