@@ -59,12 +59,21 @@ class Spool:
         self._current: IO[bytes] | None = None
         self._current_path: Path | None = None
         self._current_bytes = 0
-        # events in each segment file we know of; their sum is the spool depth
+        # Events in each segment file we know of, and their sum, the spool depth. Both are
+        # changed on the spool thread only; the event loop reads `depth`, a plain int.
         self._counts: dict[Path, int] = {}
+        self._depth = 0
 
     @property
     def depth(self) -> int:
-        return sum(self._counts.values())
+        return self._depth
+
+    def _count(self, path: Path, events: int) -> None:
+        self._depth += events - self._counts.get(path, 0)
+        if events:
+            self._counts[path] = events
+        else:
+            self._counts.pop(path, None)
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -104,7 +113,7 @@ class Spool:
         for path in self._segments():
             try:
                 with path.open("rb") as f:
-                    self._counts[path] = sum(1 for line in f if line.endswith(b"\n"))
+                    self._count(path, sum(1 for line in f if line.endswith(b"\n")))
             except FileNotFoundError:
                 continue
         if self._counts:
@@ -129,7 +138,7 @@ class Spool:
         self._current.flush()
         os.fsync(self._current.fileno())
         self._current_bytes += len(data)
-        self._counts[self._current_path] = self._counts.get(self._current_path, 0) + count
+        self._count(self._current_path, self._counts.get(self._current_path, 0) + count)
 
     def _start_segment(self) -> None:
         self._close_current()
@@ -163,7 +172,7 @@ class Spool:
                 file.close()
                 continue
             segment = Segment(path, file, self._read(path, file))
-            self._counts[path] = segment.events
+            self._count(path, segment.events)
             return segment
         return None
 
@@ -195,7 +204,7 @@ class Spool:
         segment.path.unlink(missing_ok=True)
         self._fsync_directory()
         segment.file.close()
-        self._counts.pop(segment.path, None)
+        self._count(segment.path, 0)
 
     def _release(self, segment: Segment) -> None:
         segment.file.close()
