@@ -86,3 +86,13 @@ def test_json_formatter_carries_extras_and_exceptions() -> None:
     assert first["logger"] == "tracker.test" and first["ts"].endswith("Z")
     assert second["level"] == "error" and "ValueError: boom" in second["exc"]
     assert isinstance(JsonFormatter().format(logging.makeLogRecord({"msg": "x"})), str)
+
+
+def test_the_tracker_never_imports_the_api_or_its_orm() -> None:
+    code = (
+        "import sys, tracker.app, tracker.server, tracker.events, tracker.log\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'strawberry', 'api', 'alembic'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
