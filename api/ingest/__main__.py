@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from api.ingest.worker import run_worker
+from tracker.log import configure_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,10 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--claim-interval", type=float, default=5.0)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-    )
+    configure_logging(args.log_level)
     run_worker(
         consumer_name=args.consumer,
         batch_size=args.batch_size,

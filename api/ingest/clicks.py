@@ -82,7 +82,8 @@ def ingest_clicks(session: Session, events: Sequence[ClickEvent]) -> ClickStats:
         )
     stats.orphans = sum(orphans.values())
     inserted: set[str] = set()
-    values = list(rows.values())
+    # Sorted: concurrent workers inserting the same clicks lock them in the same order.
+    values = [rows[k] for k in sorted(rows)]
     for start in range(0, len(values), CHUNK):
         stmt = (
             dialect_insert(session, Click)

@@ -159,7 +159,7 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
         partnership = session.scalars(
             select(Partnership)
             .where(Partnership.id == attribution.partnership_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         ).one()
         influencer_id = partnership.influencer_id
         status = ConversionStatus.HELD if attribution.on_hold else ConversionStatus.APPROVED
@@ -279,7 +279,7 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
     conversion = session.scalars(
         select(Conversion)
         .where(Conversion.brand_id == brand_id, Conversion.order_id == order_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).first()
     if conversion is None:
         return 0
@@ -291,7 +291,7 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
             Refund.status == RefundStatus.WAITING,
         )
         .order_by(Refund.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
     if not waiting:
         return 0
@@ -341,3 +341,35 @@ def sweep_waiting(session: Session, now: datetime, limit: int = 500) -> int:
         .limit(limit)
     ).all()
     return sum(apply_waiting(session, b, o, now) for b, o in orders)
+
+
+def lock_partnerships(session: Session, events: list[ConversionEvent | RefundEvent]) -> None:
+    """Locks every partnership the batch's conversions may credit, in id order, before any is
+    processed: concurrent workers then always take these locks in the same order (no deadlock)."""
+    click_ids = {e.click_id for e in events if isinstance(e, ConversionEvent) and e.click_id}
+    codes = {
+        (e.brand_id, e.discount_code.upper())
+        for e in events
+        if isinstance(e, ConversionEvent) and e.discount_code
+    }
+    ids: set[int] = set()
+    if click_ids:
+        ids.update(
+            session.scalars(select(Click.partnership_id).where(Click.click_id.in_(click_ids)))
+        )
+    for brand_id in {b for b, _ in codes}:
+        wanted = [c for b, c in codes if b == brand_id]
+        ids.update(
+            session.scalars(
+                select(DiscountCode.partnership_id).where(
+                    DiscountCode.brand_id == brand_id, DiscountCode.code.in_(wanted)
+                )
+            )
+        )
+    if ids:
+        session.scalars(
+            select(Partnership.id)
+            .where(Partnership.id.in_(sorted(ids)))
+            .order_by(Partnership.id)
+            .with_for_update(key_share=True)
+        ).all()

@@ -48,6 +48,7 @@ from api.ingest.conversions import (
     apply_waiting,
     ingest_conversion,
     ingest_refund,
+    lock_partnerships,
     sweep_waiting,
 )
 from api.models import Refund
@@ -208,7 +209,7 @@ class Worker:
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> Stats:
-        log.info("ingest worker %s starting", self.consumer)
+        log.info("ingest worker starting", extra={"consumer": self.consumer})
         backoff = 0.1
         ready = False
         last_report = time.monotonic()
@@ -231,13 +232,17 @@ class Worker:
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("redis unavailable (%s); retrying in %.1fs", exc, backoff)
+                log.warning("redis unavailable", extra={"error": str(exc), "retry_in": backoff})
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:  # a bug or an unexpected failure: the batch stays pending
+                log.exception("ingest loop failed; retrying")
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
             if time.monotonic() - last_report > 10:
                 last_report = time.monotonic()
-                log.info("ingest progress %s", self.stats)
-        log.info("ingest worker %s stopped: %s", self.consumer, self.stats)
+                log.info("ingest progress", extra=vars(self.stats))
+        log.info("ingest worker stopped", extra={"consumer": self.consumer, **vars(self.stats)})
         return self.stats
 
     def drain(self, timeout: float = 60.0) -> Stats:
@@ -329,7 +334,7 @@ class Worker:
                 claimed = [Entry(stream, _text(i), f) for i, f in response[1]]
                 if claimed:
                     total += len(claimed)
-                    log.info("reclaimed %d entries of %s", len(claimed), stream)
+                    log.info("reclaimed", extra={"stream": stream, "entries": len(claimed)})
                     self.process(claimed, check_deliveries=True)
                 if start == "0-0" or not claimed:
                     break
@@ -418,8 +423,8 @@ class Worker:
     def _write(self, batch: _Batch) -> None:
         try:
             results = self._retrying(lambda: self._write_all(batch.clicks, batch.conversions))
-        except Stopping:
-            raise
+        except (Stopping, redis.RedisError):
+            raise  # Redis failed mid-batch: leave everything pending, nothing is lost
         except Exception:
             log.exception("batch failed; retrying its events one by one")
             results = self._write_one_by_one(batch)
@@ -443,7 +448,12 @@ class Worker:
                 batch.dead.append((entry, result.reason or "rejected"))
         if touched:
             # The later of two racing commits (an order and its refund) sees the other one.
-            self._retrying(lambda: self._apply_touched(touched))
+            try:
+                self._retrying(lambda: self._apply_touched(touched))
+            except (Stopping, redis.RedisError):
+                raise
+            except Exception:  # the periodic sweep applies them later
+                log.exception("applying waiting refunds failed")
 
     def _write_all(
         self,
@@ -456,7 +466,12 @@ class Worker:
                 self.stats.add_clicks(ingest_clicks(session, [c for _, c in clicks]))
             ctx = self._context(conversions)
             counts = {"conversions": 0, "refunds": 0, "duplicates": 0}
-            for entry, event_ in conversions:
+            # One lock order for every worker: partnerships by id, then orders by (brand, id);
+            # the sort is stable, so an order's events keep their stream order.
+            ordered = sorted(conversions, key=lambda item: (item[1].brand_id, item[1].order_id))
+            if ordered:
+                lock_partnerships(session, [e for _, e in ordered])
+            for entry, event_ in ordered:
                 result = self._one(session, event_, ctx)
                 results[(entry.stream, entry.id)] = result
                 if result.outcome == Outcome.INSERTED:
@@ -478,7 +493,7 @@ class Worker:
         for entry, click in batch.clicks:
             try:
                 self._retrying(partial(self._write_all, [(entry, click)], []))
-            except Stopping:
+            except (Stopping, redis.RedisError):
                 raise
             except Exception as exc:
                 results[(entry.stream, entry.id)] = Result(
@@ -487,7 +502,7 @@ class Worker:
         for entry, event_ in batch.conversions:
             try:
                 results.update(self._retrying(partial(self._write_all, [], [(entry, event_)])))
-            except Stopping:
+            except (Stopping, redis.RedisError):
                 raise
             except Exception as exc:
                 results[(entry.stream, entry.id)] = Result(
@@ -587,7 +602,9 @@ class Worker:
             ]
             slot(entry.stream)[0].append(flat)
             slot(entry.stream)[2].append(entry.id)
-            log.warning("dead-lettered %s %s: %s", entry.stream, entry.id, reason)
+            log.warning(
+                "dead-lettered", extra={"stream": entry.stream, "id": entry.id, "reason": reason}
+            )
         for entry in batch.requeue:
             fields: dict[str, Any] = {_text(k): v for k, v in (entry.fields or {}).items()}
             fields["deferred"] = str(int(_text(fields.get("deferred", b"0"))) + 1)

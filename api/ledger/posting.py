@@ -112,11 +112,12 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
 
 
 def locked(session: Session, model: Any, row_id: int) -> Any:
-    """The row, re-read and locked FOR UPDATE (PostgreSQL; SQLite serialises writers anyway)."""
+    """The row, re-read and locked FOR NO KEY UPDATE (PostgreSQL; SQLite serialises writers
+    anyway). NO KEY: rows inserted elsewhere that merely reference it (KEY SHARE) don't block."""
     return session.scalars(
         select(model)
         .where(model.id == row_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
 
