@@ -53,6 +53,7 @@ _COUNTERS = (
     ("events_written", "Events acknowledged by Redis (direct or replayed)"),
     ("events_spooled", "Events written to the local spool"),
     ("events_replayed", "Spooled events acknowledged by Redis on replay"),
+    ("batches_already_written", "Replayed batches found already written (a lost reply)"),
     ("redis_errors", "Failed Redis calls (lookups, flushes, replays, pings)"),
     ("link_lookups", "Link cache misses answered by Redis"),
 )
@@ -79,6 +80,7 @@ class Metrics:
     events_written: int
     events_spooled: int
     events_replayed: int
+    batches_already_written: int
     redis_errors: int
     link_lookups: int
 

@@ -303,6 +303,8 @@ class ClickSink:
                         written = await self.write(batch)
                         self._metrics.events_replayed += written
                         self._metrics.events_written += written
+                        if not written:
+                            self._metrics.batches_already_written += 1
                 except BaseException:
                     await self._spool.release(segment)
                     raise
