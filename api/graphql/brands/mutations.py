@@ -8,10 +8,10 @@ from api.domain import validation
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
 from api.graphql.context import Info
 from api.graphql.errors import problem
+from api.graphql.lookup import load_visible
 from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
-from api.graphql.permissions import require, scoped
-from api.graphql.relay import decode_id
+from api.graphql.permissions import require
 from api.models import Brand as BrandModel
 from api.publish import redis_client
 
@@ -60,16 +60,7 @@ def _website(value: str | None) -> str | None:
 
 def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> BrandModel:
     """A brand of the viewer's organization, or a NOT_FOUND user error."""
-    pk = decode_id(brand_id, "Brand")
-    row = (
-        info.context.session.scalar(
-            scoped(BrandModel, info.context.viewer).where(BrandModel.id == pk)
-        )
-        if pk
-        else None
-    )
-    if row is None:
-        raise problem(field, "no such brand", "NOT_FOUND")
+    row: BrandModel = load_visible(info, BrandModel, "Brand", brand_id, field)
     return row
 
 

@@ -21,10 +21,10 @@ from api.graphql.campaigns.types import (
 )
 from api.graphql.context import Info
 from api.graphql.errors import problem
+from api.graphql.lookup import load_visible
 from api.graphql.money import MoneyInput, currency_or_error, minor_or_error
 from api.graphql.mutation import run_mutation
-from api.graphql.permissions import require, scoped
-from api.graphql.relay import decode_id
+from api.graphql.permissions import require
 from api.models import Campaign as CampaignModel
 from api.models import Partnership as PartnershipModel
 
@@ -108,16 +108,7 @@ class SetCompensationPlanPayload:
 
 
 def load_campaign(info: Info, gid: strawberry.ID, field: str = "campaignId") -> CampaignModel:
-    pk = decode_id(gid, "Campaign")
-    row = (
-        info.context.session.scalar(
-            scoped(CampaignModel, info.context.viewer).where(CampaignModel.id == pk)
-        )
-        if pk
-        else None
-    )
-    if row is None:
-        raise problem(field, "no such campaign", "NOT_FOUND")
+    row: CampaignModel = load_visible(info, CampaignModel, "Campaign", gid, field)
     return row
 
 
@@ -316,16 +307,9 @@ class CampaignMutation:
                 campaign.compensation = _plan_for(campaign, input.plan, "plan").to_dict()
                 ctx.session.flush()
                 return {"campaign": Campaign.from_row(campaign)}
-            pk = decode_id(input.partnership_id, "Partnership")
-            partnership = (
-                ctx.session.scalar(
-                    scoped(PartnershipModel, ctx.viewer).where(PartnershipModel.id == pk)
-                )
-                if pk
-                else None
+            partnership = load_visible(
+                info, PartnershipModel, "Partnership", input.partnership_id, "partnershipId"
             )
-            if partnership is None:
-                raise problem("partnershipId", "no such partnership", "NOT_FOUND")
             parent = ctx.session.get(CampaignModel, partnership.campaign_id)
             assert parent is not None
             if input.plan is None:

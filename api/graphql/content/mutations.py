@@ -25,10 +25,10 @@ from api.graphql.content.types import (
 from api.graphql.context import Info
 from api.graphql.errors import Problem, UserErrors, problem
 from api.graphql.influencers.types import Platform
+from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
 from api.graphql.partnerships.mutations import actor, load_partnership
-from api.graphql.permissions import WRITE, require, scoped
-from api.graphql.relay import decode_id
+from api.graphql.permissions import WRITE, require
 from api.ledger.posting import credit_flat_fee
 from api.models import Campaign as CampaignModel
 from api.models import ContentSubmission as SubmissionModel
@@ -115,16 +115,9 @@ def load_deliverable(
     """The deliverable (locked: status changes serialize) and its partnership, which must be
     live."""
     ctx = info.context
-    pk = decode_id(gid, "Deliverable")
-    row = (
-        ctx.session.scalar(
-            scoped(DeliverableModel, ctx.viewer).where(DeliverableModel.id == pk).with_for_update()
-        )
-        if pk
-        else None
+    row: DeliverableModel = load_visible(
+        info, DeliverableModel, "Deliverable", gid, field, lock=True
     )
-    if row is None:
-        raise problem(field, "no such deliverable", "NOT_FOUND")
     partnership = ctx.session.get(PartnershipModel, row.partnership_id)
     assert partnership is not None
     _require_live(partnership, field)

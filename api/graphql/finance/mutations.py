@@ -11,10 +11,10 @@ from api.finance.errors import FinanceError as FinanceProblem
 from api.graphql.context import Info
 from api.graphql.errors import Problem, UserErrors, problem
 from api.graphql.finance.types import Conversion, FinanceError, FinanceErrorCode, PayoutBatch
+from api.graphql.lookup import load_visible
 from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
-from api.graphql.permissions import require, scoped
-from api.graphql.relay import decode_id
+from api.graphql.permissions import require
 from api.ledger import posting
 from api.models import Conversion as ConversionModel
 from api.models import PayoutBatch as PayoutBatchModel
@@ -69,15 +69,7 @@ def _as_user_error(exc: FinanceProblem | posting.PostingError, field: str | None
 
 
 def _load(info: Info, model: type, gid: strawberry.ID, type_name: str, field: str) -> object:
-    pk = decode_id(gid, type_name)
-    row = (
-        info.context.session.scalar(scoped(model, info.context.viewer).where(model.id == pk))  # type: ignore[attr-defined]
-        if pk
-        else None
-    )
-    if row is None:
-        raise problem(field, f"no such {type_name.lower()}", "NOT_FOUND")
-    return row
+    return load_visible(info, model, type_name, gid, field)
 
 
 @strawberry.type

@@ -21,9 +21,9 @@ from api.graphql.influencers.types import (
     Platform,
     SocialAccount,
 )
+from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
-from api.graphql.permissions import require, scoped
-from api.graphql.relay import decode_id
+from api.graphql.permissions import require
 from api.models import Influencer as InfluencerModel
 from api.models import MetricSnapshot as SnapshotModel
 from api.models import SocialAccount as AccountModel
@@ -124,16 +124,7 @@ MAX_LIST = 50
 
 
 def load_influencer(info: Info, gid: strawberry.ID, field: str = "influencerId") -> InfluencerModel:
-    pk = decode_id(gid, "Influencer")
-    row = (
-        info.context.session.scalar(
-            scoped(InfluencerModel, info.context.viewer).where(InfluencerModel.id == pk)
-        )
-        if pk
-        else None
-    )
-    if row is None:
-        raise problem(field, "no such influencer", "NOT_FOUND")
+    row: InfluencerModel = load_visible(info, InfluencerModel, "Influencer", gid, field)
     return row
 
 
@@ -328,14 +319,9 @@ class InfluencerMutation:
         def body() -> dict[str, object]:
             ctx = info.context
             require(ctx.viewer, "influencers")
-            pk = decode_id(input.social_account_id, "SocialAccount")
-            account = (
-                ctx.session.scalar(scoped(AccountModel, ctx.viewer).where(AccountModel.id == pk))
-                if pk
-                else None
+            account = load_visible(
+                info, AccountModel, "SocialAccount", input.social_account_id, "socialAccountId"
             )
-            if account is None:
-                raise problem("socialAccountId", "no such social account", "NOT_FOUND")
             problems = [
                 Problem(name, f"{name} must not be negative", "NEGATIVE")
                 for name, value in (

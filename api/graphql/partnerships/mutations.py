@@ -16,6 +16,7 @@ from api.graphql.campaigns.mutations import load_campaign
 from api.graphql.context import Info
 from api.graphql.errors import problem
 from api.graphql.influencers.mutations import load_influencer
+from api.graphql.lookup import load_visible
 from api.graphql.money import MoneyInput, minor_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.partnerships.types import (
@@ -27,8 +28,7 @@ from api.graphql.partnerships.types import (
     PartnershipStatus,
     UsageRights,
 )
-from api.graphql.permissions import require, scoped
-from api.graphql.relay import decode_id
+from api.graphql.permissions import require
 from api.models import Campaign as CampaignModel
 from api.models import Contract as ContractModel
 from api.models import Partnership as PartnershipModel
@@ -118,18 +118,9 @@ def load_partnership(
     info: Info, gid: strawberry.ID, field: str = "partnershipId"
 ) -> PartnershipModel:
     """The partnership, locked for the rest of the transaction (status changes serialize)."""
-    pk = decode_id(gid, "Partnership")
-    row = (
-        info.context.session.scalar(
-            scoped(PartnershipModel, info.context.viewer)
-            .where(PartnershipModel.id == pk)
-            .with_for_update()
-        )
-        if pk
-        else None
+    row: PartnershipModel = load_visible(
+        info, PartnershipModel, "Partnership", gid, field, lock=True
     )
-    if row is None:
-        raise problem(field, "no such partnership", "NOT_FOUND")
     return row
 
 

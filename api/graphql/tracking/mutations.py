@@ -15,9 +15,9 @@ from api.domain.campaign_status import CampaignStatus
 from api.domain.partnership_status import PartnershipStatus
 from api.graphql.context import Info
 from api.graphql.errors import problem
+from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
-from api.graphql.permissions import require, scoped
-from api.graphql.relay import decode_id
+from api.graphql.permissions import require
 from api.graphql.tracking.types import DiscountCode, TrackedLink, TrackingError, TrackingErrorCode
 from api.models import Campaign as CampaignModel
 from api.models import DiscountCode as DiscountCodeModel
@@ -90,14 +90,7 @@ class DiscountCodePayload:
 def _load(
     info: Info, model: Any, type_name: str, gid: strawberry.ID, field: str, lock: bool = False
 ) -> Any:
-    """A row the viewer may see, or a NOT_FOUND user error (another tenant's id included)."""
-    pk = decode_id(gid, type_name)
-    ctx = info.context
-    stmt = scoped(model, ctx.viewer).where(model.id == pk)
-    row = ctx.session.scalar(stmt.with_for_update() if lock else stmt) if pk else None
-    if row is None:
-        raise problem(field, f"no such {type_name[0].lower() + type_name[1:]}", "NOT_FOUND")
-    return row
+    return load_visible(info, model, type_name, gid, field, lock=lock)
 
 
 def _issuable(info: Info, gid: strawberry.ID) -> tuple[PartnershipModel, CampaignModel]:
