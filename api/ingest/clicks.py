@@ -57,71 +57,50 @@ def hour_of(ms: int) -> datetime:
 
 def ingest_clicks(session: Session, events: Sequence[ClickEvent]) -> ClickStats:
     stats = ClickStats()
-    rows: dict[str, dict[str, Any]] = {}
+    clicks: dict[str, ClickEvent] = {}
     orphans: Counter[tuple[str, datetime]] = Counter()
     for event in events:
         if event.kind == KIND_ORPHAN:
             orphans[(event.code[:64], hour_of(event.ts))] += 1
-            continue
-        rows.setdefault(
-            event.event_id,
-            {
-                "click_id": event.event_id,
-                "organization_id": event.organization_id,
-                "link_id": event.link_id,
-                "partnership_id": event.partnership_id,
-                "campaign_id": event.campaign_id,
-                "occurred_at": datetime.fromtimestamp(event.ts / 1000, UTC),
-                "ip_trunc": event.ip[:64] or None,
-                "ip_hash": event.ip_hash[:64] or None,
-                "user_agent": event.user_agent[: Click.USER_AGENT_MAX] or None,
-                "referer": event.referer[: Click.REFERER_MAX] or None,
-                "bot": event.bot,
-                "is_unique": event.unique,
-            },
-        )
+        else:
+            clicks.setdefault(event.event_id, event)
     stats.orphans = sum(orphans.values())
-    inserted: set[str] = set()
     # Sorted: concurrent workers inserting the same clicks lock them in the same order.
-    values = [rows[k] for k in sorted(rows)]
-    for start in range(0, len(values), CHUNK):
-        stmt = (
-            dialect_insert(session, Click)
-            .values(values[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["click_id"])
-            .returning(Click.click_id)
-        )
-        inserted.update(session.execute(stmt).scalars())
+    ordered = [clicks[k] for k in sorted(clicks)]
+    inserted = _insert_clicks(session, ordered)
     stats.inserted = len(inserted)
     stats.duplicates = len(events) - stats.orphans - stats.inserted
 
-    rollups: dict[tuple[int, datetime], dict[str, Any]] = {}
+    rollups: dict[tuple[int, int], list[Any]] = {}
     for click_id in inserted:
-        row = rows[click_id]
-        key = (row["link_id"], row["occurred_at"].replace(minute=0, second=0, microsecond=0))
-        acc = rollups.setdefault(
-            key,
-            {
-                "link_id": key[0],
-                "hour": key[1],
-                "organization_id": row["organization_id"],
-                "partnership_id": row["partnership_id"],
-                "campaign_id": row["campaign_id"],
-                "clicks": 0,
-                "unique_clicks": 0,
-                "bot_hits": 0,
-            },
-        )
-        if row["bot"]:
-            acc["bot_hits"] += 1  # bots are never clicks
+        event = clicks[click_id]
+        assert event.link_id is not None
+        key = (event.link_id, event.ts // 3_600_000)
+        acc = rollups.get(key)
+        if acc is None:
+            acc = rollups[key] = [event, 0, 0, 0]
+        if event.bot:
+            acc[3] += 1  # bots are hits, never clicks
         else:
-            acc["clicks"] += 1
-            acc["unique_clicks"] += int(row["is_unique"])
+            acc[1] += 1
+            acc[2] += event.unique
     # Sorted keys: concurrent workers lock rollup rows in the same order (no deadlocks).
     _upsert_counts(
         session,
         ClickRollup,
-        [rollups[k] for k in sorted(rollups)],
+        [
+            {
+                "link_id": link_id,
+                "hour": hour_of(hour * 3_600_000),
+                "organization_id": acc[0].organization_id,
+                "partnership_id": acc[0].partnership_id,
+                "campaign_id": acc[0].campaign_id,
+                "clicks": acc[1],
+                "unique_clicks": acc[2],
+                "bot_hits": acc[3],
+            }
+            for (link_id, hour), acc in sorted(rollups.items(), key=lambda item: item[0])
+        ],
         ["link_id", "hour"],
         ["clicks", "unique_clicks", "bot_hits"],
     )
@@ -135,6 +114,73 @@ def ingest_clicks(session: Session, events: Sequence[ClickEvent]) -> ClickStats:
     return stats
 
 
+def _row(event: ClickEvent) -> dict[str, Any]:
+    return {
+        "click_id": event.event_id,
+        "organization_id": event.organization_id,
+        "link_id": event.link_id,
+        "partnership_id": event.partnership_id,
+        "campaign_id": event.campaign_id,
+        "occurred_at": datetime.fromtimestamp(event.ts / 1000, UTC),
+        "ip_trunc": event.ip[:64] or None,
+        "ip_hash": event.ip_hash[:64] or None,
+        "user_agent": event.user_agent[: Click.USER_AGENT_MAX] or None,
+        "referer": event.referer[: Click.REFERER_MAX] or None,
+        "bot": event.bot,
+        "is_unique": event.unique,
+    }
+
+
+# PostgreSQL: one short statement per batch, parsed once by psycopg and the server whatever the
+# number of rows: one array per column, unnested; times travel as epoch milliseconds.
+_INSERT_CLICKS_PG = """
+INSERT INTO clicks (click_id, organization_id, link_id, partnership_id, campaign_id, occurred_at,
+                    ip_trunc, ip_hash, user_agent, referer, bot, is_unique, created_at)
+SELECT c, o, l, p, k, to_timestamp(t / 1000.0), i, h, u, r, b, q, now()
+FROM unnest(%(c)s::varchar[], %(o)s::bigint[], %(l)s::bigint[], %(p)s::bigint[],
+            %(k)s::bigint[], %(t)s::bigint[], %(i)s::varchar[], %(h)s::varchar[],
+            %(u)s::varchar[], %(r)s::varchar[], %(b)s::boolean[], %(q)s::boolean[])
+     AS x(c, o, l, p, k, t, i, h, u, r, b, q)
+ON CONFLICT (click_id) DO NOTHING
+RETURNING click_id
+"""
+
+
+def _insert_clicks(session: Session, clicks: list[ClickEvent]) -> set[str]:
+    """Inserts the clicks, skipping click ids already stored; the click ids really inserted."""
+    if not clicks:
+        return set()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        ua_max, ref_max = Click.USER_AGENT_MAX, Click.REFERER_MAX
+        arrays = {
+            "c": [e.event_id for e in clicks],
+            "o": [e.organization_id for e in clicks],
+            "l": [e.link_id for e in clicks],
+            "p": [e.partnership_id for e in clicks],
+            "k": [e.campaign_id for e in clicks],
+            "t": [e.ts for e in clicks],
+            "i": [e.ip[:64] or None for e in clicks],
+            "h": [e.ip_hash[:64] or None for e in clicks],
+            "u": [e.user_agent[:ua_max] or None for e in clicks],
+            "r": [e.referer[:ref_max] or None for e in clicks],
+            "b": [e.bot for e in clicks],
+            "q": [e.unique for e in clicks],
+        }
+        return {row[0] for row in conn.exec_driver_sql(_INSERT_CLICKS_PG, arrays)}
+    # Elsewhere (SQLite) Core executemany: batched multi-row INSERTs, RETURNING the new rows.
+    stmt = (
+        dialect_insert(session, Click.__table__)
+        .on_conflict_do_nothing(index_elements=["click_id"])
+        .returning(Click.__table__.c.click_id)
+    )
+    inserted: set[str] = set()
+    for start in range(0, len(clicks), CHUNK):
+        rows = [_row(e) for e in clicks[start : start + CHUNK]]
+        inserted.update(conn.execute(stmt, rows).scalars())
+    return inserted
+
+
 def _upsert_counts(
     session: Session,
     model: Any,
@@ -142,10 +188,26 @@ def _upsert_counts(
     keys: list[str],
     counters: list[str],
 ) -> None:
-    for start in range(0, len(rows), CHUNK):
-        stmt = dialect_insert(session, model).values(rows[start : start + CHUNK])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: getattr(model, name) + getattr(stmt.excluded, name) for name in counters},
+    """Adds the counters of `rows` to the rows with the same keys (inserting missing ones)."""
+    if not rows:
+        return
+    table = model.__table__
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        names = [c.name for c in table.columns]
+        kinds = {"hour": "timestamptz", "code": "varchar"}
+        arrays = ", ".join(f"%({n})s::{kinds.get(n, 'bigint')}[]" for n in names)
+        updates = ", ".join(f"{n} = {table.name}.{n} + excluded.{n}" for n in counters)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
         )
-        session.execute(stmt)
+        conn.exec_driver_sql(sql, {n: [r[n] for r in rows] for n in names})
+        return
+    stmt = dialect_insert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: table.c[name] + stmt.excluded[name] for name in counters},
+    )
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(stmt, rows[start : start + CHUNK])

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.domain.attribution import (
@@ -31,7 +32,14 @@ from api.domain.attribution import (
 )
 from api.domain.campaign_status import CampaignStatus
 from api.domain.commission import CommissionError
-from api.ledger.posting import credit_conversion, insert_ignore, refunded_total, sync_reversals
+from api.ledger.posting import (
+    Terms,
+    credit_conversion,
+    effective_plan_of,
+    insert_ignore,
+    refunded_total,
+    sync_reversals,
+)
 from api.models import (
     Brand,
     Campaign,
@@ -66,14 +74,32 @@ class Result:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ClickRow:
+    occurred_at: datetime
+    partnership_id: int
+    campaign_id: int
+    brand_id: int
+
+
 @dataclass
 class Context:
-    """What a batch shares: the time, a brand -> organization cache and whether a click that
-    is not in the database yet may still arrive (`click_may_arrive`)."""
+    """What a batch shares: the time, caches, and whether a click that is not in the database
+    yet may still arrive (`click_may_arrive`). `prefetch` loads, in a few queries, what the
+    batch's conversions will look up one by one otherwise; a key that was prefetched and not
+    found is not in the database (as of the prefetch, in this transaction)."""
 
     now: datetime
     brands: dict[int, int | None] = field(default_factory=dict)
     click_may_arrive: Callable[[ConversionEvent], bool] = lambda _e: False
+    existing: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
+    clicks: dict[str, ClickRow | None] = field(default_factory=dict)
+    codes: dict[tuple[int, str], DiscountCodeFacts | None] = field(default_factory=dict)
+    facts: dict[int, tuple[PartnershipFacts, int] | None] = field(default_factory=dict)
+    rows: dict[int, Any] = field(default_factory=dict)
+    terms_cache: dict[int, Terms] = field(default_factory=dict)
+    waiting: set[tuple[int, str]] = field(default_factory=set)
+    prefetched_orders: set[tuple[int, str]] = field(default_factory=set)
 
     def organization_of(self, session: Session, brand_id: int) -> int | None:
         if brand_id not in self.brands:
@@ -82,21 +108,179 @@ class Context:
             )
         return self.brands[brand_id]
 
+    def prefetch(self, session: Session, events: list[ConversionEvent | RefundEvent]) -> None:
+        """Loads, in one query each, the stored orders, clicks, discount codes, partnerships
+        (locked, in id order: concurrent workers take these locks in the same order, so never
+        deadlock) and WAITING refunds the batch's events need."""
+        orders = sorted({(e.brand_id, e.order_id) for e in events})
+        order_ids = sorted({o for _, o in orders})
+        wanted = set(orders)
+        for start in range(0, len(order_ids), 500):
+            chunk = order_ids[start : start + 500]
+            for b, o, amount, currency in session.execute(
+                select(
+                    Conversion.brand_id, Conversion.order_id, Conversion.amount, Conversion.currency
+                ).where(Conversion.order_id.in_(chunk))
+            ):
+                if (b, o) in wanted:
+                    self.existing[(b, o)] = (amount, currency)
+            for b, o in session.execute(
+                select(Refund.brand_id, Refund.order_id).where(
+                    Refund.order_id.in_(chunk), Refund.status == RefundStatus.WAITING
+                )
+            ):
+                if (b, o) in wanted:
+                    self.waiting.add((b, o))
+        self.prefetched_orders.update(orders)
+        conversions = [e for e in events if isinstance(e, ConversionEvent)]
+        click_ids = sorted({e.click_id for e in conversions if e.click_id})
+        for start in range(0, len(click_ids), 500):
+            chunk = click_ids[start : start + 500]
+            self.clicks.update(dict.fromkeys(chunk))
+            for row in session.execute(
+                select(
+                    Click.click_id,
+                    Click.occurred_at,
+                    Click.partnership_id,
+                    Click.campaign_id,
+                    TrackedLink.brand_id,
+                )
+                .join(TrackedLink, TrackedLink.id == Click.link_id)
+                .where(Click.click_id.in_(chunk))
+            ):
+                self.clicks[row.click_id] = ClickRow(
+                    row.occurred_at, row.partnership_id, row.campaign_id, row.brand_id
+                )
+        codes = {(e.brand_id, e.discount_code.upper()) for e in conversions if e.discount_code}
+        for brand_id in sorted({b for b, _ in codes}):
+            names = sorted(c for b, c in codes if b == brand_id)
+            self.codes.update(dict.fromkeys((brand_id, c) for c in names))
+            for dc in session.execute(
+                select(
+                    DiscountCode.code,
+                    DiscountCode.partnership_id,
+                    DiscountCode.campaign_id,
+                    DiscountCode.active,
+                ).where(DiscountCode.brand_id == brand_id, DiscountCode.code.in_(names))
+            ):
+                self.codes[(brand_id, dc.code)] = DiscountCodeFacts(
+                    dc.partnership_id, dc.campaign_id, dc.active
+                )
+        partnership_ids = {c.partnership_id for c in self.clicks.values() if c} | {
+            c.partnership_id for c in self.codes.values() if c
+        }
+        if partnership_ids:
+            # Locked first, by id: one conversion of a partnership at a time (tiers depend on
+            # the month's other conversions).
+            session.scalars(
+                select(Partnership.id)
+                .where(Partnership.id.in_(sorted(partnership_ids)))
+                .order_by(Partnership.id)
+                .with_for_update(key_share=True)
+            ).all()
+            self.facts.update(dict.fromkeys(partnership_ids))
+            for row in session.execute(_facts_query().where(Partnership.id.in_(partnership_ids))):
+                self.facts[row.id] = (_facts_of(row), row.influencer_id)
+                self.rows[row.id] = row
+
+    def click(self, session: Session, click_id: str) -> ClickRow | None:
+        if click_id not in self.clicks:
+            row = session.execute(
+                select(
+                    Click.occurred_at, Click.partnership_id, Click.campaign_id, TrackedLink.brand_id
+                )
+                .join(TrackedLink, TrackedLink.id == Click.link_id)
+                .where(Click.click_id == click_id)
+            ).first()
+            self.clicks[click_id] = ClickRow(*row) if row is not None else None
+        return self.clicks[click_id]
+
+    def code(self, session: Session, brand_id: int, code: str) -> DiscountCodeFacts | None:
+        key = (brand_id, code.upper())
+        if key not in self.codes:
+            dc = session.scalars(
+                select(DiscountCode).where(
+                    DiscountCode.brand_id == brand_id, DiscountCode.code == key[1]
+                )
+            ).first()
+            self.codes[key] = (
+                DiscountCodeFacts(dc.partnership_id, dc.campaign_id, dc.active) if dc else None
+            )
+        return self.codes[key]
+
+    def partnership(
+        self, session: Session, partnership_id: int
+    ) -> tuple[PartnershipFacts, int] | None:
+        if partnership_id not in self.facts:
+            session.scalars(
+                select(Partnership.id)
+                .where(Partnership.id == partnership_id)
+                .with_for_update(key_share=True)
+            ).all()
+            row = session.execute(_facts_query().where(Partnership.id == partnership_id)).first()
+            self.facts[partnership_id] = (_facts_of(row), row.influencer_id) if row else None
+            if row is not None:
+                self.rows[partnership_id] = row
+        return self.facts[partnership_id]
+
+    def terms(self, partnership_id: int) -> Terms | None:
+        """The partnership's crediting terms from the prefetched row (None: load them)."""
+        if partnership_id not in self.terms_cache:
+            row = self.rows.get(partnership_id)
+            if row is None:
+                return None
+            self.terms_cache[partnership_id] = Terms(
+                partnership_id,
+                row.influencer_id,
+                row.campaign_id,
+                row.hold_days,
+                effective_plan_of(row.compensation, row.currency, row.compensation_override),
+            )
+        return self.terms_cache[partnership_id]
+
+    def stored_order(
+        self, session: Session, brand_id: int, order_id: str
+    ) -> tuple[int, str] | None:
+        key = (brand_id, order_id)
+        if key in self.existing or key in self.prefetched_orders:
+            return self.existing.get(key)
+        row = session.execute(
+            select(Conversion.amount, Conversion.currency).where(
+                Conversion.brand_id == brand_id, Conversion.order_id == order_id
+            )
+        ).first()
+        return (row.amount, row.currency) if row else None
+
+    def may_have_waiting(self, brand_id: int, order_id: str) -> bool:
+        key = (brand_id, order_id)
+        return key in self.waiting or key not in self.prefetched_orders
+
 
 def _norm_customer(value: str) -> str:
     return value.strip().casefold()
 
 
-def _partnership_facts(session: Session, partnership_id: int) -> PartnershipFacts | None:
-    row = session.execute(
-        select(Campaign.status, Campaign.attribution_window_days, Influencer.customer_ids)
+def _facts_query() -> Any:
+    return (
+        select(
+            Partnership.id,
+            Partnership.influencer_id,
+            Partnership.compensation_override,
+            Campaign.id.label("campaign_id"),
+            Campaign.status,
+            Campaign.attribution_window_days,
+            Campaign.hold_days,
+            Campaign.compensation,
+            Campaign.currency,
+            Influencer.customer_ids,
+        )
         .select_from(Partnership)
         .join(Campaign, Campaign.id == Partnership.campaign_id)
         .join(Influencer, Influencer.id == Partnership.influencer_id)
-        .where(Partnership.id == partnership_id)
-    ).first()
-    if row is None:
-        return None
+    )
+
+
+def _facts_of(row: Any) -> PartnershipFacts:
     return PartnershipFacts(
         campaign_status=CampaignStatus(row.status),
         attribution_window_days=row.attribution_window_days,
@@ -108,43 +292,29 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
     organization_id = ctx.organization_of(session, event.brand_id)
     if organization_id is None:
         return Result(Outcome.DEAD, f"unknown brand {event.brand_id}")
-    existing = session.scalars(
-        select(Conversion).where(
-            Conversion.brand_id == event.brand_id, Conversion.order_id == event.order_id
-        )
-    ).first()
-    if existing is not None:
-        return _compare(existing, event)
+    stored = ctx.stored_order(session, event.brand_id, event.order_id)
+    if stored is not None:
+        return _compare(stored, event)
 
     occurred = ms_to_datetime(event.occurred_at_ms)
     click = None
     if event.click_id is not None:
-        row = session.execute(
-            select(Click.occurred_at, Click.partnership_id, Click.campaign_id, TrackedLink.brand_id)
-            .join(TrackedLink, TrackedLink.id == Click.link_id)
-            .where(Click.click_id == event.click_id)
-        ).first()
+        row = ctx.click(session, event.click_id)
         if row is None and ctx.click_may_arrive(event):
             return Result(Outcome.DEFER)
         if row is not None and row.brand_id == event.brand_id:  # never another brand's click
             click = ClickFacts(row.occurred_at, row.partnership_id, row.campaign_id)
     code = None
     if event.discount_code is not None:
-        dc = session.scalars(
-            select(DiscountCode).where(
-                DiscountCode.brand_id == event.brand_id,
-                DiscountCode.code == event.discount_code.upper(),
-            )
-        ).first()
-        if dc is not None:
-            code = DiscountCodeFacts(dc.partnership_id, dc.campaign_id, dc.active)
+        code = ctx.code(session, event.brand_id, event.discount_code)
     facts: dict[int, PartnershipFacts] = {}
+    influencers: dict[int, int] = {}
     for candidate in (click, code):
         if candidate is not None and candidate.partnership_id not in facts:
-            found = _partnership_facts(session, candidate.partnership_id)
+            found = ctx.partnership(session, candidate.partnership_id)
             if found is None:
                 return Result(Outcome.DEAD, f"partnership {candidate.partnership_id} not found")
-            facts[candidate.partnership_id] = found
+            facts[candidate.partnership_id], influencers[candidate.partnership_id] = found
     customer = _norm_customer(event.customer_id) if event.customer_id else None
     attribution = attribute(
         ConversionFacts(occurred, customer, event.click_id, event.discount_code),
@@ -152,77 +322,80 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
         code,
         facts,
     )
-
-    influencer_id = None
     if attribution.partnership_id is not None:
-        # One conversion of a partnership at a time: the month's tier depends on the others.
-        partnership = session.scalars(
-            select(Partnership)
-            .where(Partnership.id == attribution.partnership_id)
-            .with_for_update(key_share=True)
-        ).one()
-        influencer_id = partnership.influencer_id
+        influencer_id = influencers[attribution.partnership_id]
         status = ConversionStatus.HELD if attribution.on_hold else ConversionStatus.APPROVED
     else:
+        influencer_id = None
         status = ConversionStatus.UNATTRIBUTED
-    new_id = insert_ignore(
-        session,
-        Conversion,
-        {
-            "organization_id": organization_id,
-            "brand_id": event.brand_id,
-            "order_id": event.order_id,
-            "amount": event.amount,
-            "currency": event.currency,
-            "occurred_at": occurred,
-            "received_at": ms_to_datetime(event.received_at_ms),
-            "click_id": event.click_id,
-            "discount_code": event.discount_code,
-            "customer_id": event.customer_id,
-            "partnership_id": attribution.partnership_id,
-            "influencer_id": influencer_id,
-            "campaign_id": attribution.campaign_id,
-            "attributed_via": AttributedVia(attribution.via) if attribution.via else None,
-            "unattributed_reason": (
-                UnattributedReason(attribution.unattributed_reason)
-                if attribution.unattributed_reason
-                else None
-            ),
-            "status": status,
-            "hold_reasons": [str(r) for r in attribution.hold_reasons],
-            "event_id": event.event_id[:64],
-            "created_at": ctx.now,
-            "updated_at": ctx.now,
-        },
-        ["brand_id", "order_id"],
-    )
-    if new_id is None:  # another worker inserted it meanwhile
-        existing = session.scalars(
-            select(Conversion).where(
-                Conversion.brand_id == event.brand_id, Conversion.order_id == event.order_id
-            )
-        ).one()
-        return _compare(existing, event)
-    conversion = session.get_one(Conversion, new_id)
-    if status == ConversionStatus.APPROVED:
+    values: dict[str, Any] = {
+        "organization_id": organization_id,
+        "brand_id": event.brand_id,
+        "order_id": event.order_id,
+        "amount": event.amount,
+        "currency": event.currency,
+        "occurred_at": occurred,
+        "received_at": ms_to_datetime(event.received_at_ms),
+        "click_id": event.click_id,
+        "discount_code": event.discount_code,
+        "customer_id": event.customer_id,
+        "partnership_id": attribution.partnership_id,
+        "influencer_id": influencer_id,
+        "campaign_id": attribution.campaign_id,
+        "attributed_via": AttributedVia(attribution.via) if attribution.via else None,
+        "unattributed_reason": (
+            UnattributedReason(attribution.unattributed_reason)
+            if attribution.unattributed_reason
+            else None
+        ),
+        "status": status,
+        "hold_reasons": [str(r) for r in attribution.hold_reasons],
+        "event_id": event.event_id[:64],
+        "created_at": ctx.now,
+        "updated_at": ctx.now,
+    }
+    new_id = insert_ignore(session, Conversion, values, ["brand_id", "order_id"])
+    key = (event.brand_id, event.order_id)
+    if new_id is None:  # another worker (or an earlier event of this batch) stored it
+        ctx.prefetched_orders.discard(key)
+        ctx.existing.pop(key, None)
+        stored = ctx.stored_order(session, event.brand_id, event.order_id)
+        assert stored is not None
+        return _compare(stored, event)
+    ctx.existing[key] = (event.amount, event.currency)
+    if status == ConversionStatus.APPROVED and attribution.partnership_id is not None:
+        # A detached copy of the row just inserted: what crediting reads, without a SELECT.
+        conversion = Conversion(id=new_id, **values)
         try:
-            credit_conversion(session, conversion, now=ctx.now)
+            credit_conversion(
+                session,
+                conversion,
+                now=ctx.now,
+                fresh=True,
+                terms=ctx.terms(attribution.partnership_id),
+            )
         except CommissionError as exc:  # e.g. an order in another currency than the plan's
-            conversion.status = ConversionStatus.HELD
-            conversion.hold_reasons = [*conversion.hold_reasons, exc.code]
-            conversion.review_reason = str(exc)
-            session.flush()
-    apply_waiting(session, event.brand_id, event.order_id, ctx.now)
+            session.execute(
+                update(Conversion)
+                .where(Conversion.id == new_id)
+                .values(
+                    status=ConversionStatus.HELD,
+                    hold_reasons=[*values["hold_reasons"], exc.code],
+                    review_reason=str(exc),
+                )
+            )
+    if ctx.may_have_waiting(event.brand_id, event.order_id):
+        apply_waiting(session, event.brand_id, event.order_id, ctx.now)
     return Result(Outcome.INSERTED)
 
 
-def _compare(existing: Conversion, event: ConversionEvent) -> Result:
-    if (existing.amount, existing.currency) == (event.amount, event.currency):
+def _compare(stored: tuple[int, str], event: ConversionEvent) -> Result:
+    if stored == (event.amount, event.currency):
         return Result(Outcome.DUPLICATE)
     return Result(
         Outcome.DEAD,
-        f"order {event.order_id!r} is already recorded with {existing.amount} "
-        f"{existing.currency} (minor units); this event says {event.amount} {event.currency}",
+        f"order {event.order_id!r} is already recorded with {stored[0]} {stored[1]} (minor "
+        f"units); this event says {event.amount} {event.currency}",
     )
 
 
@@ -254,7 +427,8 @@ def ingest_refund(session: Session, event: RefundEvent, ctx: Context) -> Result:
             ["brand_id", "refund_id"],
         )
         if new_id is not None:
-            apply_waiting(session, event.brand_id, event.order_id, ctx.now)
+            if not apply_waiting(session, event.brand_id, event.order_id, ctx.now):
+                ctx.waiting.add((event.brand_id, event.order_id))  # for its order, later
             return Result(Outcome.INSERTED)
         existing = session.scalars(
             select(Refund).where(
@@ -341,35 +515,3 @@ def sweep_waiting(session: Session, now: datetime, limit: int = 500) -> int:
         .limit(limit)
     ).all()
     return sum(apply_waiting(session, b, o, now) for b, o in orders)
-
-
-def lock_partnerships(session: Session, events: list[ConversionEvent | RefundEvent]) -> None:
-    """Locks every partnership the batch's conversions may credit, in id order, before any is
-    processed: concurrent workers then always take these locks in the same order (no deadlock)."""
-    click_ids = {e.click_id for e in events if isinstance(e, ConversionEvent) and e.click_id}
-    codes = {
-        (e.brand_id, e.discount_code.upper())
-        for e in events
-        if isinstance(e, ConversionEvent) and e.discount_code
-    }
-    ids: set[int] = set()
-    if click_ids:
-        ids.update(
-            session.scalars(select(Click.partnership_id).where(Click.click_id.in_(click_ids)))
-        )
-    for brand_id in {b for b, _ in codes}:
-        wanted = [c for b, c in codes if b == brand_id]
-        ids.update(
-            session.scalars(
-                select(DiscountCode.partnership_id).where(
-                    DiscountCode.brand_id == brand_id, DiscountCode.code.in_(wanted)
-                )
-            )
-        )
-    if ids:
-        session.scalars(
-            select(Partnership.id)
-            .where(Partnership.id.in_(sorted(ids)))
-            .order_by(Partnership.id)
-            .with_for_update(key_share=True)
-        ).all()

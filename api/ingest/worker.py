@@ -48,7 +48,6 @@ from api.ingest.conversions import (
     apply_waiting,
     ingest_conversion,
     ingest_refund,
-    lock_partnerships,
     sweep_waiting,
 )
 from api.models import Refund
@@ -195,6 +194,7 @@ class Worker:
         self._finish = client.register_script(_FINISH_LUA)
         self._brands: dict[int, int | None] = {}
         self._due: dict[str, float] = {}
+        self._clicks_backlog = False
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -265,10 +265,13 @@ class Worker:
         )
 
     def read_once(self) -> int:
+        streams = {self.clicks_stream: ">"}
+        if self._conversions_ready():
+            streams[self.conversions_stream] = ">"
         response = self.redis.xreadgroup(
             GROUP,
             self.consumer,
-            {self.clicks_stream: ">", self.conversions_stream: ">"},
+            streams,
             count=self.options.batch_size,
             block=self.options.block_ms,
         )
@@ -277,9 +280,28 @@ class Worker:
             for stream, items in response or []
             for entry_id, fields in items
         ]
+        clicks = sum(1 for e in entries if e.stream == self.clicks_stream)
+        self._clicks_backlog = clicks >= self.options.batch_size
         if entries:
             self.process(entries)
         return len(entries)
+
+    def _conversions_ready(self) -> bool:
+        """Whether to read conversions now. While the click stream has a backlog, orders whose
+        clicks may still be unread would only be deferred: read them once the clicks up to the
+        next unread order are in the database."""
+        if not self._clicks_backlog:
+            return True
+        group = {_text(g["name"]): g for g in self.redis.xinfo_groups(self.conversions_stream)}.get(
+            GROUP
+        )
+        if group is None:
+            return True
+        after = "(" + _text(group["last-delivered-id"])
+        upcoming = self.redis.xrange(self.conversions_stream, min=after, count=1)
+        if not upcoming:
+            return False
+        return _id_ms(_text(upcoming[0][0])) <= self.clicks_watermark_ms()
 
     def process_own_pending(self) -> None:
         """Entries this consumer name read before a restart and never acknowledged."""
@@ -470,7 +492,7 @@ class Worker:
             # the sort is stable, so an order's events keep their stream order.
             ordered = sorted(conversions, key=lambda item: (item[1].brand_id, item[1].order_id))
             if ordered:
-                lock_partnerships(session, [e for _, e in ordered])
+                ctx.prefetch(session, [e for _, e in ordered])
             for entry, event_ in ordered:
                 result = self._one(session, event_, ctx)
                 results[(entry.stream, entry.id)] = result
@@ -627,7 +649,7 @@ class Worker:
             self._finish(keys=[stream, self.dead_stream], args=args)
         self.stats.dead += len(batch.dead)
         self.stats.deferred += len(batch.requeue)
-        if batch.requeue and len(batch.requeue) == len(batch.conversions):
+        if batch.requeue and len(batch.requeue) == len(batch.conversions) and not batch.clicks:
             # Only waiting for clicks: give their stream a moment instead of spinning.
             self.stop_event.wait(0.2)
 

@@ -23,6 +23,7 @@ Rules (see also `api.models.ledger`):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.domain.commission import (
     CommissionError,
+    CommissionKind,
     CompensationPlan,
     PlanOverride,
     commission_for_order,
@@ -102,13 +104,16 @@ def dialect_insert(session: Session, model: Any) -> Any:
 
 def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any:
     """Inserts one row unless it conflicts on `conflict`; the new id, or None if it existed."""
+    session.flush()  # Core below does not autoflush: pending ORM changes go first
+    table = model.__table__
     stmt = (
-        dialect_insert(session, model)
+        dialect_insert(session, table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict)
-        .returning(model.id)
+        .returning(table.c.id)
     )
-    return session.execute(stmt).scalar_one_or_none()
+    # Core on the session's connection (same transaction): no ORM bookkeeping on the hot path.
+    return session.connection().execute(stmt).scalar_one_or_none()
 
 
 def locked(session: Session, model: Any, row_id: int) -> Any:
@@ -142,19 +147,48 @@ def is_paid(session: Session, entry_id: int) -> bool:
 
 def plan_for(campaign: Campaign, partnership: Partnership) -> CompensationPlan | None:
     """The partnership's effective plan, or None when neither campaign nor partnership has one."""
-    if campaign.compensation is None and partnership.compensation_override is None:
+    return effective_plan_of(
+        campaign.compensation, campaign.currency, partnership.compensation_override
+    )
+
+
+def effective_plan_of(
+    compensation: dict[str, Any] | None, currency: str, override: dict[str, Any] | None
+) -> CompensationPlan | None:
+    """`plan_for` from the stored JSON: the campaign's plan merged with the partnership's."""
+    if compensation is None and override is None:
         return None
     base = (
-        CompensationPlan.from_dict(campaign.compensation)
-        if campaign.compensation is not None
-        else CompensationPlan(currency=campaign.currency)
+        CompensationPlan.from_dict(compensation)
+        if compensation is not None
+        else CompensationPlan(currency=currency)
     )
-    override = (
-        PlanOverride.from_dict(partnership.compensation_override)
-        if partnership.compensation_override is not None
-        else None
-    )
-    return effective_plan(base, override)
+    return effective_plan(base, PlanOverride.from_dict(override) if override is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What crediting a partnership's conversion needs of it and its campaign."""
+
+    partnership_id: int
+    influencer_id: int
+    campaign_id: int
+    hold_days: int
+    plan: CompensationPlan | None
+
+    @classmethod
+    def load(cls, session: Session, partnership_id: int) -> Terms:
+        partnership = session.get(Partnership, partnership_id)
+        assert partnership is not None
+        campaign = session.get(Campaign, partnership.campaign_id)
+        assert campaign is not None
+        return cls(
+            partnership.id,
+            partnership.influencer_id,
+            campaign.id,
+            campaign.hold_days,
+            plan_for(campaign, partnership),
+        )
 
 
 def month_start(moment: datetime) -> datetime:
@@ -185,58 +219,67 @@ def month_revenue_before(session: Session, conversion: Conversion, currency: str
 
 
 def credit_conversion(
-    session: Session, conversion: Conversion, *, now: datetime | None = None
+    session: Session,
+    conversion: Conversion,
+    *,
+    now: datetime | None = None,
+    fresh: bool = False,
+    terms: Terms | None = None,
 ) -> LedgerEntry | None:
     """Credits the commission of an APPROVED attributed conversion, then reverses the share of
     any refunds already applied to it. Returns the COMMISSION entry (None when it earns nothing).
+
+    The worker's hot path passes `fresh=True` (the conversion was inserted in this transaction
+    and has no refund applied yet: nothing to look up, nothing to reverse; returns None) and the
+    partnership's `terms` it loaded for the whole batch.
 
     Raises CommissionError (e.g. CURRENCY_MISMATCH, INVALID_PLAN) before writing anything.
     """
     if conversion.status != ConversionStatus.APPROVED or conversion.partnership_id is None:
         return None
     now = now or utcnow()
-    existing = entry_by_key(session, commission_key(conversion.id))
-    if existing is None:
-        partnership = session.get(Partnership, conversion.partnership_id)
-        assert partnership is not None
-        campaign = session.get(Campaign, partnership.campaign_id)
-        assert campaign is not None
-        plan = plan_for(campaign, partnership)
-        if plan is None:
-            return None
-        quote = commission_for_order(
-            plan,
-            conversion.amount,
-            conversion.currency,
-            month_revenue_before(session, conversion, plan.currency),
-        )
-        if quote.amount_minor == 0:
-            return None
-        insert_ignore(
-            session,
-            LedgerEntry,
-            {
-                "organization_id": conversion.organization_id,
-                "influencer_id": partnership.influencer_id,
-                "partnership_id": partnership.id,
-                "campaign_id": campaign.id,
-                "kind": EntryKind.COMMISSION,
-                "amount": quote.amount_minor,
-                "currency": quote.currency,
-                "source_type": SourceType.CONVERSION,
-                "source_id": conversion.id,
-                "conversion_id": conversion.id,
-                "created_at": now,
-                "available_at": now + timedelta(days=campaign.hold_days),
-                "memo": quote.explanation,
-                "basis_points": quote.bps_applied,
-                "idempotency_key": commission_key(conversion.id),
-            },
-            ["idempotency_key"],
-        )
-        existing = entry_by_key(session, commission_key(conversion.id))
+    key = commission_key(conversion.id)
+    if not fresh and entry_by_key(session, key) is not None:
+        sync_reversals(session, conversion, now=now)
+        return entry_by_key(session, key)
+    terms = terms or Terms.load(session, conversion.partnership_id)
+    if terms.plan is None:
+        return None
+    tiered = terms.plan.commission.kind is CommissionKind.TIERED
+    quote = commission_for_order(
+        terms.plan,
+        conversion.amount,
+        conversion.currency,
+        month_revenue_before(session, conversion, terms.plan.currency) if tiered else 0,
+    )
+    if quote.amount_minor == 0:
+        return None
+    insert_ignore(
+        session,
+        LedgerEntry,
+        {
+            "organization_id": conversion.organization_id,
+            "influencer_id": terms.influencer_id,
+            "partnership_id": terms.partnership_id,
+            "campaign_id": terms.campaign_id,
+            "kind": EntryKind.COMMISSION,
+            "amount": quote.amount_minor,
+            "currency": quote.currency,
+            "source_type": SourceType.CONVERSION,
+            "source_id": conversion.id,
+            "conversion_id": conversion.id,
+            "created_at": now,
+            "available_at": now + timedelta(days=terms.hold_days),
+            "memo": quote.explanation,
+            "basis_points": quote.bps_applied,
+            "idempotency_key": key,
+        },
+        ["idempotency_key"],
+    )
+    if fresh:
+        return None
     sync_reversals(session, conversion, now=now)
-    return existing
+    return entry_by_key(session, key)
 
 
 def refunded_total(session: Session, conversion_id: int) -> int:

