@@ -585,3 +585,17 @@ def test_two_workers_at_once_count_everything_once(rds, prefix, sessions, sessio
     assert session.scalar(select(func.count()).select_from(Conversion)) == 60
     assert len(ledger(session)) == 60
     assert ledger_sum(session) == expected_commission
+
+
+def test_trim_deletes_acknowledged_entries_and_keeps_pending_ones(rds, prefix, sessions, session):
+    w = seed.world(session)
+    push(rds, prefix, *[seed.click(w) for _ in range(400)])
+    worker = make_worker(rds, sessions, prefix, batch_size=500)
+    worker.drain()
+    stream = keys.clicks_stream(prefix)
+    [late] = push(rds, prefix, seed.click(w))
+    rds.xreadgroup(GROUP, "slow-one", {stream: ">"})  # read, not yet acknowledged
+    worker.trim()
+    assert rds.xlen(stream) < 401  # whole stream nodes of acknowledged entries are gone
+    assert [i.decode() for i, _ in rds.xrange(stream, min=late, max=late)] == [late]
+    assert rds.xpending(stream, GROUP)["pending"] == 1
