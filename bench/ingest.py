@@ -303,9 +303,16 @@ def run_round(
         )
         for _ in range(workers)
     ]
-    start = time.monotonic()
-    last = start
+    spawned = time.monotonic()
     try:
+        # The clock starts when every worker has made its first read (Python start-up and
+        # imports, about a second, are not ingest time).
+        while len(client.xinfo_consumers(keys.clicks_stream(prefix), GROUP)) < workers:
+            if time.monotonic() - spawned > 60:
+                raise SystemExit("FAIL: the workers did not start")
+            time.sleep(0.01)
+        start = last = time.monotonic()
+        say(f"  workers reading after {start - spawned:.2f} s of start-up")
         while True:
             time.sleep(0.2)
             left = backlog(client, prefix)

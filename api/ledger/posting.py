@@ -102,18 +102,23 @@ def dialect_insert(session: Session, model: Any) -> Any:
     raise NotImplementedError(f"no ON CONFLICT insert for {name}")
 
 
+_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
 def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any:
     """Inserts one row unless it conflicts on `conflict`; the new id, or None if it existed."""
     session.flush()  # Core below does not autoflush: pending ORM changes go first
     table = model.__table__
-    stmt = (
-        dialect_insert(session, table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(table.c.id)
-    )
+    key = (session.get_bind().dialect.name, table.name, tuple(conflict))
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:  # one statement per table: the values are parameters, compiled once
+        stmt = _INSERT_IGNORE[key] = (
+            dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(table.c.id)
+        )
     # Core on the session's connection (same transaction): no ORM bookkeeping on the hot path.
-    return session.connection().execute(stmt).scalar_one_or_none()
+    return session.connection().execute(stmt, values).scalar_one_or_none()
 
 
 def locked(session: Session, model: Any, row_id: int) -> Any:
