@@ -52,6 +52,7 @@ from api.ingest.conversions import (
 )
 from api.models import Refund
 from api.models.events import RefundStatus
+from api.postback_secrets import publish_all
 from tracker import keys
 from tracker.conversions import ConversionEvent, RefundEvent, from_fields
 from tracker.events import ClickEvent
@@ -89,6 +90,7 @@ class WorkerOptions:
     sweep_interval_s: float = 30.0
     trim_interval_s: float = 60.0
     defer_max_s: float = 600.0
+    secrets_interval_s: float = 300.0
 
 
 @dataclass
@@ -335,6 +337,10 @@ class Worker:
             self._in_transaction(lambda s: sweep_waiting(s, utcnow()))
         if self._is_due("trim", self.options.trim_interval_s):
             self.trim()
+        if self._is_due("secrets", self.options.secrets_interval_s):
+            # Brands' postback secrets from the database, so a Redis that lost its data (or
+            # missed a publish after a rotation) verifies postbacks again within minutes.
+            self._in_transaction(lambda s: publish_all(s, self.redis, prefix=self.prefix))
 
     # --- reclaiming and trimming ----------------------------------------------------------
 

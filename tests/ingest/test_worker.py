@@ -599,3 +599,15 @@ def test_trim_deletes_acknowledged_entries_and_keeps_pending_ones(rds, prefix, s
     assert rds.xlen(stream) < 401  # whole stream nodes of acknowledged entries are gone
     assert [i.decode() for i, _ in rds.xrange(stream, min=late, max=late)] == [late]
     assert rds.xpending(stream, GROUP)["pending"] == 1
+
+
+def test_worker_republishes_postback_secrets_redis_lost(rds, prefix, sessions, session):
+    from api.postback_secrets import rotate
+
+    w = seed.world(session)
+    secret = rotate(session, w.brand_id, rds, prefix=prefix)
+    session.commit()
+    rds.delete(keys.brand_secrets(prefix, w.brand_id))  # e.g. Redis restarted without its data
+    make_worker(rds, sessions, prefix).drain()
+    published = rds.get(keys.brand_secrets(prefix, w.brand_id))
+    assert published is not None and secret in published.decode()
