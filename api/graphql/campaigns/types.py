@@ -23,6 +23,7 @@ from api.models.enums import CampaignObjective as ObjectiveEnum
 if TYPE_CHECKING:
     from api.graphql.compliance.types import DisclosureCompliance
     from api.graphql.content.types import Deliverable
+    from api.graphql.finance.performance import PerformanceType
     from api.graphql.partnerships.types import Partnership
 
 CampaignStatus = CampaignStatusEnum
@@ -86,6 +87,20 @@ class Campaign(ModelNode):
             required_labels=r.required_labels,
             required_hashtags=r.required_hashtags,
             required_mentions=r.required_mentions,
+        )
+
+    @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
+    def performance(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        currency: str | None = None,
+    ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
+        from api.graphql.finance.performance import resolve_performance
+
+        return resolve_performance(
+            info, {"campaign_id": self.id}, currency or self.currency, from_, to
         )
 
     @strawberry.field(description="Deliverables by the disclosure verdict of their latest content.")

@@ -20,6 +20,7 @@ from api.models.enums import Platform as PlatformEnum
 
 if TYPE_CHECKING:
     from api.graphql.compliance.types import AudienceQuality
+    from api.graphql.finance.performance import PerformanceType
     from api.graphql.partnerships.types import Partnership
 
 
@@ -139,6 +140,18 @@ class Influencer(ModelNode):
             by_influencer.get(self.id, []), medians, thresholds
         )
         return AudienceQuality.of(quality) if quality else None
+
+    @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
+    def performance(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        currency: str,
+    ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
+        from api.graphql.finance.performance import resolve_performance
+
+        return resolve_performance(info, {"influencer_id": self.id}, currency, from_, to)
 
     @strawberry.field
     async def accounts(self, info: Info) -> list[SocialAccount]:

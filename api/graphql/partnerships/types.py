@@ -25,6 +25,7 @@ from api.plans import effective_plan
 if TYPE_CHECKING:
     from api.graphql.campaigns.types import Campaign
     from api.graphql.content.types import Deliverable
+    from api.graphql.finance.performance import PerformanceType
     from api.graphql.influencers.types import Influencer
     from api.graphql.tracking.types import DiscountCode, TrackedLink
 
@@ -65,6 +66,20 @@ class Partnership(ModelNode):
     response_note: str | None
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
+    async def performance(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        currency: str | None = None,
+    ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
+        from api.graphql.finance.performance import resolve_performance
+
+        campaign = await by_id(info.context, CampaignModel).load(self.row.campaign_id)
+        code = currency or (campaign.currency if campaign else "EUR")
+        return resolve_performance(info, {"partnership_id": self.id}, code, from_, to)
 
     @strawberry.field
     async def campaign(

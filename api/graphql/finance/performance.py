@@ -1,0 +1,75 @@
+"""`performance(from, to)` on campaigns, partnerships, influencers and tracked links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+from graphql import GraphQLError
+
+from api.finance.performance import Scope, performance
+from api.graphql.context import Info
+from api.graphql.money import Money
+from api.money import MoneyError, normalize_currency
+
+MAX_RANGE_DAYS = 731
+
+
+@strawberry.type(name="Performance", description="Results over [from, to) in one currency.")
+class PerformanceType:
+    currency: str
+    clicks: int
+    unique_clicks: int
+    conversions: int
+    revenue: Money = strawberry.field(description="Approved conversions net of refunds.")
+    commission: Money = strawberry.field(description="Net of reversals and clawbacks.")
+    cost: Money = strawberry.field(description="Commission + fees + gifted product value.")
+    conversion_rate: Decimal | None = strawberry.field(
+        description="Conversions per unique click, percent."
+    )
+    epc: Money | None = strawberry.field(description="Commission per click.")
+    average_order_value: Money | None
+    roi: Decimal | None = strawberry.field(description="(revenue - cost) / cost.")
+    roas: Decimal | None = strawberry.field(description="revenue / cost.")
+
+
+def resolve_performance(
+    info: Info, scope: dict[str, int], currency: str, start: datetime, end: datetime
+) -> PerformanceType:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise GraphQLError("from and to need a time zone, e.g. 2026-10-01T00:00:00Z")
+    if end <= start:
+        raise GraphQLError("to must be after from")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise GraphQLError(f"a range covers at most {MAX_RANGE_DAYS} days")
+    try:
+        currency = normalize_currency(currency)
+    except MoneyError as exc:
+        raise GraphQLError(str(exc)) from None
+    ctx = info.context
+    p = performance(
+        ctx.session,
+        Scope(organization_id=ctx.viewer.organization_id, **scope),
+        currency,
+        start,
+        end,
+    )
+
+    def money(minor: int | None) -> Money | None:
+        return Money.of(minor, currency)
+
+    return PerformanceType(
+        currency=currency,
+        clicks=p.clicks,
+        unique_clicks=p.unique_clicks,
+        conversions=p.conversions,
+        revenue=Money.of(p.revenue, currency),  # type: ignore[arg-type]
+        commission=Money.of(p.commission, currency),  # type: ignore[arg-type]
+        cost=Money.of(p.cost, currency),  # type: ignore[arg-type]
+        conversion_rate=p.conversion_rate,
+        epc=money(p.epc),
+        average_order_value=money(p.average_order_value),
+        roi=p.roi,
+        roas=p.roas,
+    )
