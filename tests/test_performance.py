@@ -132,7 +132,8 @@ def test_performance_sums_and_ratios(gql, factory, db):
     q = f"""query($c: ID!, $p: ID!, $i: ID!, $l: ID!, $from: DateTime!, $to: DateTime!) {{
       c: campaign(id: $c) {{ performance(from: $from, to: $to) {{ {FIELDS} }} }}
       p: partnership(id: $p) {{ performance(from: $from, to: $to) {{ {FIELDS} }} }}
-      i: influencer(id: $i) {{ performance(from: $from, to: $to, currency: "EUR") {{ {FIELDS} }} }}
+      i: influencer(id: $i) {{
+        performance(from: $from, to: $to, currency: "EUR") {{ {FIELDS} }} }}
       l: node(id: $l) {{ ... on TrackedLink {{ performance(from: $from, to: $to) {{ {FIELDS} }} }} }}
     }}"""
     data = gql(
