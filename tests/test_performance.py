@@ -134,7 +134,8 @@ def test_performance_sums_and_ratios(gql, factory, db):
       p: partnership(id: $p) {{ performance(from: $from, to: $to) {{ {FIELDS} }} }}
       i: influencer(id: $i) {{
         performance(from: $from, to: $to, currency: "EUR") {{ {FIELDS} }} }}
-      l: node(id: $l) {{ ... on TrackedLink {{ performance(from: $from, to: $to) {{ {FIELDS} }} }} }}
+      l: node(id: $l) {{ ... on TrackedLink {{
+        performance(from: $from, to: $to) {{ {FIELDS} }} }} }}
     }}"""
     data = gql(
         w["keys"]["FINANCE"],
