@@ -494,9 +494,16 @@ class Worker:
                 self.stats.add_clicks(ingest_clicks(session, [c for _, c in clicks]))
             ctx = self._context(conversions)
             counts = {"conversions": 0, "refunds": 0, "duplicates": 0}
-            # One lock order for every worker: partnerships by id, then orders by (brand, id);
-            # the sort is stable, so an order's events keep their stream order.
-            ordered = sorted(conversions, key=lambda item: (item[1].brand_id, item[1].order_id))
+            # One lock order for every worker (no deadlocks): partnerships by id (prefetch),
+            # refunds by (brand, order) keeping their stream order (stable sort), then orders
+            # by the time they happened, so a month's tiers see its earlier orders first. A
+            # refund put before its order waits and is applied when the order is recorded.
+            refunds = [c for c in conversions if isinstance(c[1], RefundEvent)]
+            orders = [c for c in conversions if isinstance(c[1], ConversionEvent)]
+            ordered = sorted(refunds, key=lambda c: (c[1].brand_id, c[1].order_id)) + sorted(
+                orders,
+                key=lambda c: (c[1].occurred_at_ms, c[1].brand_id, c[1].order_id),
+            )
             if ordered:
                 ctx.prefetch(session, [e for _, e in ordered])
             for entry, event_ in ordered:

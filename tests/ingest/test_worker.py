@@ -611,3 +611,20 @@ def test_worker_republishes_postback_secrets_redis_lost(rds, prefix, sessions, s
     make_worker(rds, sessions, prefix).drain()
     published = rds.get(keys.brand_secrets(prefix, w.brand_id))
     assert published is not None and secret in published.decode()
+
+
+def test_tiers_in_one_batch_follow_the_order_times_not_the_stream_order(
+    rds, prefix, sessions, session
+):
+    w = seed.world(session, plan=seed.tiered([(0, 500), (100_000, 1000)]))
+    code = w.p.discount_code
+    push(
+        rds,
+        prefix,
+        seed.conversion(w, "b", 50_000, code=code, occurred=seed.utc(2026, 1, 20)),
+        seed.conversion(w, "a", 60_000, code=code, occurred=seed.utc(2026, 1, 5)),
+    )
+    drain(rds, sessions, prefix)
+    rates = {_conversion(session, w.brand_id, o).id: o for o in ("a", "b")}
+    got = {rates[e.conversion_id]: e.basis_points for e in ledger(session, kind="COMMISSION")}
+    assert got == {"a": 500, "b": 1000}  # b crosses 1,000.00 in the month: the higher rate
