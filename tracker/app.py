@@ -79,7 +79,8 @@ def _redirect_start(location: bytes) -> dict[str, Any]:
 
 
 def _header_text(raw: bytes, limit: int) -> str:
-    return clean(raw[:limit].decode("utf-8", "replace"))
+    text = raw[:limit].decode("utf-8", "replace")
+    return text if text.isprintable() else clean(text)
 
 
 def _page_headers(body: bytes, *extra: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
@@ -132,6 +133,11 @@ class TrackerApp:
         self.client_ip = ClientIp(settings.trusted_proxies)
         self.dedupe = DedupeWindow(settings.dedupe_window_seconds, settings.dedupe_size)
         self._hash_ip = IpHasher(settings.ip_hash_key.encode())
+        # bound once: the hot path runs them on every click
+        self._cached_link = self.links.cache.get
+        self._resolve_ip = self.client_ip.resolve
+        self._first_click = self.dedupe.first_click
+        self._add_event = self.sink.add
         self._page_404 = _page_headers(_NOT_FOUND_PAGE)
         self._page_503 = _page_headers(_UNAVAILABLE_PAGE, (b"retry-after", b"5"))
 
@@ -202,8 +208,10 @@ class TrackerApp:
             await self._method_not_allowed(send)
             return
         now = time.monotonic()
-        hit, target = self.links.cached(code, now)
-        if not hit:
+        entry = self._cached_link(code)
+        if entry is not None and entry[0] > now:
+            target = entry[1]
+        else:
             if not valid_code(code):
                 self.metrics.invalid_codes += 1
                 await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
@@ -237,7 +245,7 @@ class TrackerApp:
         client = scope.get("client")
         ip = client[0] if client else ""
         if forwarded:
-            ip = self.client_ip.resolve(ip, forwarded.decode("latin-1"))
+            ip = self._resolve_ip(ip, forwarded.decode("latin-1"))
         ua = _header_text(user_agent, USER_AGENT_LIMIT)
         ref = _header_text(referer, REFERER_LIMIT)
         bot = is_bot(ua)
@@ -261,13 +269,13 @@ class TrackerApp:
             metrics.bot_hits += 1
         else:
             metrics.clicks += 1
-            first = self.dedupe.first_click(hash((ip, ua, code)), event_id, now)
+            first = self._first_click(hash((ip, ua, code)), event_id, now)
             if first is None:
                 metrics.unique_clicks += 1
                 unique = "1"
             else:
                 click_id = first
-        self.sink.add(SEP.join((
+        self._add_event(SEP.join((
             target.event_head, event_id, click_id, str(ms), truncate_ip(ip),
             self._hash_ip(ip), ua, ref, "1" if bot else "0", unique,
         )))  # fmt: skip

@@ -91,11 +91,11 @@ class ClientIp:
             return peer
         client = peer
         for hop in reversed(forwarded_for.split(",")):
+            hop = hop.strip()
             addr = parse_ip(hop)
             if addr is None:
                 break  # not written by a proxy of ours: keep the last address we trust
             # inet_pton only accepts canonical dotted quads: such a hop is its own string
-            hop = hop.strip()
             client = hop if addr[0] == 32 and ":" not in hop else format_ip(addr)
             if not self.trusted(addr):
                 break

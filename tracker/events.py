@@ -346,13 +346,6 @@ class _RandomPool(threading.local):
     data = b""
     position = 0
 
-    def take(self, n: int) -> bytes:
-        position = self.position
-        if position + n > len(self.data):
-            self.data = os.urandom(4096)
-            position = 0
-        self.position = position + n
-        return self.data[position : position + n]
 
 
 _random = _RandomPool()
@@ -370,7 +363,14 @@ def new_id(ms: int | None = None) -> str:
             (p[t >> 40], p[t >> 30 & 1023], p[t >> 20 & 1023], p[t >> 10 & 1023], p[t & 1023])
         )
         _last_time_part = (ms, time_part)
-    return time_part + _random.take(16).translate(_BYTE_TO_CROCKFORD).decode()
+    pool = _random
+    position = pool.position
+    data = pool.data
+    if position + 16 > len(data):
+        data = pool.data = os.urandom(4096)
+        position = 0
+    pool.position = position + 16
+    return time_part + data[position : position + 16].translate(_BYTE_TO_CROCKFORD).decode()
 
 
 def id_timestamp_ms(id_: str) -> int:

@@ -49,13 +49,6 @@ class LinkResolver:
         self.cache: TtlLru[str, Target | None] = TtlLru(size)
         self._pending: dict[str, asyncio.Future[Target | None]] = {}
 
-    def cached(self, code: str, now: float) -> tuple[bool, Target | None]:
-        """(hit, target) from the cache alone; target None is a known-unknown code."""
-        entry = self.cache.get(code)
-        if entry is not None and entry[0] > now:
-            return True, entry[1]
-        return False, None
-
     async def resolve(self, code: str) -> Target | None:
         """The target of a (well-formed) code, or None for unknown and deactivated codes."""
         pending = self._pending.get(code)

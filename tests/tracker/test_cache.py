@@ -26,12 +26,17 @@ def test_dedupe_window_reuses_the_first_click_id_within_the_window() -> None:
 
 
 def test_dedupe_window_is_bounded_and_drops_expired_entries() -> None:
-    window = DedupeWindow(window=10, size=3)
+    window = DedupeWindow(window=10, size=4)
     for key in range(10):
         window.first_click(key, f"c{key}", now=0)
-    assert len(window) == 3
+        assert len(window) <= 4
     assert window.first_click(9, "again", now=1) == "c9"
-    assert window.first_click(0, "new", now=1) is None  # evicted long ago
-    for key in range(100, 104):
-        window.first_click(key, "x", now=100)  # all earlier ones expired by now
-    assert len(window) <= 3
+    assert window.first_click(0, "new", now=1) is None  # pushed out by newer ones
+    # an entry past its window is never returned, even while its generation lives
+    window = DedupeWindow(window=10, size=100)
+    window.first_click(1, "a", now=0)
+    window.first_click(2, "b", now=9)
+    assert window.first_click(1, "a2", now=10.5) is None  # expired, in the previous generation
+    assert window.first_click(2, "b2", now=18) == "b"  # 9 s old: still within its window
+    window.first_click(3, "c", now=40)  # two rotations later: the old ones are gone
+    assert len(window) <= 2
