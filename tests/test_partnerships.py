@@ -32,8 +32,17 @@ def state(db: Any, org: Any) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def refused(gql: Any, db: Any, w: dict[str, Any], role: str, name: str, input: dict[str, Any],
-            field: str | None, code: str, select_: str = P_FIELDS) -> dict[str, Any]:
+def refused(
+    gql: Any,
+    db: Any,
+    w: dict[str, Any],
+    role: str,
+    name: str,
+    input: dict[str, Any],
+    field: str | None,
+    code: str,
+    select_: str = P_FIELDS,
+) -> dict[str, Any]:
     """Runs a mutation expected to fail: one user error, no object, no row changed."""
     before = state(db, w["org"])
     payload = gql.mutate(w["keys"][role], name, input, select_)
@@ -67,7 +76,10 @@ def test_create_partnership(gql, db, w, role):
     assert (p["status"], p["connection"], p["respondedAt"]) == ("INVITED", "PAID", None)
     row = db.scalar(select(Partnership).where(Partnership.influencer_id == w["newcomer"].id))
     assert (row.campaign_id, row.status, row.organization_id) == (
-        w["campaign"].id, "INVITED", w["org"].id)
+        w["campaign"].id,
+        "INVITED",
+        w["org"].id,
+    )
     assert gid(row) == p["id"]
 
 
@@ -107,19 +119,43 @@ def test_create_partnership_bad_input(gql, db, w, change, field, code):
 @pytest.mark.parametrize("status", ["COMPLETED", "CANCELLED"])
 def test_create_partnership_closed_campaign(gql, db, factory, w, status):
     campaign = factory.campaign(w["brand"], status=status)
-    refused(gql, db, w, "MANAGER", "createPartnership", invite(w, campaignId=gid(campaign)),
-            "campaignId", "INVALID_TRANSITION")
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "createPartnership",
+        invite(w, campaignId=gid(campaign)),
+        "campaignId",
+        "INVALID_TRANSITION",
+    )
 
 
 def test_create_partnership_archived(gql, db, factory, w):
     from api.db import utcnow
 
     archived = factory.influencer(w["org"], archived_at=utcnow())
-    refused(gql, db, w, "MANAGER", "createPartnership",
-            invite(w, influencerId=gid(archived)), "influencerId", "NOT_ALLOWED")
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "createPartnership",
+        invite(w, influencerId=gid(archived)),
+        "influencerId",
+        "NOT_ALLOWED",
+    )
     campaign = factory.campaign(w["brand"], archived_at=utcnow())
-    refused(gql, db, w, "MANAGER", "createPartnership",
-            invite(w, campaignId=gid(campaign)), "campaignId", "NOT_ALLOWED")
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "createPartnership",
+        invite(w, campaignId=gid(campaign)),
+        "campaignId",
+        "NOT_ALLOWED",
+    )
 
 
 @pytest.mark.parametrize("role", ["FINANCE", "INFLUENCER"])
@@ -140,15 +176,20 @@ def test_influencer_accepts_own_invitation_and_latest_contract(gql, db, factory,
     p = invited(factory, w)
     v1 = factory.contract(p, version=1)
     v2 = factory.contract(p, version=2, payment_terms_days=45)
-    payload = gql.mutate(w["keys"]["INFLUENCER"], "respondToPartnership",
-                         {"partnershipId": gid(p), "decision": "ACCEPT", "note": " Deal "},
-                         P_FIELDS + " contract: partnership { contract { version acceptedBy } }")
+    payload = gql.mutate(
+        w["keys"]["INFLUENCER"],
+        "respondToPartnership",
+        {"partnershipId": gid(p), "decision": "ACCEPT", "note": " Deal "},
+        P_FIELDS + " contract: partnership { contract { version acceptedBy } }",
+    )
     assert payload["userErrors"] == []
     assert payload["partnership"]["status"] == "ACCEPTED"
     assert payload["partnership"]["respondedAt"] is not None
     assert payload["partnership"]["responseNote"] == "Deal"
     assert payload["contract"]["contract"] == {
-        "version": 2, "acceptedBy": f"influencer:{w['influencer'].id}"}
+        "version": 2,
+        "acceptedBy": f"influencer:{w['influencer'].id}",
+    }
     db.expire_all()
     assert db.get(Contract, v2.id).accepted_at is not None
     assert db.get(Contract, v1.id).accepted_at is None  # only the latest version is accepted
@@ -157,16 +198,24 @@ def test_influencer_accepts_own_invitation_and_latest_contract(gql, db, factory,
 
 def test_manager_accepts_for_influencer_without_contract(gql, db, factory, w):
     p = invited(factory, w)
-    payload = gql.mutate(w["keys"]["MANAGER"], "respondToPartnership",
-                         {"partnershipId": gid(p), "decision": "ACCEPT"}, P_FIELDS)
+    payload = gql.mutate(
+        w["keys"]["MANAGER"],
+        "respondToPartnership",
+        {"partnershipId": gid(p), "decision": "ACCEPT"},
+        P_FIELDS,
+    )
     assert payload["partnership"]["status"] == "ACCEPTED"
 
 
 def test_manager_accept_records_key_label(gql, db, factory, w):
     p = invited(factory, w)
     contract = factory.contract(p)
-    gql.mutate(w["keys"]["ADMIN"], "respondToPartnership",
-               {"partnershipId": gid(p), "decision": "ACCEPT"}, P_FIELDS)
+    gql.mutate(
+        w["keys"]["ADMIN"],
+        "respondToPartnership",
+        {"partnershipId": gid(p), "decision": "ACCEPT"},
+        P_FIELDS,
+    )
     db.expire_all()
     assert db.get(Contract, contract.id).accepted_by.startswith("key:")
 
@@ -174,11 +223,16 @@ def test_manager_accept_records_key_label(gql, db, factory, w):
 def test_influencer_declines(gql, db, factory, w):
     p = invited(factory, w)
     contract = factory.contract(p)
-    payload = gql.mutate(w["keys"]["INFLUENCER"], "respondToPartnership",
-                         {"partnershipId": gid(p), "decision": "DECLINE", "note": "Busy"},
-                         P_FIELDS)
+    payload = gql.mutate(
+        w["keys"]["INFLUENCER"],
+        "respondToPartnership",
+        {"partnershipId": gid(p), "decision": "DECLINE", "note": "Busy"},
+        P_FIELDS,
+    )
     assert (payload["partnership"]["status"], payload["partnership"]["responseNote"]) == (
-        "DECLINED", "Busy")
+        "DECLINED",
+        "Busy",
+    )
     db.expire_all()
     assert db.get(Contract, contract.id).accepted_at is None
 
@@ -189,25 +243,52 @@ def test_respond_refusals(gql, db, factory, w):
     theirs = invited(factory, w, someone)
 
     def respond(role: str, p: Any, field: str | None, code: str, **extra: Any) -> None:
-        refused(gql, db, w, role, "respondToPartnership",
-                {"partnershipId": gid(p), "decision": "ACCEPT", **extra}, field, code)
+        refused(
+            gql,
+            db,
+            w,
+            role,
+            "respondToPartnership",
+            {"partnershipId": gid(p), "decision": "ACCEPT", **extra},
+            field,
+            code,
+        )
 
     respond("INFLUENCER", theirs, "partnershipId", "NOT_FOUND")  # not its partnership
     respond("FINANCE", mine, None, "FORBIDDEN")
     respond("MANAGER", w["other"]["partnership"], "partnershipId", "NOT_FOUND")
     respond("INFLUENCER", w["partnership"], "decision", "INVALID_TRANSITION")  # ACTIVE already
     respond("INFLUENCER", mine, "note", "TOO_LONG", note="x" * 2001)
-    refused(gql, db, w, "INFLUENCER", "respondToPartnership",
-            {"partnershipId": gid(w["other"]["partnership"]), "decision": "DECLINE"},
-            "partnershipId", "NOT_FOUND")
+    refused(
+        gql,
+        db,
+        w,
+        "INFLUENCER",
+        "respondToPartnership",
+        {"partnershipId": gid(w["other"]["partnership"]), "decision": "DECLINE"},
+        "partnershipId",
+        "NOT_FOUND",
+    )
 
 
 def test_respond_twice_is_illegal(gql, db, factory, w):
     p = invited(factory, w)
-    gql.mutate(w["keys"]["INFLUENCER"], "respondToPartnership",
-               {"partnershipId": gid(p), "decision": "DECLINE"}, P_FIELDS)
-    refused(gql, db, w, "INFLUENCER", "respondToPartnership",
-            {"partnershipId": gid(p), "decision": "ACCEPT"}, "decision", "INVALID_TRANSITION")
+    gql.mutate(
+        w["keys"]["INFLUENCER"],
+        "respondToPartnership",
+        {"partnershipId": gid(p), "decision": "DECLINE"},
+        P_FIELDS,
+    )
+    refused(
+        gql,
+        db,
+        w,
+        "INFLUENCER",
+        "respondToPartnership",
+        {"partnershipId": gid(p), "decision": "ACCEPT"},
+        "decision",
+        "INVALID_TRANSITION",
+    )
 
 
 # --- transitionPartnership -----------------------------------------------------------------
@@ -216,21 +297,37 @@ def test_respond_twice_is_illegal(gql, db, factory, w):
 def test_transition_lifecycle(gql, db, factory, w):
     p = factory.partnership(factory.campaign(w["brand"]), w["newcomer"], status="ACCEPTED")
     for status in ("ACTIVE", "COMPLETED"):
-        payload = gql.mutate(w["keys"]["MANAGER"], "transitionPartnership",
-                             {"partnershipId": gid(p), "status": status}, P_FIELDS)
+        payload = gql.mutate(
+            w["keys"]["MANAGER"],
+            "transitionPartnership",
+            {"partnershipId": gid(p), "status": status},
+            P_FIELDS,
+        )
         assert payload["userErrors"] == []
         assert payload["partnership"]["status"] == status
     db.expire_all()
     assert db.get(Partnership, p.id).status == "COMPLETED"
-    refused(gql, db, w, "ADMIN", "transitionPartnership",
-            {"partnershipId": gid(p), "status": "ACTIVE"}, "status", "INVALID_TRANSITION")
+    refused(
+        gql,
+        db,
+        w,
+        "ADMIN",
+        "transitionPartnership",
+        {"partnershipId": gid(p), "status": "ACTIVE"},
+        "status",
+        "INVALID_TRANSITION",
+    )
 
 
 @pytest.mark.parametrize("source", ["ACCEPTED", "ACTIVE"])
 def test_terminate(gql, factory, w, source):
     p = factory.partnership(factory.campaign(w["brand"]), w["newcomer"], status=source)
-    payload = gql.mutate(w["keys"]["ADMIN"], "transitionPartnership",
-                         {"partnershipId": gid(p), "status": "TERMINATED"}, P_FIELDS)
+    payload = gql.mutate(
+        w["keys"]["ADMIN"],
+        "transitionPartnership",
+        {"partnershipId": gid(p), "status": "TERMINATED"},
+        P_FIELDS,
+    )
     assert payload["partnership"]["status"] == "TERMINATED"
 
 
@@ -238,8 +335,16 @@ def test_transition_refusals(gql, db, factory, w):
     p = invited(factory, w)
 
     def move(role: str, target: Any, status: str, field: str | None, code: str) -> None:
-        refused(gql, db, w, role, "transitionPartnership",
-                {"partnershipId": gid(target), "status": status}, field, code)
+        refused(
+            gql,
+            db,
+            w,
+            role,
+            "transitionPartnership",
+            {"partnershipId": gid(target), "status": status},
+            field,
+            code,
+        )
 
     move("MANAGER", p, "ACCEPTED", "status", "INVALID_TRANSITION")  # the influencer's answer
     move("MANAGER", p, "DECLINED", "status", "INVALID_TRANSITION")
@@ -258,39 +363,72 @@ def terms(w: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def test_contract_versions_keep_history(gql, db, w):
-    first = gql.mutate(w["keys"]["MANAGER"], "setContractTerms", terms(
-        w, deliverablesDue="2 reels by June", usageRightsDays=90,
-        usageRightsRegions=["fr", "EU", "FR"], exclusivityDays=30,
-        exclusivityCategories=["Skincare", "skincare "], paymentTermsDays=45, approvalRounds=3,
-        killFee={"amount": "250.00", "currency": "EUR"},
-    ), C_FIELDS)
+    first = gql.mutate(
+        w["keys"]["MANAGER"],
+        "setContractTerms",
+        terms(
+            w,
+            deliverablesDue="2 reels by June",
+            usageRightsDays=90,
+            usageRightsRegions=["fr", "EU", "FR"],
+            exclusivityDays=30,
+            exclusivityCategories=["Skincare", "skincare "],
+            paymentTermsDays=45,
+            approvalRounds=3,
+            killFee={"amount": "250.00", "currency": "EUR"},
+        ),
+        C_FIELDS,
+    )
     assert first["userErrors"] == []
     assert first["contract"] == {
-        "version": 1, "usageRights": "ORGANIC", "usageRightsDays": 90,
-        "usageRightsRegions": ["FR", "EU"], "exclusivityDays": 30,
-        "exclusivityCategories": ["skincare"], "paymentTermsDays": 45, "approvalRounds": 3,
-        "deliverablesDue": "2 reels by June", "acceptedAt": None,
+        "version": 1,
+        "usageRights": "ORGANIC",
+        "usageRightsDays": 90,
+        "usageRightsRegions": ["FR", "EU"],
+        "exclusivityDays": 30,
+        "exclusivityCategories": ["skincare"],
+        "paymentTermsDays": 45,
+        "approvalRounds": 3,
+        "deliverablesDue": "2 reels by June",
+        "acceptedAt": None,
     }
-    second = gql.mutate(w["keys"]["ADMIN"], "setContractTerms",
-                        terms(w, usageRights="NONE", paymentTermsDays=0), C_FIELDS)
+    second = gql.mutate(
+        w["keys"]["ADMIN"],
+        "setContractTerms",
+        terms(w, usageRights="NONE", paymentTermsDays=0),
+        C_FIELDS,
+    )
     assert second["userErrors"] == []
     c = second["contract"]
     assert (c["version"], c["usageRights"], c["paymentTermsDays"], c["approvalRounds"]) == (
-        2, "NONE", 0, 2)
+        2,
+        "NONE",
+        0,
+        2,
+    )
     assert second["partnership"]["contract"] == {"version": 2}
     history = second["partnership"]["contractHistory"]
     assert [(h["version"], h["paymentTermsDays"]) for h in history] == [(1, 45), (2, 0)]
     db.expire_all()
-    rows = db.scalars(select(Contract).where(Contract.partnership_id == w["partnership"].id)
-                      .order_by(Contract.version)).all()
+    rows = db.scalars(
+        select(Contract)
+        .where(Contract.partnership_id == w["partnership"].id)
+        .order_by(Contract.version)
+    ).all()
     assert [(r.version, r.kill_fee_amount, r.payment_terms_days) for r in rows] == [
-        (1, 25000, 45), (2, None, 0)]
+        (1, 25000, 45),
+        (2, None, 0),
+    ]
 
 
 def test_contract_terms_on_invited_partnership(gql, factory, w):
     p = invited(factory, w)
-    payload = gql.mutate(w["keys"]["MANAGER"], "setContractTerms",
-                         {"partnershipId": gid(p), "usageRights": "FULL_COMMERCIAL"}, C_FIELDS)
+    payload = gql.mutate(
+        w["keys"]["MANAGER"],
+        "setContractTerms",
+        {"partnershipId": gid(p), "usageRights": "FULL_COMMERCIAL"},
+        C_FIELDS,
+    )
     assert payload["contract"]["version"] == 1
 
 
@@ -323,16 +461,26 @@ def test_contract_terms_bad_input(gql, db, factory, w, extra, field, code):
     factory.contract(w["partnership"])  # a version 1 that must stay the latest
     if extra.get("partnershipId") == "other":
         extra = {"partnershipId": gid(w["other"]["partnership"])}
-    payload = refused(gql, db, w, "MANAGER", "setContractTerms", terms(w, **extra), field, code,
-                      C_FIELDS)
+    payload = refused(
+        gql, db, w, "MANAGER", "setContractTerms", terms(w, **extra), field, code, C_FIELDS
+    )
     assert payload["contract"] is None
 
 
 @pytest.mark.parametrize("status", ["DECLINED", "COMPLETED", "TERMINATED"])
 def test_contract_terms_refused_on_ended_partnership(gql, db, factory, w, status):
     p = factory.partnership(factory.campaign(w["brand"]), w["newcomer"], status=status)
-    refused(gql, db, w, "MANAGER", "setContractTerms", {**terms(w), "partnershipId": gid(p)},
-            "partnershipId", "INVALID_TRANSITION", C_FIELDS)
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "setContractTerms",
+        {**terms(w), "partnershipId": gid(p)},
+        "partnershipId",
+        "INVALID_TRANSITION",
+        C_FIELDS,
+    )
 
 
 @pytest.mark.parametrize("role", ["FINANCE", "INFLUENCER"])
@@ -349,3 +497,39 @@ def test_influencer_reads_own_contract_history_only(gql, factory, w):
     other = factory.partnership(factory.campaign(w["brand"]), w["newcomer"])
     assert gql(w["keys"]["INFLUENCER"], query, id=gid(other))["partnership"] is None
 
+
+def test_accepting_records_the_gifted_product_as_a_cost_once(gql, db, factory):
+    from sqlalchemy import select
+
+    from api.domain.commission import Commission, CommissionKind, CompensationPlan, GiftedProduct
+    from api.models.ledger import CampaignCost, LedgerEntry
+    from tests.factories import gid
+
+    org = factory.org()
+    brand = factory.brand(org)
+    plan = CompensationPlan(
+        currency="EUR",
+        commission=Commission(kind=CommissionKind.PERCENT, bps=1000),
+        gifted_product=GiftedProduct("Serum kit", 4_500),
+    )
+    campaign = factory.campaign(brand, compensation=plan.to_dict())
+    influencer = factory.influencer(org)
+    partnership = factory.partnership(campaign, influencer, status="INVITED")
+    key = factory.key(org, "INFLUENCER", influencer)
+    result = gql.mutate(
+        key,
+        "respondToPartnership",
+        {"partnershipId": gid(partnership), "decision": "ACCEPT"},
+        "partnership { status }",
+    )
+    assert result["userErrors"] == []
+    db.expire_all()
+    costs = db.scalars(
+        select(CampaignCost).where(CampaignCost.partnership_id == partnership.id)
+    ).all()
+    assert [(c.kind, c.amount, c.currency) for c in costs] == [("GIFTED_PRODUCT", 4_500, "EUR")]
+    # A cost, never money owed: no ledger entry for the gift.
+    assert (
+        db.scalars(select(LedgerEntry).where(LedgerEntry.partnership_id == partnership.id)).all()
+        == []
+    )

@@ -29,6 +29,7 @@ from api.graphql.partnerships.types import (
     UsageRights,
 )
 from api.graphql.permissions import require
+from api.ledger.posting import record_gifted_cost
 from api.models import Campaign as CampaignModel
 from api.models import Contract as ContractModel
 from api.models import Partnership as PartnershipModel
@@ -284,6 +285,8 @@ class PartnershipMutation:
                 if contract is not None and contract.accepted_at is None:
                     contract.accepted_at = now
                     contract.accepted_by = actor(ctx.viewer)
+                # The gifted product ships once the deal is on: its value is a campaign cost.
+                record_gifted_cost(ctx.session, row, now=now)
             ctx.session.flush()
             return {"partnership": Partnership.from_row(row)}
 
