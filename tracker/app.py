@@ -47,6 +47,7 @@ log = logging.getLogger("tracker.app")
 Scope = dict[str, Any]
 
 USER_AGENT_LIMIT = 512
+USER_AGENT_CACHE_SIZE = 10_000
 REFERER_LIMIT = 1024
 
 _NOT_FOUND_PAGE = (
@@ -138,6 +139,7 @@ class TrackerApp:
         self._resolve_ip = self.client_ip.resolve
         self._first_click = self.dedupe.first_click
         self._add_event = self.sink.add
+        self._user_agents: dict[bytes, tuple[str, bool]] = {}
         self._page_404 = _page_headers(_NOT_FOUND_PAGE)
         self._page_503 = _page_headers(_UNAVAILABLE_PAGE, (b"retry-after", b"5"))
 
@@ -246,9 +248,11 @@ class TrackerApp:
         ip = client[0] if client else ""
         if forwarded:
             ip = self._resolve_ip(ip, forwarded.decode("latin-1"))
-        ua = _header_text(user_agent, USER_AGENT_LIMIT)
+        known = self._user_agents.get(user_agent)
+        if known is None:
+            known = self._learn_user_agent(user_agent)
+        ua, bot = known
         ref = _header_text(referer, REFERER_LIMIT)
-        bot = is_bot(ua)
         ms = time.time_ns() // 1_000_000
         event_id = new_id(ms)
         metrics = self.metrics
@@ -282,6 +286,16 @@ class TrackerApp:
         metrics.redirects += 1
         await send(_redirect_start(target.location_head + click_id.encode() + target.location_tail))
         await send(_EMPTY_BODY)
+
+    def _learn_user_agent(self, raw: bytes) -> tuple[str, bool]:
+        """The text and bot verdict of a User-Agent header, remembered: the same few hundred
+        values make most of the traffic."""
+        ua = _header_text(raw, USER_AGENT_LIMIT)
+        known = (ua, is_bot(ua))
+        if len(self._user_agents) >= USER_AGENT_CACHE_SIZE:
+            self._user_agents.clear()
+        self._user_agents[raw] = known
+        return known
 
     @staticmethod
     async def _page(

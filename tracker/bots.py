@@ -81,16 +81,9 @@ _PATTERNS = (
 
 _BOT_RE = re.compile("|".join(_PATTERNS), re.IGNORECASE)
 
-_CACHE_LIMIT = 10_000
-_cache: dict[str, bool] = {}
-
 
 def is_bot(user_agent: str) -> bool:
-    """True for crawlers, previewers, HTTP libraries and an empty User-Agent."""
-    verdict = _cache.get(user_agent)
-    if verdict is None:
-        verdict = not user_agent.strip() or _BOT_RE.search(user_agent) is not None
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache[user_agent] = verdict
-    return verdict
+    """True for crawlers, previewers, HTTP libraries and an empty User-Agent.
+
+    A regex search: the app remembers the verdict per User-Agent value."""
+    return not user_agent.strip() or _BOT_RE.search(user_agent) is not None
