@@ -137,7 +137,8 @@ class TrackerApp:
         # bound once: the hot path runs them on every click
         self._cached_link = self.links.cache.get
         self._resolve_ip = self.client_ip.resolve
-        self._first_click = self.dedupe.first_click
+        self._seen = self.dedupe.seen
+        self._remember = self.dedupe.remember
         self._add_event = self.sink.add
         self._user_agents: dict[bytes, tuple[str, bool]] = {}
         self._page_404 = _page_headers(_NOT_FOUND_PAGE)
@@ -267,21 +268,25 @@ class TrackerApp:
             await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
             return
 
-        click_id = event_id
-        unique = "0"
         if bot:
             metrics.bot_hits += 1
+            click_id, unique = event_id, "0"
+            ip_truncated, ip_hash = truncate_ip(ip), self._hash_ip(ip)
         else:
             metrics.clicks += 1
-            first = self._first_click(hash((ip, ua, code)), event_id, now)
+            key = hash((ip, ua, code))
+            first = self._seen(key, now)
             if first is None:
                 metrics.unique_clicks += 1
-                unique = "1"
+                click_id, unique = event_id, "1"
+                ip_truncated, ip_hash = truncate_ip(ip), self._hash_ip(ip)
+                self._remember(key, (now + self.dedupe.window, event_id, ip_truncated, ip_hash))
             else:
-                click_id = first
+                _, click_id, ip_truncated, ip_hash = first
+                unique = "0"
         self._add_event(SEP.join((
-            target.event_head, event_id, click_id, str(ms), truncate_ip(ip),
-            self._hash_ip(ip), ua, ref, "1" if bot else "0", unique,
+            target.event_head, event_id, click_id, str(ms), ip_truncated,
+            ip_hash, ua, ref, "1" if bot else "0", unique,
         )))  # fmt: skip
         metrics.redirects += 1
         await send(_redirect_start(target.location_head + click_id.encode() + target.location_tail))

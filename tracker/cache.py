@@ -41,8 +41,13 @@ class TtlLru(Generic[K, V]):
         self._data.clear()
 
 
+# What the dedupe window keeps of a first click: (expires_at, click_id, ip_truncated, ip_hash),
+# so that a repeat reuses the id and skips hashing the IP again.
+Visit = tuple[float, str, str, str]
+
+
 class DedupeWindow:
-    """Remembers the first click id of each visitor key for `window` seconds.
+    """Remembers the first click of each visitor key for `window` seconds.
 
     Keys are hashes of (ip, user agent, code). Two generations of plain dicts: new keys go to
     the current one, which becomes the previous one after `window` seconds (or when it holds
@@ -56,25 +61,27 @@ class DedupeWindow:
     """
 
     def __init__(self, window: float, size: int) -> None:
-        self._window = window
+        self.window = window
         self._half = max(1, size // 2)
-        self._current: dict[int, tuple[float, str]] = {}
-        self._previous: dict[int, tuple[float, str]] = {}
+        self._current: dict[int, Visit] = {}
+        self._previous: dict[int, Visit] = {}
         self._rotate_at = -math.inf
 
     def __len__(self) -> int:
         return len(self._current) + len(self._previous)
 
-    def first_click(self, key: int, click_id: str, now: float) -> str | None:
-        """The click id of an earlier click of this key within the window; else records
-        `click_id` as the first and returns None."""
+    def seen(self, key: int, now: float) -> Visit | None:
+        """The first click of this key if it is less than `window` old."""
         current = self._current
         if now >= self._rotate_at or len(current) >= self._half:
             self._previous, self._current = current, {}
-            self._rotate_at = now + self._window
+            self._rotate_at = now + self.window
             current = self._current
-        entry = current.get(key) or self._previous.get(key)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        current[key] = (now + self._window, click_id)
+        visit = current.get(key) or self._previous.get(key)
+        if visit is not None and visit[0] > now:
+            return visit
         return None
+
+    def remember(self, key: int, visit: Visit) -> None:
+        """Records a first click (call after `seen` returned None for the key)."""
+        self._current[key] = visit
