@@ -139,6 +139,7 @@ class TrackerApp:
         self._resolve_ip = self.client_ip.resolve
         self._seen = self.dedupe.seen
         self._remember = self.dedupe.remember
+        self._dedupe_window = settings.dedupe_window_seconds
         self._add_event = self.sink.add
         self._user_agents: dict[bytes, tuple[str, bool]] = {}
         self._page_404 = _page_headers(_NOT_FOUND_PAGE)
@@ -280,7 +281,7 @@ class TrackerApp:
                 metrics.unique_clicks += 1
                 click_id, unique = event_id, "1"
                 ip_truncated, ip_hash = truncate_ip(ip), self._hash_ip(ip)
-                self._remember(key, (now + self.dedupe.window, event_id, ip_truncated, ip_hash))
+                self._remember(key, (now + self._dedupe_window, event_id, ip_truncated, ip_hash))
             else:
                 _, click_id, ip_truncated, ip_hash = first
                 unique = "0"

@@ -89,6 +89,12 @@ class ClientIp:
         """The client IP for a request from socket address `peer` with this X-Forwarded-For."""
         if not self._networks or not forwarded_for or not self._trusted_peer(peer):
             return peer
+        if "," not in forwarded_for:  # one hop, the common case
+            addr = parse_ip(forwarded_for)
+            if addr is None:
+                return peer
+            hop = forwarded_for.strip()
+            return hop if addr[0] == 32 and ":" not in hop else format_ip(addr)
         client = peer
         for hop in reversed(forwarded_for.split(",")):
             hop = hop.strip()
