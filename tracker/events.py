@@ -200,6 +200,7 @@ def clean(text: str) -> str:
     """The text without control characters (each becomes a space)."""
     return text if text.isprintable() else _CONTROL_CHARS_RE.sub(" ", text)
 
+
 KIND_CLICK = "click"
 KIND_ORPHAN = "orphan"
 
@@ -333,7 +334,7 @@ def _text(value: bytes | str) -> str:
 # Ids: a 48-bit millisecond timestamp then 80 random bits, as 26 Crockford base32 characters
 # (the ULID layout), so they sort by time. The 10 time characters are kept for the current
 # millisecond; each of the 16 random ones is a random byte's low 5 bits (256 is a multiple of
-# 32: uniform), mapped by `bytes.translate`.
+# 32: uniform), mapped by `bytes.translate` a 4 KiB draw of os.urandom at a time.
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 _BYTE_TO_CROCKFORD = bytes(_CROCKFORD[b & 31].encode()[0] for b in range(256))
@@ -341,11 +342,10 @@ _last_time_part: tuple[int, str] = (-1, "")
 
 
 class _RandomPool(threading.local):
-    """os.urandom in 4 KiB draws: one getrandom call per 256 ids, not one per id."""
+    """Random Crockford characters, drawn from os.urandom 4 KiB (256 ids) at a time."""
 
-    data = b""
+    text = ""
     position = 0
-
 
 
 _random = _RandomPool()
@@ -365,12 +365,12 @@ def new_id(ms: int | None = None) -> str:
         _last_time_part = (ms, time_part)
     pool = _random
     position = pool.position
-    data = pool.data
-    if position + 16 > len(data):
-        data = pool.data = os.urandom(4096)
+    text = pool.text
+    if position + 16 > len(text):
+        text = pool.text = os.urandom(4096).translate(_BYTE_TO_CROCKFORD).decode()
         position = 0
     pool.position = position + 16
-    return time_part + data[position : position + 16].translate(_BYTE_TO_CROCKFORD).decode()
+    return time_part + text[position : position + 16]
 
 
 def id_timestamp_ms(id_: str) -> int:
