@@ -18,11 +18,11 @@ import random
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from hashids import Hashids
 from sqlalchemy import select
@@ -43,9 +43,7 @@ from api.domain.commission import (
 from api.domain.commission import Tier as CommissionTier
 from api.domain.metrics import (
     DEFAULT_THRESHOLDS,
-    AccountEngagement,
     Tier,
-    blended_engagement_rate,
     influencer_tier,
 )
 from api.models import (
@@ -72,6 +70,7 @@ from api.models.enums import (
     UsageRights,
 )
 from api.settings import get_settings
+from api.stats import influencer_stats
 
 Progress = Callable[[str, int, int], None]
 
@@ -97,26 +96,6 @@ class DemoResult:
     # A tracked-link code of an active partnership, to try the tracker with (`GET /c/{code}`).
     demo_link_code: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
-
-
-class _Account(Protocol):
-    followers: int
-    avg_likes: int
-    avg_comments: int
-
-
-def influencer_stats(accounts: Iterable[_Account]) -> tuple[int, int, Decimal | None]:
-    """The influencer's denormalised columns from its accounts, without a query: (total_followers,
-    max_followers, engagement_rate), the rate being `api.domain.metrics`' follower-weighted blend.
-
-    The same figures as `api.stats.refresh_influencer_stats`, for accounts still in memory.
-    """
-    accounts = list(accounts)
-    followers = [a.followers for a in accounts]
-    rate = blended_engagement_rate(
-        AccountEngagement(a.followers, a.avg_likes, a.avg_comments) for a in accounts
-    )
-    return sum(followers), max(followers, default=0), rate
 
 
 def is_empty(session: Session) -> bool:

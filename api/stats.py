@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.domain.metrics import AccountEngagement, blended_engagement_rate
 from api.models import Influencer, SocialAccount
+
+
+class AccountFigures(Protocol):
+    followers: int
+    avg_likes: int
+    avg_comments: int
+
+
+def influencer_stats(accounts: Iterable[AccountFigures]) -> tuple[int, int, Decimal | None]:
+    """(total followers, largest account's followers, blended engagement rate) of accounts."""
+    accounts = list(accounts)
+    followers = [a.followers for a in accounts]
+    rate = blended_engagement_rate(
+        AccountEngagement(a.followers, a.avg_likes, a.avg_comments) for a in accounts
+    )
+    return sum(followers), max(followers, default=0), rate
 
 
 def refresh_influencer_stats(session: Session, influencer: Influencer) -> None:
@@ -15,8 +35,8 @@ def refresh_influencer_stats(session: Session, influencer: Influencer) -> None:
     accounts = session.scalars(
         select(SocialAccount).where(SocialAccount.influencer_id == influencer.id)
     ).all()
-    influencer.total_followers = sum(a.followers for a in accounts)
-    influencer.max_followers = max((a.followers for a in accounts), default=0)
-    influencer.engagement_rate = blended_engagement_rate(
-        AccountEngagement(a.followers, a.avg_likes, a.avg_comments) for a in accounts
-    )
+    (
+        influencer.total_followers,
+        influencer.max_followers,
+        influencer.engagement_rate,
+    ) = influencer_stats(accounts)

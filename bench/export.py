@@ -25,21 +25,13 @@ sys.path[0] = ROOT
 PERIOD = "2026-10"
 
 
-def _progress(label: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {label} {done:,}/{total:,}   ")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def build(url: str, rows: int) -> None:
     """A migrated database with one organization, 200 influencers and `rows` ledger entries."""
     os.environ["DATABASE_URL"] = url
     from sqlalchemy import insert
 
     from api.db import get_engine, session_scope
+    from api.demo import print_progress
     from api.migrations import upgrade
     from api.models import Brand, Campaign, Influencer, Organization, Partnership
     from api.models.ledger import LedgerEntry
@@ -87,7 +79,7 @@ def build(url: str, rows: int) -> None:
             })
         with engine.begin() as conn:
             conn.execute(insert(LedgerEntry), values)
-        _progress(f"inserting ({url.split(':')[0]})", min(rows, offset + batch), rows)
+        print_progress(f"inserting ({url.split(':')[0]})", min(rows, offset + batch), rows)
 
 
 def export_only(url: str) -> None:
