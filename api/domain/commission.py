@@ -46,7 +46,8 @@ class CommissionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """A commission rate that applies once the partnership's monthly revenue reaches a threshold."""
+    """A commission rate that applies once the influencer's attributed revenue in the calendar
+    month (over all their partnerships) reaches a threshold."""
 
     min_monthly_revenue_minor: int
     bps: int
@@ -293,10 +294,11 @@ def commission_for_order(
 ) -> CommissionQuote:
     """The commission an attributed order earns under `plan`.
 
-    `month_revenue_before_minor`: the partnership's attributed revenue earlier in the same month
-    (TIERED only). The tier is the one reached by that revenue plus this order, and the whole order
-    earns that tier's rate: the order that crosses a threshold and every later one in the month get
-    the higher rate; earlier orders are not repriced.
+    `month_revenue_before_minor`: the influencer's attributed revenue (over all their
+    partnerships) earlier in the same month (TIERED only). The tier is the one reached by that
+    revenue plus this order, and the whole order earns that tier's rate: the order that crosses a
+    threshold and every later one in the month get the higher rate; earlier orders are not
+    repriced.
 
     Raises CommissionError for an invalid plan, a negative amount, or an order in another currency
     than the plan's (code CURRENCY_MISMATCH): converting is the caller's decision, never implicit.

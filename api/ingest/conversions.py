@@ -37,6 +37,7 @@ from api.ledger.posting import (
     credit_conversion,
     effective_plan_of,
     insert_ignore,
+    lock_influencers,
     refunded_total,
     sync_reversals,
 )
@@ -110,8 +111,8 @@ class Context:
 
     def prefetch(self, session: Session, events: list[ConversionEvent | RefundEvent]) -> None:
         """Loads, in one query each, the stored orders, clicks, discount codes, partnerships
-        (locked, in id order: concurrent workers take these locks in the same order, so never
-        deadlock) and WAITING refunds the batch's events need."""
+        (their influencers locked: see `lock_influencers`) and WAITING refunds the batch's
+        events need."""
         orders = sorted({(e.brand_id, e.order_id) for e in events})
         order_ids = sorted({o for _, o in orders})
         wanted = set(orders)
@@ -170,18 +171,12 @@ class Context:
             c.partnership_id for c in self.codes.values() if c
         }
         if partnership_ids:
-            # Locked first, by id: one conversion of a partnership at a time (tiers depend on
-            # the month's other conversions).
-            session.scalars(
-                select(Partnership.id)
-                .where(Partnership.id.in_(sorted(partnership_ids)))
-                .order_by(Partnership.id)
-                .with_for_update(key_share=True)
-            ).all()
             self.facts.update(dict.fromkeys(partnership_ids))
             for row in session.execute(_facts_query().where(Partnership.id.in_(partnership_ids))):
                 self.facts[row.id] = (_facts_of(row), row.influencer_id)
                 self.rows[row.id] = row
+            # Before any conversion is priced: one conversion of an influencer at a time.
+            lock_influencers(session, (f[1] for f in self.facts.values() if f))
 
     def click(self, session: Session, click_id: str) -> ClickRow | None:
         if click_id not in self.clicks:
@@ -212,14 +207,10 @@ class Context:
         self, session: Session, partnership_id: int
     ) -> tuple[PartnershipFacts, int] | None:
         if partnership_id not in self.facts:
-            session.scalars(
-                select(Partnership.id)
-                .where(Partnership.id == partnership_id)
-                .with_for_update(key_share=True)
-            ).all()
             row = session.execute(_facts_query().where(Partnership.id == partnership_id)).first()
             self.facts[partnership_id] = (_facts_of(row), row.influencer_id) if row else None
             if row is not None:
+                lock_influencers(session, [row.influencer_id])
                 self.rows[partnership_id] = row
         return self.facts[partnership_id]
 

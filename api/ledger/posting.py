@@ -7,8 +7,10 @@ it again, from a replayed event or a second worker, changes nothing. Callers own
 Rules (see also `api.models.ledger`):
 
 - A COMMISSION is credited for an APPROVED, attributed conversion under the partnership's
-  effective plan (`api.domain.commission`), the tier chosen by the partnership's APPROVED revenue
-  earlier in the same calendar month (UTC) in the plan's currency. `available_at` is the posting
+  effective plan (`api.domain.commission`), the tier chosen by the influencer's APPROVED revenue
+  (across all their partnerships) earlier in the same calendar month (UTC) in the plan's
+  currency. Whoever credits a conversion holds the influencer's row lock (`lock_influencers`),
+  so two conversions of one influencer are priced one after the other. `available_at` is the posting
   time plus the campaign's `hold_days`. Held conversions get their commission when approved.
 - A refund reverses its share of the commission, cumulatively (`reversal_for_refund`), so partial
   refunds never drift and a full refund reverses exactly the commission. The reversal is a
@@ -23,6 +25,7 @@ Rules (see also `api.models.ledger`):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +48,7 @@ from api.models import (
     CampaignCost,
     Conversion,
     Deliverable,
+    Influencer,
     LedgerEntry,
     Partnership,
     Refund,
@@ -201,15 +205,30 @@ def month_start(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def lock_influencers(session: Session, influencer_ids: Iterable[int]) -> None:
+    """Locks the influencers' rows FOR NO KEY UPDATE, in id order (concurrent workers take them
+    in the same order, so never deadlock): tiers depend on the month's other conversions of the
+    same influencer. Rows that merely reference an influencer (KEY SHARE) are not blocked."""
+    ids = sorted(set(influencer_ids))
+    if ids:
+        session.scalars(
+            select(Influencer.id)
+            .where(Influencer.id.in_(ids))
+            .order_by(Influencer.id)
+            .with_for_update(key_share=True)
+        ).all()
+
+
 def month_revenue_before(session: Session, conversion: Conversion, currency: str) -> int:
-    """The partnership's APPROVED revenue in the conversion's calendar month (UTC) before it."""
+    """The influencer's APPROVED attributed revenue, over all their partnerships, in the
+    conversion's calendar month (UTC) before it: what its tier is chosen by."""
     occurred = conversion.occurred_at
     earlier = (Conversion.occurred_at < occurred) | (
         (Conversion.occurred_at == occurred) & (Conversion.id < conversion.id)
     )
     total = session.scalar(
         select(func.coalesce(func.sum(Conversion.amount), 0)).where(
-            Conversion.partnership_id == conversion.partnership_id,
+            Conversion.influencer_id == conversion.influencer_id,
             Conversion.status == ConversionStatus.APPROVED,
             Conversion.currency == currency,
             Conversion.occurred_at >= month_start(occurred),
@@ -407,8 +426,8 @@ def approve_conversion(
     meanwhile). True when something changed; approving an APPROVED conversion changes nothing.
     Raises PostingError for REJECTED/UNATTRIBUTED conversions or a plan that cannot price it."""
     now = now or utcnow()
-    if conversion.partnership_id is not None:
-        locked(session, Partnership, conversion.partnership_id)  # tiers: one at a time
+    if conversion.influencer_id is not None:
+        lock_influencers(session, [conversion.influencer_id])  # tiers: one at a time
     conversion = locked(session, Conversion, conversion.id)
     if conversion.status == ConversionStatus.APPROVED:
         return False

@@ -82,24 +82,46 @@ def world(
     session.add(brand)
     session.flush()
     w = World(org.id, brand.id)
-    campaign = Campaign(
-        organization_id=org.id,
-        brand_id=brand.id,
-        name=f"Campaign {n}",
-        objective="CONVERSIONS",
+    campaign = add_campaign(
+        session,
+        w,
+        plan=plan if plan is not None else percent(currency=currency),
         status=campaign_status,
-        currency=currency,
-        landing_url="https://shop.example.com/",
         hold_days=hold_days,
-        attribution_window_days=window_days,
-        compensation=plan if plan is not None else percent(currency=currency),
+        window_days=window_days,
+        currency=currency,
     )
-    session.add(campaign)
-    session.flush()
     for _ in range(partners):
         add_partner(session, w, campaign, customer_ids=customer_ids, code_active=code_active)
     session.commit()
     return w
+
+
+def add_campaign(
+    session: Session,
+    w: World,
+    *,
+    plan: dict[str, Any],
+    status: str = "ACTIVE",
+    hold_days: int = 30,
+    window_days: int = 30,
+    currency: str = "EUR",
+) -> Campaign:
+    campaign = Campaign(
+        organization_id=w.org_id,
+        brand_id=w.brand_id,
+        name=f"Campaign {next(_seq)}",
+        objective="CONVERSIONS",
+        status=status,
+        currency=currency,
+        landing_url="https://shop.example.com/",
+        hold_days=hold_days,
+        attribution_window_days=window_days,
+        compensation=plan,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
 
 
 def add_partner(
@@ -110,17 +132,21 @@ def add_partner(
     customer_ids: list[str] | None = None,
     code_active: bool = True,
     override: dict[str, Any] | None = None,
+    influencer_id: int | None = None,
 ) -> Partner:
+    """A partnership (of a new influencer, or of `influencer_id`) with a link and a code."""
     n = next(_seq)
-    influencer = Influencer(
-        organization_id=w.org_id, name=f"Creator {n}", customer_ids=customer_ids or []
-    )
-    session.add(influencer)
-    session.flush()
+    if influencer_id is None:
+        influencer = Influencer(
+            organization_id=w.org_id, name=f"Creator {n}", customer_ids=customer_ids or []
+        )
+        session.add(influencer)
+        session.flush()
+        influencer_id = influencer.id
     partnership = Partnership(
         organization_id=w.org_id,
         campaign_id=campaign.id,
-        influencer_id=influencer.id,
+        influencer_id=influencer_id,
         status="ACTIVE",
         connection="AFFILIATE",
         compensation_override=override,
@@ -148,7 +174,7 @@ def add_partner(
     session.add(code)
     session.flush()
     partner = Partner(
-        partnership.id, influencer.id, campaign.id, link.id, link.code or "", code.code
+        partnership.id, influencer_id, campaign.id, link.id, link.code or "", code.code
     )
     w.partners.append(partner)
     return partner
