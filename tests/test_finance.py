@@ -102,6 +102,40 @@ def test_payout_batch_pays_available_and_balances_move_to_paid(db, factory):
     assert count == 1
 
 
+def test_balance_as_of_a_past_moment_ignores_batches_paid_since(db, factory):
+    w = factory.world()
+    entry(db, w, 1000, created=NOW - timedelta(days=10))
+    batch = create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=3), 0)
+    db.commit()
+    mark_paid(db, batch, "SEPA-7", now=NOW - timedelta(days=1))
+    db.commit()
+    assert bal(db, w) == (0, 0, 1000)
+    # Two days ago the batch was not paid yet: the entry was available, nothing was paid.
+    assert bal(db, w, as_of=NOW - timedelta(days=2)) == (0, 1000, 0)
+    # Then the sum of entries made by then is still pending + available.
+    then = balance(db, w["org"].id, w["influencer"].id, "EUR", NOW - timedelta(days=2))
+    assert then.net == 1000
+    assert bal(db, w, as_of=NOW - timedelta(hours=1)) == (0, 0, 1000)
+
+
+def test_balance_query_as_of(gql, db, factory):
+    w = factory.world()
+    entry(db, w, 1000, created=NOW - timedelta(days=10))
+    batch = create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=3), 0)
+    db.commit()
+    mark_paid(db, batch, "SEPA-8", now=NOW - timedelta(days=1))
+    db.commit()
+    q = ("query($i: ID!, $at: DateTime) { balance(influencerId: $i, currency: \"EUR\", "
+         "asOf: $at) { available { amount } paid { amount } } }")
+    key = w["keys"]["FINANCE"]
+    before = gql(key, q, i=gid(w["influencer"]), at=(NOW - timedelta(days=2)).isoformat())
+    assert before["balance"] == {"available": {"amount": "10.00"}, "paid": {"amount": "0.00"}}
+    now = gql(key, q, i=gid(w["influencer"]), at=None)
+    assert now["balance"] == {"available": {"amount": "0.00"}, "paid": {"amount": "10.00"}}
+    errors = gql.errors(key, q, i=gid(w["influencer"]), at="2026-10-01T00:00:00")
+    assert "time zone" in errors[0]["message"]
+
+
 def test_payout_batch_is_idempotent(db, factory):
     w = factory.world()
     entry(db, w, 1000)

@@ -2,7 +2,8 @@
 
 An entry's status is never stored (see `api.models.ledger`); it is derived here, as of a moment:
 
-- PAID: a PAID payout batch covers it (`LedgerEntry.paid_by_batch()`, the posting module's rule);
+- PAID: a payout batch paid by the moment covers it (`LedgerEntry.paid_by_batch`, the posting
+  module's rule);
 - PENDING: not paid and `available_at` is after the moment;
 - AVAILABLE: not paid and `available_at` is at or before it (clawbacks, negative, land here at
   once and are netted against the next payout).
@@ -52,7 +53,7 @@ def status_expression(as_of: datetime) -> ColumnElement[str]:
     """The derived status of a ledger row as of `as_of`, as SQL (for filters and exports)."""
     return case(
         (LedgerEntry.kind == EntryKind.PAYOUT, EntryStatus.PAID),
-        (LedgerEntry.paid_by_batch(), EntryStatus.PAID),
+        (LedgerEntry.paid_by_batch(as_of), EntryStatus.PAID),
         (LedgerEntry.available_at > as_of, EntryStatus.PENDING),
         else_=EntryStatus.AVAILABLE,
     )
@@ -72,7 +73,7 @@ def balance(
     """The influencer's balance in one currency, from one aggregate statement over entries."""
     as_of = as_of or utcnow()
     not_payout = LedgerEntry.kind != EntryKind.PAYOUT
-    paid = LedgerEntry.paid_by_batch()
+    paid = LedgerEntry.paid_by_batch(as_of)
     under_review = LedgerEntry.conversion_id.in_(
         select(Conversion.id).where(Conversion.status == ConversionStatus.HELD)
     )

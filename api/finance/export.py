@@ -49,8 +49,9 @@ def _line(values: Any) -> str:
     return buf.getvalue()
 
 
-def _covering_batch() -> Any:
-    """The first PAID batch covering an entry (the `paid_by_batch` rule), as a scalar subquery."""
+def _covering_batch(as_of: datetime) -> Any:
+    """The first batch paid by `as_of` covering an entry (the `paid_by_batch` rule), as a
+    scalar subquery."""
     b, line = PayoutBatch, PayoutLine
     return (
         select(func.min(b.id))
@@ -59,6 +60,7 @@ def _covering_batch() -> Any:
             b.organization_id == LedgerEntry.organization_id,
             b.currency == LedgerEntry.currency,
             b.status == PayoutStatus.PAID,
+            b.paid_at <= as_of,
             line.influencer_id == LedgerEntry.influencer_id,
             b.created_at >= LedgerEntry.created_at,
             b.cutoff_at > LedgerEntry.available_at,
@@ -102,7 +104,7 @@ def entry_rows(
             LedgerEntry.id, LedgerEntry.influencer_id, Influencer.name, LedgerEntry.created_at,
             LedgerEntry.kind, Campaign.name, Conversion.order_id, LedgerEntry.amount,
             LedgerEntry.currency, status_expression(as_of),
-            func.coalesce(LedgerEntry.payout_batch_id, _covering_batch()),
+            func.coalesce(LedgerEntry.payout_batch_id, _covering_batch(as_of)),
         )
         .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
         .outerjoin(Campaign, Campaign.id == LedgerEntry.campaign_id)

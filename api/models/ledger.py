@@ -115,28 +115,32 @@ class LedgerEntry(Base):
         return LedgerEntry.influencer_id == influencer_id
 
     @staticmethod
-    def paid_by_batch() -> ColumnElement[bool]:
+    def paid_by_batch(as_of: datetime | None = None) -> ColumnElement[bool]:
         """True for entries a PAID payout batch covers: same organization, influencer and
         currency, a line for the influencer in the batch, the entry available before the end of
         the batch's `as_of` day and created before the batch was (later entries go to the next
-        batch). PAYOUT entries themselves are not "covered"."""
+        batch). PAYOUT entries themselves are not "covered". With `as_of`, only batches paid by
+        then count: a balance of last month does not show as paid what was paid since."""
         batch = PayoutBatch.__table__.alias("covering_batch")
         line = PayoutLine.__table__.alias("covering_line")
+        conditions = [
+            batch.c.organization_id == LedgerEntry.organization_id,
+            batch.c.currency == LedgerEntry.currency,
+            batch.c.status == PayoutStatus.PAID.value,
+            line.c.influencer_id == LedgerEntry.influencer_id,
+            batch.c.created_at >= LedgerEntry.created_at,
+            # available_at < end of as_of day; SQL-side date arithmetic differs per
+            # backend, so batches store `cutoff_at` (= payout_cutoff(as_of)).
+            batch.c.cutoff_at > LedgerEntry.available_at,
+        ]
+        if as_of is not None:
+            conditions.append(batch.c.paid_at <= as_of)
         return and_(
             LedgerEntry.kind != EntryKind.PAYOUT,
             exists(
                 select(1)
                 .select_from(batch.join(line, line.c.batch_id == batch.c.id))
-                .where(
-                    batch.c.organization_id == LedgerEntry.organization_id,
-                    batch.c.currency == LedgerEntry.currency,
-                    batch.c.status == PayoutStatus.PAID.value,
-                    line.c.influencer_id == LedgerEntry.influencer_id,
-                    batch.c.created_at >= LedgerEntry.created_at,
-                    # available_at < end of as_of day; SQL-side date arithmetic differs per
-                    # backend, so batches store `cutoff_at` (= payout_cutoff(as_of)).
-                    batch.c.cutoff_at > LedgerEntry.available_at,
-                )
+                .where(*conditions)
             ),
         )
 

@@ -152,13 +152,26 @@ class FinanceQuery:
             order=SortKey(m.id, descending=True),
         )
 
-    @strawberry.field(description="An influencer's balance now; null for an unknown influencer.")
-    def balance(self, info: Info, influencer_id: strawberry.ID, currency: str) -> Balance | None:
+    @strawberry.field(
+        description="An influencer's balance now, or as it stood at `asOf` (entries made and "
+        "batches paid by then); null for an unknown influencer."
+    )
+    def balance(
+        self,
+        info: Info,
+        influencer_id: strawberry.ID,
+        currency: str,
+        as_of: datetime | None = None,
+    ) -> Balance | None:
         code = _currency(currency)
+        if as_of is not None and as_of.tzinfo is None:
+            raise GraphQLError("asOf needs a time zone, e.g. 2026-10-31T23:59:59Z")
         pk = _influencer_pk(info, influencer_id)
         if pk is None:
             return None
-        b = compute_balance(info.context.session, info.context.viewer.organization_id, pk, code)
+        b = compute_balance(
+            info.context.session, info.context.viewer.organization_id, pk, code, as_of
+        )
         return Balance(
             currency=code,
             pending=_money(b.pending, code),
