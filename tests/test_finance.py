@@ -102,13 +102,19 @@ def test_payout_batch_pays_available_and_balances_move_to_paid(db, factory):
     assert count == 1
 
 
-def test_balance_as_of_a_past_moment_ignores_batches_paid_since(db, factory):
+def _paid_yesterday(db: Any, factory: Any) -> dict[str, Any]:
+    """A world whose one entry of 10.00 EUR was paid by a batch marked paid a day ago."""
     w = factory.world()
     entry(db, w, 1000, created=NOW - timedelta(days=10))
     batch = create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=3), 0)
     db.commit()
-    mark_paid(db, batch, "SEPA-7", now=NOW - timedelta(days=1))
+    mark_paid(db, batch, "SEPA-1", now=NOW - timedelta(days=1))
     db.commit()
+    return w
+
+
+def test_balance_as_of_a_past_moment_ignores_batches_paid_since(db, factory):
+    w = _paid_yesterday(db, factory)
     assert bal(db, w) == (0, 0, 1000)
     # Two days ago the batch was not paid yet: the entry was available, nothing was paid.
     assert bal(db, w, as_of=NOW - timedelta(days=2)) == (0, 1000, 0)
@@ -119,12 +125,7 @@ def test_balance_as_of_a_past_moment_ignores_batches_paid_since(db, factory):
 
 
 def test_balance_query_as_of(gql, db, factory):
-    w = factory.world()
-    entry(db, w, 1000, created=NOW - timedelta(days=10))
-    batch = create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=3), 0)
-    db.commit()
-    mark_paid(db, batch, "SEPA-8", now=NOW - timedelta(days=1))
-    db.commit()
+    w = _paid_yesterday(db, factory)
     q = ("query($i: ID!, $at: DateTime) { balance(influencerId: $i, currency: \"EUR\", "
          "asOf: $at) { available { amount } paid { amount } } }")
     key = w["keys"]["FINANCE"]
