@@ -5,33 +5,18 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+import pytest
+
 from api.db import utcnow
+from api.ingest.conversions import apply_waiting
+from api.ledger.posting import PostingError, approve_conversion, post_entry
 from api.models import TrackedLink
 from api.models.events import Click, ClickRollup, Conversion, Refund
-from api.models.ledger import CampaignCost, LedgerEntry
+from api.models.ledger import CampaignCost
 from tests.factories import gid
 
 FIELDS = """clicks uniqueClicks conversions revenue { amount currency } commission { amount }
   cost { amount } conversionRate epc { amount } averageOrderValue { amount } roi roas"""
-
-
-def _entry(db, w, kind, amount, conversion=None):
-    db.add(
-        LedgerEntry(
-            organization_id=w["org"].id,
-            influencer_id=w["influencer"].id,
-            partnership_id=w["partnership"].id,
-            campaign_id=w["campaign"].id,
-            kind=kind,
-            amount=amount,
-            currency="EUR",
-            source_type="CONVERSION" if conversion else "DELIVERABLE",
-            source_id=conversion.id if conversion else 1,
-            conversion_id=conversion.id if conversion else None,
-            available_at=utcnow(),
-            idempotency_key=f"test:{secrets.token_hex(8)}",
-        )
-    )
 
 
 def _world_with_results(factory, db):
@@ -68,6 +53,8 @@ def _world_with_results(factory, db):
     )
     click_id = secrets.token_hex(8)
     db.add(Click(click_id=click_id, occurred_at=now - timedelta(hours=2), **common))
+    # Orders go the way the worker's do: held ones approved (crediting the plan's 10 %), a
+    # refund applied (reversing its share), a flat fee posted; the rollups follow each step.
     orders = []
     for amount, currency in ((10_000, "EUR"), (5_000, "EUR"), (7_000, "USD")):
         c = Conversion(
@@ -79,34 +66,52 @@ def _world_with_results(factory, db):
             occurred_at=now - timedelta(minutes=30),
             received_at=now,
             click_id=click_id,
+            link_id=link.id,
             partnership_id=w["partnership"].id,
             influencer_id=w["influencer"].id,
             campaign_id=w["campaign"].id,
             attributed_via="CLICK",
-            status="APPROVED",
+            status="HELD",
         )
         db.add(c)
         orders.append(c)
     db.flush()
+    for order in orders[:2]:
+        assert approve_conversion(db, order, "test")
+    with pytest.raises(PostingError):  # the plan pays in EUR: the USD order stays held
+        approve_conversion(db, orders[2], "test")
     db.add(
         Refund(
             organization_id=w["org"].id,
             brand_id=w["brand"].id,
             refund_id="r1",
             order_id=orders[0].order_id,
-            conversion_id=orders[0].id,
             amount_decimal="20.00",
-            amount=2_000,
             currency="EUR",
             occurred_at=now,
             received_at=now,
-            status="APPLIED",
+            status="WAITING",
         )
     )
-    _entry(db, w, "COMMISSION", 1_000, orders[0])
-    _entry(db, w, "COMMISSION", 500, orders[1])
-    _entry(db, w, "REVERSAL", -200, orders[0])
-    _entry(db, w, "FLAT_FEE", 3_000)
+    db.flush()
+    assert apply_waiting(db, w["brand"].id, orders[0].order_id, utcnow()) == 1
+    post_entry(
+        db,
+        {
+            "organization_id": w["org"].id,
+            "influencer_id": w["influencer"].id,
+            "partnership_id": w["partnership"].id,
+            "campaign_id": w["campaign"].id,
+            "kind": "FLAT_FEE",
+            "amount": 3_000,
+            "currency": "EUR",
+            "source_type": "DELIVERABLE",
+            "source_id": 1,
+            "created_at": utcnow(),
+            "available_at": utcnow(),
+            "idempotency_key": f"test:{secrets.token_hex(8)}",
+        },
+    )
     db.add(
         CampaignCost(
             organization_id=w["org"].id,

@@ -1,8 +1,10 @@
 """Performance of a campaign, partnership, influencer or tracked link over a time range.
 
-Clicks come from the hourly rollups (never raw clicks); conversions and revenue from approved
-conversions net of applied refunds; commission and fees from the ledger; cost adds gifted-product
-value. Everything is in one currency: rows in other currencies are left out.
+Everything comes from hourly rollups, never raw clicks, conversions or ledger entries: clicks
+from `ClickRollup`; approved conversions, their revenue net of applied refunds (at the order's
+hour), commission net of reversals and fees (at the entry's hour) from `PerformanceRollup`; cost
+adds gifted-product value (`campaign_costs`, a row per partnership). Everything is in one
+currency: rows in other currencies are left out.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from api.ledger.rollups import hour_of
 from api.models import Partnership
-from api.models.events import Click, ClickRollup, Conversion, ConversionStatus, Refund, RefundStatus
-from api.models.ledger import CampaignCost, EntryKind, LedgerEntry
+from api.models.events import ClickRollup
+from api.models.ledger import CampaignCost
+from api.models.rollups import PerformanceRollup
 from api.money import round_half_even
-
-COMMISSION_KINDS = (EntryKind.COMMISSION, EntryKind.REVERSAL, EntryKind.CLAWBACK)
-FEE_KINDS = (EntryKind.FLAT_FEE, EntryKind.BONUS)
 
 
 @dataclass(frozen=True)
@@ -96,86 +97,62 @@ def _where(model: Any, scope: Scope) -> list[ColumnElement[bool]]:
 def performance(
     session: Session, scope: Scope, currency: str, start: datetime, end: datetime
 ) -> Performance:
-    # Clicks: rollups have campaign and partnership; an influencer's are its partnerships'.
-    rollup_where = [
-        ClickRollup.organization_id == scope.organization_id,
-        ClickRollup.hour >= start,
-        ClickRollup.hour < end,
-    ]
-    if scope.link_id is not None:
-        rollup_where.append(ClickRollup.link_id == scope.link_id)
-    if scope.campaign_id is not None:
-        rollup_where.append(ClickRollup.campaign_id == scope.campaign_id)
-    if scope.partnership_id is not None:
-        rollup_where.append(ClickRollup.partnership_id == scope.partnership_id)
-    if scope.influencer_id is not None:
-        partnerships = select(Partnership.id).where(
-            Partnership.influencer_id == scope.influencer_id
-        )
-        rollup_where.append(ClickRollup.partnership_id.in_(partnerships))
+    """Three aggregate statements over rollups and campaign costs, whatever the data size.
+    Rollups are hourly: `start` and `end` are rounded down to the hour (UTC)."""
+    start, end = hour_of(start), hour_of(end)
+    hours = (ClickRollup.hour >= start, ClickRollup.hour < end)
     clicks, unique = session.execute(
         select(
             func.coalesce(func.sum(ClickRollup.clicks), 0),
             func.coalesce(func.sum(ClickRollup.unique_clicks), 0),
-        ).where(*rollup_where)
+        ).where(*_rollup_where(ClickRollup, scope), *hours)
     ).one()
 
-    conv_where = [
-        *_where(Conversion, scope),
-        Conversion.status == ConversionStatus.APPROVED,
-        Conversion.currency == currency,
-        Conversion.occurred_at >= start,
-        Conversion.occurred_at < end,
-    ]
-    if scope.link_id is not None:
-        conv_where.append(
-            Conversion.click_id.in_(select(Click.click_id).where(Click.link_id == scope.link_id))
-        )
-    conversions, gross = session.execute(
-        select(func.count(), func.coalesce(func.sum(Conversion.amount), 0)).where(*conv_where)
+    r = PerformanceRollup
+    conversions, revenue, commission, fees = session.execute(
+        select(
+            func.coalesce(func.sum(r.conversions), 0),
+            func.coalesce(func.sum(r.revenue), 0),
+            func.coalesce(func.sum(r.commission), 0),
+            func.coalesce(func.sum(r.fees), 0),
+        ).where(*_rollup_where(r, scope), r.currency == currency, r.hour >= start, r.hour < end)
     ).one()
-    refunded = session.scalar(
-        select(func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.status == RefundStatus.APPLIED,
-            Refund.conversion_id.in_(select(Conversion.id).where(*conv_where)),
-        )
-    )
 
-    entry_where = [
-        *_where(LedgerEntry, scope),
-        LedgerEntry.currency == currency,
-        LedgerEntry.created_at >= start,
-        LedgerEntry.created_at < end,
-    ]
-    if scope.link_id is not None:
-        entry_where.append(LedgerEntry.conversion_id.in_(select(Conversion.id).where(*conv_where)))
-    sums = dict(
-        session.execute(
-            select(LedgerEntry.kind, func.sum(LedgerEntry.amount))
-            .where(*entry_where, LedgerEntry.kind.in_([*COMMISSION_KINDS, *FEE_KINDS]))
-            .group_by(LedgerEntry.kind)
-        ).all()
-    )
-    gifted = 0
-    if scope.link_id is None:
-        gifted = (
-            session.scalar(
-                select(func.coalesce(func.sum(CampaignCost.amount), 0)).where(
-                    *_where(CampaignCost, scope),
-                    CampaignCost.currency == currency,
-                    CampaignCost.created_at >= start,
-                    CampaignCost.created_at < end,
-                )
+    gifted: int | None = 0
+    if scope.link_id is None:  # gifts go to partnerships, never through a link
+        gifted = session.scalar(
+            select(func.coalesce(func.sum(CampaignCost.amount), 0)).where(
+                *_where(CampaignCost, scope),
+                CampaignCost.currency == currency,
+                CampaignCost.created_at >= start,
+                CampaignCost.created_at < end,
             )
-            or 0
         )
     return Performance(
         currency=currency,
         clicks=int(clicks),
         unique_clicks=int(unique),
         conversions=int(conversions),
-        revenue=int(gross) - int(refunded or 0),
-        commission=sum(int(sums.get(k) or 0) for k in COMMISSION_KINDS),
-        fees=sum(int(sums.get(k) or 0) for k in FEE_KINDS),
-        gifted=int(gifted),
+        revenue=int(revenue),
+        commission=int(commission),
+        fees=int(fees),
+        gifted=int(gifted or 0),
     )
+
+
+def _rollup_where(model: Any, scope: Scope) -> list[ColumnElement[bool]]:
+    """The scope on a rollup with link, campaign and partnership columns; an influencer's rows
+    are their partnerships' (click rollups have no influencer column)."""
+    clauses = [model.organization_id == scope.organization_id]
+    if scope.link_id is not None:
+        clauses.append(model.link_id == scope.link_id)
+    if scope.campaign_id is not None:
+        clauses.append(model.campaign_id == scope.campaign_id)
+    if scope.partnership_id is not None:
+        clauses.append(model.partnership_id == scope.partnership_id)
+    if scope.influencer_id is not None and hasattr(model, "influencer_id"):
+        clauses.append(model.influencer_id == scope.influencer_id)
+    elif scope.influencer_id is not None:
+        own = select(Partnership.id).where(Partnership.influencer_id == scope.influencer_id)
+        clauses.append(model.partnership_id.in_(own))
+    return clauses

@@ -32,6 +32,7 @@ from api.domain.attribution import (
 )
 from api.domain.campaign_status import CampaignStatus
 from api.domain.commission import CommissionError
+from api.ledger import rollups
 from api.ledger.posting import (
     Terms,
     credit_conversion,
@@ -81,6 +82,7 @@ class ClickRow:
     partnership_id: int
     campaign_id: int
     brand_id: int
+    link_id: int
 
 
 @dataclass
@@ -116,15 +118,22 @@ class Context:
         orders = sorted({(e.brand_id, e.order_id) for e in events})
         order_ids = sorted({o for _, o in orders})
         wanted = set(orders)
+        influencers: set[int] = set()
         for start in range(0, len(order_ids), 500):
             chunk = order_ids[start : start + 500]
-            for b, o, amount, currency in session.execute(
+            for b, o, amount, currency, influencer_id in session.execute(
                 select(
-                    Conversion.brand_id, Conversion.order_id, Conversion.amount, Conversion.currency
+                    Conversion.brand_id,
+                    Conversion.order_id,
+                    Conversion.amount,
+                    Conversion.currency,
+                    Conversion.influencer_id,
                 ).where(Conversion.order_id.in_(chunk))
             ):
                 if (b, o) in wanted:
                     self.existing[(b, o)] = (amount, currency)
+                    if influencer_id is not None:  # its refunds will lock it
+                        influencers.add(influencer_id)
             for b, o in session.execute(
                 select(Refund.brand_id, Refund.order_id).where(
                     Refund.order_id.in_(chunk), Refund.status == RefundStatus.WAITING
@@ -139,19 +148,11 @@ class Context:
             chunk = click_ids[start : start + 500]
             self.clicks.update(dict.fromkeys(chunk))
             for row in session.execute(
-                select(
-                    Click.click_id,
-                    Click.occurred_at,
-                    Click.partnership_id,
-                    Click.campaign_id,
-                    TrackedLink.brand_id,
-                )
+                select(Click.click_id, *_click_columns())
                 .join(TrackedLink, TrackedLink.id == Click.link_id)
                 .where(Click.click_id.in_(chunk))
             ):
-                self.clicks[row.click_id] = ClickRow(
-                    row.occurred_at, row.partnership_id, row.campaign_id, row.brand_id
-                )
+                self.clicks[row.click_id] = ClickRow(*row[1:])
         codes = {(e.brand_id, e.discount_code.upper()) for e in conversions if e.discount_code}
         for brand_id in sorted({b for b, _ in codes}):
             names = sorted(c for b, c in codes if b == brand_id)
@@ -175,15 +176,15 @@ class Context:
             for row in session.execute(_facts_query().where(Partnership.id.in_(partnership_ids))):
                 self.facts[row.id] = (_facts_of(row), row.influencer_id)
                 self.rows[row.id] = row
-            # Before any conversion is priced: one conversion of an influencer at a time.
-            lock_influencers(session, (f[1] for f in self.facts.values() if f))
+                influencers.add(row.influencer_id)
+        # Before any conversion is priced or refunded, all at once and in id order: one
+        # conversion of an influencer at a time, and no two workers lock in different orders.
+        lock_influencers(session, influencers)
 
     def click(self, session: Session, click_id: str) -> ClickRow | None:
         if click_id not in self.clicks:
             row = session.execute(
-                select(
-                    Click.occurred_at, Click.partnership_id, Click.campaign_id, TrackedLink.brand_id
-                )
+                select(*_click_columns())
                 .join(TrackedLink, TrackedLink.id == Click.link_id)
                 .where(Click.click_id == click_id)
             ).first()
@@ -247,6 +248,17 @@ class Context:
         return key in self.waiting or key not in self.prefetched_orders
 
 
+def _click_columns() -> tuple[Any, ...]:
+    """What attribution needs of a stored click, in `ClickRow`'s order (join TrackedLink)."""
+    return (
+        Click.occurred_at,
+        Click.partnership_id,
+        Click.campaign_id,
+        TrackedLink.brand_id,
+        Click.link_id,
+    )
+
+
 def _norm_customer(value: str) -> str:
     return value.strip().casefold()
 
@@ -289,12 +301,14 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
 
     occurred = ms_to_datetime(event.occurred_at_ms)
     click = None
+    click_link = None
     if event.click_id is not None:
         row = ctx.click(session, event.click_id)
         if row is None and ctx.click_may_arrive(event):
             return Result(Outcome.DEFER)
         if row is not None and row.brand_id == event.brand_id:  # never another brand's click
             click = ClickFacts(row.occurred_at, row.partnership_id, row.campaign_id)
+            click_link = row.link_id
     code = None
     if event.discount_code is not None:
         code = ctx.code(session, event.brand_id, event.discount_code)
@@ -333,6 +347,7 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
         "partnership_id": attribution.partnership_id,
         "influencer_id": influencer_id,
         "campaign_id": attribution.campaign_id,
+        "link_id": click_link if attribution.via == AttributedVia.CLICK else None,
         "attributed_via": AttributedVia(attribution.via) if attribution.via else None,
         "unattributed_reason": (
             UnattributedReason(attribution.unattributed_reason)
@@ -375,6 +390,8 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
                     review_reason=str(exc),
                 )
             )
+        else:
+            rollups.count_conversion(session, conversion, sign=1, refunded=0)
     if ctx.may_have_waiting(event.brand_id, event.order_id):
         apply_waiting(session, event.brand_id, event.order_id, ctx.now)
     return Result(Outcome.INSERTED)
@@ -441,6 +458,13 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
     APPLIED, or REJECTED with the reason (more than what is left of the order, or an amount the
     order's currency cannot express); then the commission's share is reversed. Returns how many
     refunds changed."""
+    influencer_id = session.scalar(
+        select(Conversion.influencer_id).where(
+            Conversion.brand_id == brand_id, Conversion.order_id == order_id
+        )
+    )
+    if influencer_id is not None:  # the same lock order as crediting: influencer, then order
+        lock_influencers(session, [influencer_id])
     conversion = session.scalars(
         select(Conversion)
         .where(Conversion.brand_id == brand_id, Conversion.order_id == order_id)
@@ -487,6 +511,8 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
             continue
         refund.status = RefundStatus.APPLIED
         refunded += minor
+        if conversion.status == ConversionStatus.APPROVED:
+            rollups.count_refund(session, conversion, minor)
     session.flush()
     if conversion.status == ConversionStatus.APPROVED:
         sync_reversals(session, conversion, now=now)

@@ -43,6 +43,9 @@ from api.domain.commission import (
     effective_plan,
     reversal_for_refund,
 )
+from api.ledger import rollups
+from api.ledger.sql import dialect_insert as dialect_insert  # re-exported for api.ingest
+from api.ledger.sql import insert_ignore
 from api.models import (
     Campaign,
     CampaignCost,
@@ -92,37 +95,16 @@ def gifted_cost_key(partnership_id: int) -> str:
 # --- SQL helpers ------------------------------------------------------------------------------
 
 
-def dialect_insert(session: Session, model: Any) -> Any:
-    """INSERT with ON CONFLICT support for the session's backend (PostgreSQL or SQLite)."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(model)
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(model)
-    raise NotImplementedError(f"no ON CONFLICT insert for {name}")
-
-
-_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
-
-
-def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any:
-    """Inserts one row unless it conflicts on `conflict`; the new id, or None if it existed."""
-    session.flush()  # Core below does not autoflush: pending ORM changes go first
-    table = model.__table__
-    key = (session.get_bind().dialect.name, table.name, tuple(conflict))
-    stmt = _INSERT_IGNORE.get(key)
-    if stmt is None:  # one statement per table: the values are parameters, compiled once
-        stmt = _INSERT_IGNORE[key] = (
-            dialect_insert(session, table)
-            .on_conflict_do_nothing(index_elements=conflict)
-            .returning(table.c.id)
-        )
-    # Core on the session's connection (same transaction): no ORM bookkeeping on the hot path.
-    return session.connection().execute(stmt, values).scalar_one_or_none()
+def post_entry(
+    session: Session, values: dict[str, Any], *, link_id: int | None = None
+) -> int | None:
+    """Appends a ledger entry unless its idempotency key exists; the new id, or None. What it
+    adds to a partnership's commission or fees is counted in the performance rollup (under the
+    conversion's tracked link, `link_id`) in the same transaction."""
+    entry_id = insert_ignore(session, LedgerEntry, values, ["idempotency_key"])
+    if entry_id is not None:
+        rollups.count_entry(session, values, link_id)
+    return entry_id
 
 
 def locked(session: Session, model: Any, row_id: int) -> Any:
@@ -278,9 +260,8 @@ def credit_conversion(
     )
     if quote.amount_minor == 0:
         return None
-    insert_ignore(
+    post_entry(
         session,
-        LedgerEntry,
         {
             "organization_id": conversion.organization_id,
             "influencer_id": terms.influencer_id,
@@ -298,7 +279,7 @@ def credit_conversion(
             "basis_points": quote.bps_applied,
             "idempotency_key": key,
         },
-        ["idempotency_key"],
+        link_id=conversion.link_id,
     )
     if fresh:
         return None
@@ -348,9 +329,8 @@ def sync_reversals(
         reversal = reversal_for_refund(
             commission.amount, conversion.amount, refunded, amount, reversed_total
         )
-        entry_id = insert_ignore(
+        entry_id = post_entry(
             session,
-            LedgerEntry,
             _reversal_values(
                 commission,
                 amount=-reversal,
@@ -366,7 +346,7 @@ def sync_reversals(
                     f"{reversal} of the {commission.amount} commission"
                 ),
             ),
-            ["idempotency_key"],
+            link_id=conversion.link_id,
         )
         if entry_id is None:  # posted concurrently: the next sync starts from the new state
             break
@@ -443,6 +423,9 @@ def approve_conversion(
     except CommissionError as exc:
         conversion.status = ConversionStatus.HELD
         raise PostingError(exc.code, str(exc)) from None
+    rollups.count_conversion(
+        session, conversion, sign=1, refunded=refunded_total(session, conversion.id)
+    )
     conversion.reviewed_at = now
     conversion.reviewed_by = reviewer
     conversion.review_reason = reason
@@ -461,6 +444,8 @@ def reject_conversion(
     """Rejects a HELD or APPROVED conversion. An approved one gets a REVERSAL (or CLAWBACK once
     paid) of what its commission still earns. True when something changed."""
     now = now or utcnow()
+    if conversion.influencer_id is not None:
+        lock_influencers(session, [conversion.influencer_id])  # before its rollup rows
     conversion = locked(session, Conversion, conversion.id)
     if conversion.status == ConversionStatus.REJECTED:
         return False
@@ -480,9 +465,8 @@ def reject_conversion(
         )
         remaining = commission.amount - reversed_total
         if remaining > 0:
-            insert_ignore(
+            post_entry(
                 session,
-                LedgerEntry,
                 _reversal_values(
                     commission,
                     amount=-remaining,
@@ -493,8 +477,12 @@ def reject_conversion(
                     source_id=conversion.id,
                     memo=f"conversion rejected by {reviewer}: {reason or 'no reason given'}",
                 ),
-                ["idempotency_key"],
+                link_id=conversion.link_id,
             )
+    if conversion.status == ConversionStatus.APPROVED:
+        rollups.count_conversion(
+            session, conversion, sign=-1, refunded=refunded_total(session, conversion.id)
+        )
     conversion.status = ConversionStatus.REJECTED
     conversion.reviewed_at = now
     conversion.reviewed_by = reviewer
@@ -525,9 +513,8 @@ def credit_flat_fee(
     fee = plan.flat_fee_per_deliverable_minor if plan is not None else None
     if plan is None or not fee:
         return None
-    insert_ignore(
+    post_entry(
         session,
-        LedgerEntry,
         {
             "organization_id": deliverable.organization_id,
             "influencer_id": partnership.influencer_id,
@@ -544,7 +531,6 @@ def credit_flat_fee(
             "memo": f"flat fee for deliverable {deliverable.title or deliverable.id}",
             "idempotency_key": flat_fee_key(deliverable.id),
         },
-        ["idempotency_key"],
     )
     return entry_by_key(session, flat_fee_key(deliverable.id))
 

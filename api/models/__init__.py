@@ -12,6 +12,7 @@ from api.models.ledger import (
     PayoutLine,
 )
 from api.models.partnerships import Contract, Partnership
+from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink
 
@@ -36,6 +37,7 @@ __all__ = [
     "Partnership",
     "PayoutBatch",
     "PayoutLine",
+    "PerformanceRollup",
     "Refund",
     "SocialAccount",
     "TrackedLink",

@@ -59,17 +59,23 @@ class RefundStatus(StrEnum):
 
 
 class Click(Base):
-    """One visit of a tracked link. Written once, never updated. The full IP is never stored."""
+    """One visit of a tracked link. Written once, never updated. The full IP is never stored.
+
+    The ingest hot path: two indexes only (click id, link and time: what conversions and
+    performance read) and no foreign keys, whose per-row checks and key-share locks cost as much
+    as the insert itself. The worker checks instead, before inserting, that the link exists and
+    that the click's partnership, campaign and organization are the link's (`api.ingest.clicks`);
+    links are never deleted."""
 
     __tablename__ = "clicks"
     __table_args__ = (Index("ix_clicks_link_id_occurred_at", "link_id", "occurred_at"),)
 
     id: Mapped[int] = pk()
     click_id: Mapped[str] = mapped_column(String(32), unique=True)
-    organization_id: Mapped[int] = fk("organizations.id")
-    link_id: Mapped[int] = fk("tracked_links.id", index=False)
-    partnership_id: Mapped[int] = fk("partnerships.id")
-    campaign_id: Mapped[int] = fk("campaigns.id")
+    organization_id: Mapped[int] = mapped_column(BigId)
+    link_id: Mapped[int] = mapped_column(BigId)
+    partnership_id: Mapped[int] = mapped_column(BigId)
+    campaign_id: Mapped[int] = mapped_column(BigId)
     occurred_at: Mapped[datetime] = mapped_column()
     # The IP with its host part zeroed (/24 or /48) and a keyed hash of the full address.
     ip_trunc: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -134,6 +140,8 @@ class Conversion(Timestamps, Base):
         UniqueConstraint("brand_id", "order_id"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         Index("ix_conversions_partnership_id_occurred_at", "partnership_id", "occurred_at"),
+        # Tiers: the influencer's revenue earlier in the month (`month_revenue_before`).
+        Index("ix_conversions_influencer_id_occurred_at", "influencer_id", "occurred_at"),
     )
 
     id: Mapped[int] = pk()
@@ -148,8 +156,10 @@ class Conversion(Timestamps, Base):
     discount_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     customer_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     partnership_id: Mapped[int | None] = fk("partnerships.id", nullable=True, index=False)
-    influencer_id: Mapped[int | None] = fk("influencers.id", nullable=True)
+    influencer_id: Mapped[int | None] = fk("influencers.id", nullable=True, index=False)
     campaign_id: Mapped[int | None] = fk("campaigns.id", nullable=True)
+    # The tracked link of the click it was attributed through (None for discount codes).
+    link_id: Mapped[int | None] = fk("tracked_links.id", nullable=True, index=False)
     attributed_via: Mapped[AttributedVia | None] = enum_column(AttributedVia, nullable=True)
     unattributed_reason: Mapped[UnattributedReason | None] = enum_column(
         UnattributedReason, nullable=True

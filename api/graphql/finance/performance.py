@@ -16,7 +16,11 @@ from api.money import MoneyError, normalize_currency
 MAX_RANGE_DAYS = 731
 
 
-@strawberry.type(name="Performance", description="Results over [from, to) in one currency.")
+@strawberry.type(
+    name="Performance",
+    description="Results over [from, to) in one currency, from hourly rollups: from and to are "
+    "rounded down to the hour (UTC).",
+)
 class PerformanceType:
     currency: str
     clicks: int

@@ -1,0 +1,100 @@
+"""Keeping `PerformanceRollup` in step with conversions, refunds and ledger entries.
+
+Each function here is called by the code that records a fact, right after it was really
+recorded (an insert that did not conflict, a status that really changed), in the same
+transaction: so the counters are exactly once whenever the facts are. Rows are updated with
+INSERT ... ON CONFLICT DO UPDATE SET x = x + delta, never read and rewritten.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from api.ledger.sql import dialect_insert
+from api.models import Conversion
+from api.models.ledger import EntryKind
+from api.models.rollups import NO_LINK, PerformanceRollup
+
+COMMISSION_KINDS = frozenset({EntryKind.COMMISSION, EntryKind.REVERSAL, EntryKind.CLAWBACK})
+FEE_KINDS = frozenset({EntryKind.FLAT_FEE, EntryKind.BONUS})
+_COUNTERS = ("conversions", "revenue", "commission", "fees")
+_KEY = ["partnership_id", "link_id", "hour", "currency"]
+_UPSERT: dict[str, Any] = {}
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def bump(session: Any, values: dict[str, Any], **deltas: int) -> None:
+    """Adds `deltas` (counter name -> amount) to the row keyed by `values` (which also carries
+    organization, campaign and influencer), creating it at 0 first if needed."""
+    if not any(deltas.values()):
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERT.get(dialect)
+    if stmt is None:  # one statement per backend: the values are parameters, compiled once
+        table = PerformanceRollup.__table__
+        insert = dialect_insert(session, table)
+        stmt = _UPSERT[dialect] = insert.on_conflict_do_update(
+            index_elements=_KEY,
+            set_={c: table.c[c] + insert.excluded[c] for c in _COUNTERS},
+        )
+    row = {**values, **dict.fromkeys(_COUNTERS, 0), **deltas}
+    session.connection().execute(stmt, row)
+
+
+def _key(conversion: Conversion, hour: datetime, currency: str) -> dict[str, Any]:
+    return {
+        "partnership_id": conversion.partnership_id,
+        "link_id": conversion.link_id or NO_LINK,
+        "hour": hour,
+        "currency": currency,
+        "organization_id": conversion.organization_id,
+        "campaign_id": conversion.campaign_id,
+        "influencer_id": conversion.influencer_id,
+    }
+
+
+def count_conversion(session: Any, conversion: Conversion, *, sign: int, refunded: int) -> None:
+    """An attributed conversion became APPROVED (+1) or stopped being so (-1): its count and its
+    revenue net of the `refunded` minor units already applied to it, at the order's hour."""
+    if conversion.partnership_id is None:
+        return
+    bump(
+        session,
+        _key(conversion, hour_of(conversion.occurred_at), conversion.currency),
+        conversions=sign,
+        revenue=sign * (conversion.amount - refunded),
+    )
+
+
+def count_refund(session: Any, conversion: Conversion, amount: int) -> None:
+    """A refund of `amount` minor units was applied to an APPROVED conversion."""
+    if conversion.partnership_id is None:
+        return
+    bump(
+        session,
+        _key(conversion, hour_of(conversion.occurred_at), conversion.currency),
+        revenue=-amount,
+    )
+
+
+def count_entry(session: Any, values: dict[str, Any], link_id: int | None) -> None:
+    """A ledger entry (its column values) was posted. Only commission and fee kinds of a
+    partnership count towards performance (payouts and adjustments don't)."""
+    kind = EntryKind(values["kind"])
+    if values.get("partnership_id") is None or kind not in COMMISSION_KINDS | FEE_KINDS:
+        return
+    key = {
+        "partnership_id": values["partnership_id"],
+        "link_id": link_id or NO_LINK,
+        "hour": hour_of(values["created_at"]),
+        "currency": values["currency"],
+        "organization_id": values["organization_id"],
+        "campaign_id": values["campaign_id"],
+        "influencer_id": values["influencer_id"],
+    }
+    counter = "commission" if kind in COMMISSION_KINDS else "fees"
+    bump(session, key, **{counter: values["amount"]})

@@ -1,0 +1,40 @@
+"""Idempotent inserts on both backends: what every append-only writer of the ledger uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """INSERT with ON CONFLICT support for the session's backend (PostgreSQL or SQLite)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(model)
+    raise NotImplementedError(f"no ON CONFLICT insert for {name}")
+
+
+_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any:
+    """Inserts one row unless it conflicts on `conflict`; the new id, or None if it existed."""
+    session.flush()  # Core below does not autoflush: pending ORM changes go first
+    table = model.__table__
+    key = (session.get_bind().dialect.name, table.name, tuple(conflict))
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:  # one statement per table: the values are parameters, compiled once
+        stmt = _INSERT_IGNORE[key] = (
+            dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(table.c.id)
+        )
+    # Core on the session's connection (same transaction): no ORM bookkeeping on the hot path.
+    return session.connection().execute(stmt, values).scalar_one_or_none()

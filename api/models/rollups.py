@@ -1,0 +1,50 @@
+"""Performance counters per partnership, link, hour and currency, so reports never scan
+conversions or the ledger (clicks have their own rollup, `ClickRollup`).
+
+Rows are only ever incremented (`api.ledger.rollups.bump`), in the same transaction as the fact
+they count, by the code that records it: a conversion approved, a refund applied to an approved
+conversion, a ledger entry posted. A replayed event records nothing and so counts nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Index, PrimaryKeyConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, BigId
+from api.models.columns import fk
+
+NO_LINK = 0  # link_id of what did not come through a tracked link (discount codes, flat fees)
+
+
+class PerformanceRollup(Base):
+    """Conversions and revenue net of refunds are counted at the hour the order was placed;
+    commission (net of reversals and clawbacks) and fees (flat fees, bonuses) at the hour their
+    ledger entry was made, as `performance()` reports them."""
+
+    __tablename__ = "performance_rollups_hourly"
+    __table_args__ = (
+        PrimaryKeyConstraint("partnership_id", "link_id", "hour", "currency"),
+        Index("ix_performance_rollups_hourly_campaign_id_hour", "campaign_id", "hour"),
+        Index("ix_performance_rollups_hourly_influencer_id_hour", "influencer_id", "hour"),
+    )
+
+    partnership_id: Mapped[int] = fk("partnerships.id", index=False)
+    # The tracked link the conversion's click came through, or NO_LINK (so never NULL: part of
+    # the key). Not a foreign key for that reason.
+    link_id: Mapped[int] = mapped_column(BigId, default=NO_LINK)
+    hour: Mapped[datetime] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    organization_id: Mapped[int] = fk("organizations.id")
+    campaign_id: Mapped[int] = fk("campaigns.id", index=False)
+    influencer_id: Mapped[int] = fk("influencers.id", index=False)
+    conversions: Mapped[int] = mapped_column(BigId, default=0)
+    revenue: Mapped[int] = mapped_column(BigId, default=0)  # minor units, net of refunds
+    commission: Mapped[int] = mapped_column(BigId, default=0)
+    fees: Mapped[int] = mapped_column(BigId, default=0)
+
+    @staticmethod
+    def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
+        return PerformanceRollup.influencer_id == influencer_id
