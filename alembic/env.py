@@ -45,9 +45,17 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(get_settings().database_url)
     with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # batch mode drops and recreates tables that other tables reference
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()  # else Alembic joins this transaction and nobody commits it
         _configure(conn)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:  # ... so check afterwards that every reference still holds
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
     engine.dispose()
 
 

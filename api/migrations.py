@@ -22,6 +22,10 @@ def upgrade(revision: str = "head") -> None:
     command.upgrade(config(), revision)
 
 
+def downgrade(revision: str) -> None:
+    command.downgrade(config(), revision)
+
+
 def check() -> None:
     """Raises if the models and the migrations disagree (`alembic check`)."""
     command.check(config())
