@@ -565,3 +565,71 @@ def record_gifted_cost(
         ["idempotency_key"],
     )
     return session.scalars(select(CampaignCost).where(CampaignCost.idempotency_key == key)).one()
+
+
+# --- manual entries ---------------------------------------------------------------------------
+
+MANUAL_KINDS = (EntryKind.BONUS, EntryKind.ADJUSTMENT)
+
+
+def manual_key(organization_id: int, client_key: str) -> str:
+    return f"manual:{organization_id}:{client_key}"
+
+
+def post_manual_entry(
+    session: Session,
+    *,
+    organization_id: int,
+    influencer_id: int,
+    partnership: Partnership | None,
+    kind: EntryKind,
+    amount: int,
+    currency: str,
+    memo: str,
+    client_key: str,
+    author: str,
+    now: datetime | None = None,
+) -> tuple[LedgerEntry, bool]:
+    """A BONUS (> 0) or an ADJUSTMENT (either sign, never 0) granted by finance, available at
+    once: how a mistake is corrected in an append-only ledger. `client_key` makes it idempotent
+    (a retried request returns the first entry, False); reusing it for different figures is an
+    IDEMPOTENCY_KEY_REUSED error. Raises PostingError for bad amounts or a partnership of
+    another influencer."""
+    if kind not in MANUAL_KINDS:
+        raise PostingError("INVALID", f"{kind} entries are posted by Vouch, not by hand")
+    if amount == 0:
+        raise PostingError("INVALID_AMOUNT", "amount must not be zero")
+    if kind is EntryKind.BONUS and amount < 0:
+        raise PostingError("NEGATIVE", "a bonus is positive: use an ADJUSTMENT to take back")
+    if partnership is not None and partnership.influencer_id != influencer_id:
+        raise PostingError("INVALID", "the partnership is not the influencer's")
+    now = now or utcnow()
+    key = manual_key(organization_id, client_key)
+    values = {
+        "organization_id": organization_id,
+        "influencer_id": influencer_id,
+        "partnership_id": partnership.id if partnership is not None else None,
+        "campaign_id": partnership.campaign_id if partnership is not None else None,
+        "kind": kind,
+        "amount": amount,
+        "currency": currency,
+        "source_type": SourceType.MANUAL,
+        "source_id": None,
+        "created_at": now,
+        "available_at": now,
+        "memo": f"{memo} (by {author})",
+        "idempotency_key": key,
+    }
+    created = post_entry(session, values) is not None
+    entry = entry_by_key(session, key)
+    assert entry is not None
+    same = (entry.influencer_id, entry.partnership_id, entry.kind, entry.amount, entry.currency)
+    if not created and same != (
+        influencer_id, values["partnership_id"], kind, amount, currency
+    ):
+        raise PostingError(
+            "IDEMPOTENCY_KEY_REUSED",
+            f"idempotency key {client_key!r} was used for another entry ({entry.kind} of "
+            f"{entry.amount} {entry.currency} minor units)",
+        )
+    return entry, created

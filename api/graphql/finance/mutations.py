@@ -10,14 +10,23 @@ from api.finance import payouts
 from api.finance.errors import FinanceError as FinanceProblem
 from api.graphql.context import Info
 from api.graphql.errors import Problem, UserErrors, problem
-from api.graphql.finance.types import Conversion, FinanceError, FinanceErrorCode, PayoutBatch
+from api.graphql.finance.types import (
+    Conversion,
+    FinanceError,
+    FinanceErrorCode,
+    LedgerEntry,
+    PayoutBatch,
+)
 from api.graphql.lookup import load_visible
 from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.ledger import posting
 from api.models import Conversion as ConversionModel
+from api.models import Influencer as InfluencerModel
+from api.models import Partnership as PartnershipModel
 from api.models import PayoutBatch as PayoutBatchModel
+from api.models.ledger import EntryKind
 from api.money import MoneyError, parse_amount
 
 ERRORS = (FinanceError, FinanceErrorCode)
@@ -49,6 +58,39 @@ class CreatePayoutBatchInput:
 class MarkPayoutBatchPaidInput:
     payout_batch_id: strawberry.ID
     reference: str
+
+
+@strawberry.enum(name="ManualLedgerEntryKind")
+class ManualKind(Enum):
+    BONUS = "BONUS"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+@strawberry.input
+class CreateLedgerAdjustmentInput:
+    influencer_id: strawberry.ID
+    kind: ManualKind
+    amount: Decimal = strawberry.field(
+        description="Major units, signed for an ADJUSTMENT (a BONUS is positive); never 0."
+    )
+    currency: str
+    memo: str = strawberry.field(description="Why: shown on the influencer's statement.")
+    idempotency_key: str = strawberry.field(
+        description="Chosen by the client (e.g. a UUID): a retry with the same key returns the "
+        "entry already posted instead of posting it twice."
+    )
+    partnership_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The partnership it belongs to, if any (counts in its cost)."
+    )
+
+
+@strawberry.type
+class LedgerEntryPayload:
+    ledger_entry: LedgerEntry | None = None
+    created: bool = strawberry.field(
+        default=False, description="False when the idempotency key had been used already."
+    )
+    user_errors: list[FinanceError]  # type: ignore[valid-type]
 
 
 @strawberry.type
@@ -141,3 +183,61 @@ class FinanceMutation:
             return {"payout_batch": PayoutBatch.from_row(batch)}
 
         return run_mutation(info, PayoutBatchPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Posts a BONUS or a manual ADJUSTMENT, available at once: the ledger is "
+        "append-only, so this is how a mistake is corrected."
+    )
+    def create_ledger_adjustment(
+        self, info: Info, input: CreateLedgerAdjustmentInput
+    ) -> LedgerEntryPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "finance")
+            influencer = _load(
+                info, InfluencerModel, input.influencer_id, "Influencer", "influencerId"
+            )
+            assert isinstance(influencer, InfluencerModel)
+            partnership: PartnershipModel | None = None
+            if input.partnership_id is not None:
+                row = _load(
+                    info, PartnershipModel, input.partnership_id, "Partnership", "partnershipId"
+                )
+                assert isinstance(row, PartnershipModel)
+                partnership = row
+            currency = currency_or_error(input.currency, "currency")
+            try:
+                amount = parse_amount(input.amount, currency, allow_negative=True)
+            except MoneyError as exc:
+                raise problem("amount", str(exc), "INVALID_AMOUNT") from None
+            memo = input.memo.strip()
+            if not memo:
+                raise problem("memo", "memo is required: say why", "REQUIRED")
+            if len(memo) > 500:
+                raise problem("memo", "memo must be at most 500 characters", "TOO_LONG")
+            key = input.idempotency_key.strip()
+            if not 1 <= len(key) <= 100:
+                raise problem("idempotencyKey", "idempotencyKey must be 1-100 characters")
+            try:
+                entry, created = posting.post_manual_entry(
+                    ctx.session,
+                    organization_id=ctx.viewer.organization_id,
+                    influencer_id=influencer.id,
+                    partnership=partnership,
+                    kind=EntryKind(input.kind.value),
+                    amount=amount,
+                    currency=currency,
+                    memo=memo,
+                    client_key=key,
+                    author=ctx.viewer.label,
+                )
+            except posting.PostingError as exc:
+                field = {
+                    "INVALID_AMOUNT": "amount",
+                    "NEGATIVE": "amount",
+                    "IDEMPOTENCY_KEY_REUSED": "idempotencyKey",
+                }.get(exc.code, "partnershipId")
+                raise _as_user_error(exc, field) from None
+            return {"ledger_entry": LedgerEntry.from_row(entry), "created": created}
+
+        return run_mutation(info, LedgerEntryPayload, ERRORS, body)

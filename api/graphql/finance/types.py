@@ -41,6 +41,7 @@ FinanceError, FinanceErrorCode = error_type(
         "ALREADY_REJECTED",
         "NOT_ATTRIBUTED",
         "NOT_PRICEABLE",
+        "IDEMPOTENCY_KEY_REUSED",
     ),
 )
 ConversionStatus = ConversionStatusEnum
