@@ -420,3 +420,24 @@ def test_review_conversion(gql, db, factory):
     assert nf["userErrors"][0]["code"] == "NOT_FOUND"
     listed = gql(w["keys"]["FINANCE"], "{ conversions(filter: {status: APPROVED}) { totalCount } }")
     assert listed["conversions"]["totalCount"] == 1
+
+
+def test_entries_of_a_rejected_conversion_show_rejected(gql, db, factory):
+    w = factory.world()
+    conversion = _conversion(db, w, ConversionStatus.HELD)
+    key = w["keys"]["FINANCE"]
+    q = "{ ledgerEntries(first: 10) { nodes { kind status amount { amount } } } }"
+    approve = {"conversionId": gid(conversion), "decision": "APPROVE"}
+    assert gql.mutate(key, "reviewConversion", approve, "conversion { status }")["userErrors"] == []
+    assert gql(key, q)["ledgerEntries"]["nodes"] == [
+        {"kind": "COMMISSION", "status": "PENDING", "amount": {"amount": "10.00"}}
+    ]
+    reject = {"conversionId": gid(conversion), "decision": "REJECT", "reason": "fraud"}
+    assert gql.mutate(key, "reviewConversion", reject, "conversion { status }")["userErrors"] == []
+    nodes = gql(key, q)["ledgerEntries"]["nodes"]
+    assert sorted((n["kind"], n["status"], n["amount"]["amount"]) for n in nodes) == [
+        ("COMMISSION", "REJECTED", "10.00"),
+        ("REVERSAL", "REJECTED", "-10.00"),
+    ]
+    db.expire_all()
+    assert balance(db, w["org"].id, w["influencer"].id, "EUR").net == 0

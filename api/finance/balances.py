@@ -6,7 +6,10 @@ An entry's status is never stored (see `api.models.ledger`); it is derived here,
   module's rule);
 - PENDING: not paid and `available_at` is after the moment;
 - AVAILABLE: not paid and `available_at` is at or before it (clawbacks, negative, land here at
-  once and are netted against the next payout).
+  once and are netted against the next payout);
+- REJECTED / HELD (listings only): entries of a conversion rejected or under review. A rejected
+  conversion's commission and the reversal that cancels it sum to 0, so balances keep them in
+  pending/available, where they cancel out.
 
 PAYOUT entries (negative) are the counterpart of PAID: they cancel the paid bucket, so the net of
 all entries always equals `pending + available` (tests prove it). `held` sums entries of
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, not_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api.db import utcnow
 from api.models import Conversion, LedgerEntry
@@ -33,6 +36,7 @@ class EntryStatus:
     AVAILABLE = "AVAILABLE"
     PAID = "PAID"
     HELD = "HELD"
+    REJECTED = "REJECTED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,21 @@ class Balance:
 
 
 def status_expression(as_of: datetime) -> ColumnElement[str]:
-    """The derived status of a ledger row as of `as_of`, as SQL (for filters and exports)."""
+    """The derived status of a ledger row as of `as_of`, as SQL (for listings and exports).
+    Unpaid entries of a conversion a reviewer rejected (its commission and the reversal that
+    cancels it) are REJECTED; of one under review, HELD."""
+    reviewed = aliased(Conversion)  # the caller may join Conversion itself (the export does)
+    review = (
+        select(reviewed.status)
+        .where(reviewed.id == LedgerEntry.conversion_id)
+        .correlate(LedgerEntry)
+        .scalar_subquery()
+    )
     return case(
         (LedgerEntry.kind == EntryKind.PAYOUT, EntryStatus.PAID),
         (LedgerEntry.paid_by_batch(as_of), EntryStatus.PAID),
+        (review == ConversionStatus.REJECTED, EntryStatus.REJECTED),
+        (review == ConversionStatus.HELD, EntryStatus.HELD),
         (LedgerEntry.available_at > as_of, EntryStatus.PENDING),
         else_=EntryStatus.AVAILABLE,
     )

@@ -57,6 +57,8 @@ class LedgerEntryStatus(Enum):
     PENDING = "PENDING"
     AVAILABLE = "AVAILABLE"
     PAID = "PAID"
+    HELD = "HELD"
+    REJECTED = "REJECTED"
 
 
 def entry_statuses(ctx: Context) -> DataLoader[int, str]:
