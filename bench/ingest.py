@@ -285,24 +285,10 @@ def run_round(
     )
     env = os.environ | {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
     env.pop("REDIS_CLUSTER_URL", None)
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api.ingest",
-                "--batch-size",
-                str(args.batch_size),
-                "--block-ms",
-                "100",
-                "--log-level",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(workers)
-    ]
+    command = [sys.executable, "-m", "api.ingest", "--block-ms", "100", "--log-level", "WARNING"]
+    if args.batch_size:
+        command += ["--batch-size", str(args.batch_size)]
+    procs = [subprocess.Popen(command, cwd=ROOT, env=env) for _ in range(workers)]
     spawned = time.monotonic()
     try:
         # The clock starts when every worker has made its first read (Python start-up and
@@ -359,7 +345,9 @@ def main() -> int:
     parser.add_argument("--clicks", type=int, default=100_000)
     parser.add_argument("--conversion-rate", type=float, default=2.0, help="orders per 100 clicks")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="clicks per batch (default: the worker's)"
+    )
     parser.add_argument("--tracker-rps", type=float, default=None)
     parser.add_argument("--tracker-output", default=str(ROOT / "var" / "bench-tracker.txt"))
     parser.add_argument("--timeout", type=float, default=600)

@@ -6,6 +6,15 @@ nothing and counts nothing. `clicks.click_id` is the tracker's `event_id`, uniqu
 repeat visit reuses the first visit's `click_id` as its `vclid`, and a conversion's click id is
 that first visit's id).
 
+The hot path works on the stream's raw values (`ClickValues`: the bytes of `FIELDS`, in order),
+never decoding an event into objects. On PostgreSQL a batch is one COPY into a temporary staging
+table and one statement that inserts the new clicks and adds exactly those to the rollups (a
+data-modifying CTE); elsewhere (SQLite) the generic Core path below does the same in Python.
+
+`clicks` has no foreign keys (their per-row checks halved the insert rate): `Links.check`
+rejects, before the insert, a click whose link is unknown or whose partnership, campaign or
+organization is not its link's. Such a click goes to the dead letters.
+
 Orphan visits (unknown or inactive codes) have no id to dedupe on; they only feed the
 `orphan_visits_hourly` diagnostics counter, which is therefore at-least-once: a batch replayed
 after a crash between commit and XACK counts its orphans twice. Nothing is paid on them.
@@ -14,18 +23,45 @@ after a crash between commit and XACK counts its orphans twice. Nothing is paid 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.ledger.posting import dialect_insert
-from api.models import Click, ClickRollup, OrphanVisitRollup
-from tracker.events import KIND_CLICK, KIND_ORPHAN, ClickEvent
+from api.models import Click, ClickRollup, OrphanVisitRollup, TrackedLink
+from tracker.events import FIELDS, VERSION
 
-CHUNK = 500  # rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits
+CHUNK = 500  # rows per INSERT on the generic path: under SQLite's bound-parameter limits
+
+ClickValues = Sequence[bytes]  # an entry's values in `FIELDS` order
+
+FIELD_NAMES = [name.encode() for name in FIELDS]
+(
+    _V,
+    _KIND,
+    _CODE,
+    _LINK,
+    _PARTNERSHIP,
+    _CAMPAIGN,
+    _BRAND,
+    _ORG,
+    _EVENT_ID,
+    _CLICK_ID,
+    _TS,
+    _IP,
+    _IP_HASH,
+    _UA,
+    _REFERER,
+    _BOT,
+    _UNIQUE,
+) = range(len(FIELDS))
+_VERSION = VERSION.encode()
+_CLICK = b"click"
+_ORPHAN = b"orphan"
+_MAX_TS = 2**47
 
 
 @dataclass
@@ -35,19 +71,102 @@ class ClickStats:
     orphans: int = 0
 
 
-def validate(event: ClickEvent) -> None:
-    """Raises ValueError for an event the database cannot take (it goes to the dead letters)."""
-    if event.kind == KIND_ORPHAN:
-        return
-    if event.kind != KIND_CLICK:
-        raise ValueError(f"unknown click kind {event.kind!r}")
-    if not event.event_id or len(event.event_id) > 32:
-        raise ValueError("event_id must be 1-32 characters")
-    for name in ("link_id", "partnership_id", "campaign_id", "organization_id"):
-        if getattr(event, name) is None:
-            raise ValueError(f"a click needs {name}")
-    if not 0 < event.ts < 2**47:
-        raise ValueError(f"ts {event.ts} is not a time in milliseconds")
+def click_values(fields: Sequence[Any] | Mapping[Any, Any]) -> list[bytes]:
+    """An entry's values in `FIELDS` order, from its flat [name, value, ...] list (as Redis
+    sends it) or a mapping. Raises ValueError for an event the database cannot take (it goes to
+    the dead letters)."""
+    values: list[Any]
+    if isinstance(fields, Mapping):
+        by_name = {_bytes(k): v for k, v in fields.items()}
+        values = [by_name.get(name) for name in FIELD_NAMES]
+    else:
+        values = list(fields[1::2])
+        if fields[0::2] != FIELD_NAMES:  # another order, extra fields, str names
+            by_name = dict(zip(map(_bytes, fields[0::2]), values, strict=True))
+            values = [by_name.get(name) for name in FIELD_NAMES]
+    for i, value in enumerate(values):
+        if type(value) is not bytes:
+            if value is None:
+                raise ValueError(f"click event lacks field {FIELDS[i]}")
+            values[i] = _bytes(value)
+    if values[_V] != _VERSION:
+        raise ValueError(f"unknown click event version {values[_V]!r}")
+    kind = values[_KIND]
+    ts = values[_TS]
+    if not (ts.isdigit() and 0 < int(ts) < _MAX_TS):
+        raise ValueError(f"ts {ts!r} is not a time in milliseconds")
+    if kind == _CLICK:
+        if not 0 < len(values[_EVENT_ID]) <= 32:
+            raise ValueError("event_id must be 1-32 characters")
+        # Stored as text: valid UTF-8 without NUL (PostgreSQL's text cannot hold it).
+        for i in (_EVENT_ID, _IP, _IP_HASH, _UA, _REFERER):
+            value = values[i]
+            if not value.isascii():
+                value.decode()  # UnicodeDecodeError is a ValueError
+            if b"\0" in value:
+                raise ValueError(f"{FIELDS[i]} contains a NUL character")
+    elif kind == _ORPHAN:
+        values[_CODE].decode()
+    else:
+        raise ValueError(f"unknown click event kind {kind!r}")
+    return values
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+@dataclass
+class Links:
+    """The (link, partnership, campaign, organization) ids of known tracked links, as the bytes
+    a click carries them. Links are never deleted and never change owner, so what is known
+    stays true; unknown ones are looked up in the database."""
+
+    known: set[tuple[bytes, bytes, bytes, bytes]] = field(default_factory=set)
+    limit: int = 1_000_000
+
+    def check(self, session: Session, clicks: Sequence[ClickValues]) -> dict[int, str]:
+        """Why each click (by index) cannot be recorded: its link is unknown or another
+        partnership's, campaign's or organization's. Orphans are not checked."""
+        known = self.known
+        unknown = [
+            i
+            for i, v in enumerate(clicks)
+            if (v[_LINK], v[_PARTNERSHIP], v[_CAMPAIGN], v[_ORG]) not in known
+            and v[_KIND] == _CLICK
+        ]
+        if not unknown:
+            return {}
+        wanted = sorted({int(clicks[i][_LINK]) for i in unknown if clicks[i][_LINK].isdigit()})
+        found: dict[bytes, tuple[bytes, bytes, bytes, bytes]] = {}
+        if len(known) + len(wanted) > self.limit:
+            known.clear()
+        for start in range(0, len(wanted), CHUNK):
+            rows = session.execute(
+                select(
+                    TrackedLink.id,
+                    TrackedLink.partnership_id,
+                    TrackedLink.campaign_id,
+                    TrackedLink.organization_id,
+                ).where(TrackedLink.id.in_(wanted[start : start + CHUNK]))
+            )
+            for row in rows:
+                ids = tuple(str(v).encode() for v in row)
+                found[ids[0]] = (ids[0], ids[1], ids[2], ids[3])
+        known.update(found.values())
+        reasons: dict[int, str] = {}
+        for i in unknown:
+            v = clicks[i]
+            link = found.get(v[_LINK])
+            if link is None:
+                reasons[i] = f"unknown link {v[_LINK].decode(errors='replace')!r}"
+            elif link != (v[_LINK], v[_PARTNERSHIP], v[_CAMPAIGN], v[_ORG]):
+                said = b"/".join((v[_PARTNERSHIP], v[_CAMPAIGN], v[_ORG])).decode(errors="replace")
+                reasons[i] = (
+                    f"link {link[0].decode()} is partnership/campaign/organization "
+                    f"{b'/'.join(link[1:]).decode()}, the click says {said}"
+                )
+        return reasons
 
 
 def hour_of(ms: int) -> datetime:
@@ -55,55 +174,24 @@ def hour_of(ms: int) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def ingest_clicks(session: Session, events: Sequence[ClickEvent]) -> ClickStats:
+def ingest_clicks(session: Session, events: Sequence[ClickValues]) -> ClickStats:
+    """Stores checked clicks (see `click_values` and `Links.check`) in the session's
+    transaction: new rows, their rollups, and the orphan visit counters."""
     stats = ClickStats()
-    clicks: dict[str, ClickEvent] = {}
+    clicks: list[ClickValues] = []
     orphans: Counter[tuple[str, datetime]] = Counter()
-    for event in events:
-        if event.kind == KIND_ORPHAN:
-            orphans[(event.code[:64], hour_of(event.ts))] += 1
+    for values in events:
+        if values[_KIND] == _CLICK:
+            clicks.append(values)
         else:
-            clicks.setdefault(event.event_id, event)
+            orphans[(values[_CODE].decode()[:64], hour_of(int(values[_TS])))] += 1
     stats.orphans = sum(orphans.values())
-    # Sorted: concurrent workers inserting the same clicks lock them in the same order.
-    ordered = [clicks[k] for k in sorted(clicks)]
-    inserted = _insert_clicks(session, ordered)
-    stats.inserted = len(inserted)
-    stats.duplicates = len(events) - stats.orphans - stats.inserted
-
-    rollups: dict[tuple[int, int], list[Any]] = {}
-    for click_id in inserted:
-        event = clicks[click_id]
-        assert event.link_id is not None
-        key = (event.link_id, event.ts // 3_600_000)
-        acc = rollups.get(key)
-        if acc is None:
-            acc = rollups[key] = [event, 0, 0, 0]
-        if event.bot:
-            acc[3] += 1  # bots are hits, never clicks
+    if clicks:
+        if session.get_bind().dialect.name == "postgresql":
+            stats.inserted = _insert_clicks_pg(session, clicks)
         else:
-            acc[1] += 1
-            acc[2] += event.unique
-    # Sorted keys: concurrent workers lock rollup rows in the same order (no deadlocks).
-    _upsert_counts(
-        session,
-        ClickRollup,
-        [
-            {
-                "link_id": link_id,
-                "hour": hour_of(hour * 3_600_000),
-                "organization_id": acc[0].organization_id,
-                "partnership_id": acc[0].partnership_id,
-                "campaign_id": acc[0].campaign_id,
-                "clicks": acc[1],
-                "unique_clicks": acc[2],
-                "bot_hits": acc[3],
-            }
-            for (link_id, hour), acc in sorted(rollups.items(), key=lambda item: item[0])
-        ],
-        ["link_id", "hour"],
-        ["clicks", "unique_clicks", "bot_hits"],
-    )
+            stats.inserted = _insert_clicks_generic(session, clicks)
+    stats.duplicates = len(clicks) - stats.inserted
     _upsert_counts(
         session,
         OrphanVisitRollup,
@@ -114,71 +202,167 @@ def ingest_clicks(session: Session, events: Sequence[ClickEvent]) -> ClickStats:
     return stats
 
 
-def _row(event: ClickEvent) -> dict[str, Any]:
+# --- PostgreSQL: COPY, then one statement for the rows and their rollups -------------------------
+
+_STAGE = "vouch_click_stage"
+_CREATE_STAGE = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
+    c text, o bigint, l bigint, p bigint, k bigint, t bigint,
+    i text, h text, u text, r text, b text, q text
+) ON COMMIT DELETE ROWS
+"""
+_COPY = f"COPY {_STAGE} FROM STDIN"
+_COPY_COLUMNS = (_EVENT_ID, _ORG, _LINK, _PARTNERSHIP, _CAMPAIGN, _TS, _IP, _IP_HASH, _UA, _REFERER)
+_TRUE = b"1"
+
+# Rows in click id order and rollups in (link, hour) order: concurrent workers lock them in the
+# same order (no deadlocks). Only the rows RETURNING reports as inserted reach the rollups.
+_INSERT = f"""
+WITH ins AS (
+    INSERT INTO clicks (click_id, organization_id, link_id, partnership_id, campaign_id,
+                        occurred_at, ip_trunc, ip_hash, user_agent, referer, bot, is_unique,
+                        created_at)
+    SELECT c, o, l, p, k, to_timestamp(t / 1000.0), nullif(left(i, 64), ''),
+           nullif(left(h, 64), ''), nullif(left(u, {Click.USER_AGENT_MAX}), ''),
+           nullif(left(r, {Click.REFERER_MAX}), ''), b = '1', q = '1', now()
+    FROM {_STAGE}
+    ORDER BY c
+    ON CONFLICT (click_id) DO NOTHING
+    RETURNING organization_id, link_id, partnership_id, campaign_id, occurred_at, bot, is_unique
+), rollups AS (
+    INSERT INTO click_rollups_hourly AS r (link_id, hour, organization_id, partnership_id,
+                                           campaign_id, clicks, unique_clicks, bot_hits)
+    SELECT link_id, date_trunc('hour', occurred_at, 'UTC'), min(organization_id),
+           min(partnership_id), min(campaign_id), count(*) FILTER (WHERE NOT bot),
+           count(*) FILTER (WHERE is_unique AND NOT bot), count(*) FILTER (WHERE bot)
+    FROM ins
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (link_id, hour) DO UPDATE
+    SET clicks = r.clicks + excluded.clicks,
+        unique_clicks = r.unique_clicks + excluded.unique_clicks,
+        bot_hits = r.bot_hits + excluded.bot_hits
+)
+SELECT count(*) FROM ins
+"""
+
+_ESCAPES = ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r"))
+
+
+def _copy_line(values: ClickValues) -> bytes:
+    """One row of COPY's text format: tab-separated, with \\ \t \n \r escaped (values never
+    hold NUL: `click_values` refuses it)."""
+    fields = [values[i] for i in _COPY_COLUMNS]
+    fields.append(b"1" if values[_BOT] == _TRUE else b"0")
+    fields.append(b"1" if values[_UNIQUE] == _TRUE else b"0")
+    line = b"\t".join(fields)
+    if line.count(b"\t") != 11 or b"\\" in line or b"\n" in line or b"\r" in line:
+        escaped = []
+        for value in fields:
+            for raw, escape in _ESCAPES:
+                value = value.replace(raw, escape)
+            escaped.append(value)
+        line = b"\t".join(escaped)
+    return line + b"\n"
+
+
+def _insert_clicks_pg(session: Session, clicks: Sequence[ClickValues]) -> int:
+    """COPYs the batch into the session's staging table (emptied at commit) and inserts it; the
+    number of clicks really inserted."""
+    connection = session.connection()
+    driver: Any = connection.connection.dbapi_connection  # psycopg's
+    info = connection.connection.info
+    with driver.cursor() as cursor:
+        if not info.get(_STAGE):
+            cursor.execute(_CREATE_STAGE)
+            # Created in this transaction: forgotten if it rolls back (see the except below).
+            info[_STAGE] = True
+        try:
+            with cursor.copy(_COPY) as copy:
+                copy.write(b"".join([_copy_line(v) for v in clicks]))
+            cursor.execute(_INSERT)
+            row = cursor.fetchone()
+        except BaseException:
+            info.pop(_STAGE, None)
+            raise
+    return int(row[0]) if row else 0
+
+
+# --- elsewhere (SQLite): Core executemany, rollups counted in Python ------------------------------
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _row(values: ClickValues) -> dict[str, Any]:
+    ts = int(values[_TS])
     return {
-        "click_id": event.event_id,
-        "organization_id": event.organization_id,
-        "link_id": event.link_id,
-        "partnership_id": event.partnership_id,
-        "campaign_id": event.campaign_id,
-        "occurred_at": datetime.fromtimestamp(event.ts / 1000, UTC),
-        "ip_trunc": event.ip[:64] or None,
-        "ip_hash": event.ip_hash[:64] or None,
-        "user_agent": event.user_agent[: Click.USER_AGENT_MAX] or None,
-        "referer": event.referer[: Click.REFERER_MAX] or None,
-        "bot": event.bot,
-        "is_unique": event.unique,
+        "click_id": values[_EVENT_ID].decode(),
+        "organization_id": int(values[_ORG]),
+        "link_id": int(values[_LINK]),
+        "partnership_id": int(values[_PARTNERSHIP]),
+        "campaign_id": int(values[_CAMPAIGN]),
+        "occurred_at": datetime.fromtimestamp(ts / 1000, UTC),
+        "ip_trunc": values[_IP].decode()[:64] or None,
+        "ip_hash": values[_IP_HASH].decode()[:64] or None,
+        "user_agent": values[_UA].decode()[: Click.USER_AGENT_MAX] or None,
+        "referer": values[_REFERER].decode()[: Click.REFERER_MAX] or None,
+        "bot": values[_BOT] == _TRUE,
+        "is_unique": values[_UNIQUE] == _TRUE,
     }
 
 
-# PostgreSQL: one short statement per batch, parsed once by psycopg and the server whatever the
-# number of rows: one array per column, unnested; times travel as epoch milliseconds.
-_INSERT_CLICKS_PG = """
-INSERT INTO clicks (click_id, organization_id, link_id, partnership_id, campaign_id, occurred_at,
-                    ip_trunc, ip_hash, user_agent, referer, bot, is_unique, created_at)
-SELECT c, o, l, p, k, to_timestamp(t / 1000.0), i, h, u, r, b, q, now()
-FROM unnest(%(c)s::varchar[], %(o)s::bigint[], %(l)s::bigint[], %(p)s::bigint[],
-            %(k)s::bigint[], %(t)s::bigint[], %(i)s::varchar[], %(h)s::varchar[],
-            %(u)s::varchar[], %(r)s::varchar[], %(b)s::boolean[], %(q)s::boolean[])
-     AS x(c, o, l, p, k, t, i, h, u, r, b, q)
-ON CONFLICT (click_id) DO NOTHING
-RETURNING click_id
-"""
-
-
-def _insert_clicks(session: Session, clicks: list[ClickEvent]) -> set[str]:
-    """Inserts the clicks, skipping click ids already stored; the click ids really inserted."""
-    if not clicks:
-        return set()
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        ua_max, ref_max = Click.USER_AGENT_MAX, Click.REFERER_MAX
-        arrays = {
-            "c": [e.event_id for e in clicks],
-            "o": [e.organization_id for e in clicks],
-            "l": [e.link_id for e in clicks],
-            "p": [e.partnership_id for e in clicks],
-            "k": [e.campaign_id for e in clicks],
-            "t": [e.ts for e in clicks],
-            "i": [e.ip[:64] or None for e in clicks],
-            "h": [e.ip_hash[:64] or None for e in clicks],
-            "u": [e.user_agent[:ua_max] or None for e in clicks],
-            "r": [e.referer[:ref_max] or None for e in clicks],
-            "b": [e.bot for e in clicks],
-            "q": [e.unique for e in clicks],
-        }
-        return {row[0] for row in conn.exec_driver_sql(_INSERT_CLICKS_PG, arrays)}
-    # Elsewhere (SQLite) Core executemany: batched multi-row INSERTs, RETURNING the new rows.
+def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> int:
+    table = Click.__table__
     stmt = (
-        dialect_insert(session, Click.__table__)
+        _dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["click_id"])
-        .returning(Click.__table__.c.click_id)
+        .returning(table.c.click_id)
     )
-    inserted: set[str] = set()
-    for start in range(0, len(clicks), CHUNK):
-        rows = [_row(e) for e in clicks[start : start + CHUNK]]
-        inserted.update(conn.execute(stmt, rows).scalars())
-    return inserted
+    conn = session.connection()
+    # Sorted: concurrent workers insert the same clicks in the same order.
+    rows = sorted({r["click_id"]: r for r in map(_row, clicks)}.items())
+    inserted: list[dict[str, Any]] = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = dict(rows[start : start + CHUNK])
+        new_ids = conn.execute(stmt, list(chunk.values())).scalars()
+        inserted.extend(chunk[click_id] for click_id in new_ids)
+    rollups: dict[tuple[int, datetime], dict[str, Any]] = {}
+    for row in inserted:
+        key = (row["link_id"], row["occurred_at"].replace(minute=0, second=0, microsecond=0))
+        acc = rollups.get(key)
+        if acc is None:
+            acc = rollups[key] = {
+                "link_id": key[0],
+                "hour": key[1],
+                "organization_id": row["organization_id"],
+                "partnership_id": row["partnership_id"],
+                "campaign_id": row["campaign_id"],
+                "clicks": 0,
+                "unique_clicks": 0,
+                "bot_hits": 0,
+            }
+        if row["bot"]:
+            acc["bot_hits"] += 1  # bots are hits, never clicks
+        else:
+            acc["clicks"] += 1
+            acc["unique_clicks"] += row["is_unique"]
+    # Sorted keys: concurrent workers lock rollup rows in the same order (no deadlocks).
+    _upsert_counts(
+        session,
+        ClickRollup,
+        [rollups[k] for k in sorted(rollups)],
+        ["link_id", "hour"],
+        ["clicks", "unique_clicks", "bot_hits"],
+    )
+    return len(inserted)
 
 
 def _upsert_counts(
@@ -192,22 +376,11 @@ def _upsert_counts(
     if not rows:
         return
     table = model.__table__
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        names = [c.name for c in table.columns]
-        kinds = {"hour": "timestamptz", "code": "varchar"}
-        arrays = ", ".join(f"%({n})s::{kinds.get(n, 'bigint')}[]" for n in names)
-        updates = ", ".join(f"{n} = {table.name}.{n} + excluded.{n}" for n in counters)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-        )
-        conn.exec_driver_sql(sql, {n: [r[n] for r in rows] for n in names})
-        return
-    stmt = dialect_insert(session, table)
+    stmt = _dialect_insert(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: table.c[name] + stmt.excluded[name] for name in counters},
     )
+    conn = session.connection()
     for start in range(0, len(rows), CHUNK):
         conn.execute(stmt, rows[start : start + CHUNK])

@@ -40,7 +40,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, utcnow
-from api.ingest.clicks import ClickStats, ingest_clicks, validate
+from api.ingest.clicks import ClickStats, ClickValues, Links, click_values, ingest_clicks
 from api.ingest.conversions import (
     Context,
     Outcome,
@@ -55,7 +55,6 @@ from api.models.events import RefundStatus
 from api.postback_secrets import publish_all
 from tracker import keys
 from tracker.conversions import ConversionEvent, RefundEvent, from_fields
-from tracker.events import ClickEvent
 
 log = logging.getLogger("vouch.ingest")
 
@@ -74,15 +73,24 @@ for _ = 1, dead do redis.call('XADD', KEYS[2], '*', unpack(take())) end
 local requeue = tonumber(ARGV[i]); i = i + 1
 for _ = 1, requeue do redis.call('XADD', KEYS[1], '*', unpack(take())) end
 local ids = {}
-for j = i, #ARGV do ids[#ids + 1] = ARGV[j] end
+local n = 0
+for j = i, #ARGV do
+  ids[#ids + 1] = ARGV[j]
+  n = n + 1
+  if #ids == 1000 then  -- unpack() is bounded by Lua's stack
+    redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+    ids = {}
+  end
+end
 if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
-return #ids
+return n
 """
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    batch_size: int = 500
+    batch_size: int = 2000  # click entries per read and per transaction (XREADGROUP COUNT)
+    conversion_batch_size: int = 200  # conversions and refunds per read (separate reader)
     block_ms: int = 1000
     claim_idle_ms: int = 30_000
     claim_interval_s: float = 5.0
@@ -91,6 +99,9 @@ class WorkerOptions:
     trim_interval_s: float = 60.0
     defer_max_s: float = 600.0
     secrets_interval_s: float = 300.0
+    # A second thread for the click stream while the main one reads conversions and keeps
+    # house (None: on every database but SQLite, whose writers take turns anyway).
+    click_thread: bool | None = None
 
 
 @dataclass
@@ -115,12 +126,22 @@ class Stats:
 class Entry:
     stream: str  # the stream's key
     id: str
-    fields: dict[bytes, bytes] | None  # None: deleted from the stream while pending
+    # A mapping, or the flat [name, value, ...] list Redis sends; None: deleted from the stream
+    # while pending.
+    fields: Any
+
+
+def _pairs(fields: Any) -> list[tuple[Any, Any]]:
+    if fields is None:
+        return []
+    if isinstance(fields, dict):
+        return list(fields.items())
+    return list(zip(fields[0::2], fields[1::2], strict=True))
 
 
 @dataclass
 class _Batch:
-    clicks: list[tuple[Entry, ClickEvent]] = field(default_factory=list)
+    clicks: list[tuple[Entry, ClickValues]] = field(default_factory=list)
     conversions: list[tuple[Entry, ConversionEvent | RefundEvent]] = field(default_factory=list)
     dead: list[tuple[Entry, str]] = field(default_factory=list)
     requeue: list[Entry] = field(default_factory=list)
@@ -197,6 +218,15 @@ class Worker:
         self._brands: dict[int, int | None] = {}
         self._due: dict[str, float] = {}
         self._clicks_backlog = False
+        self._links = Links()
+        self._links_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        # XREADGROUP replies as Redis sends them (no per-entry dicts): a client of its own
+        # sharing the connection pool, whose reply callback for XREADGROUP is the identity.
+        self._raw: Any = None
+        if isinstance(client, redis.Redis):
+            self._raw = redis.Redis(connection_pool=client.connection_pool)
+            self._raw.set_response_callback("XREADGROUP", lambda response, **_: response)
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -212,40 +242,86 @@ class Worker:
 
     def run(self) -> Stats:
         log.info("ingest worker starting", extra={"consumer": self.consumer})
-        backoff = 0.1
+        threaded = self.options.click_thread
+        if threaded is None:
+            threaded = self.sessions.kw["bind"].dialect.name != "sqlite"
+        self._click_thread: threading.Thread | None = None
+        self._groups_lost = False
         ready = False
         last_report = time.monotonic()
-        while not self.stop_event.is_set():
-            try:
-                if not ready:
-                    self.ensure_groups()
-                    self.process_own_pending()
-                    ready = True
-                self.housekeeping()
-                self.read_once()
-                backoff = 0.1
-            except Stopping:
-                break
-            except redis.ResponseError as exc:
-                if "NOGROUP" in str(exc):  # Redis lost its data: recreate the groups
-                    ready = False
-                    continue
-                log.exception("redis error")
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("redis unavailable", extra={"error": str(exc), "retry_in": backoff})
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except Exception:  # a bug or an unexpected failure: the batch stays pending
-                log.exception("ingest loop failed; retrying")
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            if time.monotonic() - last_report > 10:
-                last_report = time.monotonic()
-                log.info("ingest progress", extra=vars(self.stats))
+        backoff = [0.1]
+        try:
+            while not self.stop_event.is_set():
+                if not ready or self._groups_lost:  # at start, or Redis lost its data
+                    self._groups_lost = False
+                    ready = self._attempt(partial(self._start_up, threaded), backoff)
+                else:
+                    self._attempt(self._main_step, backoff)
+                if time.monotonic() - last_report > 10:
+                    last_report = time.monotonic()
+                    log.info("ingest progress", extra=vars(self.stats))
+        except Stopping:
+            pass
+        self.stop_event.set()
+        if self._click_thread is not None:
+            self._click_thread.join()
         log.info("ingest worker stopped", extra={"consumer": self.consumer, **vars(self.stats)})
         return self.stats
+
+    def _start_up(self, threaded: bool) -> None:
+        self.ensure_groups()
+        self.process_own_pending()
+        if threaded and self._click_thread is None:
+            self._click_thread = threading.Thread(
+                target=self._click_loop, name="clicks", daemon=True
+            )
+            self._click_thread.start()
+
+    def _main_step(self) -> None:
+        self.housekeeping()
+        if self._click_thread is not None:
+            self.read_conversions_once()
+        else:
+            self.read_once()
+
+    def _click_loop(self) -> None:
+        """The click stream's reader (a thread of `run`): clicks are most of the load, and their
+        database round trips overlap the main thread's conversions."""
+        backoff = [0.1]
+        try:
+            while not self.stop_event.is_set():
+                self._attempt(self.read_clicks_once, backoff)
+        except Stopping:
+            pass
+
+    def _attempt(self, step: Callable[[], Any], backoff: list[float]) -> bool:
+        """Runs one step of a loop; whether it went through. A failure leaves its batch pending:
+        it is logged and waited out; a lost consumer group is recreated by the main loop."""
+        try:
+            step()
+        except Stopping:
+            raise
+        except Exception as exc:
+            if isinstance(exc, redis.ResponseError) and "NOGROUP" in str(exc):
+                self._groups_lost = True
+                self.stop_event.wait(0.05)
+            else:
+                self._pause(exc, backoff)
+            return False
+        backoff[0] = 0.1
+        return True
+
+    def _pause(self, exc: Exception, backoff: list[float]) -> None:
+        """Logs a failed iteration and waits (doubling the wait up to 5 s): the batch stays
+        pending and is read again."""
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            log.warning("redis unavailable", extra={"error": str(exc), "retry_in": backoff[0]})
+        elif isinstance(exc, redis.ResponseError):
+            log.exception("redis error")
+        else:  # a bug or an unexpected failure
+            log.exception("ingest loop failed; retrying")
+        self.stop_event.wait(backoff[0])
+        backoff[0] = min(backoff[0] * 2, 5.0)
 
     def drain(self, timeout: float = 60.0) -> Stats:
         """Processes until nothing is unread or pending (tests, benchmarks)."""
@@ -267,26 +343,52 @@ class Worker:
         )
 
     def read_once(self) -> int:
+        """One read of both streams (conversions only once their clicks may be in), processed
+        as one batch."""
         streams = {self.clicks_stream: ">"}
         if self._conversions_ready():
             streams[self.conversions_stream] = ">"
-        response = self.redis.xreadgroup(
-            GROUP,
-            self.consumer,
-            streams,
-            count=self.options.batch_size,
-            block=self.options.block_ms,
-        )
-        entries = [
-            Entry(_text(stream), _text(entry_id), fields)
-            for stream, items in response or []
-            for entry_id, fields in items
-        ]
+        entries = self._read(streams, self.options.batch_size, self.options.block_ms)
         clicks = sum(1 for e in entries if e.stream == self.clicks_stream)
         self._clicks_backlog = clicks >= self.options.batch_size
         if entries:
             self.process(entries)
         return len(entries)
+
+    def read_clicks_once(self) -> int:
+        entries = self._read(
+            {self.clicks_stream: ">"}, self.options.batch_size, self.options.block_ms
+        )
+        self._clicks_backlog = len(entries) >= self.options.batch_size
+        if entries:
+            self.process(entries)
+        return len(entries)
+
+    def read_conversions_once(self) -> int:
+        if not self._conversions_ready():
+            self.stop_event.wait(min(self.options.block_ms, 100) / 1000)
+            return 0
+        entries = self._read(
+            {self.conversions_stream: ">"},
+            self.options.conversion_batch_size,
+            self.options.block_ms,
+        )
+        if entries:
+            self.process(entries)
+        return len(entries)
+
+    def _read(self, streams: dict[str, str], count: int, block: int | None) -> list[Entry]:
+        """XREADGROUP; on a standalone Redis the entries keep the flat field lists of the reply
+        (decoded lazily, clicks never into dicts)."""
+        client = self._raw or self.redis
+        response = client.xreadgroup(GROUP, self.consumer, streams, count=count, block=block)
+        if isinstance(response, dict):  # RESP3
+            response = list(response.items())
+        return [
+            Entry(_text(stream), _text(entry_id), fields)
+            for stream, items in response or []
+            for entry_id, fields in items
+        ]
 
     def _conversions_ready(self) -> bool:
         """Whether to read conversions now. While the click stream has a backlog, orders whose
@@ -308,17 +410,11 @@ class Worker:
     def process_own_pending(self) -> None:
         """Entries this consumer name read before a restart and never acknowledged."""
         while not self.stop_event.is_set():
-            response = self.redis.xreadgroup(
-                GROUP,
-                self.consumer,
+            entries = self._read(
                 {self.clicks_stream: "0", self.conversions_stream: "0"},
-                count=self.options.batch_size,
+                self.options.batch_size,
+                None,
             )
-            entries = [
-                Entry(_text(stream), _text(entry_id), fields)
-                for stream, items in response or []
-                for entry_id, fields in items
-            ]
             if not entries:
                 return
             self.process(entries)
@@ -423,17 +519,21 @@ class Worker:
                 continue
             try:
                 if entry.stream == self.clicks_stream:
-                    click = ClickEvent.from_fields(entry.fields)
-                    validate(click)
-                    batch.clicks.append((entry, click))
+                    batch.clicks.append((entry, click_values(entry.fields)))
                 else:
-                    batch.conversions.append((entry, from_fields(entry.fields)))
+                    fields = entry.fields
+                    if not isinstance(fields, dict):
+                        fields = entry.fields = dict(_pairs(fields))
+                    batch.conversions.append((entry, from_fields(fields)))
             except Exception as exc:  # undecodable or invalid: poison
                 batch.dead.append((entry, f"invalid event: {exc}"))
-        if batch.clicks or batch.conversions:
-            self._write(batch)
+        if batch.clicks:
+            self._write_clicks(batch)
+        if batch.conversions:
+            self._write_conversions(batch)
         self._finish_batch(batch)
-        self.stats.batches += 1
+        with self._stats_lock:
+            self.stats.batches += 1
 
     def _deliveries(self, entries: list[Entry]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -448,14 +548,59 @@ class Worker:
                 counts[_text(item["message_id"])] = int(item["times_delivered"])
         return counts
 
-    def _write(self, batch: _Batch) -> None:
+    def _write_clicks(self, batch: _Batch) -> None:
+        """One transaction for the batch's clicks; if it fails (not transiently), one per click,
+        and the clicks that still fail go to the dead letters."""
+        dead = self._batch_or_each(
+            partial(self._store_clicks, batch.clicks),
+            partial(self._store_clicks_one_by_one, batch.clicks),
+        )
+        for entry, _ in batch.clicks:
+            reason = dead.get(entry.id)
+            if reason is None:
+                batch.ack.append(entry)
+            else:
+                batch.dead.append((entry, reason))
+
+    def _store_clicks(self, clicks: list[tuple[Entry, ClickValues]]) -> dict[str, str]:
+        """Stores the clicks whose link checks out in one transaction; the others' entry ids
+        with the reason."""
+        values = [v for _, v in clicks]
+        with self.sessions() as session, session.begin():
+            with self._links_lock:
+                rejected = self._links.check(session, values)
+            if rejected:
+                values = [v for i, v in enumerate(values) if i not in rejected]
+            stats = ingest_clicks(session, values)
+        with self._stats_lock:
+            self.stats.add_clicks(stats)
+        return {clicks[i][0].id: reason for i, reason in rejected.items()}
+
+    def _store_clicks_one_by_one(self, clicks: list[tuple[Entry, ClickValues]]) -> dict[str, str]:
+        dead: dict[str, str] = {}
+        for entry, values in clicks:
+            rejected, error = self._alone(partial(self._store_clicks, [(entry, values)]))
+            if error is not None:
+                dead[entry.id] = error
+            else:
+                dead.update(rejected)
+        return dead
+
+    def _batch_or_each(self, whole: Callable[[], Any], each: Callable[[], Any]) -> Any:
+        """`whole` (the batch in one transaction), or if it fails other than transiently `each`
+        (one transaction per event: only the events that fail alone are dead-lettered)."""
         try:
-            results = self._retrying(lambda: self._write_all(batch.clicks, batch.conversions))
+            return self._retrying(whole)
         except (Stopping, redis.RedisError):
             raise  # Redis failed mid-batch: leave everything pending, nothing is lost
         except Exception:
             log.exception("batch failed; retrying its events one by one")
-            results = self._write_one_by_one(batch)
+            return each()
+
+    def _write_conversions(self, batch: _Batch) -> None:
+        results = self._batch_or_each(
+            partial(self._write_all, batch.conversions), partial(self._write_one_by_one, batch)
+        )
         touched: set[tuple[int, str]] = set()
         for entry, event_ in batch.conversions:
             result = results.get((entry.stream, entry.id), Result(Outcome.INSERTED))
@@ -467,13 +612,6 @@ class Worker:
                 continue
             touched.add((event_.brand_id, event_.order_id))
             batch.ack.append(entry)
-        batch.ack.extend(
-            entry for entry, _ in batch.clicks if (entry.stream, entry.id) not in results
-        )
-        for entry, _ in batch.clicks:
-            result = results.get((entry.stream, entry.id))
-            if result is not None and result.outcome == Outcome.DEAD:
-                batch.dead.append((entry, result.reason or "rejected"))
         if touched:
             # The later of two racing commits (an order and its refund) sees the other one.
             try:
@@ -484,14 +622,10 @@ class Worker:
                 log.exception("applying waiting refunds failed")
 
     def _write_all(
-        self,
-        clicks: list[tuple[Entry, ClickEvent]],
-        conversions: list[tuple[Entry, ConversionEvent | RefundEvent]],
+        self, conversions: list[tuple[Entry, ConversionEvent | RefundEvent]]
     ) -> dict[tuple[str, str], Result]:
         results: dict[tuple[str, str], Result] = {}
         with self.sessions() as session, session.begin():
-            if clicks:
-                self.stats.add_clicks(ingest_clicks(session, [c for _, c in clicks]))
             ctx = self._context(conversions)
             counts = {"conversions": 0, "refunds": 0, "duplicates": 0}
             # One lock order for every worker (no deadlocks): partnerships by id (prefetch),
@@ -513,9 +647,10 @@ class Worker:
                     counts["refunds" if isinstance(event_, RefundEvent) else "conversions"] += 1
                 elif result.outcome == Outcome.DUPLICATE:
                     counts["duplicates"] += 1
-        self.stats.conversions += counts["conversions"]
-        self.stats.refunds += counts["refunds"]
-        self.stats.duplicates += counts["duplicates"]
+        with self._stats_lock:
+            self.stats.conversions += counts["conversions"]
+            self.stats.refunds += counts["refunds"]
+            self.stats.duplicates += counts["duplicates"]
         return results
 
     def _one(self, session: Session, event_: ConversionEvent | RefundEvent, ctx: Context) -> Result:
@@ -525,25 +660,22 @@ class Worker:
 
     def _write_one_by_one(self, batch: _Batch) -> dict[tuple[str, str], Result]:
         results: dict[tuple[str, str], Result] = {}
-        for entry, click in batch.clicks:
-            try:
-                self._retrying(partial(self._write_all, [(entry, click)], []))
-            except (Stopping, redis.RedisError):
-                raise
-            except Exception as exc:
-                results[(entry.stream, entry.id)] = Result(
-                    Outcome.DEAD, f"{type(exc).__name__}: {exc}"[:1000]
-                )
         for entry, event_ in batch.conversions:
-            try:
-                results.update(self._retrying(partial(self._write_all, [], [(entry, event_)])))
-            except (Stopping, redis.RedisError):
-                raise
-            except Exception as exc:
-                results[(entry.stream, entry.id)] = Result(
-                    Outcome.DEAD, f"{type(exc).__name__}: {exc}"[:1000]
-                )
+            written, error = self._alone(partial(self._write_all, [(entry, event_)]))
+            if error is not None:
+                written = {(entry.stream, entry.id): Result(Outcome.DEAD, error)}
+            results.update(written)
         return results
+
+    def _alone(self, write: Callable[[], Any]) -> tuple[Any, str | None]:
+        """Writes one event in its own transaction (retrying transient errors): the result, or
+        (None, why it cannot be written)."""
+        try:
+            return self._retrying(write), None
+        except (Stopping, redis.RedisError):
+            raise
+        except Exception as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:1000]
 
     def _apply_touched(self, touched: set[tuple[int, str]]) -> None:
         with self.sessions() as session, session.begin():
@@ -599,14 +731,17 @@ class Worker:
             event_.event_id: _id_ms(_text((entry.fields or {}).get(b"first_id", entry.id)))
             for entry, event_ in conversions
         }
-        watermark: list[float] = []
+        # Taken before the transaction reads any click: a click entry below the watermark was
+        # committed before that, so the reads see it (read committed; SQLite's writer sees
+        # everything). Taken later, a click committed (by the click thread or another worker)
+        # between the read and the watermark would look lost, and its order unattributed.
+        by_click = any(isinstance(e, ConversionEvent) and e.click_id for _, e in conversions)
+        watermark = self.clicks_watermark_ms() if by_click else float("inf")
 
         def click_may_arrive(event_: ConversionEvent) -> bool:
             if self.clock() * 1000 - event_.received_at_ms > self.options.defer_max_s * 1000:
                 return False  # give up waiting: attribute with what the database has
-            if not watermark:
-                watermark.append(self.clicks_watermark_ms())
-            return watermark[0] < first_ms.get(event_.event_id, 0)
+            return watermark < first_ms.get(event_.event_id, 0)
 
         return Context(now=utcnow(), brands=self._brands, click_may_arrive=click_may_arrive)
 
@@ -621,7 +756,7 @@ class Worker:
 
         for entry, reason in batch.dead:
             flat: list[Any] = []
-            for k, v in (entry.fields or {}).items():
+            for k, v in _pairs(entry.fields):
                 flat += [k, v]
             flat += [
                 "dlq_reason",
@@ -641,7 +776,7 @@ class Worker:
                 "dead-lettered", extra={"stream": entry.stream, "id": entry.id, "reason": reason}
             )
         for entry in batch.requeue:
-            fields: dict[str, Any] = {_text(k): v for k, v in (entry.fields or {}).items()}
+            fields: dict[str, Any] = {_text(k): v for k, v in _pairs(entry.fields)}
             fields["deferred"] = str(int(_text(fields.get("deferred", b"0"))) + 1)
             fields.setdefault("first_id", entry.id)
             requeued: list[Any] = []
@@ -660,8 +795,9 @@ class Worker:
                 args += [len(flat), *flat]
             args += ids
             self._finish(keys=[stream, self.dead_stream], args=args)
-        self.stats.dead += len(batch.dead)
-        self.stats.deferred += len(batch.requeue)
+        with self._stats_lock:
+            self.stats.dead += len(batch.dead)
+            self.stats.deferred += len(batch.requeue)
         if batch.requeue and len(batch.requeue) == len(batch.conversions) and not batch.clicks:
             # Only waiting for clicks: give their stream a moment instead of spinning.
             self.stop_event.wait(0.2)
@@ -670,7 +806,7 @@ class Worker:
 def run_worker(
     stop_event: threading.Event | None = None,
     consumer_name: str | None = None,
-    batch_size: int = 500,
+    batch_size: int = WorkerOptions.batch_size,
     block_ms: int = 1000,
     **options: Any,
 ) -> Stats:
@@ -685,7 +821,8 @@ def run_worker(
     if own_stop and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda _signum, _frame: stop.set())
-    engine = worker_engine(settings.database_url)
+    # No pre-ping: a connection found dead fails its transaction, which is retried.
+    engine = worker_engine(settings.database_url, pool_pre_ping=False)
     client = sync_client(settings.redis)
     try:
         worker = Worker(

@@ -4,6 +4,7 @@ holds, refunds, dead letters and reclaiming."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -85,6 +86,71 @@ def test_long_user_agent_and_referer_are_truncated(rds, prefix, sessions, sessio
     drain(rds, sessions, prefix)
     row = session.scalars(select(Click)).one()
     assert len(row.user_agent or "") == 512 and len(row.referer or "") == 1024
+
+
+def test_text_is_stored_verbatim_whatever_it_holds(rds, prefix, sessions, session):
+    # COPY's text format escapes: backslashes, tabs and non-ASCII text come back as sent.
+    w = seed.world(session)
+    event = seed.click(w)
+    ua = "Mozilla\\5.0\t(x\\N) \u00e9\u6f22 \\."
+    fields = event.to_fields() | {"ua": ua, "referer": "\\N"}
+    push(rds, prefix, (keys.clicks_stream(prefix), fields))
+    drain(rds, sessions, prefix)
+    row = session.scalars(select(Click)).one()
+    assert (row.user_agent, row.referer) == (ua, "\\N")
+    assert dead_letters(rds, prefix) == []
+
+
+def test_a_click_whose_ids_are_not_its_links_is_dead_lettered(rds, prefix, sessions, session):
+    w = seed.world(session, partners=2)
+    a, b = w.partners
+    good = seed.click(w, a)
+    crossed = seed.click(w, a).to_fields() | {"partnership_id": str(b.partnership_id)}
+    not_a_number = seed.click(w, a).to_fields() | {"link_id": "12x"}
+    stream = keys.clicks_stream(prefix)
+    push(rds, prefix, good, (stream, crossed), (stream, not_a_number), seed.click(w, b))
+    stats = drain(rds, sessions, prefix)
+    assert stats.clicks == 2
+    reasons = sorted(d["dlq_reason"] for d in dead_letters(rds, prefix))
+    assert reasons == [
+        f"link {a.link_id} is partnership/campaign/organization "
+        f"{a.partnership_id}/{a.campaign_id}/{w.org_id}, the click says "
+        f"{b.partnership_id}/{a.campaign_id}/{w.org_id}",
+        "unknown link '12x'",
+    ]
+    assert rds.xpending(stream, GROUP)["pending"] == 0
+
+
+@pytest.mark.parametrize("click_thread", [True, False])
+def test_run_reads_clicks_and_conversions_until_stopped(
+    rds, prefix, sessions, session, click_thread
+):
+    w = seed.world(session)
+    clicks = [seed.click(w, ts_ms=seed.now_ms() - 60_000 + i) for i in range(300)]
+    orders = [
+        seed.conversion(w, f"o{i}", 1000, click_id=clicks[i].event_id, occurred=seed.now_ms())
+        for i in range(0, 150, 15)  # a shopper clicks before buying: earlier in the stream
+    ]
+    push(rds, prefix, *clicks[:150], *orders, *clicks[150:])
+    worker = make_worker(rds, sessions, prefix, batch_size=40, click_thread=click_thread)
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (
+            worker.stats.clicks < 300 or worker.stats.conversions < 10 or worker.pending()
+        ):
+            time.sleep(0.05)
+    finally:
+        worker.stop_event.set()
+        runner.join(10)
+    assert not runner.is_alive()
+    assert session.scalar(select(func.count()).select_from(Click)) == 300
+    assert session.scalar(select(func.sum(ClickRollup.clicks))) == 300
+    session.commit()
+    statuses = session.scalars(select(Conversion.attributed_via)).all()
+    assert statuses == ["CLICK"] * 10  # every order found its click
+    assert ledger_sum(session) == 10 * 100
 
 
 # --- attribution ------------------------------------------------------------------------------
@@ -490,7 +556,9 @@ def test_poison_and_conflicting_events_go_to_the_dead_letters(rds, prefix, sessi
     assert any(d.get("garbage") for d in dead)  # the original fields are kept
     assert any("already recorded" in d["dlq_reason"] for d in dead)
     assert any("unknown brand 424242" in d["dlq_reason"] for d in dead)
-    assert any(d.get("link_id") == "999999" and "IntegrityError" in d["dlq_reason"] for d in dead)
+    assert any(
+        d.get("link_id") == "999999" and d["dlq_reason"] == "unknown link '999999'" for d in dead
+    )
     assert all(d["dlq_stream"] in (conv_stream, click_stream) and d["dlq_entry_id"] for d in dead)
     # Everything is acknowledged and the good order is recorded once.
     assert rds.xpending(conv_stream, GROUP)["pending"] == 0
