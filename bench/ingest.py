@@ -288,6 +288,8 @@ def run_round(
     command = [sys.executable, "-m", "api.ingest", "--block-ms", "100", "--log-level", "WARNING"]
     if args.batch_size:
         command += ["--batch-size", str(args.batch_size)]
+    if args.conversion_batch_size:
+        command += ["--conversion-batch-size", str(args.conversion_batch_size)]
     procs = [subprocess.Popen(command, cwd=ROOT, env=env) for _ in range(workers)]
     spawned = time.monotonic()
     try:
@@ -347,6 +349,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument(
         "--batch-size", type=int, default=None, help="clicks per batch (default: the worker's)"
+    )
+    parser.add_argument(
+        "--conversion-batch-size",
+        type=int,
+        default=None,
+        help="conversions per batch (default: the worker's)",
     )
     parser.add_argument("--tracker-rps", type=float, default=None)
     parser.add_argument("--tracker-output", default=str(ROOT / "var" / "bench-tracker.txt"))

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -71,21 +72,22 @@ class ClickStats:
     orphans: int = 0
 
 
-def click_values(fields: Sequence[Any] | Mapping[Any, Any]) -> list[bytes]:
+def click_values(fields: Sequence[Any] | Mapping[Any, Any]) -> ClickValues:
     """An entry's values in `FIELDS` order, from its flat [name, value, ...] list (as Redis
     sends it) or a mapping. Raises ValueError for an event the database cannot take (it goes to
     the dead letters)."""
-    values: list[Any]
-    if isinstance(fields, Mapping):
-        by_name = {_bytes(k): v for k, v in fields.items()}
+    values: Any
+    if not isinstance(fields, Mapping) and fields[0::2] == FIELD_NAMES:
+        values = fields[1::2]  # as the tracker writes them: bytes, in order
+    else:  # another order, extra fields, str names or values, a mapping
+        pairs = (
+            fields.items()
+            if isinstance(fields, Mapping)
+            else zip(fields[0::2], fields[1::2], strict=True)
+        )
+        by_name = {_bytes(k): v for k, v in pairs}
         values = [by_name.get(name) for name in FIELD_NAMES]
-    else:
-        values = list(fields[1::2])
-        if fields[0::2] != FIELD_NAMES:  # another order, extra fields, str names
-            by_name = dict(zip(map(_bytes, fields[0::2]), values, strict=True))
-            values = [by_name.get(name) for name in FIELD_NAMES]
-    for i, value in enumerate(values):
-        if type(value) is not bytes:
+        for i, value in enumerate(values):
             if value is None:
                 raise ValueError(f"click event lacks field {FIELDS[i]}")
             values[i] = _bytes(value)
@@ -99,17 +101,20 @@ def click_values(fields: Sequence[Any] | Mapping[Any, Any]) -> list[bytes]:
         if not 0 < len(values[_EVENT_ID]) <= 32:
             raise ValueError("event_id must be 1-32 characters")
         # Stored as text: valid UTF-8 without NUL (PostgreSQL's text cannot hold it).
-        for i in (_EVENT_ID, _IP, _IP_HASH, _UA, _REFERER):
-            value = values[i]
-            if not value.isascii():
+        text = b"".join(_texts(values))
+        if b"\0" in text:
+            raise ValueError("a text field contains a NUL character")
+        if not text.isascii():
+            for value in _texts(values):
                 value.decode()  # UnicodeDecodeError is a ValueError
-            if b"\0" in value:
-                raise ValueError(f"{FIELDS[i]} contains a NUL character")
     elif kind == _ORPHAN:
         values[_CODE].decode()
     else:
         raise ValueError(f"unknown click event kind {kind!r}")
     return values
+
+
+_texts = itemgetter(_EVENT_ID, _IP, _IP_HASH, _UA, _REFERER)
 
 
 def _bytes(value: Any) -> bytes:
@@ -212,8 +217,19 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
 ) ON COMMIT DELETE ROWS
 """
 _COPY = f"COPY {_STAGE} FROM STDIN"
-_COPY_COLUMNS = (_EVENT_ID, _ORG, _LINK, _PARTNERSHIP, _CAMPAIGN, _TS, _IP, _IP_HASH, _UA, _REFERER)
+_copy_columns = itemgetter(
+    _EVENT_ID, _ORG, _LINK, _PARTNERSHIP, _CAMPAIGN, _TS, _IP, _IP_HASH, _UA, _REFERER
+)
 _TRUE = b"1"
+# The last two columns and the line's end, by the (bot, unique) values.
+_FLAGS = {
+    (bot, unique): b"\t"
+    + (b"1" if bot == _TRUE else b"0")
+    + b"\t"
+    + (b"1" if unique == _TRUE else b"0")
+    for bot in (b"0", b"1")
+    for unique in (b"0", b"1")
+}
 
 # Rows in click id order and rollups in (link, hour) order: concurrent workers lock them in the
 # same order (no deadlocks). Only the rows RETURNING reports as inserted reach the rollups.
@@ -249,21 +265,41 @@ SELECT count(*) FROM ins
 _ESCAPES = ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r"))
 
 
-def _copy_line(values: ClickValues) -> bytes:
-    """One row of COPY's text format: tab-separated, with \\ \t \n \r escaped (values never
-    hold NUL: `click_values` refuses it)."""
-    fields = [values[i] for i in _COPY_COLUMNS]
-    fields.append(b"1" if values[_BOT] == _TRUE else b"0")
-    fields.append(b"1" if values[_UNIQUE] == _TRUE else b"0")
-    line = b"\t".join(fields)
-    if line.count(b"\t") != 11 or b"\\" in line or b"\n" in line or b"\r" in line:
-        escaped = []
-        for value in fields:
-            for raw, escape in _ESCAPES:
-                value = value.replace(raw, escape)
-            escaped.append(value)
-        line = b"\t".join(escaped)
-    return line + b"\n"
+def _copy_data(clicks: Sequence[ClickValues]) -> bytes:
+    """The clicks as COPY's text format: a line each, tab-separated, with \\ \t \n \r
+    escaped (values never hold NUL: `click_values` refuses it)."""
+    flags = _FLAGS
+    data = b"\n".join(
+        [
+            b"\t".join(_copy_columns(v)) + (flags.get((v[_BOT], v[_UNIQUE])) or _flags(v))
+            for v in clicks
+        ]
+    )
+    data += b"\n"
+    # Any of these in a value shows up once all lines are joined: then escape line by line.
+    if (
+        b"\\" in data
+        or b"\r" in data
+        or data.count(b"\n") != len(clicks)
+        or data.count(b"\t") != 11 * len(clicks)
+    ):
+        data = b"".join([_escaped_line(v) for v in clicks])
+    return data
+
+
+def _flags(values: ClickValues) -> bytes:
+    return _FLAGS[
+        (b"1" if values[_BOT] == _TRUE else b"0", b"1" if values[_UNIQUE] == _TRUE else b"0")
+    ]
+
+
+def _escaped_line(values: ClickValues) -> bytes:
+    fields = []
+    for value in _copy_columns(values):
+        for raw, escape in _ESCAPES:
+            value = value.replace(raw, escape)
+        fields.append(value)
+    return b"\t".join(fields) + _flags(values) + b"\n"
 
 
 def _insert_clicks_pg(session: Session, clicks: Sequence[ClickValues]) -> int:
@@ -279,7 +315,7 @@ def _insert_clicks_pg(session: Session, clicks: Sequence[ClickValues]) -> int:
             info[_STAGE] = True
         try:
             with cursor.copy(_COPY) as copy:
-                copy.write(b"".join([_copy_line(v) for v in clicks]))
+                copy.write(_copy_data(clicks))
             cursor.execute(_INSERT)
             row = cursor.fetchone()
         except BaseException:
