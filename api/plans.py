@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from api.domain import commission
 from api.models import Campaign, Partnership
 
@@ -10,15 +12,22 @@ def effective_plan(
     campaign: Campaign, partnership: Partnership
 ) -> commission.CompensationPlan | None:
     """The campaign's plan merged with the partnership's override (None when neither has one)."""
-    override = (
-        commission.PlanOverride.from_dict(partnership.compensation_override)
-        if partnership.compensation_override
-        else None
+    return effective_plan_of(
+        campaign.compensation, campaign.currency, partnership.compensation_override
     )
-    if campaign.compensation:
-        base = commission.CompensationPlan.from_dict(campaign.compensation)
-    elif override is not None:
-        base = commission.CompensationPlan(currency=campaign.currency)
-    else:
+
+
+def effective_plan_of(
+    compensation: dict[str, Any] | None, currency: str, override: dict[str, Any] | None
+) -> commission.CompensationPlan | None:
+    """`effective_plan` from the stored JSON columns (what the ingest worker selects)."""
+    if not compensation and not override:
         return None
-    return commission.effective_plan(base, override)
+    base = (
+        commission.CompensationPlan.from_dict(compensation)
+        if compensation
+        else commission.CompensationPlan(currency=currency)
+    )
+    return commission.effective_plan(
+        base, commission.PlanOverride.from_dict(override) if override else None
+    )

@@ -36,7 +36,6 @@ from api.ledger import rollups
 from api.ledger.posting import (
     Terms,
     credit_conversion,
-    effective_plan_of,
     insert_ignore,
     lock_influencers,
     refunded_total,
@@ -54,6 +53,7 @@ from api.models import (
     TrackedLink,
 )
 from api.models.events import AttributedVia, ConversionStatus, RefundStatus, UnattributedReason
+from api.plans import effective_plan_of
 from tracker.conversions import (
     ConversionEvent,
     FieldError,

@@ -38,9 +38,7 @@ from api.domain.commission import (
     CommissionError,
     CommissionKind,
     CompensationPlan,
-    PlanOverride,
     commission_for_order,
-    effective_plan,
     reversal_for_refund,
 )
 from api.ledger import rollups
@@ -58,6 +56,7 @@ from api.models import (
 )
 from api.models.events import ConversionStatus, RefundStatus
 from api.models.ledger import CostKind, EntryKind, SourceType
+from api.plans import effective_plan
 
 
 class PostingError(ValueError):
@@ -136,27 +135,6 @@ def is_paid(session: Session, entry_id: int) -> bool:
 # --- plans ------------------------------------------------------------------------------------
 
 
-def plan_for(campaign: Campaign, partnership: Partnership) -> CompensationPlan | None:
-    """The partnership's effective plan, or None when neither campaign nor partnership has one."""
-    return effective_plan_of(
-        campaign.compensation, campaign.currency, partnership.compensation_override
-    )
-
-
-def effective_plan_of(
-    compensation: dict[str, Any] | None, currency: str, override: dict[str, Any] | None
-) -> CompensationPlan | None:
-    """`plan_for` from the stored JSON: the campaign's plan merged with the partnership's."""
-    if compensation is None and override is None:
-        return None
-    base = (
-        CompensationPlan.from_dict(compensation)
-        if compensation is not None
-        else CompensationPlan(currency=currency)
-    )
-    return effective_plan(base, PlanOverride.from_dict(override) if override is not None else None)
-
-
 @dataclass(frozen=True, slots=True)
 class Terms:
     """What crediting a partnership's conversion needs of it and its campaign."""
@@ -178,7 +156,7 @@ class Terms:
             partnership.influencer_id,
             campaign.id,
             campaign.hold_days,
-            plan_for(campaign, partnership),
+            effective_plan(campaign, partnership),
         )
 
 
@@ -509,7 +487,7 @@ def credit_flat_fee(
     assert partnership is not None
     campaign = session.get(Campaign, partnership.campaign_id)
     assert campaign is not None
-    plan = plan_for(campaign, partnership)
+    plan = effective_plan(campaign, partnership)
     fee = plan.flat_fee_per_deliverable_minor if plan is not None else None
     if plan is None or not fee:
         return None
@@ -542,7 +520,7 @@ def record_gifted_cost(
     partnership. Never a ledger entry: gifted value is not money owed to the influencer."""
     campaign = session.get(Campaign, partnership.campaign_id)
     assert campaign is not None
-    plan = plan_for(campaign, partnership)
+    plan = effective_plan(campaign, partnership)
     gift = plan.gifted_product if plan is not None else None
     if plan is None or gift is None or gift.value_minor is None:
         return None
