@@ -254,17 +254,82 @@ def load_streams(
     return expected
 
 
-def backlog(client: redis.Redis, prefix: str) -> int:
-    total = 0
+class CpuMeter:
+    """CPU seconds of the round's processes (workers, their PostgreSQL backends, Redis) and of
+    the whole machine, from /proc (Linux; PostgreSQL on this machine), so a figure taken while
+    other work shares the cores can be told apart."""
+
+    def __init__(self, pids: dict[str, list[int]], db_name: str | None) -> None:
+        self.pids = pids
+        self.db_name = db_name
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.machine = self._machine()
+
+    @staticmethod
+    def _seconds(pid: int) -> float | None:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _machine() -> tuple[float, float]:
+        """(busy, total) jiffies of all cores."""
+        try:
+            with open("/proc/stat") as stat:
+                values = [int(v) for v in stat.readline().split()[1:]]
+        except OSError:
+            return (0.0, 0.0)
+        idle = values[3] + values[4]
+        return (float(sum(values) - idle), float(sum(values)))
+
+    def sample(self, engine: Any) -> None:
+        pids = dict(self.pids)
+        if self.db_name:
+            with engine.connect() as conn:
+                pids["postgres"] = list(
+                    conn.scalars(
+                        text("SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                        {"d": self.db_name},
+                    )
+                )
+        for group, members in pids.items():
+            for pid in members:
+                seconds = self._seconds(pid)
+                if seconds is not None:
+                    self.first.setdefault((group, pid), seconds)
+                    self.last[(group, pid)] = seconds
+
+    def report(self, events: int) -> str:
+        used: dict[str, float] = {}
+        for key, seconds in self.last.items():
+            used[key[0]] = used.get(key[0], 0.0) + seconds - self.first[key]
+        busy, total = self._machine()
+        share = (busy - self.machine[0]) / max(total - self.machine[1], 1.0)
+        ours = sum(used.values())
+        parts = ", ".join(f"{group} {seconds:.1f} s" for group, seconds in used.items())
+        return (
+            f"CPU: {parts} = {ours:.1f} s, {ours / events * 1e6:.0f} µs per event; the machine's "
+            f"cores were {share:.0%} busy (load average {os.getloadavg()[0]:.1f})"
+        )
+
+
+def backlog(client: redis.Redis, prefix: str) -> tuple[int, int]:
+    """Entries not yet read or not yet acknowledged: (clicks, conversions and refunds)."""
+    left = []
     for stream in (keys.clicks_stream(prefix), keys.conversions_stream(prefix)):
         group = {g["name"].decode(): g for g in client.xinfo_groups(stream)}[GROUP]
-        total += int(group.get("lag") or 0) + int(client.xpending(stream, GROUP)["pending"])
-    return total
+        left.append(int(group.get("lag") or 0) + int(client.xpending(stream, GROUP)["pending"]))
+    return left[0], left[1]
 
 
 def run_round(
     client: redis.Redis,
     redis_url: str,
+    redis_pid: int,
     db_url: str,
     prefix: str,
     workers: int,
@@ -299,12 +364,21 @@ def run_round(
             if time.monotonic() - spawned > 60:
                 raise SystemExit("FAIL: the workers did not start")
             time.sleep(0.01)
+        db_name = db_url.rsplit("/", 1)[-1] if db_url.startswith("postgresql") else None
+        meter = CpuMeter({"workers": [p.pid for p in procs], "redis": [redis_pid]}, db_name)
+        meter.sample(engine)
         start = last = time.monotonic()
         say(f"  workers reading after {start - spawned:.2f} s of start-up")
+        drained: dict[str, float] = {}
         while True:
             time.sleep(0.2)
-            left = backlog(client, prefix)
+            clicks_left, conversions_left = backlog(client, prefix)
+            left = clicks_left + conversions_left
             now = time.monotonic()
+            meter.sample(engine)
+            for name, stream_left in (("clicks", clicks_left), ("conversions", conversions_left)):
+                if stream_left == 0:
+                    drained.setdefault(name, now - start)
             if now - last >= 1.0:
                 done = events - left
                 say(f"  {done:,}/{events:,} ingested, {done / (now - start):,.0f} events/s")
@@ -314,6 +388,12 @@ def run_round(
             if now - start > args.timeout:
                 raise SystemExit("FAIL: the workers did not drain the streams in time")
         elapsed = time.monotonic() - start
+        say(f"  {meter.report(events)}")
+        say(
+            f"  the click stream was drained after {drained['clicks']:.2f} s "
+            f"({expected['clicks'] / drained['clicks']:,.0f} clicks/s), the conversion stream "
+            f"after {drained['conversions']:.2f} s"
+        )
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -405,7 +485,14 @@ def main() -> int:
         for workers in args.workers:
             say(f"round: {workers} worker(s)")
             elapsed, events, _ = run_round(
-                client, redis_url, db_url, f"bench{workers}", workers, args.clicks, args
+                client,
+                redis_url,
+                server.pid,
+                db_url,
+                f"bench{workers}",
+                workers,
+                args.clicks,
+                args,
             )
             results.append((workers, events, elapsed))
             say(f"  drained {events:,} events in {elapsed:.2f} s: {events / elapsed:,.0f} events/s")

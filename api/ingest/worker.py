@@ -1,12 +1,17 @@
 """The ingest worker: Redis streams into the database, exactly once.
 
 Loop: XREADGROUP on the click and conversion streams (one consumer group, `GROUP`, any number of
-workers), write the batch in one transaction, then in one atomic Lua call per stream append the
-entries that cannot be recorded to the dead-letter stream, requeue deferred ones and XACK them
-all. A crash anywhere before that call leaves the entries pending: another worker reclaims them
+workers), write the batch (its clicks in one transaction, its conversions and refunds in
+another), then in one atomic Lua call per stream append the entries that cannot be recorded to
+the dead-letter stream, requeue deferred ones and XACK them all (a plain XACK when there are
+none). A crash anywhere before that call leaves the entries pending: another worker reclaims them
 (XAUTOCLAIM after `claim_idle_ms`) and writes them again, which the unique constraints turn into
 no-ops. An entry delivered `max_deliveries` times without an ack (it keeps killing workers) is
 dead-lettered rather than retried forever.
+
+`run` reads the click stream in a thread of its own (`batch_size` clicks at a time) while the
+main thread reads conversions (`conversion_batch_size`) and keeps house, so the two overlap their
+database round trips; on SQLite, whose writers take turns anyway, one thread reads both.
 
 Errors: a database error that may pass (connection lost, deadlock, lock timeout) retries the
 batch with backoff, indefinitely: valid events are never dead-lettered because the database is
@@ -219,6 +224,8 @@ class Worker:
         self._due: dict[str, float] = {}
         self._clicks_backlog = False
         self._links = Links()
+        self._click_thread: threading.Thread | None = None
+        self._groups_lost = False  # the click thread saw NOGROUP: the main loop recreates them
         self._links_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         # XREADGROUP replies as Redis sends them (no per-entry dicts): a client of its own
@@ -244,9 +251,8 @@ class Worker:
         log.info("ingest worker starting", extra={"consumer": self.consumer})
         threaded = self.options.click_thread
         if threaded is None:
-            threaded = self.sessions.kw["bind"].dialect.name != "sqlite"
-        self._click_thread: threading.Thread | None = None
-        self._groups_lost = False
+            bind = self.sessions.kw.get("bind")
+            threaded = bind is not None and bind.dialect.name != "sqlite"
         ready = False
         last_report = time.monotonic()
         backoff = [0.1]
