@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from api.graphql.schema import schema
 from api.migrations import check
 
@@ -74,3 +76,23 @@ def test_pagination_walks_every_row_once(gql, factory):
     assert len(seen) == 25 and len({n["id"] for n in seen}) == 25
     followers = [n["totalFollowers"] for n in seen]
     assert followers == sorted(followers, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("campaigns", "status"), ("partnerships", "status"), ("deliverables", "status")],
+)
+def test_the_database_refuses_a_status_no_state_machine_has(db, factory, table, column):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    w = factory.world()
+    factory.deliverable(w["partnership"])
+    db.commit()
+    with pytest.raises(IntegrityError):
+        db.execute(
+            text(f"UPDATE {table} SET {column} = 'BOGUS' WHERE organization_id = :o"),
+            {"o": w["org"].id},
+        )
+        db.flush()
+    db.rollback()

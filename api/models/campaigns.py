@@ -9,7 +9,8 @@ from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigId, Timestamps
-from api.models.columns import enum_column, fk, pk
+from api.domain.campaign_status import CampaignStatus
+from api.models.columns import enum_column, fk, pk, status_column
 from api.models.enums import CampaignObjective
 
 
@@ -23,7 +24,7 @@ class Campaign(Timestamps, Base):
     objective: Mapped[CampaignObjective] = enum_column(CampaignObjective)
     brief: Mapped[str | None] = mapped_column(Text, nullable=True)
     # DRAFT/ACTIVE/PAUSED/COMPLETED/CANCELLED; transitions in api.domain.campaign_status.
-    status: Mapped[str] = mapped_column(String(16), default="DRAFT", index=True)
+    status: Mapped[str] = status_column(CampaignStatus, CampaignStatus.DRAFT, 16)
     starts_at: Mapped[datetime | None] = mapped_column(nullable=True)
     ends_at: Mapped[datetime | None] = mapped_column(nullable=True)
     currency: Mapped[str] = mapped_column(String(3))

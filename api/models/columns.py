@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import BigId
@@ -36,4 +36,16 @@ def enum_column(enum: type[StrEnum], *, nullable: bool = False, **kwargs: Any) -
         ),
         nullable=nullable,
         **kwargs,
+    )
+
+
+def status_column(enum: type[StrEnum], default: StrEnum, length: int = 16) -> Any:
+    """A workflow status as plain VARCHAR (the domain's state machine owns the transitions) with
+    a CHECK that only its states are ever stored: the database is the last guard."""
+    states = ", ".join(f"'{m.value}'" for m in enum)
+    return mapped_column(
+        String(length),
+        CheckConstraint(f"status IN ({states})", name="status_valid"),
+        default=default.value,
+        index=True,
     )

@@ -9,7 +9,8 @@ from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, Timestamps, utcnow
-from api.models.columns import enum_column, fk, pk
+from api.domain.deliverable_status import DeliverableStatus
+from api.models.columns import enum_column, fk, pk, status_column
 from api.models.enums import ContentFormat, Platform, PlatformLabel
 
 
@@ -25,7 +26,7 @@ class Deliverable(Timestamps, Base):
     brief: Mapped[str | None] = mapped_column(Text, nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # DRAFT/SUBMITTED/CHANGES_REQUESTED/APPROVED/PUBLISHED; rules in api.domain.deliverable_status.
-    status: Mapped[str] = mapped_column(String(24), default="DRAFT", index=True)
+    status: Mapped[str] = status_column(DeliverableStatus, DeliverableStatus.DRAFT, 24)
     published_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # An ADMIN may approve or publish despite a failing disclosure check; the reason is kept.

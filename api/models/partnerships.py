@@ -9,7 +9,8 @@ from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigId, Timestamps, utcnow
-from api.models.columns import enum_column, fk, pk
+from api.domain.partnership_status import PartnershipStatus
+from api.models.columns import enum_column, fk, pk, status_column
 from api.models.enums import MaterialConnection, UsageRights
 
 
@@ -22,7 +23,7 @@ class Partnership(Timestamps, Base):
     campaign_id: Mapped[int] = fk("campaigns.id")
     influencer_id: Mapped[int] = fk("influencers.id")
     # INVITED/ACCEPTED/DECLINED/ACTIVE/COMPLETED/TERMINATED; rules in api.domain.partnership_status.
-    status: Mapped[str] = mapped_column(String(16), default="INVITED", index=True)
+    status: Mapped[str] = status_column(PartnershipStatus, PartnershipStatus.INVITED, 16)
     connection: Mapped[MaterialConnection] = enum_column(MaterialConnection)
     # Fields set here replace the campaign plan's (api.domain.commission.effective_plan).
     compensation_override: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
