@@ -1,6 +1,6 @@
 """Tracker redirects vs nginx `return 302`, side by side in one run (`make bench-tracker`).
 
-nginx (one worker) and the Vouch tracker (one uvicorn worker) are pinned to core 1, wrk to core
+nginx (one worker) and the Vouch tracker (one granian worker) are pinned to core 1, wrk to core
 0 (the load generator and Redis share it); each gets 64 connections for 10 s, three rounds,
 alternating. A real Redis receives the clicks: a fresh redis-server on a free port (or REDIS_URL
 if set), with one link published under a random prefix. wrk sends a browser User-Agent and
@@ -407,7 +407,7 @@ def main() -> int:
         )
         processes.append(tracker)
         wait_http(f"{tracker_base}/healthz")
-        say(f"started the tracker (1 uvicorn worker, uvloop, httptools) on port {tracker_port}")
+        say(f"started the tracker (1 granian worker, uvloop) on port {tracker_port}")
 
         urls = {"nginx": nginx_url, "tracker": f"{tracker_base}/c/{CODE}"}
         results = {}

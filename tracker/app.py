@@ -16,6 +16,7 @@ What each request gets:
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import time
@@ -33,10 +34,12 @@ from tracker import keys
 from tracker.bots import is_bot
 from tracker.cache import DedupeWindow
 from tracker.clientip import ClientIp, IpHasher, truncate_ip
-from tracker.events import SEP, clean, new_id, orphan_head, valid_code
+from tracker.events import SEP, clean, orphan_head, valid_code
+from tracker.events import new_id as _new_id
 from tracker.links import LinkResolver, Unavailable
 from tracker.metrics import Metrics
 from tracker.postbacks import Postbacks
+from tracker.redirect import Target
 from tracker.redis_client import async_client
 from tracker.settings import TrackerSettings, load
 from tracker.sink import REDIS_ERRORS, ClickSink, RedisHealth
@@ -49,6 +52,7 @@ Scope = dict[str, Any]
 USER_AGENT_LIMIT = 512
 USER_AGENT_CACHE_SIZE = 10_000
 REFERER_LIMIT = 1024
+REFERER_CACHE_SIZE = 10_000
 
 _NOT_FOUND_PAGE = (
     b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -69,6 +73,22 @@ _REDIRECT_HEADERS = [
     (b"content-length", b"0"),
 ]
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
+# the last two packed fields of an event, `bot` and `unique`
+_BOT_FLAGS = SEP.join(("1", "0"))
+_UNIQUE_FLAGS = SEP.join(("0", "1"))
+_REPEAT_FLAGS = SEP.join(("0", "0"))
+
+
+class _Answered(enum.Enum):
+    """What `_uncached` returns when it has answered the request itself."""
+
+    ANSWERED = enum.auto()
+
+
+_ANSWERED = _Answered.ANSWERED
+
+_monotonic = time.monotonic
+_time_ns = time.time_ns
 
 
 def _redirect_start(location: bytes) -> dict[str, Any]:
@@ -137,11 +157,12 @@ class TrackerApp:
         # bound once: the hot path runs them on every click
         self._cached_link = self.links.cache.get
         self._resolve_ip = self.client_ip.resolve
-        self._seen = self.dedupe.seen
+        self._first_visit = self.dedupe.seen
         self._remember = self.dedupe.remember
         self._dedupe_window = settings.dedupe_window_seconds
         self._add_event = self.sink.add
         self._user_agents: dict[bytes, tuple[str, bool]] = {}
+        self._referers: dict[bytes, str] = {}
         self._page_404 = _page_headers(_NOT_FOUND_PAGE)
         self._page_503 = _page_headers(_UNAVAILABLE_PAGE, (b"retry-after", b"5"))
 
@@ -206,37 +227,18 @@ class TrackerApp:
     # --- /c/{code} -----------------------------------------------------------------------
 
     async def click(self, scope: Scope, send: Any, code: str) -> None:
-        method = scope["method"]
-        head = method == "HEAD"
-        if not head and method != "GET":
-            await self._method_not_allowed(send)
+        if scope["method"] != "GET":
+            await self._not_get(scope, send, code)
             return
-        now = time.monotonic()
+        now = _monotonic()
         entry = self._cached_link(code)
         if entry is not None and entry[0] > now:
             target = entry[1]
         else:
-            if not valid_code(code):
-                self.metrics.invalid_codes += 1
-                await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
+            resolved = await self._uncached(send, code, False)
+            if resolved is _ANSWERED:
                 return
-            try:
-                target = await self.links.resolve(code)
-            except Unavailable:
-                self.metrics.unavailable += 1
-                await self._page(send, 503, self._page_503, _UNAVAILABLE_PAGE, head)
-                return
-
-        if head:
-            self.metrics.head_requests += 1
-            if target is None:
-                await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
-            else:
-                self.metrics.redirects += 1
-                location = target.location_head + new_id().encode() + target.location_tail
-                await send(_redirect_start(location))
-                await send(_EMPTY_BODY)
-            return
+            target = resolved
 
         user_agent = referer = forwarded = b""
         for name, value in scope["headers"]:
@@ -254,44 +256,94 @@ class TrackerApp:
         if known is None:
             known = self._learn_user_agent(user_agent)
         ua, bot = known
-        ref = _header_text(referer, REFERER_LIMIT)
-        ms = time.time_ns() // 1_000_000
-        event_id = new_id(ms)
+        ref = self._referers.get(referer)
+        if ref is None:
+            ref = self._learn_referer(referer)
+        ms = _time_ns() // 1_000_000
+        event_id = _new_id(ms)
         metrics = self.metrics
-        metrics.events += 1
 
         if target is None:
             metrics.orphans += 1
-            self.sink.add(SEP.join((
+            self._add_event(SEP.join((
                 orphan_head(code), event_id, "", str(ms), truncate_ip(ip),
                 self._hash_ip(ip), ua, ref, "1" if bot else "0", "0",
             )))  # fmt: skip
-            await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
+            await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, False)
             return
 
         if bot:
             metrics.bot_hits += 1
-            click_id, unique = event_id, "0"
+            click_id = event_id
+            flags = _BOT_FLAGS
             ip_truncated, ip_hash = truncate_ip(ip), self._hash_ip(ip)
         else:
             metrics.clicks += 1
             key = hash((ip, ua, code))
-            first = self._seen(key, now)
+            first = self._first_visit(key, now)
             if first is None:
                 metrics.unique_clicks += 1
-                click_id, unique = event_id, "1"
+                click_id = event_id
+                flags = _UNIQUE_FLAGS
                 ip_truncated, ip_hash = truncate_ip(ip), self._hash_ip(ip)
                 self._remember(key, (now + self._dedupe_window, event_id, ip_truncated, ip_hash))
             else:
                 _, click_id, ip_truncated, ip_hash = first
-                unique = "0"
+                flags = _REPEAT_FLAGS
         self._add_event(SEP.join((
-            target.event_head, event_id, click_id, str(ms), ip_truncated,
-            ip_hash, ua, ref, "1" if bot else "0", unique,
+            target.event_head, event_id, click_id, str(ms), ip_truncated, ip_hash, ua, ref, flags,
         )))  # fmt: skip
-        metrics.redirects += 1
-        await send(_redirect_start(target.location_head + click_id.encode() + target.location_tail))
+        await send({
+            "type": "http.response.start",
+            "status": 302,
+            "headers": [
+                (b"location", target.location_head + click_id.encode() + target.location_tail),
+                *_REDIRECT_HEADERS,
+            ],
+        })  # fmt: skip
         await send(_EMPTY_BODY)
+
+    async def _uncached(self, send: Any, code: str, head: bool) -> Target | _Answered | None:
+        """The target of a code the cache has no fresh entry for; `_ANSWERED` when it has
+        answered the request itself (a malformed code, or Redis unreachable)."""
+        if not valid_code(code):
+            self.metrics.invalid_codes += 1
+            await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, head)
+            return _ANSWERED
+        try:
+            return await self.links.resolve(code)
+        except Unavailable:
+            self.metrics.unavailable += 1
+            await self._page(send, 503, self._page_503, _UNAVAILABLE_PAGE, head)
+            return _ANSWERED
+
+    async def _not_get(self, scope: Scope, send: Any, code: str) -> None:
+        """HEAD gets the same answer as GET and is never logged; other methods get 405."""
+        if scope["method"] != "HEAD":
+            await self._method_not_allowed(send)
+            return
+        entry = self._cached_link(code)
+        fresh = entry is not None and entry[0] > _monotonic()
+        target = entry[1] if entry and fresh else await self._uncached(send, code, True)
+        if target is _ANSWERED:
+            return
+        self.metrics.head_requests += 1
+        if target is None:
+            await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, True)
+            return
+        self.metrics.head_redirects += 1
+        location = target.location_head + _new_id().encode() + target.location_tail
+        await send(_redirect_start(location))
+        await send(_EMPTY_BODY)
+
+    def _learn_referer(self, raw: bytes) -> str:
+        """The text of a Referer header, remembered like User-Agents: most clicks come from a
+        few pages (a bio link, a video description)."""
+        text = _header_text(raw, REFERER_LIMIT)
+        if len(self._referers) >= REFERER_CACHE_SIZE:
+            self._referers.clear()
+        self._referers[raw] = text
+        return text
 
     def _learn_user_agent(self, raw: bytes) -> tuple[str, bool]:
         """The text and bot verdict of a User-Agent header, remembered: the same few hundred

@@ -59,16 +59,31 @@ _COUNTERS = (
 )
 
 
+# Counters derived from others (properties of Metrics) rather than counted on the hot path.
+_DERIVED = frozenset({"redirects", "events"})
+
+
 class Metrics:
     def __init__(self) -> None:
         for name, _ in _COUNTERS:
-            setattr(self, name, 0)
+            if name not in _DERIVED:
+                setattr(self, name, 0)
+        self.head_redirects = 0
         self.flush_seconds = Histogram()
         # gauges, read when rendering: name -> (help, callable)
         self.gauges: dict[str, tuple[str, Callable[[], float]]] = {}
 
+    @property
+    def redirects(self) -> int:
+        """Every GET of an active link is a redirect, logged as a click or a bot hit."""
+        return self.clicks + self.bot_hits + self.head_redirects
+
+    @property
+    def events(self) -> int:
+        """Every GET of a well-formed code that got an answer is one event."""
+        return self.clicks + self.bot_hits + self.orphans
+
     # Declared for type checkers; set in __init__ from _COUNTERS.
-    redirects: int
     clicks: int
     unique_clicks: int
     bot_hits: int
@@ -76,7 +91,6 @@ class Metrics:
     orphans: int
     invalid_codes: int
     unavailable: int
-    events: int
     events_written: int
     events_spooled: int
     events_replayed: int
