@@ -441,3 +441,13 @@ def test_entries_of_a_rejected_conversion_show_rejected(gql, db, factory):
     ]
     db.expire_all()
     assert balance(db, w["org"].id, w["influencer"].id, "EUR").net == 0
+
+
+def test_entries_without_a_conversion_count_while_some_order_is_held(db, factory):
+    # Regression: "conversion_id IN (held ids)" is NULL for entries without a conversion, which
+    # dropped fees, bonuses and adjustments from every bucket while any order anywhere was held.
+    w, other = factory.world(), factory.world()
+    _conversion(db, other, ConversionStatus.HELD)
+    entry(db, w, 3000, kind=EntryKind.FLAT_FEE)
+    entry(db, w, -500, kind=EntryKind.ADJUSTMENT)
+    assert bal(db, w) == (0, 2500, 0)

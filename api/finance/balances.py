@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select
 from sqlalchemy.orm import Session, aliased
 
 from api.db import utcnow
@@ -89,8 +89,10 @@ def balance(
     as_of = as_of or utcnow()
     not_payout = LedgerEntry.kind != EntryKind.PAYOUT
     paid = LedgerEntry.paid_by_batch(as_of)
-    under_review = LedgerEntry.conversion_id.in_(
-        select(Conversion.id).where(Conversion.status == ConversionStatus.HELD)
+    # EXISTS, not IN: `NULL IN (...)` is NULL, which would drop every entry without a
+    # conversion (fees, bonuses, adjustments) from all buckets while any order is held.
+    under_review = exists().where(
+        Conversion.id == LedgerEntry.conversion_id, Conversion.status == ConversionStatus.HELD
     )
     unpaid = and_(not_payout, not_(paid), not_(under_review))
     row = session.execute(
