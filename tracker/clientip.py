@@ -87,9 +87,17 @@ class ClientIp:
 
     def resolve(self, peer: str, forwarded_for: str) -> str:
         """The client IP for a request from socket address `peer` with this X-Forwarded-For."""
-        if not self._networks or not forwarded_for or not self._trusted_peer(peer):
+        if not self._networks or not forwarded_for:
+            return peer
+        trusted = self._trusted_peers.get(peer)
+        if not (self._trusted_peer(peer) if trusted is None else trusted):
             return peer
         if "," not in forwarded_for:  # one hop, the common case
+            try:  # a canonical dotted quad (no spaces, no port) is its own answer
+                _inet_pton(_AF_INET, forwarded_for)
+                return forwarded_for
+            except OSError:
+                pass
             addr = parse_ip(forwarded_for)
             if addr is None:
                 return peer

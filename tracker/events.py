@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -334,21 +333,21 @@ def _text(value: bytes | str) -> str:
 # Ids: a 48-bit millisecond timestamp then 80 random bits, as 26 Crockford base32 characters
 # (the ULID layout), so they sort by time. The 10 time characters are kept for the current
 # millisecond; each of the 16 random ones is a random byte's low 5 bits (256 is a multiple of
-# 32: uniform), mapped by `bytes.translate` a 4 KiB draw of os.urandom at a time.
+# 32: uniform), mapped by `bytes.translate` from a 4 KiB draw of os.urandom, which is cut into
+# the random parts of 256 ids at once; `new_id` pops one (list.pop is atomic: thread-safe).
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 _BYTE_TO_CROCKFORD = bytes(_CROCKFORD[b & 31].encode()[0] for b in range(256))
 _last_time_part: tuple[int, str] = (-1, "")
+_random_parts: list[str] = []
+_pop_random_part = _random_parts.pop
+# A forked child must not reuse its parent's unused random parts.
+os.register_at_fork(after_in_child=_random_parts.clear)
 
 
-class _RandomPool(threading.local):
-    """Random Crockford characters, drawn from os.urandom 4 KiB (256 ids) at a time."""
-
-    text = ""
-    position = 0
-
-
-_random = _RandomPool()
+def _draw_random_parts() -> None:
+    text = os.urandom(4096).translate(_BYTE_TO_CROCKFORD).decode()
+    _random_parts.extend([text[i : i + 16] for i in range(0, 4096, 16)])
 
 
 def new_id(ms: int | None = None) -> str:
@@ -363,14 +362,11 @@ def new_id(ms: int | None = None) -> str:
             (p[t >> 40], p[t >> 30 & 1023], p[t >> 20 & 1023], p[t >> 10 & 1023], p[t & 1023])
         )
         _last_time_part = (ms, time_part)
-    pool = _random
-    position = pool.position
-    text = pool.text
-    if position + 16 > len(text):
-        text = pool.text = os.urandom(4096).translate(_BYTE_TO_CROCKFORD).decode()
-        position = 0
-    pool.position = position + 16
-    return time_part + text[position : position + 16]
+    try:
+        return time_part + _pop_random_part()
+    except IndexError:
+        _draw_random_parts()
+        return time_part + _pop_random_part()
 
 
 def id_timestamp_ms(id_: str) -> int:

@@ -9,9 +9,10 @@ buffered clicks before it exits.
 from __future__ import annotations
 
 import gc
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tracker.app import TrackerApp, create_app
+from tracker.app import create_app
 from tracker.log import configure_logging
 from tracker.settings import TrackerSettings, load
 
@@ -37,8 +38,8 @@ def _logging_config(level: str) -> dict[str, Any]:
     }
 
 
-def worker_app() -> TrackerApp:
-    """The app of one worker process (granian calls this factory in the worker)."""
+def worker_app() -> Callable[[Any, Any, Any], Awaitable[None]]:
+    """The ASGI callable of one worker process (granian calls this factory in the worker)."""
     settings = _settings or load()
     configure_logging(settings.log_level)
     # Fewer, cheaper collections: what exists at start-up is never collected, and a redirect
@@ -46,7 +47,23 @@ def worker_app() -> TrackerApp:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    return create_app(settings)
+    return create_app(settings).handle
+
+
+def server_options() -> dict[str, Any]:
+    """granian options of the tracker, also used by the tests' embedded server."""
+    from granian.constants import HTTPModes, Interfaces, TaskImpl
+
+    return {
+        "interface": Interfaces.ASGI,  # with the lifespan protocol: startup and shutdown flush
+        "http": HTTPModes.http1,
+        "websockets": False,
+        # asyncio tasks: granian's Rust ones are a little cheaper, but asyncio.shield and
+        # timeouts (Redis calls off the hot path) don't work in them
+        "task_impl": TaskImpl.asyncio,
+        "log_access": False,  # no per-request logging: /metrics counts them
+        # X-Forwarded-For is ours to judge (trusted_proxies): granian never rewrites the client.
+    }
 
 
 def serve(settings: TrackerSettings | None = None) -> None:
@@ -54,7 +71,7 @@ def serve(settings: TrackerSettings | None = None) -> None:
     clicks. Workers are forked, so they build their app from `settings` (else the environment)."""
     global _settings
     from granian import Granian
-    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.constants import Loops
     from granian.log import LogLevels
 
     settings = _settings = settings or load()
@@ -65,14 +82,10 @@ def serve(settings: TrackerSettings | None = None) -> None:
         factory=True,
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.ASGI,  # with the lifespan protocol: startup and shutdown flush
         workers=settings.workers,
         loop=Loops.uvloop,
-        http=HTTPModes.http1,
-        websockets=False,
         backlog=2048,
         log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.info,
         log_dictconfig=_logging_config(settings.log_level),
-        log_access=False,  # no per-request logging: /metrics counts them
-        # X-Forwarded-For is ours to judge (trusted_proxies): granian never rewrites the client.
+        **server_options(),
     ).serve()

@@ -1,4 +1,4 @@
-"""Helpers of the tracker tests: Redis servers, links, the app under ASGI or uvicorn."""
+"""Helpers of the tracker tests: Redis servers, links, the app under ASGI or granian."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 import redis
-import uvicorn
 
 from tracker import keys
 from tracker.app import TrackerApp, create_app
 from tracker.events import ClickEvent, LinkRecord, Utm
+from tracker.server import server_options
 from tracker.settings import TrackerSettings
 
 BROWSER_UA = (
@@ -196,24 +196,22 @@ async def asgi_client(
 
 @contextlib.asynccontextmanager
 async def served(app: TrackerApp) -> AsyncIterator[str]:
-    """The app under a real uvicorn server (httptools) on a free port; yields its base URL."""
+    """The app under the tracker's server (granian, embedded in this event loop, with the
+    options of `vouch tracker serve`) on a free port; yields its base URL."""
+    from granian.server.embed import Server
+
     port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        proxy_headers=False,
-    )
-    server = uvicorn.Server(config)
+    server = Server(app.handle, address="127.0.0.1", port=port, **server_options())
     task = asyncio.ensure_future(server.serve())
-    await wait_for(lambda: server.started or task.done(), timeout=10)
-    assert server.started, "uvicorn did not start"
+
+    def accepting() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    await wait_for(lambda: task.done() or accepting(), timeout=10)
+    assert not task.done(), "granian did not start"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
+        server.stop()
         await task
