@@ -99,6 +99,11 @@ class CompensationPlan:
     gifted_product: GiftedProduct | None = None
     bonus: Bonus | None = None
 
+    @property
+    def is_tiered(self) -> bool:
+        """Whether an order's commission depends on the influencer's other orders this month."""
+        return self.commission.kind is CommissionKind.TIERED
+
     def __post_init__(self) -> None:
         if isinstance(self.currency, str):
             object.__setattr__(self, "currency", self.currency.strip().upper())

@@ -35,12 +35,14 @@ from api.domain.commission import CommissionError
 from api.ledger import rollups
 from api.ledger.posting import (
     Terms,
-    credit_conversion,
+    commission_values,
     insert_ignore,
     lock_influencers,
+    post_entries,
     refunded_total,
     sync_reversals,
 )
+from api.ledger.sql import insert_many_ignore
 from api.models import (
     Brand,
     Campaign,
@@ -113,27 +115,20 @@ class Context:
 
     def prefetch(self, session: Session, events: list[ConversionEvent | RefundEvent]) -> None:
         """Loads, in one query each, the stored orders, clicks, discount codes, partnerships
-        (their influencers locked: see `lock_influencers`) and WAITING refunds the batch's
-        events need."""
+        (the influencers of tiered plans locked: `lock_influencers`) and WAITING refunds the
+        batch's events need."""
         orders = sorted({(e.brand_id, e.order_id) for e in events})
         order_ids = sorted({o for _, o in orders})
         wanted = set(orders)
-        influencers: set[int] = set()
         for start in range(0, len(order_ids), 500):
             chunk = order_ids[start : start + 500]
-            for b, o, amount, currency, influencer_id in session.execute(
+            for b, o, amount, currency in session.execute(
                 select(
-                    Conversion.brand_id,
-                    Conversion.order_id,
-                    Conversion.amount,
-                    Conversion.currency,
-                    Conversion.influencer_id,
+                    Conversion.brand_id, Conversion.order_id, Conversion.amount, Conversion.currency
                 ).where(Conversion.order_id.in_(chunk))
             ):
                 if (b, o) in wanted:
                     self.existing[(b, o)] = (amount, currency)
-                    if influencer_id is not None:  # its refunds will lock it
-                        influencers.add(influencer_id)
             for b, o in session.execute(
                 select(Refund.brand_id, Refund.order_id).where(
                     Refund.order_id.in_(chunk), Refund.status == RefundStatus.WAITING
@@ -176,10 +171,9 @@ class Context:
             for row in session.execute(_facts_query().where(Partnership.id.in_(partnership_ids))):
                 self.facts[row.id] = (_facts_of(row), row.influencer_id)
                 self.rows[row.id] = row
-                influencers.add(row.influencer_id)
-        # Before any conversion is priced or refunded, all at once and in id order: one
-        # conversion of an influencer at a time, and no two workers lock in different orders.
-        lock_influencers(session, influencers)
+            # Before any conversion is priced, all at once and in id order: tiered plans price
+            # one conversion of an influencer at a time (no two workers lock in other orders).
+            lock_influencers(session, (row.influencer_id for row in self._tiered()))
 
     def click(self, session: Session, click_id: str) -> ClickRow | None:
         if click_id not in self.clicks:
@@ -211,9 +205,19 @@ class Context:
             row = session.execute(_facts_query().where(Partnership.id == partnership_id)).first()
             self.facts[partnership_id] = (_facts_of(row), row.influencer_id) if row else None
             if row is not None:
-                lock_influencers(session, [row.influencer_id])
                 self.rows[partnership_id] = row
+                lock_influencers(session, (r.influencer_id for r in self._tiered(partnership_id)))
         return self.facts[partnership_id]
+
+    def _tiered(self, *partnership_ids: int) -> list[Any]:
+        """The loaded partnership rows (or those of `partnership_ids`) with a tiered plan."""
+        ids = partnership_ids or tuple(self.rows)
+        tiered = []
+        for pid in ids:
+            terms = self.terms(pid)
+            if terms is not None and terms.plan is not None and terms.plan.is_tiered:
+                tiered.append(self.rows[pid])
+        return tiered
 
     def terms(self, partnership_id: int) -> Terms | None:
         """The partnership's crediting terms from the prefetched row (None: load them)."""
@@ -291,7 +295,105 @@ def _facts_of(row: Any) -> PartnershipFacts:
     )
 
 
+def ingest_conversions(
+    session: Session, events: list[ConversionEvent], ctx: Context
+) -> list[Result]:
+    """Records a batch of orders (in the order given: by the time they happened) and credits
+    their commissions, in a few statements whatever the batch size: the orders in one INSERT,
+    their commission entries in another, the performance rollups at commit. The result of each
+    event, in the same order."""
+    results: list[Result | None] = [None] * len(events)
+    seen: dict[tuple[int, str], tuple[int, str]] = {}  # orders of this batch: the same twice
+    pending: list[tuple[int, dict[str, Any]]] = []
+    for i, event in enumerate(events):
+        key = (event.brand_id, event.order_id)
+        if key in seen:
+            results[i] = _compare(seen[key], event)
+            continue
+        prepared = _prepare(session, event, ctx)
+        if isinstance(prepared, Result):
+            results[i] = prepared
+            continue
+        seen[key] = (event.amount, event.currency)
+        pending.append((i, prepared))
+
+    table = Conversion.__table__
+    inserted = {
+        (b, o): new_id
+        for new_id, b, o in insert_many_ignore(
+            session,
+            Conversion,
+            [values for _, values in pending],
+            ["brand_id", "order_id"],
+            [table.c.id, table.c.brand_id, table.c.order_id],
+        )
+    }
+    credited: list[Conversion] = []
+    for i, values in pending:
+        event = events[i]
+        key = (event.brand_id, event.order_id)
+        new_id = inserted.get(key)
+        if new_id is None:  # another worker stored it meanwhile
+            ctx.prefetched_orders.discard(key)
+            ctx.existing.pop(key, None)
+            stored = ctx.stored_order(session, event.brand_id, event.order_id)
+            assert stored is not None
+            results[i] = _compare(stored, event)
+            continue
+        ctx.existing[key] = (event.amount, event.currency)
+        results[i] = Result(Outcome.INSERTED)
+        if values["status"] == ConversionStatus.APPROVED:
+            # A detached copy of the row just inserted: what crediting reads, without a SELECT.
+            credited.append(Conversion(id=new_id, **values))
+    _credit(session, credited, ctx)
+    for i, _values in pending:
+        event = events[i]
+        if results[i] == Result(Outcome.INSERTED) and ctx.may_have_waiting(
+            event.brand_id, event.order_id
+        ):
+            apply_waiting(session, event.brand_id, event.order_id, ctx.now)
+    return [r if r is not None else Result(Outcome.DEAD, "not processed") for r in results]
+
+
 def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) -> Result:
+    """One order: `ingest_conversions` of a batch of one."""
+    return ingest_conversions(session, [event], ctx)[0]
+
+
+def _credit(session: Session, conversions: list[Conversion], ctx: Context) -> None:
+    """Prices the approved orders just inserted, in order, and posts their commissions at once.
+    An order its plan cannot price (e.g. in another currency) is held with the reason."""
+    entries: list[tuple[dict[str, Any], int | None]] = []
+    for conversion in conversions:
+        assert conversion.partnership_id is not None
+        terms = ctx.terms(conversion.partnership_id)
+        try:
+            values = commission_values(
+                session,
+                conversion,
+                terms or Terms.load(session, conversion.partnership_id),
+                ctx.now,
+            )
+        except CommissionError as exc:
+            session.execute(
+                update(Conversion)
+                .where(Conversion.id == conversion.id)
+                .values(
+                    status=ConversionStatus.HELD,
+                    hold_reasons=[*conversion.hold_reasons, exc.code],
+                    review_reason=str(exc),
+                )
+            )
+            continue
+        if values is not None:
+            entries.append((values, conversion.link_id))
+        rollups.count_conversion(session, conversion, sign=1, refunded=0)
+    post_entries(session, entries)
+
+
+def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result | dict[str, Any]:
+    """The row to insert for a new order (attributed, or with the reason it is not), or the
+    event's result when there is none to insert (a duplicate, a conflict, a click to wait for)."""
     organization_id = ctx.organization_of(session, event.brand_id)
     if organization_id is None:
         return Result(Outcome.DEAD, f"unknown brand {event.brand_id}")
@@ -333,7 +435,7 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
     else:
         influencer_id = None
         status = ConversionStatus.UNATTRIBUTED
-    values: dict[str, Any] = {
+    return {
         "organization_id": organization_id,
         "brand_id": event.brand_id,
         "order_id": event.order_id,
@@ -356,45 +458,13 @@ def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) ->
         ),
         "status": status,
         "hold_reasons": [str(r) for r in attribution.hold_reasons],
+        "review_reason": None,
+        "reviewed_at": None,
+        "reviewed_by": None,
         "event_id": event.event_id[:64],
         "created_at": ctx.now,
         "updated_at": ctx.now,
     }
-    new_id = insert_ignore(session, Conversion, values, ["brand_id", "order_id"])
-    key = (event.brand_id, event.order_id)
-    if new_id is None:  # another worker (or an earlier event of this batch) stored it
-        ctx.prefetched_orders.discard(key)
-        ctx.existing.pop(key, None)
-        stored = ctx.stored_order(session, event.brand_id, event.order_id)
-        assert stored is not None
-        return _compare(stored, event)
-    ctx.existing[key] = (event.amount, event.currency)
-    if status == ConversionStatus.APPROVED and attribution.partnership_id is not None:
-        # A detached copy of the row just inserted: what crediting reads, without a SELECT.
-        conversion = Conversion(id=new_id, **values)
-        try:
-            credit_conversion(
-                session,
-                conversion,
-                now=ctx.now,
-                fresh=True,
-                terms=ctx.terms(attribution.partnership_id),
-            )
-        except CommissionError as exc:  # e.g. an order in another currency than the plan's
-            session.execute(
-                update(Conversion)
-                .where(Conversion.id == new_id)
-                .values(
-                    status=ConversionStatus.HELD,
-                    hold_reasons=[*values["hold_reasons"], exc.code],
-                    review_reason=str(exc),
-                )
-            )
-        else:
-            rollups.count_conversion(session, conversion, sign=1, refunded=0)
-    if ctx.may_have_waiting(event.brand_id, event.order_id):
-        apply_waiting(session, event.brand_id, event.order_id, ctx.now)
-    return Result(Outcome.INSERTED)
 
 
 def _compare(stored: tuple[int, str], event: ConversionEvent) -> Result:
@@ -458,13 +528,6 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
     APPLIED, or REJECTED with the reason (more than what is left of the order, or an amount the
     order's currency cannot express); then the commission's share is reversed. Returns how many
     refunds changed."""
-    influencer_id = session.scalar(
-        select(Conversion.influencer_id).where(
-            Conversion.brand_id == brand_id, Conversion.order_id == order_id
-        )
-    )
-    if influencer_id is not None:  # the same lock order as crediting: influencer, then order
-        lock_influencers(session, [influencer_id])
     conversion = session.scalars(
         select(Conversion)
         .where(Conversion.brand_id == brand_id, Conversion.order_id == order_id)

@@ -51,7 +51,7 @@ from api.ingest.conversions import (
     Outcome,
     Result,
     apply_waiting,
-    ingest_conversion,
+    ingest_conversions,
     ingest_refund,
     sweep_waiting,
 )
@@ -638,31 +638,38 @@ class Worker:
             # refunds by (brand, order) keeping their stream order (stable sort), then orders
             # by the time they happened, so a month's tiers see its earlier orders first. A
             # refund put before its order waits and is applied when the order is recorded.
-            refunds = [c for c in conversions if isinstance(c[1], RefundEvent)]
-            orders = [c for c in conversions if isinstance(c[1], ConversionEvent)]
-            ordered = sorted(refunds, key=lambda c: (c[1].brand_id, c[1].order_id)) + sorted(
-                orders,
+            refunds = sorted(
+                ((entry, e) for entry, e in conversions if isinstance(e, RefundEvent)),
+                key=lambda c: (c[1].brand_id, c[1].order_id),
+            )
+            orders = sorted(
+                ((entry, e) for entry, e in conversions if isinstance(e, ConversionEvent)),
                 key=lambda c: (c[1].occurred_at_ms, c[1].brand_id, c[1].order_id),
             )
-            if ordered:
-                ctx.prefetch(session, [e for _, e in ordered])
-            for entry, event_ in ordered:
-                result = self._one(session, event_, ctx)
-                results[(entry.stream, entry.id)] = result
-                if result.outcome == Outcome.INSERTED:
-                    counts["refunds" if isinstance(event_, RefundEvent) else "conversions"] += 1
-                elif result.outcome == Outcome.DUPLICATE:
-                    counts["duplicates"] += 1
+            if conversions:
+                ctx.prefetch(session, [e for _, e in refunds] + [e for _, e in orders])
+            for kind, done in (
+                ("refunds", [(entry, ingest_refund(session, e, ctx)) for entry, e in refunds]),
+                (
+                    "conversions",
+                    zip(
+                        (entry for entry, _ in orders),
+                        ingest_conversions(session, [e for _, e in orders], ctx),
+                        strict=True,
+                    ),
+                ),
+            ):
+                for entry, result in done:
+                    results[(entry.stream, entry.id)] = result
+                    if result.outcome == Outcome.INSERTED:
+                        counts[kind] += 1
+                    elif result.outcome == Outcome.DUPLICATE:
+                        counts["duplicates"] += 1
         with self._stats_lock:
             self.stats.conversions += counts["conversions"]
             self.stats.refunds += counts["refunds"]
             self.stats.duplicates += counts["duplicates"]
         return results
-
-    def _one(self, session: Session, event_: ConversionEvent | RefundEvent, ctx: Context) -> Result:
-        if isinstance(event_, ConversionEvent):
-            return ingest_conversion(session, event_, ctx)
-        return ingest_refund(session, event_, ctx)
 
     def _write_one_by_one(self, batch: _Batch) -> dict[tuple[str, str], Result]:
         results: dict[tuple[str, str], Result] = {}

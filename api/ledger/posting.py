@@ -9,9 +9,10 @@ Rules (see also `api.models.ledger`):
 - A COMMISSION is credited for an APPROVED, attributed conversion under the partnership's
   effective plan (`api.domain.commission`), the tier chosen by the influencer's APPROVED revenue
   (across all their partnerships) earlier in the same calendar month (UTC) in the plan's
-  currency. Whoever credits a conversion holds the influencer's row lock (`lock_influencers`),
-  so two conversions of one influencer are priced one after the other. `available_at` is the posting
-  time plus the campaign's `hold_days`. Held conversions get their commission when approved.
+  currency. Whoever credits a conversion under a tiered plan holds the influencer's row lock
+  (`lock_influencers`), so two conversions of one influencer are priced one after the other.
+  `available_at` is the posting time plus the campaign's `hold_days`. Held conversions get
+  their commission when approved.
 - A refund reverses its share of the commission, cumulatively (`reversal_for_refund`), so partial
   refunds never drift and a full refund reverses exactly the commission. The reversal is a
   REVERSAL when the commission is not yet paid (available no earlier than the commission, so both
@@ -36,14 +37,13 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.domain.commission import (
     CommissionError,
-    CommissionKind,
     CompensationPlan,
     commission_for_order,
     reversal_for_refund,
 )
 from api.ledger import rollups
 from api.ledger.sql import dialect_insert as dialect_insert  # re-exported for api.ingest
-from api.ledger.sql import insert_ignore
+from api.ledger.sql import insert_ignore, insert_many_ignore
 from api.models import (
     Campaign,
     CampaignCost,
@@ -92,6 +92,23 @@ def gifted_cost_key(partnership_id: int) -> str:
 
 
 # --- SQL helpers ------------------------------------------------------------------------------
+
+
+def post_entries(session: Session, entries: list[tuple[dict[str, Any], int | None]]) -> int:
+    """`post_entry` for many (entry values, tracked link) at once, in one statement; how many
+    were new."""
+    by_key = {values["idempotency_key"]: (values, link) for values, link in entries}
+    rows = insert_many_ignore(
+        session,
+        LedgerEntry,
+        [values for values, _ in entries],
+        ["idempotency_key"],
+        [LedgerEntry.idempotency_key],
+    )
+    for (key,) in rows:
+        values, link_id = by_key[key]
+        rollups.count_entry(session, values, link_id)
+    return len(rows)
 
 
 def post_entry(
@@ -207,15 +224,12 @@ def credit_conversion(
     conversion: Conversion,
     *,
     now: datetime | None = None,
-    fresh: bool = False,
     terms: Terms | None = None,
 ) -> LedgerEntry | None:
     """Credits the commission of an APPROVED attributed conversion, then reverses the share of
     any refunds already applied to it. Returns the COMMISSION entry (None when it earns nothing).
-
-    The worker's hot path passes `fresh=True` (the conversion was inserted in this transaction
-    and has no refund applied yet: nothing to look up, nothing to reverse; returns None) and the
-    partnership's `terms` it loaded for the whole batch.
+    The worker credits the orders it has just inserted in bulk instead (`commission_values`,
+    `post_entries`): they have no refund applied yet.
 
     Raises CommissionError (e.g. CURRENCY_MISMATCH, INVALID_PLAN) before writing anything.
     """
@@ -223,46 +237,52 @@ def credit_conversion(
         return None
     now = now or utcnow()
     key = commission_key(conversion.id)
-    if not fresh and entry_by_key(session, key) is not None:
-        sync_reversals(session, conversion, now=now)
-        return entry_by_key(session, key)
-    terms = terms or Terms.load(session, conversion.partnership_id)
+    if entry_by_key(session, key) is None:
+        values = commission_values(
+            session, conversion, terms or Terms.load(session, conversion.partnership_id), now
+        )
+        if values is None:
+            return None
+        post_entry(session, values, link_id=conversion.link_id)
+    sync_reversals(session, conversion, now=now)
+    return entry_by_key(session, key)
+
+
+def commission_values(
+    session: Session, conversion: Conversion, terms: Terms, now: datetime
+) -> dict[str, Any] | None:
+    """The COMMISSION entry an approved conversion earns under `terms` (None: nothing), priced
+    but not posted. Tiered plans read the influencer's earlier revenue this month (hold
+    `lock_influencers`). Raises CommissionError when the plan cannot price the order."""
     if terms.plan is None:
         return None
-    tiered = terms.plan.commission.kind is CommissionKind.TIERED
     quote = commission_for_order(
         terms.plan,
         conversion.amount,
         conversion.currency,
-        month_revenue_before(session, conversion, terms.plan.currency) if tiered else 0,
+        month_revenue_before(session, conversion, terms.plan.currency)
+        if terms.plan.is_tiered
+        else 0,
     )
     if quote.amount_minor == 0:
         return None
-    post_entry(
-        session,
-        {
-            "organization_id": conversion.organization_id,
-            "influencer_id": terms.influencer_id,
-            "partnership_id": terms.partnership_id,
-            "campaign_id": terms.campaign_id,
-            "kind": EntryKind.COMMISSION,
-            "amount": quote.amount_minor,
-            "currency": quote.currency,
-            "source_type": SourceType.CONVERSION,
-            "source_id": conversion.id,
-            "conversion_id": conversion.id,
-            "created_at": now,
-            "available_at": now + timedelta(days=terms.hold_days),
-            "memo": quote.explanation,
-            "basis_points": quote.bps_applied,
-            "idempotency_key": key,
-        },
-        link_id=conversion.link_id,
-    )
-    if fresh:
-        return None
-    sync_reversals(session, conversion, now=now)
-    return entry_by_key(session, key)
+    return {
+        "organization_id": conversion.organization_id,
+        "influencer_id": terms.influencer_id,
+        "partnership_id": terms.partnership_id,
+        "campaign_id": terms.campaign_id,
+        "kind": EntryKind.COMMISSION,
+        "amount": quote.amount_minor,
+        "currency": quote.currency,
+        "source_type": SourceType.CONVERSION,
+        "source_id": conversion.id,
+        "conversion_id": conversion.id,
+        "created_at": now,
+        "available_at": now + timedelta(days=terms.hold_days),
+        "memo": quote.explanation,
+        "basis_points": quote.bps_applied,
+        "idempotency_key": commission_key(conversion.id),
+    }
 
 
 def refunded_total(session: Session, conversion_id: int) -> int:
@@ -422,8 +442,6 @@ def reject_conversion(
     """Rejects a HELD or APPROVED conversion. An approved one gets a REVERSAL (or CLAWBACK once
     paid) of what its commission still earns. True when something changed."""
     now = now or utcnow()
-    if conversion.influencer_id is not None:
-        lock_influencers(session, [conversion.influencer_id])  # before its rollup rows
     conversion = locked(session, Conversion, conversion.id)
     if conversion.status == ConversionStatus.REJECTED:
         return False

@@ -38,3 +38,20 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
         )
     # Core on the session's connection (same transaction): no ORM bookkeeping on the hot path.
     return session.connection().execute(stmt, values).scalar_one_or_none()
+
+
+def insert_many_ignore(
+    session: Session, model: Any, rows: list[dict[str, Any]], conflict: list[str], returning: Any
+) -> list[Any]:
+    """Inserts the rows in one statement (batched by SQLAlchemy's insertmanyvalues), skipping
+    those that conflict on `conflict`; the `returning` columns of the rows really inserted, in
+    no particular order."""
+    if not rows:
+        return []
+    session.flush()
+    stmt = (
+        dialect_insert(session, model.__table__)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*returning)
+    )
+    return list(session.connection().execute(stmt, rows).all())

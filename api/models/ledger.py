@@ -21,8 +21,10 @@ its own table (`campaign_costs`) and no balance query can sum it by mistake.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -76,6 +78,15 @@ def payout_cutoff(as_of: date) -> datetime:
     return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
 
 
+@functools.cache
+def _covering_aliases() -> tuple[Any, Any]:
+    """The aliases `paid_by_batch` correlates, built once (building them costs more than
+    running the query)."""
+    return PayoutBatch.__table__.alias("covering_batch"), PayoutLine.__table__.alias(
+        "covering_line"
+    )
+
+
 class LedgerEntry(Base):
     """One signed amount owed to (+) or taken from (-) an influencer. Never updated."""
 
@@ -121,8 +132,7 @@ class LedgerEntry(Base):
         the batch's `as_of` day and created before the batch was (later entries go to the next
         batch). PAYOUT entries themselves are not "covered". With `as_of`, only batches paid by
         then count: a balance of last month does not show as paid what was paid since."""
-        batch = PayoutBatch.__table__.alias("covering_batch")
-        line = PayoutLine.__table__.alias("covering_line")
+        batch, line = _covering_aliases()
         conditions = [
             batch.c.organization_id == LedgerEntry.organization_id,
             batch.c.currency == LedgerEntry.currency,
