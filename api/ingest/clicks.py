@@ -15,9 +15,8 @@ data-modifying CTE); elsewhere (SQLite) the generic Core path below does the sam
 rejects, before the insert, a click whose link is unknown or whose partnership, campaign or
 organization is not its link's. Such a click goes to the dead letters.
 
-Orphan visits (unknown or inactive codes) have no id to dedupe on; they only feed the
-`orphan_visits_hourly` diagnostics counter, which is therefore at-least-once: a batch replayed
-after a crash between commit and XACK counts its orphans twice. Nothing is paid on them.
+Orphan visits (unknown or inactive codes) are counted the same way: inserted by event id into
+`orphan_visits`, and only those really inserted are added to `orphan_visits_hourly`.
 """
 
 from __future__ import annotations
@@ -32,7 +31,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import Click, ClickRollup, OrphanVisitRollup, TrackedLink
+from api.ledger.sql import insert_many_ignore
+from api.models import Click, ClickRollup, OrphanVisit, OrphanVisitRollup, TrackedLink
 from tracker.events import FIELDS, VERSION
 
 CHUNK = 500  # rows per INSERT on the generic path: under SQLite's bound-parameter limits
@@ -108,7 +108,10 @@ def click_values(fields: Sequence[Any] | Mapping[Any, Any]) -> ClickValues:
             for value in _texts(values):
                 value.decode()  # UnicodeDecodeError is a ValueError
     elif kind == _ORPHAN:
+        if not 0 < len(values[_EVENT_ID]) <= 32:
+            raise ValueError("event_id must be 1-32 characters")
         values[_CODE].decode()
+        values[_EVENT_ID].decode()
     else:
         raise ValueError(f"unknown click event kind {kind!r}")
     return values
@@ -184,12 +187,25 @@ def ingest_clicks(session: Session, events: Sequence[ClickValues]) -> ClickStats
     transaction: new rows, their rollups, and the orphan visit counters."""
     stats = ClickStats()
     clicks: list[ClickValues] = []
-    orphans: Counter[tuple[str, datetime]] = Counter()
+    visits: dict[str, dict[str, Any]] = {}  # by event id: an entry written twice counts once
     for values in events:
         if values[_KIND] == _CLICK:
             clicks.append(values)
         else:
-            orphans[(values[_CODE].decode()[:64], hour_of(int(values[_TS])))] += 1
+            event_id = values[_EVENT_ID].decode()
+            visits[event_id] = {
+                "event_id": event_id,
+                "code": values[_CODE].decode()[:64],
+                "hour": hour_of(int(values[_TS])),
+            }
+    new_visits = insert_many_ignore(
+        session,
+        OrphanVisit,
+        [visits[k] for k in sorted(visits)],
+        ["event_id"],
+        [OrphanVisit.code, OrphanVisit.hour],
+    )
+    orphans = Counter((code, hour) for code, hour in new_visits)
     stats.orphans = sum(orphans.values())
     if clicks:
         if session.get_bind().dialect.name == "postgresql":

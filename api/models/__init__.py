@@ -2,7 +2,14 @@
 
 from api.models.campaigns import Campaign
 from api.models.content import ContentSubmission, Deliverable
-from api.models.events import Click, ClickRollup, Conversion, OrphanVisitRollup, Refund
+from api.models.events import (
+    Click,
+    ClickRollup,
+    Conversion,
+    OrphanVisit,
+    OrphanVisitRollup,
+    Refund,
+)
 from api.models.influencers import Influencer, MetricSnapshot, SocialAccount
 from api.models.ledger import (
     BrandPostbackSecret,
@@ -33,6 +40,7 @@ __all__ = [
     "LedgerEntry",
     "MetricSnapshot",
     "Organization",
+    "OrphanVisit",
     "OrphanVisitRollup",
     "Partnership",
     "PayoutBatch",

@@ -116,6 +116,17 @@ class ClickRollup(Base):
         return ClickRollup.partnership_id.in_(_own_partnerships(influencer_id))
 
 
+class OrphanVisit(Base):
+    """One visit of an unknown or inactive code, by its event id: what makes the hourly orphan
+    counter exactly once (a replayed event inserts nothing, so counts nothing)."""
+
+    __tablename__ = "orphan_visits"
+
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    hour: Mapped[datetime] = mapped_column()
+
+
 class OrphanVisitRollup(Base):
     """Visits of unknown or inactive codes per hour: scanning and broken links show up here.
     No organization is known for them, so only admins of the deployment see this table."""

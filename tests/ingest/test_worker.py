@@ -78,6 +78,18 @@ def test_orphan_visits_are_counted_per_code_and_hour(rds, prefix, sessions, sess
     assert counts == {"nope": 2, "other": 1}
 
 
+def test_replayed_orphan_visits_count_once(rds, prefix, sessions, session):
+    hour = seed.now_ms() // 3_600_000 * 3_600_000
+    visits = [seed.orphan("gone", hour + 1), seed.orphan("gone", hour + 2)]
+    push(rds, prefix, *visits, visits[0])  # the tracker may write an entry twice
+    assert drain(rds, sessions, prefix).orphans == 2
+    push(rds, prefix, *visits)  # a crash between commit and XACK: the batch comes again
+    assert drain(rds, sessions, prefix).orphans == 0
+    session.expire_all()
+    counts = {r.code: r.count for r in session.scalars(select(OrphanVisitRollup))}
+    assert counts == {"gone": 2}
+
+
 def test_long_user_agent_and_referer_are_truncated(rds, prefix, sessions, session):
     w = seed.world(session)
     event = seed.click(w)
