@@ -39,7 +39,6 @@ from api.ledger.posting import (
     insert_ignore,
     lock_influencers,
     post_entries,
-    refunded_total,
     sync_reversals,
 )
 from api.ledger.sql import insert_many_ignore
@@ -535,19 +534,20 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
     ).first()
     if conversion is None:
         return 0
-    waiting = session.scalars(
+    refunds = session.scalars(
         select(Refund)
         .where(
             Refund.brand_id == brand_id,
             Refund.order_id == order_id,
-            Refund.status == RefundStatus.WAITING,
+            Refund.status.in_([RefundStatus.WAITING, RefundStatus.APPLIED]),
         )
         .order_by(Refund.id)
         .with_for_update(key_share=True)
     ).all()
+    waiting = [r for r in refunds if r.status == RefundStatus.WAITING]
     if not waiting:
         return 0
-    refunded = refunded_total(session, conversion.id)
+    refunded = sum(r.amount or 0 for r in refunds if r.status == RefundStatus.APPLIED)
     for refund in waiting:
         refund.conversion_id = conversion.id
         refund.updated_at = now

@@ -298,17 +298,19 @@ def refunded_total(session: Session, conversion_id: int) -> int:
 
 def sync_reversals(
     session: Session, conversion: Conversion, *, now: datetime | None = None
-) -> list[LedgerEntry]:
+) -> int:
     """Posts the reversal of every APPLIED refund of the conversion that has none yet, in the
     order the refunds were recorded, cumulatively. A reversal entry (possibly of 0) marks a refund
-    as accounted for. Call with the conversion row locked. Returns the new entries."""
-    commission = entry_by_key(session, commission_key(conversion.id))
-    if commission is None or entry_by_key(session, rejection_key(conversion.id)) is not None:
-        return []
-    now = now or utcnow()
-    reversals = session.scalars(
-        select(LedgerEntry).where(LedgerEntry.reverses_entry_id == commission.id)
+    as accounted for. Call with the conversion row locked. Returns how many it posted."""
+    entries = session.scalars(
+        select(LedgerEntry).where(LedgerEntry.conversion_id == conversion.id)
     ).all()
+    by_key = {e.idempotency_key: e for e in entries}
+    commission = by_key.get(commission_key(conversion.id))
+    if commission is None or rejection_key(conversion.id) in by_key:
+        return 0
+    now = now or utcnow()
+    reversals = [e for e in entries if e.reverses_entry_id == commission.id]
     accounted = {e.refund_id for e in reversals if e.refund_id is not None}
     reversed_total = -sum(e.amount for e in reversals)
     refunds = session.scalars(
@@ -319,9 +321,9 @@ def sync_reversals(
     refunded = sum(r.amount or 0 for r in refunds if r.id in accounted)
     pending = [r for r in refunds if r.id not in accounted]
     if not pending:
-        return []
+        return 0
     paid = is_paid(session, commission.id)
-    posted: list[LedgerEntry] = []
+    posted = 0
     for refund in pending:
         amount = refund.amount or 0
         reversal = reversal_for_refund(
@@ -350,7 +352,7 @@ def sync_reversals(
             break
         refunded += amount
         reversed_total += reversal
-        posted.append(session.get_one(LedgerEntry, entry_id))
+        posted += 1
     return posted
 
 
