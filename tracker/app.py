@@ -49,6 +49,9 @@ from tracker.spool import Spool
 log = logging.getLogger("tracker.app")
 
 Scope = dict[str, Any]
+# A click event as the hot path buffers it: the link's packed head fields, event id, click id,
+# ts (ms), full client IP, user agent, referer, and the packed bot and unique flags.
+RawEvent = tuple[str, str, str, int, str, str, str, str]
 
 USER_AGENT_LIMIT = 512
 USER_AGENT_CACHE_SIZE = 10_000
@@ -142,6 +145,7 @@ class TrackerApp:
             max_flushes=settings.max_flushes,
             replay_interval=settings.replay_interval_seconds,
             marker_ttl=settings.batch_marker_ttl_seconds,
+            encode=self._encode,
         )
         self.links = LinkResolver(
             redis,
@@ -268,12 +272,12 @@ class TrackerApp:
         event_id = _new_id(ms)
         metrics = self.metrics
 
+        # The event as a tuple: `_encode` packs it, truncating and hashing the IP, when it
+        # leaves the buffer with its batch.
         if target is None:
             metrics.orphans += 1
-            self._add_event(SEP.join((
-                orphan_head(code), event_id, "", str(ms), truncate_ip(ip),
-                self._hash_ip(ip), ua, ref, "1" if bot else "0", "0",
-            )))  # fmt: skip
+            flags = _BOT_FLAGS if bot else _REPEAT_FLAGS  # an orphan is never a unique click
+            self._add_event((orphan_head(code), event_id, "", ms, ip, ua, ref, flags))
             await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, False)
             return
 
@@ -281,7 +285,6 @@ class TrackerApp:
             metrics.bot_hits += 1
             click_id = event_id
             flags = _BOT_FLAGS
-            ip_truncated, ip_hash = truncate_ip(ip), self._hash_ip(ip)
         else:
             metrics.clicks += 1
             key = hash((ip, ua, code))
@@ -290,14 +293,11 @@ class TrackerApp:
                 metrics.unique_clicks += 1
                 click_id = event_id
                 flags = _UNIQUE_FLAGS
-                ip_truncated, ip_hash = truncate_ip(ip), self._hash_ip(ip)
-                self._remember(key, (now + self._dedupe_window, event_id, ip_truncated, ip_hash))
+                self._remember(key, (now + self._dedupe_window, event_id))
             else:
-                _, click_id, ip_truncated, ip_hash = first
+                click_id = first[1]
                 flags = _REPEAT_FLAGS
-        self._add_event(SEP.join((
-            target.event_head, event_id, click_id, str(ms), ip_truncated, ip_hash, ua, ref, flags,
-        )))  # fmt: skip
+        self._add_event((target.event_head, event_id, click_id, ms, ip, ua, ref, flags))
         await send({
             "type": "http.response.start",
             "status": 302,
@@ -340,6 +340,23 @@ class TrackerApp:
         location = target.location_head + _new_id().encode() + target.location_tail
         await send(_redirect_start(location))
         await send(_EMPTY_BODY)
+
+    def _encode(self, events: list[RawEvent]) -> list[str]:
+        """Packs buffered events (see `tracker.events.FIELDS`), a batch at a time: the IP is
+        truncated and hashed here, once per distinct address in the batch, off the request path
+        and before anything can reach the spool (the full IP is never stored)."""
+        hash_ip = self._hash_ip
+        ips: dict[str, str] = {}
+        known_ip = ips.get
+        join = SEP.join
+        packed: list[str] = []
+        append = packed.append
+        for head, event_id, click_id, ms, ip, ua, ref, flags in events:
+            ip_fields = known_ip(ip)
+            if ip_fields is None:
+                ip_fields = ips[ip] = truncate_ip(ip) + SEP + hash_ip(ip)
+            append(join((head, event_id, click_id, str(ms), ip_fields, ua, ref, flags)))
+        return packed
 
     def _learn_referer(self, raw: bytes) -> str:
         """The text of a Referer header, remembered like User-Agents: most clicks come from a

@@ -41,9 +41,9 @@ class TtlLru(Generic[K, V]):
         self._data.clear()
 
 
-# What the dedupe window keeps of a first click: (expires_at, click_id, ip_truncated, ip_hash),
-# so that a repeat reuses the id and skips hashing the IP again.
-Visit = tuple[float, str, str, str]
+# What the dedupe window keeps of a first click: (expires_at, click_id), so that a repeat
+# reuses the id.
+Visit = tuple[float, str]
 
 
 class DedupeWindow:

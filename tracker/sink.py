@@ -1,6 +1,7 @@
 """Click events from the hot path to the Redis stream: buffered, batched, spooled, replayed.
 
-The hot path only appends a packed event to a list (`ClickSink.add`). Batches of at most
+The hot path only appends an event to a list (`ClickSink.add`); the app's `encode` function packs
+them when they leave the buffer, a batch at a time. Batches of at most
 `batch_size` events are written by up to `max_flushes` concurrent writes, at most
 `flush_delay_ms` after the first event was buffered.
 
@@ -28,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import NoScriptError, RedisError
@@ -99,8 +101,12 @@ class ClickSink:
         max_flushes: int = 4,
         replay_interval: float = 0.5,
         marker_ttl: int = 7 * 86400,
+        encode: Callable[[list[Any]], list[str]] | None = None,
     ) -> None:
         self._redis = redis
+        # Turns buffered events into packed ones when they leave the buffer, a batch at a time
+        # (None: they are buffered packed).
+        self._encode = encode
         self._stream = stream
         self._spool = spool
         self._metrics = metrics
@@ -114,7 +120,7 @@ class ClickSink:
         self._script_args = (str(marker_ttl), str(len(FIELDS)), *FIELDS)
         self._sha: str | None = None
 
-        self._buffer: list[str] = []
+        self._buffer: list[Any] = []  # events as given to `add`
         self._retry: list[Batch] = []  # batches the spool refused (disk full): kept in memory
         self._due = False  # the buffer holds events older than the flush delay
         self._timer: asyncio.TimerHandle | None = None
@@ -164,9 +170,10 @@ class ClickSink:
 
     # --- hot path ------------------------------------------------------------------------
 
-    def add(self, packed: str) -> None:
+    def add(self, event: Any) -> None:
+        """Buffers an event: packed, or as the `encode` function takes it."""
         buffer = self._buffer
-        buffer.append(packed)
+        buffer.append(event)
         if len(buffer) >= self._batch_size:
             self._pump()
         elif self._timer is None and self._loop is not None:
@@ -185,7 +192,7 @@ class ClickSink:
             elif self._buffer and (self._due or len(self._buffer) >= self._batch_size):
                 events = self._buffer[: self._batch_size]
                 del self._buffer[: self._batch_size]
-                batch = fresh_batch(events)
+                batch = self._batch(events)
             else:
                 break
             self._start(self._flush(batch))
@@ -196,12 +203,15 @@ class ClickSink:
         if len(self._buffer) > self._buffer_size:
             overflow = len(self._buffer) - self._buffer_size // 2
             batches = [
-                fresh_batch(self._buffer[i : min(i + self._batch_size, overflow)])
+                self._batch(self._buffer[i : min(i + self._batch_size, overflow)])
                 for i in range(0, overflow, self._batch_size)
             ]
             del self._buffer[:overflow]
             log.warning("click buffer full, spooling", extra={"events": overflow})
             self._start(self._to_spool(batches))
+
+    def _batch(self, events: list[Any]) -> Batch:
+        return fresh_batch(self._encode(events) if self._encode else events)
 
     def _start(self, coro: Any) -> None:
         self._inflight += 1

@@ -20,7 +20,7 @@ def _first_click(window: DedupeWindow, key: int, click_id: str, now: float) -> s
     seen = window.seen(key, now)
     if seen is not None:
         return seen[1]
-    window.remember(key, (now + window.window, click_id, "ip", "hash"))
+    window.remember(key, (now + window.window, click_id))
     return None
 
 
@@ -28,7 +28,7 @@ def test_dedupe_window_reuses_the_first_click_within_the_window() -> None:
     window = DedupeWindow(window=3600, size=100)
     assert _first_click(window, 1, "first", now=0) is None
     assert _first_click(window, 1, "second", now=3599) == "first"
-    assert window.seen(1, now=3599) == (3600, "first", "ip", "hash")
+    assert window.seen(1, now=3599) == (3600, "first")
     assert _first_click(window, 2, "other", now=10) is None
     # after the window, a new first click
     assert _first_click(window, 1, "third", now=3601) is None

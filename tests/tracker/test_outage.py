@@ -31,7 +31,7 @@ from tests.tracker.helpers import (
 )
 from tracker import keys
 from tracker.app import create_app
-from tracker.events import KIND_CLICK, ClickEvent, new_id
+from tracker.events import KIND_CLICK, ClickEvent, link_head, new_id
 from tracker.settings import RedisSettings, TrackerSettings
 from tracker.spool import Batch
 
@@ -158,6 +158,9 @@ async def test_spool_left_by_one_process_is_replayed_by_the_next(
     # shut down with Redis still down: everything is in the spool, on disk
     segments = list(Path(settings.spool_dir).glob("clicks-*.jsonl"))
     assert sum(len(p.read_text().splitlines()) for p in segments) == 20
+    # only the truncated IP and its hash are ever stored, never the shopper's full IP
+    assert all("198.51.100.20" not in p.read_text() for p in segments)
+    assert all("198.51.100.0" in p.read_text() for p in segments)
 
     own_redis.start()
     async with asgi_client(settings) as (app2, _):
@@ -208,15 +211,22 @@ async def test_buffer_overflow_goes_to_the_spool_and_comes_back(
 ) -> None:
     settings = make_settings(batch_size=10, buffer_size=20, max_flushes=1)
     app = create_app(settings)
-    events = _events(200)
+    head = link_head(link("spring24"))
+    # events as the app buffers them (full IP, packed when they leave the buffer)
+    events = [
+        (head, new_id(), new_id(), 1, f"10.0.0.{i % 7}", BROWSER_UA, "", "0\x1f1")
+        for i in range(200)
+    ]
     async with lifespan(app):
-        for packed in events:  # no await in between: the writer can't keep up
-            app.sink.add(packed)
+        for event in events:  # no await in between: the writer can't keep up
+            app.sink.add(event)
         assert app.sink.depth <= 20
         await wait_for(lambda: app.metrics.events_spooled > 0)
         await wait_for(lambda: sync_redis.xlen(keys.clicks_stream(prefix)) == 200)
         await wait_for(lambda: app.spool.depth == 0)
     written = read_events(sync_redis, prefix)
-    assert sorted(e.pack() for e in written) == sorted(events)
+    assert sorted(e.pack() for e in written) == sorted(app._encode(events))
+    assert {e.ip for e in written} == {"10.0.0.0"}
+    assert sorted(e.event_id for e in written) == sorted(e[1] for e in events)
     assert app.metrics.events_replayed > 0
     assert markers(sync_redis, prefix) == []
