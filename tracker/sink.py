@@ -45,15 +45,16 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.Ti
 
 WRITE_SCRIPT = r"""
 -- KEYS[1]: the clicks stream; KEYS[2]: this batch's marker; KEYS[3..]: markers to delete
--- ARGV[1]: marker TTL (s); ARGV[2]: n, fields per event; ARGV[3 .. 2+n]: field names;
--- ARGV[3+n]: the events, each its n values joined with \31, joined with \30
+-- ARGV[1]: marker TTL (s); ARGV[2]: the events, each its values (in the order of the field
+-- names below) joined with \31, joined with \30
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return -1 end
-local n = tonumber(ARGV[2])
+local names = {FIELD_NAMES}
+local n = #names
 local entry = {}
-for j = 1, n do entry[2 * j - 1] = ARGV[2 + j] end
+for j = 1, n do entry[2 * j - 1] = names[j] end
 local count = 0
-for event in string.gmatch(ARGV[3 + n], '[^\30]+') do
+for event in string.gmatch(ARGV[2], '[^\30]+') do
   local j = 0
   for value in string.gmatch(event .. '\31', '([^\31]*)\31') do
     j = j + 1
@@ -64,7 +65,7 @@ for event in string.gmatch(ARGV[3 + n], '[^\30]+') do
   count = count + 1
 end
 return count
-"""
+""".replace("FIELD_NAMES", ", ".join(f"'{name}'" for name in FIELDS))  # plain identifiers
 
 _MAX_MARKER_DELETES = 256
 
@@ -117,7 +118,7 @@ class ClickSink:
         self._max_flushes = max(1, max_flushes)
         self._replay_interval = replay_interval
         self._marker_ttl = marker_ttl
-        self._script_args = (str(marker_ttl), str(len(FIELDS)), *FIELDS)
+        self._ttl_arg = str(marker_ttl)
         self._sha: str | None = None
 
         self._buffer: list[Any] = []  # events as given to `add`
@@ -265,7 +266,7 @@ class ClickSink:
         drop = self._acked[:_MAX_MARKER_DELETES]
         del self._acked[:_MAX_MARKER_DELETES]
         keys = [self._stream, self._marker(batch.id), *map(self._marker, drop)]
-        args = (*self._script_args, RS.join(batch.events))
+        args = (self._ttl_arg, RS.join(batch.events))
         try:
             if self._sha is None:
                 self._sha = await self._redis.script_load(WRITE_SCRIPT)
