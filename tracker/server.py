@@ -42,12 +42,14 @@ def worker_app() -> Callable[[Any, Any, Any], Awaitable[None]]:
     """The ASGI callable of one worker process (granian calls this factory in the worker)."""
     settings = _settings or load()
     configure_logging(settings.log_level)
-    # Fewer, cheaper collections: what exists at start-up is never collected, and a redirect
-    # allocates a few dozen short-lived objects, so young collections need not run every 700.
+    app = create_app(settings)
+    # Fewer, cheaper collections: what exists at start-up (the app included) is never
+    # collected, and a redirect allocates a few dozen short-lived objects, so young collections
+    # need not run every 700.
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    return create_app(settings).handle
+    return app.handle
 
 
 def server_options() -> dict[str, Any]:
