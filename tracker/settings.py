@@ -29,14 +29,22 @@ class RedisSettings:
     embedded_dir: str = field(default_factory=lambda: _env("VOUCH_DATA_DIR", "var"))
 
 
+def _local_url() -> str:
+    host = _env("TRACKER_HOST", "127.0.0.1")
+    if host in ("0.0.0.0", "::", ""):  # listening everywhere: this machine is reachable here
+        host = "127.0.0.1"
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{_env('TRACKER_PORT', '8001')}"
+
+
 @dataclass(frozen=True)
 class TrackerSettings:
     host: str = field(default_factory=lambda: _env("TRACKER_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("TRACKER_PORT", "8001")))
-    # Public base URL of the tracker; the API builds tracked-link URLs from it.
-    public_url: str = field(
-        default_factory=lambda: _env("TRACKER_PUBLIC_URL", "http://127.0.0.1:8001")
-    )
+    # Public base URL of the tracker; the API builds tracked-link URLs from it. By default the
+    # address it listens on, so TRACKER_PORT alone moves the links too.
+    public_url: str = field(default_factory=lambda: _env("TRACKER_PUBLIC_URL") or _local_url())
     # Keyed hash of shopper IPs: the full IP is never stored, only this HMAC and a truncated IP.
     ip_hash_key: str = field(default_factory=lambda: _env("IP_HASH_KEY", "dev-ip-hash-key"))
     # Peers whose X-Forwarded-For is believed (CIDRs); anyone else is taken at its socket address.

@@ -1,0 +1,30 @@
+"""Tracker settings: the public URL of tracked links follows the address it listens on unless
+TRACKER_PUBLIC_URL says otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.settings import TrackerSettings
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ({}, "http://127.0.0.1:8001"),
+        ({"TRACKER_PORT": "18001"}, "http://127.0.0.1:18001"),
+        ({"TRACKER_HOST": "0.0.0.0", "TRACKER_PORT": "9000"}, "http://127.0.0.1:9000"),
+        ({"TRACKER_HOST": "::1"}, "http://[::1]:8001"),
+        (
+            {"TRACKER_PUBLIC_URL": "https://go.example.com", "TRACKER_PORT": "9"},
+            "https://go.example.com",
+        ),
+        ({"TRACKER_PUBLIC_URL": ""}, "http://127.0.0.1:8001"),
+    ],
+)
+def test_public_url(monkeypatch, env, url):
+    for name in ("TRACKER_HOST", "TRACKER_PORT", "TRACKER_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert TrackerSettings().public_url == url
