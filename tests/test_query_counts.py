@@ -96,3 +96,32 @@ def test_statements_do_not_grow_with_page_size(gql, factory, db):
     # key lookup, org thresholds, page, count, accounts, snapshots, partnerships, contracts,
     # deliverables, campaigns, brands: a fixed number, whatever the page size.
     assert counts[100] <= 14, counts
+
+
+PERFORMANCE = """
+query($n: Int!, $from: DateTime!, $to: DateTime!) {
+  campaigns(first: $n) { nodes {
+    name performance(from: $from, to: $to) { clicks revenue { amount } }
+    partnerships { performance(from: $from, to: $to) { conversions }
+      influencer { performance(from: $from, to: $to, currency: "EUR") { cost { amount } } } } } }
+}
+"""
+
+
+def test_performance_of_a_page_is_a_fixed_number_of_statements(gql, factory, db):
+    org = factory.org()
+    brand = factory.brand(org)
+    for _ in range(12):
+        campaign = factory.campaign(brand)
+        factory.partnership(campaign, factory.influencer(org))
+    db.commit()
+    key = factory.key(org, "ADMIN")
+    window = {"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
+    counts = {}
+    for n in (2, 12):
+        with count_statements() as counter:
+            data = gql(key, PERFORMANCE, n=n, **window)
+        nodes = data["campaigns"]["nodes"]
+        assert len(nodes) == n and all(c["performance"]["clicks"] == 0 for c in nodes)
+        counts[n] = counter["n"]
+    assert counts[2] == counts[12], counts

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, join, literal, select
 from sqlalchemy.orm import Session
 
 from api.ledger.rollups import hour_of
@@ -85,74 +85,117 @@ def _ratio(numerator: int, denominator: int) -> Decimal | None:
     )
 
 
-def _where(model: Any, scope: Scope) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [model.organization_id == scope.organization_id]
-    for name in ("campaign_id", "partnership_id", "influencer_id"):
-        value = getattr(scope, name)
-        if value is not None:
-            clauses.append(getattr(model, name) == value)
-    return clauses
+SCOPES = ("campaign_id", "partnership_id", "influencer_id", "link_id")
 
 
 def performance(
     session: Session, scope: Scope, currency: str, start: datetime, end: datetime
 ) -> Performance:
-    """Three aggregate statements over rollups and campaign costs, whatever the data size.
-    Rollups are hourly: `start` and `end` are rounded down to the hour (UTC)."""
+    """The performance of one scope (`performance_of_many` of one id)."""
+    kind = next((name for name in SCOPES if getattr(scope, name) is not None), None)
+    key = getattr(scope, kind) if kind else 0
+    return performance_of_many(
+        session, scope.organization_id, kind, [key], currency, start, end
+    )[key]
+
+
+def performance_of_many(
+    session: Session,
+    organization_id: int,
+    kind: str | None,
+    ids: list[int],
+    currency: str,
+    start: datetime,
+    end: datetime,
+) -> dict[int, Performance]:
+    """The performance of many scopes of one kind ("campaign_id", "partnership_id",
+    "influencer_id", "link_id"; None: the whole organization, under id 0) in three aggregate
+    statements grouped by scope, whatever the number of scopes or the data size (a page of
+    campaigns costs what one does). Rollups are hourly: `start` and `end` are rounded down to
+    the hour (UTC)."""
     start, end = hour_of(start), hour_of(end)
-    hours = (ClickRollup.hour >= start, ClickRollup.hour < end)
-    clicks, unique = session.execute(
-        select(
-            func.coalesce(func.sum(ClickRollup.clicks), 0),
-            func.coalesce(func.sum(ClickRollup.unique_clicks), 0),
-        ).where(*_rollup_where(ClickRollup, scope), *hours)
-    ).one()
+    wanted = sorted(set(ids))
+
+    c = ClickRollup
+    click_key, click_from = _group(c, kind)
+    click_rows = session.execute(
+        select(click_key, func.sum(c.clicks), func.sum(c.unique_clicks))
+        .select_from(click_from)
+        .where(
+            c.organization_id == organization_id,
+            c.hour >= start,
+            c.hour < end,
+            *_in(click_key, kind, wanted),
+        )
+        .group_by(click_key)
+    ).all()
 
     r = PerformanceRollup
-    conversions, revenue, commission, fees = session.execute(
+    rollup_key = getattr(r, kind) if kind else literal(0)
+    rollup_rows = session.execute(
         select(
-            func.coalesce(func.sum(r.conversions), 0),
-            func.coalesce(func.sum(r.revenue), 0),
-            func.coalesce(func.sum(r.commission), 0),
-            func.coalesce(func.sum(r.fees), 0),
-        ).where(*_rollup_where(r, scope), r.currency == currency, r.hour >= start, r.hour < end)
-    ).one()
-
-    gifted: int | None = 0
-    if scope.link_id is None:  # gifts go to partnerships, never through a link
-        gifted = session.scalar(
-            select(func.coalesce(func.sum(CampaignCost.amount), 0)).where(
-                *_where(CampaignCost, scope),
-                CampaignCost.currency == currency,
-                CampaignCost.created_at >= start,
-                CampaignCost.created_at < end,
-            )
+            rollup_key, func.sum(r.conversions), func.sum(r.revenue), func.sum(r.commission),
+            func.sum(r.fees),
         )
-    return Performance(
-        currency=currency,
-        clicks=int(clicks),
-        unique_clicks=int(unique),
-        conversions=int(conversions),
-        revenue=int(revenue),
-        commission=int(commission),
-        fees=int(fees),
-        gifted=int(gifted or 0),
-    )
+        .where(
+            r.organization_id == organization_id,
+            r.currency == currency,
+            r.hour >= start,
+            r.hour < end,
+            *_in(rollup_key, kind, wanted),
+        )
+        .group_by(rollup_key)
+    ).all()
+
+    gifts: dict[int, int] = {}
+    if kind != "link_id":  # gifts go to partnerships, never through a link
+        cost = CampaignCost
+        cost_key = getattr(cost, kind) if kind else literal(0)
+        gifts = {
+            int(k): int(v or 0)
+            for k, v in session.execute(
+                select(cost_key, func.sum(cost.amount))
+                .where(
+                    cost.organization_id == organization_id,
+                    cost.currency == currency,
+                    cost.created_at >= start,
+                    cost.created_at < end,
+                    *_in(cost_key, kind, wanted),
+                )
+                .group_by(cost_key)
+            )
+        }
+
+    clicks = {int(k): (int(n or 0), int(u or 0)) for k, n, u in click_rows}
+    sums = {int(k): tuple(int(v or 0) for v in rest) for k, *rest in rollup_rows}
+    result = {}
+    for key in wanted:
+        n, unique = clicks.get(key, (0, 0))
+        conversions, revenue, commission, fees = sums.get(key, (0, 0, 0, 0))
+        result[key] = Performance(
+            currency=currency,
+            clicks=n,
+            unique_clicks=unique,
+            conversions=conversions,
+            revenue=revenue,
+            commission=commission,
+            fees=fees,
+            gifted=gifts.get(key, 0),
+        )
+    return result
 
 
-def _rollup_where(model: Any, scope: Scope) -> list[ColumnElement[bool]]:
-    """The scope on a rollup with link, campaign and partnership columns; an influencer's rows
-    are their partnerships' (click rollups have no influencer column)."""
-    clauses = [model.organization_id == scope.organization_id]
-    if scope.link_id is not None:
-        clauses.append(model.link_id == scope.link_id)
-    if scope.campaign_id is not None:
-        clauses.append(model.campaign_id == scope.campaign_id)
-    if scope.partnership_id is not None:
-        clauses.append(model.partnership_id == scope.partnership_id)
-    if scope.influencer_id is not None and hasattr(model, "influencer_id"):
-        clauses.append(model.influencer_id == scope.influencer_id)
-    elif scope.influencer_id is not None:
-        own = select(Partnership.id).where(Partnership.influencer_id == scope.influencer_id)
-        clauses.append(model.partnership_id.in_(own))
-    return clauses
+def _group(model: Any, kind: str | None) -> tuple[Any, Any]:
+    """The grouping column of a click rollup for `kind`, and what to select from: click
+    rollups have no influencer column, so an influencer's are their partnerships'."""
+    if kind is None:
+        return literal(0), model
+    if kind == "influencer_id":
+        return Partnership.influencer_id, join(
+            model, Partnership, Partnership.id == model.partnership_id
+        )
+    return getattr(model, kind), model
+
+
+def _in(column: Any, kind: str | None, ids: list[int]) -> list[ColumnElement[bool]]:
+    return [] if kind is None else [column.in_(ids)]

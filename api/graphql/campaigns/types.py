@@ -90,7 +90,7 @@ class Campaign(ModelNode):
         )
 
     @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
-    def performance(
+    async def performance(
         self,
         info: Info,
         from_: Annotated[datetime, strawberry.argument(name="from")],
@@ -99,7 +99,7 @@ class Campaign(ModelNode):
     ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
         from api.graphql.finance.performance import resolve_performance
 
-        return resolve_performance(
+        return await resolve_performance(
             info, {"campaign_id": self.id}, currency or self.currency, from_, to
         )
 

@@ -142,7 +142,7 @@ class Influencer(ModelNode):
         return AudienceQuality.of(quality) if quality else None
 
     @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
-    def performance(
+    async def performance(
         self,
         info: Info,
         from_: Annotated[datetime, strawberry.argument(name="from")],
@@ -151,7 +151,7 @@ class Influencer(ModelNode):
     ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
         from api.graphql.finance.performance import resolve_performance
 
-        return resolve_performance(info, {"influencer_id": self.id}, currency, from_, to)
+        return await resolve_performance(info, {"influencer_id": self.id}, currency, from_, to)
 
     @strawberry.field
     async def accounts(self, info: Info) -> list[SocialAccount]:

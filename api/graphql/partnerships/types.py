@@ -79,7 +79,7 @@ class Partnership(ModelNode):
 
         campaign = await by_id(info.context, CampaignModel).load(self.row.campaign_id)
         code = currency or (campaign.currency if campaign else "EUR")
-        return resolve_performance(info, {"partnership_id": self.id}, code, from_, to)
+        return await resolve_performance(info, {"partnership_id": self.id}, code, from_, to)
 
     @strawberry.field
     async def campaign(

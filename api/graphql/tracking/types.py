@@ -75,7 +75,7 @@ class TrackedLink(ModelNode):
 
         campaign = await by_id(info.context, CampaignModel).load(self.row.campaign_id)
         code = currency or (campaign.currency if campaign else "EUR")
-        return resolve_performance(info, {"link_id": self.id}, code, from_, to)
+        return await resolve_performance(info, {"link_id": self.id}, code, from_, to)
 
 
 @strawberry.type(name="DiscountCode", description="A code a shopper types at checkout.")
