@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.ledger.sql import insert_many_ignore
+from api.ledger.sql import dialect_insert, insert_many_ignore, upsert_add
 from api.models import Click, ClickRollup, OrphanVisit, OrphanVisitRollup, TrackedLink
 from tracker.events import FIELDS, VERSION
 
@@ -213,7 +213,7 @@ def ingest_clicks(session: Session, events: Sequence[ClickValues]) -> ClickStats
         else:
             stats.inserted = _insert_clicks_generic(session, clicks)
     stats.duplicates = len(clicks) - stats.inserted
-    _upsert_counts(
+    upsert_add(
         session,
         OrphanVisitRollup,
         [{"code": c, "hour": h, "count": n} for (c, h), n in sorted(orphans.items())],
@@ -343,16 +343,6 @@ def _insert_clicks_pg(session: Session, clicks: Sequence[ClickValues]) -> int:
 # --- elsewhere (SQLite): Core executemany, rollups counted in Python ------------------------------
 
 
-def _dialect_insert(session: Session, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
 def _row(values: ClickValues) -> dict[str, Any]:
     ts = int(values[_TS])
     return {
@@ -374,7 +364,7 @@ def _row(values: ClickValues) -> dict[str, Any]:
 def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> int:
     table = Click.__table__
     stmt = (
-        _dialect_insert(session, table)
+        dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["click_id"])
         .returning(table.c.click_id)
     )
@@ -407,7 +397,7 @@ def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> i
             acc["clicks"] += 1
             acc["unique_clicks"] += row["is_unique"]
     # Sorted keys: concurrent workers lock rollup rows in the same order (no deadlocks).
-    _upsert_counts(
+    upsert_add(
         session,
         ClickRollup,
         [rollups[k] for k in sorted(rollups)],
@@ -415,24 +405,3 @@ def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> i
         ["clicks", "unique_clicks", "bot_hits"],
     )
     return len(inserted)
-
-
-def _upsert_counts(
-    session: Session,
-    model: Any,
-    rows: list[dict[str, Any]],
-    keys: list[str],
-    counters: list[str],
-) -> None:
-    """Adds the counters of `rows` to the rows with the same keys (inserting missing ones)."""
-    if not rows:
-        return
-    table = model.__table__
-    stmt = _dialect_insert(session, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={name: table.c[name] + stmt.excluded[name] for name in counters},
-    )
-    conn = session.connection()
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(stmt, rows[start : start + CHUNK])

@@ -351,7 +351,9 @@ def ingest_conversions(
             event.brand_id, event.order_id
         ):
             apply_waiting(session, event.brand_id, event.order_id, ctx.now)
-    return [r if r is not None else Result(Outcome.DEAD, "not processed") for r in results]
+    answered = [r for r in results if r is not None]
+    assert len(answered) == len(events)  # every event got its answer above
+    return answered
 
 
 def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) -> Result:

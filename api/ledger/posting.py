@@ -42,7 +42,6 @@ from api.domain.commission import (
     reversal_for_refund,
 )
 from api.ledger import rollups
-from api.ledger.sql import dialect_insert as dialect_insert  # re-exported for api.ingest
 from api.ledger.sql import insert_ignore, insert_many_ignore
 from api.models import (
     Campaign,
@@ -95,8 +94,10 @@ def gifted_cost_key(partnership_id: int) -> str:
 
 
 def post_entries(session: Session, entries: list[tuple[dict[str, Any], int | None]]) -> int:
-    """`post_entry` for many (entry values, tracked link) at once, in one statement; how many
-    were new."""
+    """Appends ledger entries (their values, and the tracked link of their conversion) in one
+    statement, skipping those whose idempotency key exists; how many were new. What they add to
+    a partnership's commission or fees is counted in the performance rollup, in the same
+    transaction."""
     by_key = {values["idempotency_key"]: (values, link) for values, link in entries}
     rows = insert_many_ignore(
         session,
@@ -111,16 +112,9 @@ def post_entries(session: Session, entries: list[tuple[dict[str, Any], int | Non
     return len(rows)
 
 
-def post_entry(
-    session: Session, values: dict[str, Any], *, link_id: int | None = None
-) -> int | None:
-    """Appends a ledger entry unless its idempotency key exists; the new id, or None. What it
-    adds to a partnership's commission or fees is counted in the performance rollup (under the
-    conversion's tracked link, `link_id`) in the same transaction."""
-    entry_id = insert_ignore(session, LedgerEntry, values, ["idempotency_key"])
-    if entry_id is not None:
-        rollups.count_entry(session, values, link_id)
-    return entry_id
+def post_entry(session: Session, values: dict[str, Any], *, link_id: int | None = None) -> bool:
+    """`post_entries` of one: whether it was new."""
+    return post_entries(session, [(values, link_id)]) == 1
 
 
 def locked(session: Session, model: Any, row_id: int) -> Any:
@@ -329,7 +323,7 @@ def sync_reversals(
         reversal = reversal_for_refund(
             commission.amount, conversion.amount, refunded, amount, reversed_total
         )
-        entry_id = post_entry(
+        new = post_entry(
             session,
             _reversal_values(
                 commission,
@@ -348,7 +342,7 @@ def sync_reversals(
             ),
             link_id=conversion.link_id,
         )
-        if entry_id is None:  # posted concurrently: the next sync starts from the new state
+        if not new:  # posted concurrently: the next sync starts from the new state
             break
         refunded += amount
         reversed_total += reversal
@@ -618,7 +612,7 @@ def post_manual_entry(
         "memo": f"{memo} (by {author})",
         "idempotency_key": key,
     }
-    created = post_entry(session, values) is not None
+    created = post_entry(session, values)
     entry = entry_by_key(session, key)
     assert entry is not None
     same = (entry.influencer_id, entry.partnership_id, entry.kind, entry.amount, entry.currency)

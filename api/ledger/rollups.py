@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from api.ledger.sql import dialect_insert
+from api.ledger.sql import upsert_add
 from api.models import Conversion
 from api.models.ledger import EntryKind
 from api.models.rollups import NO_LINK, PerformanceRollup
@@ -29,7 +29,6 @@ FEE_KINDS = frozenset({EntryKind.FLAT_FEE, EntryKind.BONUS})
 _COUNTERS = ("conversions", "revenue", "commission", "fees")
 _KEY = ("partnership_id", "link_id", "hour", "currency")
 _PENDING = "performance_rollup_deltas"
-_UPSERT: dict[str, Any] = {}
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -55,19 +54,9 @@ def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    dialect = session.get_bind().dialect.name
-    stmt = _UPSERT.get(dialect)
-    if stmt is None:  # one statement per backend: the values are parameters, compiled once
-        table = PerformanceRollup.__table__
-        insert = dialect_insert(session, table)
-        stmt = _UPSERT[dialect] = insert.on_conflict_do_update(
-            index_elements=list(_KEY),
-            set_={c: table.c[c] + insert.excluded[c] for c in _COUNTERS},
-        )
     rows = [pending[k] for k in sorted(pending, key=_sort_key)]
     rows = [r for r in rows if any(r[c] for c in _COUNTERS)]  # +1 and -1 cancel out
-    if rows:
-        session.connection().execute(stmt, rows)
+    upsert_add(session, PerformanceRollup, rows, list(_KEY), list(_COUNTERS))
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -55,3 +55,25 @@ def insert_many_ignore(
         .returning(*returning)
     )
     return list(session.connection().execute(stmt, rows).all())
+
+
+def upsert_add(
+    session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str], counters: list[str]
+) -> None:
+    """Adds the `counters` of `rows` to the rows with the same `keys`, inserting missing ones
+    (INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x): counters are never read and
+    rewritten. Callers pass rows in key order, so concurrent writers lock them in one order."""
+    if not rows:
+        return
+    table = model.__table__
+    stmt = dialect_insert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: table.c[name] + stmt.excluded[name] for name in counters},
+    )
+    conn = session.connection()
+    for start in range(0, len(rows), _UPSERT_CHUNK):  # under SQLite's bound-parameter limit
+        conn.execute(stmt, rows[start : start + _UPSERT_CHUNK])
+
+
+_UPSERT_CHUNK = 500

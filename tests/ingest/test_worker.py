@@ -90,6 +90,17 @@ def test_replayed_orphan_visits_count_once(rds, prefix, sessions, session):
     assert counts == {"gone": 2}
 
 
+def test_orphan_visit_without_an_event_id_is_dead_lettered(rds, prefix, sessions, session):
+    hour = seed.now_ms() // 3_600_000 * 3_600_000
+    bad = seed.orphan("gone", hour + 1).to_fields() | {"event_id": ""}
+    push(rds, prefix, (keys.clicks_stream(prefix), bad), seed.orphan("gone", hour + 2))
+    assert drain(rds, sessions, prefix).orphans == 1
+    [dead] = dead_letters(rds, prefix)
+    assert "event_id" in dead["dlq_reason"]
+    session.expire_all()
+    assert [(r.code, r.count) for r in session.scalars(select(OrphanVisitRollup))] == [("gone", 1)]
+
+
 def test_long_user_agent_and_referer_are_truncated(rds, prefix, sessions, session):
     w = seed.world(session)
     event = seed.click(w)
