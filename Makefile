@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
 
@@ -35,16 +36,16 @@ lint: $(STAMP)
 	$(BIN)/mypy api tracker
 
 bench-tracker: $(STAMP)
-	$(BIN)/python bench/tracker.py
+	$(BIN)/python bench/tracker.py $(BENCH_ARGS)
 
 bench-ingest: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
 bench-export: $(STAMP)
-	$(BIN)/python bench/export.py
+	$(BIN)/python bench/export.py $(BENCH_ARGS)
 
 bench-disclosure: $(STAMP)
-	$(BIN)/python bench/disclosure.py
+	$(BIN)/python bench/disclosure.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,19 +1,21 @@
 """Tracker redirects vs nginx `return 302`, side by side in one run (`make bench-tracker`).
 
-nginx (one worker) and the Vouch tracker (one granian worker) are pinned to core 1, wrk to core
-0 (the load generator and Redis share it); each gets 64 connections for 10 s, three rounds,
-alternating. A real Redis receives the clicks: a fresh redis-server on a free port (or REDIS_URL
-if set), with one link published under a random prefix. wrk sends a browser User-Agent and
-Referer. Two workloads, each against both servers:
+nginx (one worker) and the Vouch tracker (one granian worker, RSGI, as `vouch tracker serve`
+runs it) are pinned to core 1, wrk to core 0 (the load generator and Redis share it); each gets
+64 connections for 10 s, three rounds, alternating. `--asgi` adds the same tracker over granian's
+ASGI interface (TRACKER_INTERFACE=asgi) to every round, to show what RSGI buys side by side.
+A real Redis receives the clicks: a fresh redis-server on a free port (or REDIS_URL if set),
+with one link published under a random prefix per tracker. wrk sends a browser's headers
+(User-Agent, Referer, Accept, Accept-Language). Two workloads, each against every server:
 - unique: a different X-Forwarded-For per request (the bench peer is a trusted proxy), so every
   click is a new visitor (until the 65,536 addresses of a wrk thread wrap around): the full
   path, with a new dedupe entry, an IP hash and a truncation per click;
 - repeat: the same visitor again and again: after the first click every one is logged unique=0
   with the first click's id.
 
-After the rounds the tracker is stopped (SIGTERM: its lifespan shutdown flushes the buffer) and
-the run checks that the click events in Redis equal the redirects the tracker answered, that
-wrk saw no errors and no non-3xx answer, and that the spool is empty. Targets: tracker/nginx
+After the rounds each tracker is stopped (SIGTERM: its shutdown flushes the buffer) and the run
+checks that its click events in Redis equal the redirects it answered, that wrk saw no errors
+and no non-3xx answer, and that its spool is empty. Targets: tracker/nginx
 ratio of requests/s >= 0.25 (median of the rounds' ratios) and tracker p99 < 10 ms, for each
 workload (`--workload unique` or `repeat` runs one).
 
@@ -39,6 +41,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -205,6 +209,89 @@ def scrape(base: str) -> dict[str, float]:
     return values
 
 
+@dataclass
+class Tracker:
+    name: str
+    interface: str
+    prefix: str
+    base: str
+    spool: Path
+    process: subprocess.Popen[bytes]
+
+
+def start_tracker(interface: str, prefix: str, redis_url: str, core: str, work: Path) -> Tracker:
+    """`python -m tracker` (one granian worker) pinned to `core`, with its own key prefix."""
+    port = free_port()
+    spool = work / f"spool-{interface}"
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "REDIS_CLUSTER_URL": "",
+        "REDIS_PREFIX": prefix,
+        "TRACKER_HOST": "127.0.0.1",
+        "TRACKER_PORT": str(port),
+        "TRACKER_WORKERS": "1",
+        "TRACKER_INTERFACE": interface,
+        "TRACKER_SPOOL_DIR": str(spool),
+        "TRUSTED_PROXIES": "127.0.0.1/32",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        ["taskset", "-c", core, sys.executable, "-m", "tracker"], env=env, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/healthz")
+    name = "tracker" if interface == "rsgi" else f"tracker-{interface}"
+    say(f"started {name} (1 granian worker, {interface.upper()}, uvloop) on port {port}")
+    return Tracker(name, interface, prefix, base, spool, process)
+
+
+def check_tracker(
+    tracker: Tracker, client: redis.Redis, runs: list[WrkResult], connections: int
+) -> tuple[list[str], list[str]]:
+    """Stops the tracker (SIGTERM: its shutdown flushes the buffer) and checks that its click
+    events in Redis equal its redirects. Returns the lines to print and the failures."""
+    metrics = scrape(tracker.base)
+    say(f"stopping {tracker.name} (SIGTERM: the shutdown flushes its buffer)")
+    tracker.process.send_signal(signal.SIGTERM)
+    tracker.process.wait(30)
+    events = client.xlen(keys.clicks_stream(tracker.prefix))
+    spooled = list(tracker.spool.glob("*.jsonl"))
+    redirects = int(metrics["tracker_redirects_total"])
+    wrk_counted = sum(r.requests for r in runs)
+    unique = int(metrics["tracker_unique_clicks_total"])
+    lines = [
+        f"{tracker.name}: redirects answered (302, GET): {redirects:,}",
+        f"{tracker.name}: responses counted by wrk:       {wrk_counted:,}",
+        f"{tracker.name}: click events in Redis:          {events:,}",
+        f"{tracker.name}: unique clicks: {unique:,}, "
+        f"repeats: {int(metrics['tracker_clicks_total']) - unique:,}, "
+        f"bot hits: {int(metrics['tracker_bot_hits_total']):,}, "
+        f"spooled: {int(metrics['tracker_events_spooled_total']):,}, "
+        f"flushes: {int(metrics['tracker_flush_seconds_count']):,}",
+    ]
+    failures = []
+    if events != redirects:
+        failures.append(f"{tracker.name}: {events} click events in Redis for {redirects} redirects")
+    # wrk stops with requests in flight: the tracker may answer (and log) up to one per
+    # connection per run that wrk no longer counts.
+    in_flight = len(runs) * connections
+    if not 0 <= redirects - wrk_counted <= in_flight:
+        failures.append(
+            f"{tracker.name} answered {redirects} redirects, wrk counted {wrk_counted} "
+            f"(more apart than the {in_flight} that may be in flight)"
+        )
+    bad = sum(r.errors + r.non_3xx for r in runs)
+    if bad:
+        failures.append(f"{tracker.name}: {bad} wrk errors or non-3xx responses")
+    for counter in ("orphans", "unavailable", "invalid_codes"):
+        if metrics[f"tracker_{counter}_total"]:
+            failures.append(f"{tracker.name}: tracker_{counter}_total is not 0")
+    if spooled:
+        failures.append(f"{tracker.name}: {len(spooled)} spool files left")
+    return lines, failures
+
+
 # workload name -> (what it is, whether wrk varies X-Forwarded-For with the Lua script)
 WORKLOADS = {
     "unique": ("a different visitor per request (X-Forwarded-For varies)", True),
@@ -214,53 +301,69 @@ WORKLOADS = {
 
 def measure(
     workload: str, urls: dict[str, str], script: Path, core: str, args: argparse.Namespace
-) -> tuple[dict[str, list[WrkResult]], list[WrkResult]]:
-    """Warm-up, then `args.rounds` rounds of nginx and the tracker, alternating who goes first.
-    Returns the rounds' results and every tracker run (warm-up included)."""
+) -> tuple[dict[str, list[WrkResult]], dict[str, list[WrkResult]]]:
+    """Warm-up, then `args.rounds` rounds of every server in `urls`, the order reversed every
+    other round. Returns the rounds' results and every tracker's runs (warm-up included)."""
     lua = script if WORKLOADS[workload][1] else None
-    say(f"workload '{workload}': {WORKLOADS[workload][0]}; warming up both servers (2 s each)")
-    run_wrk(urls["nginx"], lua, core, 2, args.connections)
-    tracker_runs = [run_wrk(urls["tracker"], lua, core, 2, args.connections)]
-    results: dict[str, list[WrkResult]] = {"nginx": [], "tracker": []}
+    names = list(urls)
+    say(f"workload '{workload}': {WORKLOADS[workload][0]}; warming up the servers (2 s each)")
+    runs: dict[str, list[WrkResult]] = {name: [] for name in names if name != "nginx"}
+    for name in names:
+        result = run_wrk(urls[name], lua, core, 2, args.connections)
+        if name in runs:
+            runs[name].append(result)
+    results: dict[str, list[WrkResult]] = {name: [] for name in names}
     for round_ in range(1, args.rounds + 1):
-        for name in ["nginx", "tracker"] if round_ % 2 else ["tracker", "nginx"]:
+        for name in names if round_ % 2 else names[::-1]:
             say(
                 f"{workload} round {round_}/{args.rounds}: {name}, "
                 f"{args.connections} connections, {args.duration} s"
             )
             result = run_wrk(urls[name], lua, core, args.duration, args.connections)
             results[name].append(result)
-            if name == "tracker":
-                tracker_runs.append(result)
+            if name in runs:
+                runs[name].append(result)
             say(
                 f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
                 f"p99 {result.p99_ms:.2f} ms, errors {result.errors}, non-3xx {result.non_3xx}"
             )
-    return results, tracker_runs
+    return results, runs
+
+
+def _round_ratios(over: list[WrkResult], under: list[WrkResult]) -> list[float]:
+    return [o.rps / u.rps for o, u in zip(over, under, strict=True)]
 
 
 def report(workload: str, results: dict[str, list[WrkResult]]) -> list[str]:
-    """Prints the figures of one workload; returns its missed targets."""
+    """Prints the figures of one workload; returns its missed targets (which are the RSGI
+    tracker's, the way `vouch tracker serve` runs it)."""
     print(f"\nworkload '{workload}': {WORKLOADS[workload][0]}")
-    print(f"{'server':10} {'round':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    for name in ("nginx", "tracker"):
-        for i, r in enumerate(results[name], 1):
-            print(f"{name:10} {i:>5} {r.rps:>10,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}")
-    for name in ("nginx", "tracker"):
-        rs = results[name]
+    print(f"{'server':12} {'round':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, rs in results.items():
+        for i, r in enumerate(rs, 1):
+            print(f"{name:12} {i:>5} {r.rps:>10,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}")
+    for name, rs in results.items():
         print(
-            f"{name:10} median {statistics.median(r.rps for r in rs):>10,.0f} req/s  "
+            f"{name:12} median {statistics.median(r.rps for r in rs):>10,.0f} req/s  "
             f"p50 {statistics.median(r.p50_ms for r in rs):.2f} ms  "
             f"p99 {statistics.median(r.p99_ms for r in rs):.2f} ms"
         )
-    # Each round's two runs are adjacent in time: their ratio is the least disturbed by
+    # The runs of one round are adjacent in time: their ratio is the least disturbed by
     # whatever else the machine is doing, so the headline is the median of those.
-    ratios = [t.rps / n.rps for n, t in zip(results["nginx"], results["tracker"], strict=True)]
+    ratios = _round_ratios(results["tracker"], results["nginx"])
     ratio = statistics.median(ratios)
     p99 = statistics.median(r.p99_ms for r in results["tracker"])
     print(f"ratio tracker/nginx per round: {', '.join(f'{r:.3f}' for r in ratios)}")
     print(f"ratio tracker/nginx (median of rounds): {ratio:.3f} (target >= {RATIO_TARGET})")
     print(f"tracker p99 (median of rounds): {p99:.2f} ms (target < {P99_TARGET_MS} ms)")
+    if "tracker-asgi" in results:
+        over_asgi = _round_ratios(results["tracker"], results["tracker-asgi"])
+        asgi = _round_ratios(results["tracker-asgi"], results["nginx"])
+        print(
+            f"tracker-asgi/nginx (median of rounds): {statistics.median(asgi):.3f}; "
+            f"tracker (RSGI)/tracker-asgi per round: {', '.join(f'{r:.3f}' for r in over_asgi)}"
+            f", median {statistics.median(over_asgi):.3f}"
+        )
     failures = []
     if ratio < RATIO_TARGET:
         failures.append(f"{workload}: ratio {ratio:.3f} below the target {RATIO_TARGET}")
@@ -277,10 +380,13 @@ def main() -> int:
     parser.add_argument(
         "--workload", choices=["both", *WORKLOADS], default="both", help="default: both"
     )
+    parser.add_argument(
+        "--asgi",
+        action="store_true",
+        help="also run the tracker over granian's ASGI interface (TRACKER_INTERFACE=asgi)",
+    )
     args = parser.parse_args()
     workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
-
-    import redis
 
     ensure_tools()
     cores = os.cpu_count() or 1
@@ -351,8 +457,9 @@ def main() -> int:
             destination=DESTINATION,
             utm=Utm(source="instagram", medium="influencer", campaign="bench"),
         )
-        client.set(keys.link(prefix, CODE), record.to_json())
-        stream = keys.clicks_stream(prefix)
+        interfaces = ["rsgi", "asgi"] if args.asgi else ["rsgi"]
+        for interface in interfaces:
+            client.set(keys.link(f"{prefix}-{interface}", CODE), record.to_json())
 
         script = work / "requests.lua"
         script.write_text(WRK_SCRIPT)
@@ -388,77 +495,29 @@ def main() -> int:
         wait_http(nginx_url)
         say(f"started nginx (1 worker) on port {nginx_port}")
 
-        tracker_port = free_port()
-        tracker_base = f"http://127.0.0.1:{tracker_port}"
-        env = {
-            **os.environ,
-            "REDIS_URL": redis_url,
-            "REDIS_CLUSTER_URL": "",
-            "REDIS_PREFIX": prefix,
-            "TRACKER_HOST": "127.0.0.1",
-            "TRACKER_PORT": str(tracker_port),
-            "TRACKER_WORKERS": "1",
-            "TRACKER_SPOOL_DIR": str(work / "spool"),
-            "TRUSTED_PROXIES": "127.0.0.1/32",
-            "LOG_LEVEL": "WARNING",
-        }
-        tracker = subprocess.Popen(
-            ["taskset", "-c", server_core, sys.executable, "-m", "tracker"], env=env, cwd=ROOT
-        )
-        processes.append(tracker)
-        wait_http(f"{tracker_base}/healthz")
-        say(f"started the tracker (1 granian worker, uvloop) on port {tracker_port}")
-
-        urls = {"nginx": nginx_url, "tracker": f"{tracker_base}/c/{CODE}"}
+        trackers = [
+            start_tracker(interface, f"{prefix}-{interface}", redis_url, server_core, work)
+            for interface in interfaces
+        ]
+        processes += [t.process for t in trackers]
+        urls = {"nginx": nginx_url, **{t.name: f"{t.base}/c/{CODE}" for t in trackers}}
         results = {}
-        tracker_runs: list[WrkResult] = []
+        tracker_runs: dict[str, list[WrkResult]] = {t.name: [] for t in trackers}
         for workload in workloads:
             results[workload], runs = measure(workload, urls, script, load_core, args)
-            tracker_runs += runs
+            for name, more in runs.items():
+                tracker_runs[name] += more
 
-        metrics = scrape(tracker_base)
-        say("stopping the tracker (SIGTERM: the shutdown flushes its buffer)")
-        tracker.send_signal(signal.SIGTERM)
-        tracker.wait(30)
-        events = client.xlen(stream)
-        spooled = list((work / "spool").glob("*.jsonl"))
-        redirects = int(metrics["tracker_redirects_total"])
-        wrk_counted = sum(r.requests for r in tracker_runs)
-
+        checks = [
+            check_tracker(t, client, tracker_runs[t.name], args.connections) for t in trackers
+        ]
         for workload in workloads:
             failures += report(workload, results[workload])
-        print()
-        print(f"redirects answered by the tracker (302, GET): {redirects:,}")
-        print(f"responses counted by wrk:                     {wrk_counted:,}")
-        print(f"click events in Redis:                        {events:,}")
-        unique = int(metrics["tracker_unique_clicks_total"])
-        print(
-            f"unique clicks: {unique:,}, "
-            f"repeats: {int(metrics['tracker_clicks_total']) - unique:,}, "
-            f"bot hits: {int(metrics['tracker_bot_hits_total']):,}, "
-            f"spooled: {int(metrics['tracker_events_spooled_total']):,}, "
-            f"flushes: {int(metrics['tracker_flush_seconds_count']):,}"
-        )
+        for lines_, missed in checks:
+            print()
+            print("\n".join(lines_))
+            failures += missed
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-
-        if events != redirects:
-            failures.append(f"{events} click events in Redis for {redirects} redirects")
-        # wrk stops with requests in flight: the tracker may answer (and log) up to one per
-        # connection per run that wrk no longer counts.
-        in_flight = len(tracker_runs) * args.connections
-        if not 0 <= redirects - wrk_counted <= in_flight:
-            failures.append(
-                f"the tracker answered {redirects} redirects, wrk counted {wrk_counted} "
-                f"(more apart than the {in_flight} that may be in flight)"
-            )
-        bad = sum(r.errors + r.non_3xx for r in tracker_runs)
-        if bad:
-            failures.append(f"{bad} wrk errors or non-3xx responses from the tracker")
-        for counter in ("orphans", "unavailable", "invalid_codes"):
-            if metrics[f"tracker_{counter}_total"]:
-                failures.append(f"tracker_{counter}_total is not 0")
-        if spooled:
-            failures.append(f"{len(spooled)} spool files left")
     finally:
         for process in reversed(processes):
             if process.poll() is None:
@@ -468,7 +527,7 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     process.kill()
         if client is not None and os.environ.get("REDIS_URL"):
-            for key in client.scan_iter(match=f"{prefix}:*"):
+            for key in client.scan_iter(match=f"{prefix}-*"):
                 client.delete(key)
         shutil.rmtree(work, ignore_errors=True)
 

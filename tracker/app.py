@@ -1,9 +1,12 @@
-"""The tracker's ASGI app.
+"""The tracker's app: an ASGI app, which granian serves through its RSGI interface.
 
 `/c/{code}` is a plain ASGI handler (Starlette's Request and Response objects would cost about
-40% of a redirect); `/healthz` and `/metrics` are Starlette routes. The hot path never waits on
-Redis for a cached link: it builds the Location from pieces prepared per link, appends the click
-event to the sink's buffer and answers.
+40% of a redirect); `/healthz`, `/metrics` and the postbacks are Starlette routes. Under granian
+(`vouch tracker serve`), a GET of a cached code is answered by `__rsgi__` without building an
+ASGI scope or send messages; every other request goes to the ASGI side (`tracker.rsgi`). Both
+paths log a click with the one `record_click`. The hot path never waits on Redis for a cached
+link: it builds the Location from pieces prepared per link, appends the click event to the
+sink's buffer and answers.
 
 What each request gets:
 - GET of an active link: 302 with `vclid`, one click event (bot=1 for crawlers and previewers,
@@ -16,11 +19,12 @@ What each request gets:
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from redis.asyncio.retry import Retry
@@ -42,6 +46,7 @@ from tracker.metrics import Metrics
 from tracker.postbacks import Postbacks
 from tracker.redirect import Target
 from tracker.redis_client import async_client
+from tracker.rsgi import UNREADABLE_USER_AGENT, call_asgi, peer_host
 from tracker.settings import TrackerSettings, load
 from tracker.sink import REDIS_ERRORS, ClickSink, RedisHealth
 from tracker.spool import Spool
@@ -77,6 +82,7 @@ _REDIRECT_HEADERS = [
     (b"content-length", b"0"),
 ]
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
+_RSGI_REDIRECT_HEADERS = [(k.decode(), v.decode()) for k, v in _REDIRECT_HEADERS[:-1]]
 # the last two packed fields of an event, `bot` and `unique`
 _BOT_FLAGS = SEP.join(("1", "0"))
 _UNIQUE_FLAGS = SEP.join(("0", "1"))
@@ -103,8 +109,8 @@ def _redirect_start(location: bytes) -> dict[str, Any]:
     }
 
 
-def _header_text(raw: bytes, limit: int) -> str:
-    text = raw[:limit].decode("utf-8", "replace")
+def _header_text(raw: bytes | str, limit: int) -> str:
+    text = raw[:limit] if isinstance(raw, str) else raw[:limit].decode("utf-8", "replace")
     return text if text.isprintable() else clean(text)
 
 
@@ -166,9 +172,11 @@ class TrackerApp:
         self._remember = self.dedupe.remember
         self._dedupe_window = settings.dedupe_window_seconds
         self._add_event = self.sink.add
-        self._user_agents: dict[bytes, tuple[str, bool]] = {}
-        self._referers: dict[bytes, str] = {}
+        # keyed by the raw header: bytes over ASGI, str over RSGI
+        self._user_agents: dict[bytes | str, tuple[str, bool]] = {}
+        self._referers: dict[bytes | str, str] = {}
         self._page_404 = _page_headers(_NOT_FOUND_PAGE)
+        self._rsgi_page_404 = [(k.decode(), v.decode()) for k, v in self._page_404]
         self._page_503 = _page_headers(_UNAVAILABLE_PAGE, (b"retry-after", b"5"))
 
         m = self.metrics
@@ -177,6 +185,9 @@ class TrackerApp:
         m.gauge("redis_up", "1 if the last Redis call succeeded", lambda: int(self.health.up))
         m.gauge("link_cache_entries", "Codes in the link cache", lambda: len(self.links.cache))
         m.gauge("dedupe_entries", "Visitors in the dedupe window", lambda: len(self.dedupe))
+
+        # the last start or stop granian's embedded server scheduled (see `__rsgi_init__`)
+        self.lifecycle: asyncio.Task[None] | None = None
 
         self._web = Starlette(
             routes=[
@@ -233,6 +244,53 @@ class TrackerApp:
             await self.redis.aclose()
         log.info("tracker stopped", extra={"spool": self.spool.depth})
 
+    # --- RSGI (granian) ------------------------------------------------------------------
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        """granian's RSGI entry point: a GET of a cached code is answered here; anything else
+        goes to the ASGI app (`tracker.rsgi`). Same rules, same events, less server work."""
+        if scope.proto == "http" and scope.method == "GET":
+            path: str = scope.path
+            if path.startswith("/c/"):
+                code = path[3:]
+                now = _monotonic()
+                entry = self._cached_link(code)
+                if entry is not None and entry[0] > now:
+                    target = entry[1]
+                    headers = scope.headers
+                    user_agent = headers.get("user-agent")
+                    if user_agent is None:
+                        user_agent = UNREADABLE_USER_AGENT if "user-agent" in headers else ""
+                    ip = peer_host(scope.client)
+                    forwarded = headers.get_all("x-forwarded-for")
+                    if forwarded:
+                        ip = self._resolve_ip(ip, ",".join(forwarded))
+                    click_id = self.record_click(
+                        target, code, user_agent, headers.get("referer", ""), ip, now
+                    )
+                    if target is None:
+                        proto.response_bytes(404, self._rsgi_page_404, _NOT_FOUND_PAGE)
+                    else:
+                        location = target.location_head_text + click_id + target.location_tail_text
+                        proto.response_empty(302, [("location", location), *_RSGI_REDIRECT_HEADERS])
+                    return
+        await call_asgi(self.handle, scope, proto)
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Starts the sink (RSGI has no lifespan: granian calls this in the worker). In granian's
+        embedded server the loop is already running: the start is a task (`lifecycle`)."""
+        self._run_in(loop, self.startup())
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Flushes the buffer and stops, when granian stops the worker (see `__rsgi_init__`)."""
+        self._run_in(loop, self.shutdown())
+
+    def _run_in(self, loop: asyncio.AbstractEventLoop, step: Coroutine[Any, Any, None]) -> None:
+        if loop.is_running():
+            self.lifecycle = loop.create_task(step)
+        else:
+            loop.run_until_complete(step)
+
     # --- /c/{code} -----------------------------------------------------------------------
 
     async def click(self, scope: Scope, send: Any, code: str) -> None:
@@ -261,6 +319,32 @@ class TrackerApp:
         ip = client[0] if client else ""
         if forwarded:
             ip = self._resolve_ip(ip, forwarded.decode("latin-1"))
+        click_id = self.record_click(target, code, user_agent, referer, ip, now)
+        if target is None:
+            await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, False)
+            return
+        await send({
+            "type": "http.response.start",
+            "status": 302,
+            "headers": [
+                (b"location", target.location_head + click_id.encode() + target.location_tail),
+                *_REDIRECT_HEADERS,
+            ],
+        })  # fmt: skip
+        await send(_EMPTY_BODY)
+
+    def record_click(
+        self,
+        target: Target | None,
+        code: str,
+        user_agent: bytes | str,
+        referer: bytes | str,
+        ip: str,
+        now: float,
+    ) -> str:
+        """Logs a GET of `/c/{code}` (`target` None: an unknown or inactive code, answered 404)
+        by a client at `ip`, with these raw headers (bytes over ASGI, str over RSGI). Returns
+        the click id for the redirect's `vclid` ("" for an orphan)."""
         known = self._user_agents.get(user_agent)
         if known is None:
             known = self._learn_user_agent(user_agent)
@@ -278,8 +362,7 @@ class TrackerApp:
             metrics.orphans += 1
             flags = _BOT_FLAGS if bot else _REPEAT_FLAGS  # an orphan is never a unique click
             self._add_event((orphan_head(code), event_id, "", ms, ip, ua, ref, flags))
-            await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, False)
-            return
+            return ""
 
         if bot:
             metrics.bot_hits += 1
@@ -298,15 +381,7 @@ class TrackerApp:
                 click_id = first[1]
                 flags = _REPEAT_FLAGS
         self._add_event((target.event_head, event_id, click_id, ms, ip, ua, ref, flags))
-        await send({
-            "type": "http.response.start",
-            "status": 302,
-            "headers": [
-                (b"location", target.location_head + click_id.encode() + target.location_tail),
-                *_REDIRECT_HEADERS,
-            ],
-        })  # fmt: skip
-        await send(_EMPTY_BODY)
+        return click_id
 
     async def _uncached(self, send: Any, code: str, head: bool) -> Target | _Answered | None:
         """The target of a code the cache has no fresh entry for; `_ANSWERED` when it has
@@ -358,7 +433,7 @@ class TrackerApp:
             append(join((head, event_id, click_id, str(ms), ip_fields, ua, ref, flags)))
         return packed
 
-    def _learn_referer(self, raw: bytes) -> str:
+    def _learn_referer(self, raw: bytes | str) -> str:
         """The text of a Referer header, remembered like User-Agents: most clicks come from a
         few pages (a bio link, a video description)."""
         text = _header_text(raw, REFERER_LIMIT)
@@ -367,11 +442,11 @@ class TrackerApp:
         self._referers[raw] = text
         return text
 
-    def _learn_user_agent(self, raw: bytes) -> tuple[str, bool]:
+    def _learn_user_agent(self, raw: bytes | str) -> tuple[str, bool]:
         """The text and bot verdict of a User-Agent header, remembered: the same few hundred
         values make most of the traffic."""
         ua = _header_text(raw, USER_AGENT_LIMIT)
-        known = (ua, is_bot(ua))
+        known = (ua, raw == UNREADABLE_USER_AGENT or is_bot(ua))
         if len(self._user_agents) >= USER_AGENT_CACHE_SIZE:
             self._user_agents.clear()
         self._user_agents[raw] = known

@@ -71,8 +71,13 @@ class Target:
     location_head: bytes
     location_tail: bytes
     event_head: str
+    # the Location pieces as text, for granian's RSGI (ASCII: `_escape` leaves nothing else)
+    location_head_text: str
+    location_tail_text: str
 
     @classmethod
     def of(cls, record: LinkRecord) -> Target:
         head, tail = location_parts(record.destination, record.utm)
-        return cls(record, head.encode("ascii"), tail.encode("ascii"), link_head(record))
+        return cls(
+            record, head.encode("ascii"), tail.encode("ascii"), link_head(record), head, tail
+        )

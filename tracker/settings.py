@@ -38,6 +38,9 @@ def _local_url() -> str:
     return f"http://{host}:{_env('TRACKER_PORT', '8001')}"
 
 
+INTERFACES = ("rsgi", "asgi")
+
+
 @dataclass(frozen=True)
 class TrackerSettings:
     host: str = field(default_factory=lambda: _env("TRACKER_HOST", "127.0.0.1"))
@@ -60,7 +63,10 @@ class TrackerSettings:
     negative_cache_ttl_seconds: float = field(
         default_factory=lambda: float(_env("TRACKER_NEGATIVE_CACHE_TTL", "1"))
     )
-    # uvicorn worker processes; each has its own caches, buffer and dedupe window.
+    # How granian calls the app: "rsgi" (cached redirects answered without ASGI's per-request
+    # objects) or "asgi" (the plain ASGI app; header values that are not ASCII reach it too).
+    interface: str = field(default_factory=lambda: _env("TRACKER_INTERFACE", "rsgi").lower())
+    # granian worker processes; each has its own caches, buffer and dedupe window.
     workers: int = field(default_factory=lambda: int(_env("TRACKER_WORKERS", "1")))
     # Socket timeout of every Redis call: a slow Redis must not hold up redirects.
     redis_timeout_seconds: float = field(
@@ -91,6 +97,10 @@ class TrackerSettings:
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     redis: RedisSettings = field(default_factory=RedisSettings)
+
+    def __post_init__(self) -> None:
+        if self.interface not in INTERFACES:
+            raise ValueError(f"TRACKER_INTERFACE must be one of {', '.join(INTERFACES)}")
 
 
 def load() -> TrackerSettings:

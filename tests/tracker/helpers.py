@@ -201,7 +201,7 @@ async def served(app: TrackerApp) -> AsyncIterator[str]:
     from granian.server.embed import Server
 
     port = free_port()
-    server = Server(app.handle, address="127.0.0.1", port=port, **server_options())
+    server = Server(app, address="127.0.0.1", port=port, **server_options())
     task = asyncio.ensure_future(server.serve())
 
     def accepting() -> bool:
@@ -215,3 +215,6 @@ async def served(app: TrackerApp) -> AsyncIterator[str]:
     finally:
         server.stop()
         await task
+        # the embedded server schedules the app's shutdown (its flush) as a task
+        if app.lifecycle is not None:
+            await app.lifecycle

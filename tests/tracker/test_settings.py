@@ -28,3 +28,26 @@ def test_public_url(monkeypatch, env, url):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert TrackerSettings().public_url == url
+
+
+@pytest.mark.parametrize(
+    ("value", "interface"), [(None, "rsgi"), ("ASGI", "asgi"), ("rsgi", "rsgi")]
+)
+def test_interface_defaults_to_rsgi(monkeypatch, value, interface):
+    monkeypatch.delenv("TRACKER_INTERFACE", raising=False)
+    if value is not None:
+        monkeypatch.setenv("TRACKER_INTERFACE", value)
+    assert TrackerSettings().interface == interface
+
+
+def test_an_unknown_interface_is_refused(monkeypatch):
+    monkeypatch.setenv("TRACKER_INTERFACE", "wsgi")
+    with pytest.raises(ValueError, match="TRACKER_INTERFACE must be one of rsgi, asgi"):
+        TrackerSettings()
+
+
+def test_server_options_follow_the_interface():
+    from tracker.server import server_options
+
+    assert server_options()["interface"].value == "rsgi"
+    assert server_options("asgi")["interface"].value == "asgi"
