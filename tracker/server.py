@@ -2,10 +2,10 @@
 
 granian parses HTTP and writes responses in Rust and calls the app from one Python thread per
 worker process. Over its RSGI interface the app answers a cached redirect without an ASGI scope
-or send messages, and calls its ASGI side for everything else (`tracker.rsgi`); that is about a
-fifth less CPU per redirect than ASGI under granian, which is itself a third less than uvicorn
-(`make bench-tracker`). Each worker starts the app's sink when it starts, and flushes its buffered
-clicks when SIGTERM/SIGINT stop it.
+or send messages, and calls its ASGI side for everything else (`tracker.rsgi`): 5-10% more
+redirects/s than the same app over granian's ASGI (`make bench-tracker BENCH_ARGS=--asgi`),
+which was itself 15-20% ahead of uvicorn. Each worker starts the app's sink when it starts, and
+flushes its buffered clicks when SIGTERM/SIGINT stop it.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def server_options(interface: str = "rsgi") -> dict[str, Any]:
         "interface": Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
         "http": HTTPModes.http1,
         "websockets": False,
-        # asyncio tasks: granian's Rust ones are a little cheaper, but asyncio.shield and
-        # timeouts (Redis calls off the hot path) don't work in them
+        # asyncio tasks: granian's Rust ones showed no gain over RSGI here, and asyncio.shield
+        # and timeouts (Redis calls off the hot path) don't work in them
         "task_impl": TaskImpl.asyncio,
         "log_access": False,  # no per-request logging: /metrics counts them
         # X-Forwarded-For is ours to judge (trusted_proxies): granian never rewrites the client.

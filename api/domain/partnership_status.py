@@ -1,6 +1,8 @@
 """Partnership (influencer x campaign) lifecycle: INVITED -> ACCEPTED -> ACTIVE -> COMPLETED.
 
-DECLINED (by the influencer, from INVITED) and TERMINATED (by either side, once accepted) end it.
+DECLINED (by the influencer, from INVITED), WITHDRAWN (by the brand, from INVITED: an invitation
+not answered yet, also when its campaign is cancelled or completed) and TERMINATED (by either
+side, once accepted) end it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class PartnershipStatus(StrEnum):
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     TERMINATED = "TERMINATED"
+    WITHDRAWN = "WITHDRAWN"
 
 
 _S = PartnershipStatus
@@ -34,12 +37,13 @@ PARTNERSHIP_STATUS = StateMachine(
     "partnership",
     PartnershipStatus,
     {
-        _S.INVITED: frozenset({_S.ACCEPTED, _S.DECLINED}),
+        _S.INVITED: frozenset({_S.ACCEPTED, _S.DECLINED, _S.WITHDRAWN}),
         _S.ACCEPTED: frozenset({_S.ACTIVE, _S.TERMINATED}),
         _S.ACTIVE: frozenset({_S.COMPLETED, _S.TERMINATED}),
         _S.DECLINED: frozenset(),
         _S.COMPLETED: frozenset(),
         _S.TERMINATED: frozenset(),
+        _S.WITHDRAWN: frozenset(),
     },
 )
 
