@@ -90,6 +90,61 @@ def test_create_partnership_with_connection(gql, w):
     assert payload["partnership"]["connection"] == "GIFTED"
 
 
+def test_invitation_message_is_stored_and_returned(gql, db, factory, w):
+    payload = gql.mutate(
+        w["keys"]["MANAGER"],
+        "createPartnership",
+        invite(w, message="  Hi! Our spring line, 3 reels.  "),
+        "partnership { id invitationMessage }",
+    )
+    assert payload["userErrors"] == []
+    assert payload["partnership"]["invitationMessage"] == "Hi! Our spring line, 3 reels."
+    db.expire_all()
+    row = db.scalar(select(Partnership).where(Partnership.influencer_id == w["newcomer"].id))
+    assert row.invitation_message == "Hi! Our spring line, 3 reels."
+    # Whoever sees the partnership reads it: the invited influencer (its own key) and FINANCE.
+    newcomer_key = factory.key(w["org"], "INFLUENCER", w["newcomer"])
+    query = "query($id: ID!) { partnership(id: $id) { invitationMessage } }"
+    for key in (newcomer_key, w["keys"]["FINANCE"]):
+        data = gql(key, query, id=payload["partnership"]["id"])
+        assert data["partnership"] == {"invitationMessage": "Hi! Our spring line, 3 reels."}
+    # Another influencer of the organization does not see it at all.
+    assert gql(w["keys"]["INFLUENCER"], query, id=payload["partnership"]["id"]) == {
+        "partnership": None
+    }
+
+
+def test_invitation_message_limit(gql, db, factory, w):
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "createPartnership",
+        invite(w, message="x" * 5001),
+        "message",
+        "TOO_LONG",
+    )
+    mine = select(Partnership).where(Partnership.influencer_id == w["newcomer"].id)
+    assert db.scalars(mine).all() == []  # nothing written
+    payload = gql.mutate(
+        w["keys"]["MANAGER"],
+        "createPartnership",
+        invite(w, message="x" * 5000),
+        "partnership { invitationMessage }",
+    )
+    assert payload["partnership"]["invitationMessage"] == "x" * 5000
+    # Without a message (or a blank one) there is none.
+    other = factory.influencer(w["org"])
+    payload = gql.mutate(
+        w["keys"]["MANAGER"],
+        "createPartnership",
+        invite(w, influencerId=gid(other), message="   "),
+        "partnership { invitationMessage }",
+    )
+    assert payload["partnership"] == {"invitationMessage": None}
+
+
 @pytest.mark.parametrize(
     ("change", "field", "code"),
     [
@@ -353,6 +408,192 @@ def test_transition_refusals(gql, db, factory, w):
     move("INFLUENCER", w["partnership"], "COMPLETED", None, "FORBIDDEN")
     move("FINANCE", w["partnership"], "COMPLETED", None, "FORBIDDEN")
     move("MANAGER", w["other"]["partnership"], "COMPLETED", "partnershipId", "NOT_FOUND")
+
+
+# --- withdrawing an invitation -------------------------------------------------------------
+
+
+def withdraw(gql: Any, key: str, p: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = gql.mutate(
+        key,
+        "transitionPartnership",
+        {"partnershipId": gid(p), "status": "WITHDRAWN"},
+        P_FIELDS,
+    )
+    return payload
+
+
+def refuse_withdrawal(
+    gql: Any, db: Any, w: dict[str, Any], role: str, p: Any, field: str | None, code: str
+) -> dict[str, Any]:
+    """A withdrawal expected to fail (see `refused`)."""
+    input = {"partnershipId": gid(p), "status": "WITHDRAWN"}
+    return refused(gql, db, w, role, "transitionPartnership", input, field, code)
+
+
+def move_campaign(
+    gql: Any, key: str, campaign: Any, status: str, select_: str = "campaign { status }"
+) -> dict[str, Any]:
+    payload: dict[str, Any] = gql.mutate(
+        key, "transitionCampaign", {"campaignId": gid(campaign), "status": status}, select_
+    )
+    return payload
+
+
+@pytest.mark.parametrize("role", ["MANAGER", "ADMIN"])
+def test_brand_withdraws_an_unanswered_invitation(gql, db, factory, w, role):
+    p = invited(factory, w)
+    payload = withdraw(gql, w["keys"][role], p)
+    assert payload["userErrors"] == []
+    assert payload["partnership"]["status"] == "WITHDRAWN"
+    assert payload["partnership"]["respondedAt"] is None  # not the influencer's answer
+    db.expire_all()
+    assert db.get(Partnership, p.id).status == "WITHDRAWN"
+    # Withdrawn is final: the brand cannot take it back either.
+    refuse_withdrawal(gql, db, w, role, p, "status", "INVALID_TRANSITION")
+
+
+@pytest.mark.parametrize(
+    ("source", "allowed"),
+    [
+        ("ACCEPTED", "from ACCEPTED a partnership can move to ACTIVE, TERMINATED"),
+        ("ACTIVE", "from ACTIVE a partnership can move to COMPLETED, TERMINATED"),
+        ("DECLINED", "DECLINED is final"),
+        ("COMPLETED", "COMPLETED is final"),
+        ("TERMINATED", "TERMINATED is final"),
+    ],
+)
+def test_only_an_invitation_can_be_withdrawn(gql, db, factory, w, source, allowed):
+    p = factory.partnership(factory.campaign(w["brand"]), w["newcomer"], status=source)
+    payload = refuse_withdrawal(gql, db, w, "MANAGER", p, "status", "INVALID_TRANSITION")
+    assert payload["userErrors"][0]["message"] == (
+        f"cannot change partnership status from {source} to WITHDRAWN: {allowed}"
+    )
+    assert payload["partnership"] is None
+    db.expire_all()
+    assert db.get(Partnership, p.id).status == source
+
+
+@pytest.mark.parametrize("role", ["FINANCE", "INFLUENCER"])
+def test_withdraw_forbidden(gql, db, factory, w, role):
+    p = invited(factory, w)  # the INFLUENCER key's own invitation
+    refuse_withdrawal(gql, db, w, role, p, None, "FORBIDDEN")
+
+
+def test_another_organization_cannot_withdraw(gql, db, factory, w):
+    their_campaign = factory.campaign(w["other"]["brand"])
+    theirs = factory.partnership(their_campaign, w["other"]["influencer"], status="INVITED")
+    for role in ("ADMIN", "MANAGER"):
+        refuse_withdrawal(gql, db, w, role, theirs, "partnershipId", "NOT_FOUND")
+        # ... nor by ending their campaign.
+        payload = move_campaign(gql, w["keys"][role], their_campaign, "CANCELLED")
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+            ("campaignId", "NOT_FOUND")
+        ]
+    db.expire_all()
+    assert db.get(Partnership, theirs.id).status == "INVITED"
+
+
+@pytest.mark.parametrize("decision", ["ACCEPT", "DECLINE"])
+@pytest.mark.parametrize("role", ["INFLUENCER", "MANAGER"])
+def test_respond_to_a_withdrawn_invitation_is_refused(gql, db, factory, w, decision, role):
+    p = invited(factory, w)
+    factory.contract(p)
+    assert withdraw(gql, w["keys"]["MANAGER"], p)["userErrors"] == []
+    payload = refused(
+        gql,
+        db,
+        w,
+        role,
+        "respondToPartnership",
+        {"partnershipId": gid(p), "decision": decision, "note": "Yes!"},
+        "decision",
+        "INVALID_TRANSITION",
+    )
+    assert "WITHDRAWN is final" in payload["userErrors"][0]["message"]
+    db.expire_all()
+    row = db.get(Partnership, p.id)
+    assert (row.status, row.responded_at, row.response_note) == ("WITHDRAWN", None, None)
+    assert db.scalar(select(Contract).where(Contract.partnership_id == p.id)).accepted_at is None
+
+
+# --- a campaign that ends withdraws its invitations ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("ACTIVE", "CANCELLED"),
+        ("ACTIVE", "COMPLETED"),
+        ("PAUSED", "CANCELLED"),
+        ("DRAFT", "CANCELLED"),
+    ],
+)
+def test_ending_a_campaign_withdraws_only_its_invitations(gql, db, factory, w, source, target):
+    campaign = factory.campaign(w["brand"], status=source)
+    sibling = factory.campaign(w["brand"])
+    people = [factory.influencer(w["org"]) for _ in range(3)]
+    pending = factory.partnership(campaign, people[0], status="INVITED")
+    pending_too = factory.partnership(campaign, w["newcomer"], status="INVITED")
+    accepted = factory.partnership(campaign, people[1], status="ACCEPTED")
+    declined = factory.partnership(campaign, people[2], status="DECLINED")
+    elsewhere = factory.partnership(sibling, people[0], status="INVITED")
+    theirs = invited(factory, w["other"])
+    untouched = (accepted, declined, elsewhere, theirs)
+
+    def rows(ps: tuple[Partnership, ...]) -> list[dict[str, Any]]:
+        db.expire_all()
+        columns = Partnership.__table__.columns
+        return [{c.key: getattr(db.get(Partnership, p.id), c.key) for c in columns} for p in ps]
+
+    before = rows(untouched)
+    stamped = rows((pending,))[0]["updated_at"]
+    payload = move_campaign(gql, w["keys"]["MANAGER"], campaign, target, "campaign { id status }")
+    assert payload == {
+        "campaign": {"id": gid(campaign), "status": target},
+        "userErrors": [],
+    }
+    db.expire_all()
+    assert [db.get(Partnership, p.id).status for p in (pending, pending_too)] == [
+        "WITHDRAWN",
+        "WITHDRAWN",
+    ]
+    assert rows((pending,))[0]["updated_at"] > stamped
+    assert rows(untouched) == before
+    data = gql(
+        w["keys"]["ADMIN"],
+        "query($c: ID!) { withdrawn: partnerships(filter: {status: WITHDRAWN, campaignId: $c}) "
+        "{ totalCount } invited: partnerships(filter: {status: INVITED}) { totalCount } }",
+        c=gid(campaign),
+    )
+    assert data["withdrawn"] == {"totalCount": 2}
+    assert data["invited"] == {"totalCount": 1}  # the sibling campaign's
+
+
+def test_pausing_a_campaign_keeps_its_invitations(gql, db, factory, w):
+    campaign = factory.campaign(w["brand"])
+    p = factory.partnership(campaign, w["newcomer"], status="INVITED")
+    payload = move_campaign(gql, w["keys"]["MANAGER"], campaign, "PAUSED")
+    assert payload["campaign"] == {"status": "PAUSED"}
+    db.expire_all()
+    assert db.get(Partnership, p.id).status == "INVITED"
+
+
+def test_a_refused_campaign_transition_withdraws_nothing(gql, db, factory, w):
+    campaign = factory.campaign(w["brand"], status="DRAFT")
+    p = factory.partnership(campaign, w["newcomer"], status="INVITED")
+    for role in ("FINANCE", "INFLUENCER"):
+        payload = move_campaign(gql, w["keys"][role], campaign, "CANCELLED")
+        assert [e["code"] for e in payload["userErrors"]] == ["FORBIDDEN"]
+    # A DRAFT campaign cannot complete: refused, and nothing withdrawn.
+    payload = move_campaign(gql, w["keys"]["MANAGER"], campaign, "COMPLETED")
+    assert [e["code"] for e in payload["userErrors"]] == ["INVALID_TRANSITION"]
+    db.expire_all()
+    assert db.get(Partnership, p.id).status == "INVITED"
+    payload = move_campaign(gql, w["keys"]["ADMIN"], campaign, "CANCELLED")
+    assert payload["campaign"] == {"status": "CANCELLED"}
+    db.expire_all()
+    assert db.get(Partnership, p.id).status == "WITHDRAWN"
 
 
 # --- setContractTerms ----------------------------------------------------------------------

@@ -22,13 +22,16 @@ class Partnership(Timestamps, Base):
     organization_id: Mapped[int] = fk("organizations.id")
     campaign_id: Mapped[int] = fk("campaigns.id")
     influencer_id: Mapped[int] = fk("influencers.id")
-    # INVITED/ACCEPTED/DECLINED/ACTIVE/COMPLETED/TERMINATED; rules in api.domain.partnership_status.
+    # INVITED/ACCEPTED/DECLINED/ACTIVE/COMPLETED/TERMINATED/WITHDRAWN; rules in
+    # api.domain.partnership_status.
     status: Mapped[str] = status_column(PartnershipStatus, PartnershipStatus.INVITED, 16)
     connection: Mapped[MaterialConnection] = enum_column(MaterialConnection)
     # Fields set here replace the campaign plan's (api.domain.commission.effective_plan).
     compensation_override: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     responded_at: Mapped[datetime | None] = mapped_column(nullable=True)
     response_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The brand's note sent with the invitation (createPartnership's `message`).
+    invitation_message: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Contract(Base):

@@ -28,6 +28,7 @@ LEGAL: dict[ModuleType, set[tuple[StrEnum, StrEnum]]] = {
     partnership_status: {
         (P.INVITED, P.ACCEPTED),
         (P.INVITED, P.DECLINED),
+        (P.INVITED, P.WITHDRAWN),
         (P.ACCEPTED, P.ACTIVE),
         (P.ACCEPTED, P.TERMINATED),
         (P.ACTIVE, P.COMPLETED),
@@ -49,7 +50,7 @@ ENUMS: dict[ModuleType, type[StrEnum]] = {
 }
 TERMINAL: dict[ModuleType, set[StrEnum]] = {
     campaign_status: {C.COMPLETED, C.CANCELLED},
-    partnership_status: {P.DECLINED, P.COMPLETED, P.TERMINATED},
+    partnership_status: {P.DECLINED, P.COMPLETED, P.TERMINATED, P.WITHDRAWN},
     deliverable_status: {D.PUBLISHED},
 }
 
@@ -93,6 +94,18 @@ def test_error_message_lists_allowed_targets() -> None:
 def test_error_message_for_a_final_status() -> None:
     with pytest.raises(TransitionError, match="PUBLISHED is final"):
         deliverable_status.transition(D.PUBLISHED, D.SUBMITTED)
+
+
+def test_only_an_unanswered_invitation_can_be_withdrawn() -> None:
+    assert partnership_status.allowed_targets(P.INVITED) == (P.ACCEPTED, P.DECLINED, P.WITHDRAWN)
+    with pytest.raises(TransitionError) as err:
+        partnership_status.transition("ACCEPTED", "WITHDRAWN")
+    assert str(err.value) == (
+        "cannot change partnership status from ACCEPTED to WITHDRAWN: "
+        "from ACCEPTED a partnership can move to ACTIVE, TERMINATED"
+    )
+    with pytest.raises(TransitionError, match="WITHDRAWN is final"):
+        partnership_status.transition(P.WITHDRAWN, P.ACCEPTED)
 
 
 def test_staying_put_is_not_a_transition() -> None:

@@ -5,10 +5,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from api.domain import campaign_status, validation
 from api.domain.commission import CompensationPlan as PlanDomain
 from api.domain.commission import PlanOverride
+from api.domain.partnership_status import PartnershipStatus
 from api.domain.state_machine import TransitionError
 from api.graphql.brands.mutations import load_brand
 from api.graphql.campaigns.compensation import CompensationPlanInput, to_domain
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 ERRORS = (CampaignError, CampaignErrorCode)
 JURISDICTIONS = ("US", "UK", "IE", "DE", "FR", "EU")
+# A campaign that ends takes back the invitations nobody answered.
+_ENDING = frozenset({CampaignStatus.CANCELLED, CampaignStatus.COMPLETED})
 _TAG = re.compile(r"^[\w.]{1,100}$")
 
 
@@ -213,6 +218,21 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
         row.hold_days = data.hold_days
 
 
+def _withdraw_invitations(session: Session, campaign: CampaignModel) -> None:
+    """INVITED partnerships of the campaign become WITHDRAWN: one UPDATE in the caller's
+    transaction. The status condition is in the statement, so an invitation answered (and
+    locked) concurrently keeps its answer."""
+    session.execute(
+        update(PartnershipModel)
+        .where(
+            PartnershipModel.organization_id == campaign.organization_id,
+            PartnershipModel.campaign_id == campaign.id,
+            PartnershipModel.status == PartnershipStatus.INVITED.value,
+        )
+        .values(status=PartnershipStatus.WITHDRAWN.value)
+    )
+
+
 def _plan_for(row: CampaignModel, value: CompensationPlanInput, field: str) -> PlanDomain:
     plan = to_domain(value, field)
     if plan.currency != row.currency:
@@ -273,16 +293,22 @@ class CampaignMutation:
 
         return run_mutation(info, CampaignPayload, ERRORS, body)
 
-    @strawberry.mutation(description="Moves a campaign to another status, if the move is legal.")
+    @strawberry.mutation(
+        description="Moves a campaign to another status, if the move is legal. CANCELLED and "
+        "COMPLETED withdraw its invitations not answered yet (INVITED partnerships)."
+    )
     def transition_campaign(self, info: Info, input: TransitionCampaignInput) -> CampaignPayload:
         def body() -> dict[str, object]:
             require(info.context.viewer, "campaigns")
             row = load_campaign(info, input.campaign_id)
             try:
-                row.status = campaign_status.transition(row.status, input.status.value).value
+                target = campaign_status.transition(row.status, input.status.value)
             except TransitionError as exc:
                 raise problem("status", str(exc), "INVALID_TRANSITION") from None
+            row.status = target.value
             info.context.session.flush()
+            if target in _ENDING:
+                _withdraw_invitations(info.context.session, row)
             return {"campaign": Campaign.from_row(row)}
 
         return run_mutation(info, CampaignPayload, ERRORS, body)

@@ -61,7 +61,9 @@ class CreatePartnershipInput:
         description="What ties the influencer to the brand; decides the disclosure needed.",
     )
     message: str | None = strawberry.field(
-        default=None, description="A note for the influencer; checked, not stored yet."
+        default=None,
+        description="A note for the influencer (at most 5000 characters): the partnership's "
+        "invitationMessage.",
     )
 
 
@@ -227,7 +229,7 @@ class PartnershipMutation:
             influencer = load_influencer(info, input.influencer_id)
             if influencer.archived_at is not None:
                 raise problem("influencerId", "the influencer is archived", "NOT_ALLOWED")
-            _text(input.message, "message", 5000)
+            message = _text(input.message, "message", 5000)
             exists = ctx.session.scalar(
                 select(func.count()).where(
                     PartnershipModel.campaign_id == campaign.id,
@@ -244,6 +246,7 @@ class PartnershipMutation:
                 influencer_id=influencer.id,
                 status=StatusEnum.INVITED.value,
                 connection=ConnectionEnum(input.connection),
+                invitation_message=message,
             )
             ctx.session.add(row)
             try:
@@ -293,7 +296,8 @@ class PartnershipMutation:
         return run_mutation(info, PartnershipPayload, ERRORS, body)
 
     @strawberry.mutation(
-        description="Moves an accepted partnership on: ACTIVE, COMPLETED or TERMINATED."
+        description="Moves an accepted partnership on (ACTIVE, COMPLETED or TERMINATED), or "
+        "withdraws an invitation not answered yet (WITHDRAWN)."
     )
     def transition_partnership(
         self, info: Info, input: TransitionPartnershipInput

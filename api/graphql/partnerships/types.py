@@ -64,6 +64,9 @@ class Partnership(ModelNode):
     connection: MaterialConnection
     responded_at: datetime | None
     response_note: str | None
+    invitation_message: str | None = strawberry.field(
+        description="The brand's note sent with the invitation (createPartnership's message)."
+    )
     created_at: datetime
     updated_at: datetime
 
