@@ -1069,9 +1069,9 @@ class _Seeder:
             return ["INVITED"] * n
         if campaign_status == "COMPLETED":
             return ["COMPLETED"] * n
-        if campaign_status == "CANCELLED":
-            half = n // 2
-            return ["TERMINATED"] * half + ["DECLINED"] * (n - half)
+        if campaign_status == "CANCELLED":  # the open invitations were withdrawn with it
+            third = n // 3
+            return ["TERMINATED"] * third + ["DECLINED"] * third + ["WITHDRAWN"] * (n - 2 * third)
         if campaign_status == "PAUSED":
             return ["INVITED"] * 2 + ["ACCEPTED"] * 2 + ["ACTIVE"] * (n - 4)
         declined, invited, accepted = round(n * 0.1), round(n * 0.15), round(n * 0.15)
@@ -1114,7 +1114,7 @@ class _Seeder:
                 )
                 responded = (
                     None
-                    if status == "INVITED"
+                    if status in ("INVITED", "WITHDRAWN")
                     else min(invited_at + timedelta(hours=rng.randint(3, 120)), self.now)
                 )
                 partnership = Partnership(

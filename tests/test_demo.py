@@ -161,7 +161,7 @@ def test_partnerships_are_consistent(s: Session) -> None:
         "ACTIVE": {"INVITED", "ACCEPTED", "ACTIVE", "DECLINED"},
         "PAUSED": {"INVITED", "ACCEPTED", "ACTIVE"},
         "COMPLETED": {"COMPLETED"},
-        "CANCELLED": {"TERMINATED", "DECLINED"},
+        "CANCELLED": {"TERMINATED", "DECLINED", "WITHDRAWN"},
     }
     contracts = {c.partnership_id: c for c in s.scalars(select(Contract))}
     for p in partnerships:
@@ -183,6 +183,9 @@ def test_partnerships_are_consistent(s: Session) -> None:
             )
             assert plan.validate() == []
     assert any(p.compensation_override for p in partnerships)
+    # the cancelled campaign's open invitations were withdrawn, never answered
+    withdrawn = [p for p in partnerships if p.status == "WITHDRAWN"]
+    assert withdrawn and all(p.responded_at is None for p in withdrawn)
 
 
 def test_deliverables_match_accounts_and_submissions(s: Session) -> None:
