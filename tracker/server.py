@@ -2,7 +2,7 @@
 
 granian parses HTTP and writes responses in Rust and calls the app from one Python thread per
 worker process. Over its RSGI interface the app answers a cached redirect without an ASGI scope
-or send messages, and calls its ASGI side for everything else (`tracker.rsgi`): 5-10% more
+or send messages, and calls its ASGI side for everything else (`tracker.rsgi`): 5-17% more
 redirects/s than the same app over granian's ASGI (`make bench-tracker BENCH_ARGS=--asgi`),
 which was itself 15-20% ahead of uvicorn. Each worker starts the app's sink when it starts, and
 flushes its buffered clicks when SIGTERM/SIGINT stop it.
