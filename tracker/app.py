@@ -82,7 +82,10 @@ _REDIRECT_HEADERS = [
     (b"content-length", b"0"),
 ]
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
-_RSGI_REDIRECT_HEADERS = [(k.decode(), v.decode()) for k, v in _REDIRECT_HEADERS[:-1]]
+# RSGI's response_empty writes content-length itself
+_RSGI_REDIRECT_HEADERS = [
+    (k.decode(), v.decode()) for k, v in _REDIRECT_HEADERS if k != b"content-length"
+]
 # the last two packed fields of an event, `bot` and `unique`
 _BOT_FLAGS = SEP.join(("1", "0"))
 _UNIQUE_FLAGS = SEP.join(("0", "1"))
