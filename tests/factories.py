@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.auth import create_key
+from api.accounts.keys import create_key
 from api.domain.commission import Commission, CommissionKind, CompensationPlan
 from api.graphql.relay import global_id
+from api.influencers.stats import refresh_influencer_stats
 from api.models import (
     Brand,
     Campaign,
@@ -21,7 +22,6 @@ from api.models import (
     SocialAccount,
 )
 from api.models.enums import Role
-from api.stats import refresh_influencer_stats
 
 _seq = itertools.count(1)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.audience import refresh_scores
 from api.db import utcnow
+from api.influencers.audience import refresh_scores
 from api.models import MetricSnapshot
 from tests.factories import gid
 

@@ -1,5 +1,5 @@
 """Deliverables and content: creation, submissions with the disclosure check, review, publishing
-and the ADMIN override of a failing check; plus the rules of api.content_review."""
+and the ADMIN override of a failing check; plus the rules of api.content.review."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api import content_review
+from api.content import review
 from api.domain.commission import CompensationPlan
 from api.models import ContentSubmission, Contract, Deliverable, LedgerEntry, Partnership
 from api.models.enums import ContentFormat, Platform, PlatformLabel
@@ -78,7 +78,7 @@ def submit(gql: Any, w: dict[str, Any], caption: str = PASSING, role: str = "INF
     return payload  # type: ignore[no-any-return]
 
 
-def review(gql: Any, w: dict[str, Any], decision: str = "APPROVE", role: str = "MANAGER",
+def review_content(gql: Any, w: dict[str, Any], decision: str = "APPROVE", role: str = "MANAGER",
            **extra: Any) -> dict[str, Any]:
     return gql.mutate(  # type: ignore[no-any-return]
         w["keys"][role], "reviewDeliverable",
@@ -94,11 +94,11 @@ def publish(gql: Any, w: dict[str, Any], role: str = "MANAGER", **extra: Any) ->
     )
 
 
-# --- api.content_review --------------------------------------------------------------------
+# --- api.content.review --------------------------------------------------------------------
 
 
 def test_format_table():
-    fits = content_review.format_fits
+    fits = review.format_fits
     assert fits(Platform.INSTAGRAM, ContentFormat.REEL) and fits("FACEBOOK", "STORY")
     for fmt in ("SHORT", "VIDEO", "LIVE"):
         assert fits("YOUTUBE", fmt)
@@ -106,30 +106,30 @@ def test_format_table():
     assert not fits("INSTAGRAM", "SHORT") and not fits("X", "STORY")
     assert [f for f in ContentFormat if fits("BLOG", f)] == [ContentFormat.REVIEW,
                                                                ContentFormat.BLOG]
-    assert content_review.formats_for("PODCAST") == (ContentFormat.PODCAST,)
-    assert content_review.formats_for("TIKTOK") == (
+    assert review.formats_for("PODCAST") == (ContentFormat.PODCAST,)
+    assert review.formats_for("TIKTOK") == (
         ContentFormat.STORY, ContentFormat.VIDEO, ContentFormat.LIVE)
-    assert content_review.formats_for("X") == (ContentFormat.POST, ContentFormat.VIDEO)
-    assert content_review.formats_for("TWITCH") == (ContentFormat.VIDEO, ContentFormat.LIVE)
+    assert review.formats_for("X") == (ContentFormat.POST, ContentFormat.VIDEO)
+    assert review.formats_for("TWITCH") == (ContentFormat.VIDEO, ContentFormat.LIVE)
     for platform in Platform:  # BLOG and PODCAST formats belong to their own platform only
         assert fits(platform, "BLOG") == (platform is Platform.BLOG)
         assert fits(platform, "PODCAST") == (platform is Platform.PODCAST)
-    assert set(content_review.FORMATS) == set(Platform)
+    assert set(review.FORMATS) == set(Platform)
 
 
 def test_labels_fit_their_platform():
-    assert content_review.label_fits(PlatformLabel.TIKTOK_BRANDED_CONTENT, Platform.TIKTOK)
-    assert not content_review.label_fits("INSTAGRAM_PAID_PARTNERSHIP", "FACEBOOK")
-    assert set(content_review.LABEL_PLATFORM) == set(PlatformLabel)
+    assert review.label_fits(PlatformLabel.TIKTOK_BRANDED_CONTENT, Platform.TIKTOK)
+    assert not review.label_fits("INSTAGRAM_PAID_PARTNERSHIP", "FACEBOOK")
+    assert set(review.LABEL_PLATFORM) == set(PlatformLabel)
 
 
 def test_brand_requirements():
     campaign = SimpleNamespace(required_hashtags=["SpringGlow", "ad"],
                                required_mentions=["brand.hq"], required_labels=["Partenariat"])
-    got = content_review.brand_requirements(campaign, "#springglow by @Brand.HQ. partenariat")
+    got = review.brand_requirements(campaign, "#springglow by @Brand.HQ. partenariat")
     assert got == {"missingHashtags": ["ad"], "missingMentions": [], "missingLabels": [],
                    "satisfied": False}
-    got = content_review.brand_requirements(campaign, "#SpringGlowing @brand.hqx #ad")
+    got = review.brand_requirements(campaign, "#SpringGlowing @brand.hqx #ad")
     assert got["missingHashtags"] == ["SpringGlow"]
     assert got["missingMentions"] == ["brand.hq"]
     assert got["missingLabels"] == ["Partenariat"]
@@ -155,22 +155,22 @@ POST = SimpleNamespace(platform=Platform.INSTAGRAM, format=ContentFormat.POST)
 
 def test_disclosure_report_maps_to_the_checker():
     paid = SimpleNamespace(connection="PAID")
-    report = content_review.disclosure_report(_campaign(), POST, paid, _fields("#ad So good"))
+    report = review.disclosure_report(_campaign(), POST, paid, _fields("#ad So good"))
     assert report is not None
     assert report["worstVerdict"] == "PASS"
     assert [r["jurisdiction"] for r in report["results"]] == ["US", "UK"]
     assert report["rulesVersion"]
     assert report["brandRequirements"]["satisfied"] is True
-    report = content_review.disclosure_report(_campaign(), POST, paid, _fields("So good"))
+    report = review.disclosure_report(_campaign(), POST, paid, _fields("So good"))
     assert report["worstVerdict"] == "FAIL"
-    assert content_review.failures(report) == ["US: MISSING_LABEL", "UK: MISSING_LABEL"]
+    assert review.failures(report) == ["US: MISSING_LABEL", "UK: MISSING_LABEL"]
     # the partnership's connection is what the checker judges: a gift wants a gift label in FR
     fr = _campaign(jurisdictions=["FR"])
     gifted = SimpleNamespace(connection="GIFTED")
-    assert content_review.disclosure_report(fr, POST, gifted, _fields("Merci!"))[
+    assert review.disclosure_report(fr, POST, gifted, _fields("Merci!"))[
         "worstVerdict"] == "FAIL"
     # retouched images need "Images retouchées" in France
-    retouched = content_review.disclosure_report(
+    retouched = review.disclosure_report(
         fr, POST, paid, _fields("Publicité : merci !", retouched=True))
     codes = [f["code"] for f in retouched["results"][0]["findings"]]
     assert "MISSING_RETOUCHED_LABEL" in codes
@@ -179,22 +179,22 @@ def test_disclosure_report_maps_to_the_checker():
 def test_disclosure_report_platform_label():
     paid = SimpleNamespace(connection="PAID")
     reel = SimpleNamespace(platform=Platform.INSTAGRAM, format=ContentFormat.REEL)
-    without = content_review.disclosure_report(_campaign(), reel, paid, _fields("#ad new drop"))
-    with_label = content_review.disclosure_report(_campaign(), reel, paid, _fields(
+    without = review.disclosure_report(_campaign(), reel, paid, _fields("#ad new drop"))
+    with_label = review.disclosure_report(_campaign(), reel, paid, _fields(
         "#ad new drop", platform_label=PlatformLabel.INSTAGRAM_PAID_PARTNERSHIP))
     assert without != with_label  # the label is passed on (and covers the on-screen check)
     x = SimpleNamespace(platform=Platform.X, format=ContentFormat.POST)
     # the checker credits no X label: the caption must carry the disclosure on its own
-    report = content_review.disclosure_report(
+    report = review.disclosure_report(
         _campaign(), x, paid, _fields("new drop", platform_label="X_PAID_PARTNERSHIP"))
     assert report["worstVerdict"] == "FAIL"
 
 
 def test_disclosure_report_without_jurisdictions():
     paid = SimpleNamespace(connection="PAID")
-    assert content_review.disclosure_report(
+    assert review.disclosure_report(
         _campaign(jurisdictions=[]), POST, paid, _fields("x")) is None
-    report = content_review.disclosure_report(
+    report = review.disclosure_report(
         _campaign(jurisdictions=[], required_hashtags=["Glow"]), POST, paid, _fields("x"))
     assert report == {"rulesVersion": None, "worstVerdict": None, "results": [],
                       "brandRequirements": {"missingHashtags": ["Glow"], "missingMentions": [],
@@ -318,7 +318,7 @@ def test_submission_without_jurisdictions_has_no_verdict(gql, db, w):
 
 def test_new_versions_never_edit_old_ones(gql, db, w):
     submit(gql, w, FAILING)
-    changes = review(gql, w, "REQUEST_CHANGES", feedback="Add #ad at the start")
+    changes = review_content(gql, w, "REQUEST_CHANGES", feedback="Add #ad at the start")
     assert changes["userErrors"] == []
     assert changes["deliverable"]["status"] == "CHANGES_REQUESTED"
     assert changes["submission"]["feedback"] == "Add #ad at the start"
@@ -379,7 +379,7 @@ def test_submit_refusals(gql, db, factory, w):
 def test_resubmitting_after_approval_needs_a_new_approval(gql, w):
     # api.domain.deliverable_status allows APPROVED -> SUBMITTED: a fixed typo is a new version
     submit(gql, w)
-    review(gql, w)
+    review_content(gql, w)
     again = submit(gql, w, PASSING + " (typo fixed)")
     assert (again["submission"]["version"], again["deliverable"]["status"]) == (2, "SUBMITTED")
     assert publish(gql, w)["userErrors"][0]["code"] == "INVALID_TRANSITION"
@@ -396,7 +396,7 @@ def test_manager_submits_for_other_influencer(gql, factory, w):
 
 def test_approve_passing_content(gql, db, w):
     submit(gql, w)
-    payload = review(gql, w, feedback="Great")
+    payload = review_content(gql, w, feedback="Great")
     assert payload["userErrors"] == []
     assert payload["deliverable"] == {"status": "APPROVED", "disclosureOverrideReason": None}
     s = payload["submission"]
@@ -426,7 +426,7 @@ def test_review_refusals(gql, db, w):
     attempt("FINANCE", {"decision": "APPROVE"}, None, "FORBIDDEN")
     attempt("MANAGER", {"decision": "APPROVE", "deliverableId": gid(w["other"]["deliverable"])},
             "deliverableId", "NOT_FOUND")
-    assert review(gql, w)["deliverable"]["status"] == "APPROVED"
+    assert review_content(gql, w)["deliverable"]["status"] == "APPROVED"
     attempt("MANAGER", {"decision": "APPROVE"}, "decision", "INVALID_TRANSITION")  # reviewed once
 
 
@@ -445,7 +445,7 @@ def test_failing_disclosure_blocks_approval_unless_admin_overrides(gql, db, w):
             "DISCLOSURE_FAILED", S_FIELDS)
     refused(gql, db, w, "ADMIN", "reviewDeliverable", {**approve, "overrideReason": "  "},
             "deliverableId", "DISCLOSURE_FAILED", S_FIELDS)
-    ok = review(gql, w, role="ADMIN", overrideReason=" Label is burned into the video ")
+    ok = review_content(gql, w, role="ADMIN", overrideReason=" Label is burned into the video ")
     assert ok["userErrors"] == []
     assert ok["deliverable"] == {"status": "APPROVED",
                                  "disclosureOverrideReason": "Label is burned into the video"}
@@ -469,7 +469,7 @@ def test_failing_disclosure_blocks_approval_unless_admin_overrides(gql, db, w):
 
 def test_request_changes_on_failing_content_needs_no_override(gql, w):
     submit(gql, w, FAILING)
-    payload = review(gql, w, "REQUEST_CHANGES", feedback="Add #ad")
+    payload = review_content(gql, w, "REQUEST_CHANGES", feedback="Add #ad")
     assert payload["deliverable"]["status"] == "CHANGES_REQUESTED"
 
 
@@ -478,7 +478,7 @@ def test_request_changes_on_failing_content_needs_no_override(gql, w):
 
 def test_publish(gql, db, w):
     submit(gql, w)
-    review(gql, w)
+    review_content(gql, w)
     payload = publish(gql, w, publishedAt="2026-01-02T10:00:00Z")
     assert payload["userErrors"] == []
     d = payload["deliverable"]
@@ -494,7 +494,7 @@ def test_publish_credits_the_flat_fee_once(gql, db, w):
     db.merge(w["campaign"])
     db.commit()
     submit(gql, w)
-    review(gql, w)
+    review_content(gql, w)
     assert publish(gql, w)["userErrors"] == []
     db.expire_all()
     entries = db.scalars(select(LedgerEntry).where(
@@ -505,7 +505,7 @@ def test_publish_credits_the_flat_fee_once(gql, db, w):
 
 def test_publish_without_flat_fee_credits_nothing(gql, db, w):
     submit(gql, w)
-    review(gql, w)
+    review_content(gql, w)
     publish(gql, w)
     db.expire_all()
     assert db.scalars(select(LedgerEntry).where(
@@ -514,7 +514,7 @@ def test_publish_without_flat_fee_credits_nothing(gql, db, w):
 
 def test_publish_defaults_to_now(gql, w):
     submit(gql, w)
-    review(gql, w)
+    review_content(gql, w)
     published = publish(gql, w)["deliverable"]["publishedAt"]
     assert abs(datetime.fromisoformat(published) - datetime.now(UTC)) < timedelta(minutes=1)
 
@@ -526,7 +526,7 @@ def test_publish_refusals(gql, db, factory, w):
 
     attempt("MANAGER", {}, "deliverableId", "INVALID_TRANSITION")  # still a DRAFT
     submit(gql, w)
-    review(gql, w)
+    review_content(gql, w)
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     attempt("MANAGER", {"url": "instagram.com/p/x"}, "url", "INVALID_URL")
     attempt("MANAGER", {"url": "https://user:pw@instagram.com/p/x"}, "url", "INVALID_URL")

@@ -14,8 +14,9 @@ from hashids import Hashids
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from api import content_review, demo
-from api.auth import authenticate
+from api import demo
+from api.accounts.keys import authenticate
+from api.content import review
 from api.db import Base, make_engine, utcnow
 from api.domain import audience_quality as aq
 from api.domain import validation
@@ -205,18 +206,18 @@ def test_deliverables_match_accounts_and_submissions(s: Session) -> None:
         assert bool(versions) == (d.status != "DRAFT")
         if d.status == "PUBLISHED":
             assert d.published_url and d.published_at
-        assert content_review.format_fits(d.platform, d.format)
+        assert review.format_fits(d.platform, d.format)
         for sub in submissions[d.id]:
             # Checked like a real submission: the stored report is the checker's.
             assert sub.disclosure_report is not None
-            assert sub.disclosure_verdict == content_review.worst_verdict(sub.disclosure_report)
+            assert sub.disclosure_verdict == review.worst_verdict(sub.disclosure_report)
             if sub.platform_label is not None:
-                assert content_review.label_fits(sub.platform_label, d.platform)
+                assert review.label_fits(sub.platform_label, d.platform)
         if d.status in ("APPROVED", "PUBLISHED"):
             final = submissions[d.id][-1]
             assert final.reviewed_at is not None
             overridden = d.disclosure_override_reason is not None
-            assert (final.disclosure_verdict == content_review.FAIL) == overridden
+            assert (final.disclosure_verdict == review.FAIL) == overridden
     assert Counter(d.status for d in deliverables).keys() >= {"DRAFT", "SUBMITTED", "PUBLISHED"}
     assert any(d.disclosure_override_reason for d in deliverables)
     latest = [subs[-1] for subs in submissions.values() if subs]

@@ -7,8 +7,8 @@ import json
 from sqlalchemy import func, select
 
 from api.models.ledger import BrandPostbackSecret
-from api.publish import redis_client
 from api.settings import get_settings
+from api.tracking.publish import redis_client
 from tests.factories import gid
 from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
 from tracker import keys

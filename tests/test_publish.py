@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from api import publish
 from api.db import get_sessionmaker, utcnow
 from api.graphql.relay import decode_id
 from api.models import DiscountCode, TrackedLink
 from api.settings import get_settings
+from api.tracking import publish
 from tests.factories import gid
 from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
 from tracker import keys

@@ -13,12 +13,12 @@ import pytest
 from hashids import Hashids
 from sqlalchemy import event, func, select
 
-from api import linkcodes
 from api.domain import validation
 from api.graphql.relay import decode_id
 from api.models import DiscountCode, TrackedLink
 from api.models.enums import Role
 from api.settings import get_settings
+from api.tracking import codes
 from tests.factories import gid
 from tests.tracking_fixtures import _free_port, redis_env_fixture  # noqa: F401 - redis_env
 from tracker import keys
@@ -307,8 +307,8 @@ def test_unique_constraint_is_the_last_guard(gql, db, world, monkeypatch):
     key = w["keys"]["MANAGER"]
     assert issue_code(gql, key, w["partnership"], code="RACE15")["userErrors"] == []
     # as if the other transaction had not committed yet when this one looked
-    monkeypatch.setattr(linkcodes, "default_code_prefix", lambda handle, bps: "NOTHINGTAKEN")
-    monkeypatch.setattr(linkcodes, "default_code_candidates", lambda handle, bps: iter(["RACE15"]))
+    monkeypatch.setattr(codes, "default_code_prefix", lambda handle, bps: "NOTHINGTAKEN")
+    monkeypatch.setattr(codes, "default_code_candidates", lambda handle, bps: iter(["RACE15"]))
     out = issue_code(gql, key, w["partnership"])
     assert [(e["field"], e["code"]) for e in out["userErrors"]] == [("code", "DUPLICATE")]
     assert db.scalar(select(func.count()).where(DiscountCode.code == "RACE15",
@@ -332,7 +332,7 @@ def test_default_code_from_largest_account(gql, factory, redis_env):
 
 def test_default_code_rules():
     take = lambda handle, bps, n=3: list(itertools.islice(  # noqa: E731
-        linkcodes.default_code_candidates(handle, bps), n))
+        codes.default_code_candidates(handle, bps), n))
     assert take("@Maya", 1500) == ["MAYA15", "MAYA152", "MAYA153"]
     long = take("a" * 40, 1000, 2)
     assert long == ["A" * 22 + "10", "A" * 21 + "102"] and all(len(c) <= 24 for c in long)
@@ -340,16 +340,16 @@ def test_default_code_rules():
     assert take("x", 500, 1) == ["XVOUCH5"]
     assert take(None, 10000, 1) == ["VOUCH100"]
     for handle, bps in (("maya", 1500), ("a" * 40, 1250), ("", 1)):
-        prefix = linkcodes.default_code_prefix(handle, bps)
-        assert all(c.startswith(prefix) and linkcodes.normalize_code(c) == c
-                   for c in linkcodes.default_code_candidates(handle, bps))
-    assert linkcodes.percent_to_bps(Decimal("15")) == 1500
-    assert linkcodes.percent_to_bps(Decimal("NaN")) is None
-    assert str(linkcodes.bps_to_percent(10000)) == "100"
-    assert str(linkcodes.bps_to_percent(1250)) == "12.5"
-    code = linkcodes.link_code(42, "salt", 7)
-    assert linkcodes.link_id_of(code, "salt", 7) == 42
-    assert linkcodes.link_id_of(code, "other-salt", 7) is None
+        prefix = codes.default_code_prefix(handle, bps)
+        assert all(c.startswith(prefix) and codes.normalize_code(c) == c
+                   for c in codes.default_code_candidates(handle, bps))
+    assert codes.percent_to_bps(Decimal("15")) == 1500
+    assert codes.percent_to_bps(Decimal("NaN")) is None
+    assert str(codes.bps_to_percent(10000)) == "100"
+    assert str(codes.bps_to_percent(1250)) == "12.5"
+    code = codes.link_code(42, "salt", 7)
+    assert codes.link_id_of(code, "salt", 7) == 42
+    assert codes.link_id_of(code, "other-salt", 7) is None
 
 
 # --- roles and tenancy ---------------------------------------------------------------------
@@ -409,8 +409,8 @@ def test_other_organizations_ids_are_not_found(gql, factory, world, redis_env):
 
 
 def test_redis_failure_does_not_fail_the_mutation(gql, db, world, redis_env, monkeypatch, caplog):
-    from api import publish
     from api.settings import reset_settings
+    from api.tracking import publish
 
     # the API's own client, pointed at a port nobody listens on
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")

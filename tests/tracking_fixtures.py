@@ -73,8 +73,8 @@ def _start_server() -> tuple[str, subprocess.Popen[bytes], str]:
 
 @pytest.fixture(scope="module", name="redis_env")
 def redis_env_fixture() -> Iterator[RedisEnv]:
-    from api import publish
     from api.settings import reset_settings
+    from api.tracking import publish
 
     url = os.environ.get("TEST_REDIS_URL", "").strip()
     proc = workdir = None

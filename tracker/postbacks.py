@@ -6,9 +6,10 @@ A brand signs each request with its postback secret:
     Vouch-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">
 
 A timestamp more than 5 minutes away from the tracker's clock, an unknown brand or a signature
-that no valid secret of the brand produces is 401. The API publishes every brand's valid secrets
-(`api.postback_secrets`) at `tracker.keys.brand_secrets`; after a rotation the previous one keeps
-working for 24 hours. Several `v1=` values may be sent (a brand rolling its own key).
+that no valid secret of the brand produces is 401. The API publishes every brand's valid
+secrets (`api.tracking.postback_secrets`) at `tracker.keys.brand_secrets`; after a rotation the
+previous one keeps working for 24 hours. Several `v1=` values may be sent (a brand rolling
+its own key).
 
 Answers (JSON): 202 `{"status": "accepted"}` once the event is in the stream; 200
 `{"status": "duplicate"}` for an order (refund) already accepted with the same amount; 409 when it
@@ -156,7 +157,7 @@ def parse_signature(header: str) -> tuple[int, list[str]]:
 
 
 def valid_secrets(raw: bytes | str | None, now: float) -> list[str]:
-    """The unexpired secrets of a published list (`api.postback_secrets.publish`)."""
+    """The unexpired secrets of a published list (`api.tracking.postback_secrets.publish`)."""
     if not raw:
         return []
     try:

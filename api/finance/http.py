@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from api import auth
+from api.accounts import keys
 from api.db import get_sessionmaker
 from api.finance.errors import FinanceError
 from api.finance.export import stream
@@ -19,9 +19,9 @@ from api.models.enums import Role
 from api.money import MoneyError, normalize_currency
 
 
-def _viewer(header: str | None) -> auth.Viewer | None:
+def _viewer(header: str | None) -> keys.Viewer | None:
     with get_sessionmaker()() as session:
-        return auth.authenticate(session, header)
+        return keys.authenticate(session, header)
 
 
 async def statements_csv(request: Request) -> Response:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as _Info
 
-from api.auth import Viewer
+from api.accounts.keys import Viewer
 from api.db import get_sessionmaker
 from api.domain.metrics import DEFAULT_THRESHOLDS, TierThresholds
 from api.models import Organization

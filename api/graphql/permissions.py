@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, select
 
-from api.auth import Viewer
+from api.accounts.keys import Viewer
 from api.graphql.errors import problem
 from api.models import (
     ApiKey,

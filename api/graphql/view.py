@@ -24,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from api import auth
+from api.accounts import keys
 from api.db import get_sessionmaker
 from api.graphql.context import Context
 
@@ -113,9 +113,9 @@ class GraphQLView(GraphQL[Context, None]):
         return await anyio.to_thread.run_sync(run)
 
 
-def _viewer_for(header: str | None) -> auth.Viewer | None:
+def _viewer_for(header: str | None) -> keys.Viewer | None:
     with get_sessionmaker()() as session:
-        return auth.authenticate(session, header)
+        return keys.authenticate(session, header)
 
 
 class RequireKey:

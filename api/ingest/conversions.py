@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.campaigns.plans import effective_plan_of
 from api.domain.attribution import (
     ClickFacts,
     ConversionFacts,
@@ -54,7 +55,6 @@ from api.models import (
     TrackedLink,
 )
 from api.models.events import AttributedVia, ConversionStatus, RefundStatus, UnattributedReason
-from api.plans import effective_plan_of
 from tracker.conversions import (
     ConversionEvent,
     FieldError,

@@ -57,7 +57,7 @@ from api.ingest.conversions import (
 )
 from api.models import Refund
 from api.models.events import RefundStatus
-from api.postback_secrets import publish_all
+from api.tracking.postback_secrets import publish_all
 from tracker import keys
 from tracker.conversions import ConversionEvent, RefundEvent, from_fields
 

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.campaigns.plans import effective_plan
 from api.db import utcnow
 from api.domain.commission import (
     CommissionError,
@@ -55,7 +56,6 @@ from api.models import (
 )
 from api.models.events import ConversionStatus, RefundStatus
 from api.models.ledger import CostKind, EntryKind, SourceType
-from api.plans import effective_plan
 
 
 class PostingError(ValueError):

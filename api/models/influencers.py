@@ -35,7 +35,7 @@ class Influencer(Timestamps, Base):
     engagement_rate: Mapped[Decimal | None] = mapped_column(
         Numeric(8, 4), nullable=True, index=True
     )
-    # 0-100 over the organization's roster (api.audience); None without accounts.
+    # 0-100 over the organization's roster (api.influencers.audience); None without accounts.
     audience_quality_score: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

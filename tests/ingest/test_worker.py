@@ -693,7 +693,7 @@ def test_trim_deletes_acknowledged_entries_and_keeps_pending_ones(rds, prefix, s
 
 
 def test_worker_republishes_postback_secrets_redis_lost(rds, prefix, sessions, session):
-    from api.postback_secrets import rotate
+    from api.tracking.postback_secrets import rotate
 
     w = seed.world(session)
     secret = rotate(session, w.brand_id, rds, prefix=prefix)

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.db import utcnow
-from api.postback_secrets import publish_all, rotate
+from api.tracking.postback_secrets import publish_all, rotate
 from tests.ingest import seed
 from tests.ingest.redis_server import free_port
 from tracker import keys

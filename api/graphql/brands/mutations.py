@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import strawberry
 
-from api import postback_secrets
 from api.db import get_sessionmaker, utcnow
 from api.domain import validation
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
@@ -13,7 +12,8 @@ from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.models import Brand as BrandModel
-from api.publish import redis_client
+from api.tracking import postback_secrets
+from api.tracking.publish import redis_client
 
 ERRORS = (BrandError, BrandErrorCode)
 

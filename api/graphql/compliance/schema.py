@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
-from api.content_review import _checker_label
+from api.content.review import _checker_label
 from api.domain import disclosure
 from api.graphql.compliance.types import DisclosureReport, Jurisdiction
 from api.graphql.content.types import ContentFormat, PlatformLabel

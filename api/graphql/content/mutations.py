@@ -7,7 +7,7 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api import content_review
+from api.content import review
 from api.db import utcnow
 from api.domain import deliverable_status, validation
 from api.domain.deliverable_status import DeliverableStatus as StatusEnum
@@ -176,7 +176,7 @@ def _disclosure_gate(
         raise problem(
             "overrideReason", "only an ADMIN may override the disclosure check", "FORBIDDEN"
         )
-    failing = latest is not None and latest.disclosure_verdict == content_review.FAIL
+    failing = latest is not None and latest.disclosure_verdict == review.FAIL
     if not failing:
         if reason is not None:
             raise problem(
@@ -187,7 +187,7 @@ def _disclosure_gate(
         return
     assert latest is not None
     if reason is None:
-        found = "; ".join(content_review.failures(latest.disclosure_report)) or "FAIL"
+        found = "; ".join(review.failures(latest.disclosure_report)) or "FAIL"
         raise problem(
             "deliverableId",
             f"version {latest.version} fails the disclosure check ({found}): request changes, "
@@ -209,8 +209,8 @@ class ContentMutation:
             _require_live(partnership, "partnershipId")
             platform = PlatformEnum(input.platform)
             fmt = FormatEnum(input.format)
-            if not content_review.format_fits(platform, fmt):
-                offered = ", ".join(f.value for f in content_review.formats_for(platform))
+            if not review.format_fits(platform, fmt):
+                offered = ", ".join(f.value for f in review.formats_for(platform))
                 raise problem(
                     "format",
                     f"{platform.value} has no {fmt.value} format (it has {offered})",
@@ -259,7 +259,7 @@ class ContentMutation:
                         Problem("mediaUrl", "mediaUrl must be an http(s) URL", "INVALID_URL")
                     )
             label = PlatformLabelEnum(input.platform_label) if input.platform_label else None
-            if label is not None and not content_review.label_fits(label, row.platform):
+            if label is not None and not review.label_fits(label, row.platform):
                 problems.append(
                     Problem(
                         "platformLabel",
@@ -284,12 +284,12 @@ class ContentMutation:
             )
             campaign = ctx.session.get(CampaignModel, partnership.campaign_id)
             try:
-                report = content_review.disclosure_report(campaign, row, partnership, submission)
+                report = review.disclosure_report(campaign, row, partnership, submission)
             except DisclosureInputError as exc:
                 field = {"platform_label": "platformLabel", "ai_generated": "aiGenerated"}
                 raise problem(field.get(exc.field, exc.field), exc.message) from None
             submission.disclosure_report = report
-            submission.disclosure_verdict = content_review.worst_verdict(report)
+            submission.disclosure_verdict = review.worst_verdict(report)
             ctx.session.add(submission)
             try:
                 ctx.session.flush()

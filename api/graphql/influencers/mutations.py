@@ -7,7 +7,6 @@ from typing import Any
 import strawberry
 from sqlalchemy import func, select
 
-from api.audience import refresh_scores
 from api.db import utcnow
 from api.domain import validation
 from api.graphql.context import Info
@@ -24,10 +23,11 @@ from api.graphql.influencers.types import (
 from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
+from api.influencers.audience import refresh_scores
+from api.influencers.stats import refresh_influencer_stats
 from api.models import Influencer as InfluencerModel
 from api.models import MetricSnapshot as SnapshotModel
 from api.models import SocialAccount as AccountModel
-from api.stats import refresh_influencer_stats
 
 ERRORS = (InfluencerError, InfluencerErrorCode)
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.audience import roster
 from api.domain import audience_quality, metrics
 from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.loaders import by_fk
 from api.graphql.relay import ModelNode
+from api.influencers.audience import roster
 from api.models import Influencer as InfluencerModel
 from api.models import MetricSnapshot as SnapshotModel
 from api.models import Partnership as PartnershipModel

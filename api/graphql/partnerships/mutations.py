@@ -7,7 +7,7 @@ import strawberry
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from api.auth import Viewer
+from api.accounts.keys import Viewer
 from api.db import utcnow
 from api.domain import campaign_status, partnership_status, validation
 from api.domain.partnership_status import PartnershipStatus as StatusEnum

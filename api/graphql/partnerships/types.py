@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api.campaigns.plans import effective_plan
 from api.domain.partnership_status import PartnershipStatus as StatusEnum
 from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
@@ -20,7 +21,6 @@ from api.models import Partnership as PartnershipModel
 from api.models import TrackedLink as TrackedLinkModel
 from api.models.enums import MaterialConnection as ConnectionEnum
 from api.models.enums import UsageRights as UsageRightsEnum
-from api.plans import effective_plan
 
 if TYPE_CHECKING:
     from api.graphql.campaigns.types import Campaign

@@ -8,7 +8,6 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api import linkcodes, publish
 from api.db import utcnow
 from api.domain import validation
 from api.domain.campaign_status import CampaignStatus
@@ -24,6 +23,7 @@ from api.models import DiscountCode as DiscountCodeModel
 from api.models import Partnership as PartnershipModel
 from api.models import SocialAccount as AccountModel
 from api.models import TrackedLink as TrackedLinkModel
+from api.tracking import codes, publish
 
 ERRORS = (TrackingError, TrackingErrorCode)
 # Links and codes are issued for partnerships that are under way, in campaigns not yet over.
@@ -133,7 +133,7 @@ def _default_code(info: Info, partnership: PartnershipModel, brand_id: int, bps:
         .order_by(AccountModel.followers.desc(), AccountModel.id)
         .limit(1)
     )
-    prefix = linkcodes.default_code_prefix(handle, bps)
+    prefix = codes.default_code_prefix(handle, bps)
     taken = set(
         session.scalars(
             select(DiscountCodeModel.code).where(
@@ -141,7 +141,7 @@ def _default_code(info: Info, partnership: PartnershipModel, brand_id: int, bps:
             )
         )
     )
-    for code in linkcodes.default_code_candidates(handle, bps):
+    for code in codes.default_code_candidates(handle, bps):
         if code not in taken:
             return code
     raise problem("code", "no free default code for this influencer: give one", "DUPLICATE")
@@ -181,7 +181,7 @@ class TrackingMutation:
             ctx.session.add(row)
             ctx.session.flush()  # assigns the id the code is made from
             s = ctx.settings
-            row.code = linkcodes.link_code(row.id, s.hashids_salt, s.hashids_min_length)
+            row.code = codes.link_code(row.id, s.hashids_salt, s.hashids_min_length)
             ctx.session.flush()
             ctx.after_commit.append(publish.after_commit_link(s, row))
             return {"link": TrackedLink.from_row(row)}
@@ -194,7 +194,7 @@ class TrackingMutation:
             ctx = info.context
             require(ctx.viewer, "tracking")
             partnership, campaign = _issuable(info, input.partnership_id)
-            bps = linkcodes.percent_to_bps(input.percent_off)
+            bps = codes.percent_to_bps(input.percent_off)
             if bps is None:
                 raise problem(
                     "percentOff",
@@ -204,7 +204,7 @@ class TrackingMutation:
             if input.code is None:
                 code = _default_code(info, partnership, campaign.brand_id, bps)
             else:
-                normalized = linkcodes.normalize_code(input.code)
+                normalized = codes.normalize_code(input.code)
                 if normalized is None:
                     raise problem("code", "4 to 24 letters A-Z and digits 0-9", "INVALID")
                 code = normalized

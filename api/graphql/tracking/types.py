@@ -10,11 +10,11 @@ from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.loaders import by_id
 from api.graphql.relay import ModelNode
-from api.linkcodes import bps_to_percent
 from api.models import Campaign as CampaignModel
 from api.models import DiscountCode as DiscountCodeModel
 from api.models import Partnership as PartnershipModel
 from api.models import TrackedLink as TrackedLinkModel
+from api.tracking.codes import bps_to_percent
 
 if TYPE_CHECKING:
     from api.graphql.finance.performance import PerformanceType

@@ -84,7 +84,7 @@ def _find_org(session: Any, value: str) -> Any:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    from api import auth
+    from api.accounts import keys as auth
     from api.graphql.relay import decode_id
     from api.models.enums import Role
 
@@ -146,8 +146,8 @@ def cmd_tracker_serve(_args: argparse.Namespace) -> int:
 
 
 def cmd_tracker_republish(_args: argparse.Namespace) -> int:
-    from api.postback_secrets import publish_all
-    from api.publish import redis_client, republish_all
+    from api.tracking.postback_secrets import publish_all
+    from api.tracking.publish import redis_client, republish_all
 
     with _session() as session:
         counts = republish_all(session, redis_client())

@@ -28,9 +28,8 @@ from hashids import Hashids
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import content_review
-from api.audience import refresh_scores
-from api.auth import create_key
+from api.accounts.keys import create_key
+from api.content import review
 from api.db import utcnow
 from api.domain.commission import (
     Bonus,
@@ -46,6 +45,8 @@ from api.domain.metrics import (
     Tier,
     influencer_tier,
 )
+from api.influencers.audience import refresh_scores
+from api.influencers.stats import influencer_stats
 from api.models import (
     Brand,
     Campaign,
@@ -70,7 +71,6 @@ from api.models.enums import (
     UsageRights,
 )
 from api.settings import get_settings
-from api.stats import influencer_stats
 
 Progress = Callable[[str, int, int], None]
 
@@ -1251,13 +1251,13 @@ class _Seeder:
                     for _ in range(5):
                         last.caption = self._caption(spec, plan, disclosed=False)
                         self._check(campaign, deliverable, partnership, last)
-                        if last.disclosure_verdict == content_review.FAIL:
+                        if last.disclosure_verdict == review.FAIL:
                             break
                 final = submissions[-1] if submissions else None
                 if (
                     status in ("APPROVED", "PUBLISHED")
                     and final is not None
-                    and final.disclosure_verdict == content_review.FAIL
+                    and final.disclosure_verdict == review.FAIL
                 ):
                     deliverable.disclosure_override_reason = (
                         "Approved despite the disclosure check: the creator adds the labels to "
@@ -1339,9 +1339,9 @@ class _Seeder:
         submission: ContentSubmission,
     ) -> None:
         """Stores the disclosure checker's report, as the submit mutation does."""
-        report = content_review.disclosure_report(campaign, deliverable, partnership, submission)
+        report = review.disclosure_report(campaign, deliverable, partnership, submission)
         submission.disclosure_report = report
-        submission.disclosure_verdict = content_review.worst_verdict(report)
+        submission.disclosure_verdict = review.worst_verdict(report)
 
     def _submissions(
         self,
@@ -1391,14 +1391,14 @@ class _Seeder:
                     spec, plan, disclosed=disclosed, retouched=retouched
                 )
                 self._check(campaign, deliverable, partnership, submission)
-                if submission.disclosure_verdict != content_review.FAIL:
+                if submission.disclosure_verdict != review.FAIL:
                     break
             if not final or status in ("CHANGES_REQUESTED", "APPROVED", "PUBLISHED"):
                 submission.reviewed_at = created + timedelta(hours=rng.randint(2, 18))
                 submission.reviewed_by = reviewer
                 if not final or status == "CHANGES_REQUESTED":
                     report = submission.disclosure_report or {}
-                    failures = content_review.failures(report)
+                    failures = review.failures(report)
                     if failures:
                         feedback = (
                             f"{rng.choice(_DISCLOSURE_FEEDBACK)} ({', '.join(failures[:3])})."

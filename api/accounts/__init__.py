@@ -1,0 +1,1 @@
+"""API keys and who is calling (later: users and sign-in)."""

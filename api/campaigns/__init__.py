@@ -1,0 +1,1 @@
+"""Campaigns: the compensation plan in effect."""

@@ -1,0 +1,1 @@
+"""Deliverables and submissions: the content review rules."""

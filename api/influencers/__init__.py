@@ -1,0 +1,1 @@
+"""Influencers: roster figures and audience quality over our rows."""
