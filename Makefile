@@ -33,6 +33,7 @@ schema: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy api tracker
 
 bench-tracker: $(STAMP)

@@ -44,18 +44,38 @@ def build(url: str, rows: int) -> None:
         brand = Brand(organization_id=org.id, name="B", default_currency="EUR")
         s.add(brand)
         s.flush()
-        campaign = Campaign(organization_id=org.id, brand_id=brand.id, name="C",
-                            objective="CONVERSIONS", currency="EUR",
-                            landing_url="https://shop.example.com")
+        campaign = Campaign(
+            organization_id=org.id,
+            brand_id=brand.id,
+            name="C",
+            objective="CONVERSIONS",
+            currency="EUR",
+            landing_url="https://shop.example.com",
+        )
         s.add(campaign)
         s.flush()
-        influencers = [Influencer(organization_id=org.id, name=f"Creator {i}", languages=[],
-                                  niches=[], customer_ids=[]) for i in range(200)]
+        influencers = [
+            Influencer(
+                organization_id=org.id,
+                name=f"Creator {i}",
+                languages=[],
+                niches=[],
+                customer_ids=[],
+            )
+            for i in range(200)
+        ]
         s.add_all(influencers)
         s.flush()
-        partnerships = [Partnership(organization_id=org.id, campaign_id=campaign.id,
-                                    influencer_id=i.id, status="ACTIVE", connection="PAID")
-                        for i in influencers]
+        partnerships = [
+            Partnership(
+                organization_id=org.id,
+                campaign_id=campaign.id,
+                influencer_id=i.id,
+                status="ACTIVE",
+                connection="PAID",
+            )
+            for i in influencers
+        ]
         s.add_all(partnerships)
         s.flush()
         ids = [(p.influencer_id, p.id) for p in partnerships]
@@ -69,14 +89,23 @@ def build(url: str, rows: int) -> None:
         for n in range(offset, min(rows, offset + batch)):
             influencer_id, partnership_id = ids[n % len(ids)]
             at = start + timedelta(seconds=n % (30 * 86_400))
-            values.append({
-                "organization_id": org_id, "influencer_id": influencer_id,
-                "partnership_id": partnership_id, "campaign_id": campaign_id,
-                "kind": "COMMISSION" if n % 10 else "REVERSAL",
-                "amount": (n % 5_000 + 1) * (1 if n % 10 else -1), "currency": "EUR",
-                "source_type": "MANUAL", "source_id": None, "created_at": at, "available_at": at,
-                "idempotency_key": f"bench:{run}:{n}", "memo": "",
-            })
+            values.append(
+                {
+                    "organization_id": org_id,
+                    "influencer_id": influencer_id,
+                    "partnership_id": partnership_id,
+                    "campaign_id": campaign_id,
+                    "kind": "COMMISSION" if n % 10 else "REVERSAL",
+                    "amount": (n % 5_000 + 1) * (1 if n % 10 else -1),
+                    "currency": "EUR",
+                    "source_type": "MANUAL",
+                    "source_id": None,
+                    "created_at": at,
+                    "available_at": at,
+                    "idempotency_key": f"bench:{run}:{n}",
+                    "memo": "",
+                }
+            )
         with engine.begin() as conn:
             conn.execute(insert(LedgerEntry), values)
         print_progress(f"inserting ({url.split(':')[0]})", min(rows, offset + batch), rows)
@@ -122,28 +151,42 @@ def main() -> int:
                 from sqlalchemy import create_engine, text
 
                 name = f"vouch_bench_{secrets.token_hex(4)}"
-                admin = create_engine(server.rsplit("/", 1)[0] + "/postgres",
-                                      isolation_level="AUTOCOMMIT")
+                admin = create_engine(
+                    server.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+                )
                 with admin.connect() as c:
                     c.execute(text(f'CREATE DATABASE "{name}"'))
                 url = server.rsplit("/", 1)[0] + f"/{name}"
             else:
                 url = f"sqlite:///{tmp}/export-{size}.db"
-            subprocess.run([sys.executable, __file__, "--build", url, "--rows", str(size)],
-                           check=True, cwd=ROOT)
-            out = subprocess.run([sys.executable, __file__, "--export-only", url], check=True,
-                                 capture_output=True, text=True, cwd=ROOT).stdout.split()
+            subprocess.run(
+                [sys.executable, __file__, "--build", url, "--rows", str(size)],
+                check=True,
+                cwd=ROOT,
+            )
+            out = subprocess.run(
+                [sys.executable, __file__, "--export-only", url],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            ).stdout.split()
             rows, seconds, peak = int(out[0]), float(out[1]), int(out[2])
             results.append((size, rows, seconds, peak))
-            print(f"{rows:>10,} rows  {seconds:7.2f} s  {rows / seconds:>10,.0f} rows/s  "
-                  f"peak RSS {peak / 1024:7.1f} MiB", flush=True)
+            print(
+                f"{rows:>10,} rows  {seconds:7.2f} s  {rows / seconds:>10,.0f} rows/s  "
+                f"peak RSS {peak / 1024:7.1f} MiB",
+                flush=True,
+            )
             if server:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     if len(results) >= 2:
         small, large = results[0], results[-1]
-        print(f"rows x{large[1] / small[1]:.1f}: time x{large[2] / small[2]:.1f}, "
-              f"peak memory x{large[3] / small[3]:.2f} (constant memory means about x1)")
+        print(
+            f"rows x{large[1] / small[1]:.1f}: time x{large[2] / small[2]:.1f}, "
+            f"peak memory x{large[3] / small[3]:.2f} (constant memory means about x1)"
+        )
     return 0
 
 

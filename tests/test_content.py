@@ -17,8 +17,10 @@ from api.models import ContentSubmission, Contract, Deliverable, LedgerEntry, Pa
 from api.models.enums import ContentFormat, Platform, PlatformLabel
 from tests.factories import gid
 
-D_FIELDS = "deliverable { id status platform format title brief dueAt publishedUrl publishedAt " \
+D_FIELDS = (
+    "deliverable { id status platform format title brief dueAt publishedUrl publishedAt "
     "disclosureOverrideReason }"
+)
 S_FIELDS = (
     "submission { id version caption mediaUrl platformLabel retouched aiGenerated submittedBy "
     "disclosureVerdict disclosureReportJson feedback reviewedAt reviewedBy } "
@@ -42,8 +44,17 @@ def state(db: Any, org: Any) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def refused(gql: Any, db: Any, w: dict[str, Any], role: str, name: str, input: dict[str, Any],
-            field: str | None, code: str, select_: str = D_FIELDS) -> dict[str, Any]:
+def refused(
+    gql: Any,
+    db: Any,
+    w: dict[str, Any],
+    role: str,
+    name: str,
+    input: dict[str, Any],
+    field: str | None,
+    code: str,
+    select_: str = D_FIELDS,
+) -> dict[str, Any]:
     """Runs a mutation expected to fail: one user error, no object, no row changed."""
     before = state(db, w["org"])
     payload = gql.mutate(w["keys"][role], name, input, select_)
@@ -67,10 +78,17 @@ def w(factory: Any) -> dict[str, Any]:
     return world
 
 
-def submit(gql: Any, w: dict[str, Any], caption: str = PASSING, role: str = "INFLUENCER",
-           deliverable: Any = None, **extra: Any) -> dict[str, Any]:
+def submit(
+    gql: Any,
+    w: dict[str, Any],
+    caption: str = PASSING,
+    role: str = "INFLUENCER",
+    deliverable: Any = None,
+    **extra: Any,
+) -> dict[str, Any]:
     payload = gql.mutate(
-        w["keys"][role], "submitContent",
+        w["keys"][role],
+        "submitContent",
         {"deliverableId": gid(deliverable or w["deliverable"]), "caption": caption, **extra},
         S_FIELDS,
     )
@@ -78,17 +96,21 @@ def submit(gql: Any, w: dict[str, Any], caption: str = PASSING, role: str = "INF
     return payload  # type: ignore[no-any-return]
 
 
-def review_content(gql: Any, w: dict[str, Any], decision: str = "APPROVE", role: str = "MANAGER",
-           **extra: Any) -> dict[str, Any]:
+def review_content(
+    gql: Any, w: dict[str, Any], decision: str = "APPROVE", role: str = "MANAGER", **extra: Any
+) -> dict[str, Any]:
     return gql.mutate(  # type: ignore[no-any-return]
-        w["keys"][role], "reviewDeliverable",
-        {"deliverableId": gid(w["deliverable"]), "decision": decision, **extra}, S_FIELDS,
+        w["keys"][role],
+        "reviewDeliverable",
+        {"deliverableId": gid(w["deliverable"]), "decision": decision, **extra},
+        S_FIELDS,
     )
 
 
 def publish(gql: Any, w: dict[str, Any], role: str = "MANAGER", **extra: Any) -> dict[str, Any]:
     return gql.mutate(  # type: ignore[no-any-return]
-        w["keys"][role], "markDeliverablePublished",
+        w["keys"][role],
+        "markDeliverablePublished",
         {"deliverableId": gid(w["deliverable"]), "url": "https://instagram.com/p/abc", **extra},
         D_FIELDS,
     )
@@ -104,11 +126,16 @@ def test_format_table():
         assert fits("YOUTUBE", fmt)
     assert not fits("YOUTUBE", "REEL") and not fits("TIKTOK", "REEL")
     assert not fits("INSTAGRAM", "SHORT") and not fits("X", "STORY")
-    assert [f for f in ContentFormat if fits("BLOG", f)] == [ContentFormat.REVIEW,
-                                                               ContentFormat.BLOG]
+    assert [f for f in ContentFormat if fits("BLOG", f)] == [
+        ContentFormat.REVIEW,
+        ContentFormat.BLOG,
+    ]
     assert review.formats_for("PODCAST") == (ContentFormat.PODCAST,)
     assert review.formats_for("TIKTOK") == (
-        ContentFormat.STORY, ContentFormat.VIDEO, ContentFormat.LIVE)
+        ContentFormat.STORY,
+        ContentFormat.VIDEO,
+        ContentFormat.LIVE,
+    )
     assert review.formats_for("X") == (ContentFormat.POST, ContentFormat.VIDEO)
     assert review.formats_for("TWITCH") == (ContentFormat.VIDEO, ContentFormat.LIVE)
     for platform in Platform:  # BLOG and PODCAST formats belong to their own platform only
@@ -124,11 +151,18 @@ def test_labels_fit_their_platform():
 
 
 def test_brand_requirements():
-    campaign = SimpleNamespace(required_hashtags=["SpringGlow", "ad"],
-                               required_mentions=["brand.hq"], required_labels=["Partenariat"])
+    campaign = SimpleNamespace(
+        required_hashtags=["SpringGlow", "ad"],
+        required_mentions=["brand.hq"],
+        required_labels=["Partenariat"],
+    )
     got = review.brand_requirements(campaign, "#springglow by @Brand.HQ. partenariat")
-    assert got == {"missingHashtags": ["ad"], "missingMentions": [], "missingLabels": [],
-                   "satisfied": False}
+    assert got == {
+        "missingHashtags": ["ad"],
+        "missingMentions": [],
+        "missingLabels": [],
+        "satisfied": False,
+    }
     got = review.brand_requirements(campaign, "#SpringGlowing @brand.hqx #ad")
     assert got["missingHashtags"] == ["SpringGlow"]
     assert got["missingMentions"] == ["brand.hq"]
@@ -167,11 +201,11 @@ def test_disclosure_report_maps_to_the_checker():
     # the partnership's connection is what the checker judges: a gift wants a gift label in FR
     fr = _campaign(jurisdictions=["FR"])
     gifted = SimpleNamespace(connection="GIFTED")
-    assert review.disclosure_report(fr, POST, gifted, _fields("Merci!"))[
-        "worstVerdict"] == "FAIL"
+    assert review.disclosure_report(fr, POST, gifted, _fields("Merci!"))["worstVerdict"] == "FAIL"
     # retouched images need "Images retouchées" in France
     retouched = review.disclosure_report(
-        fr, POST, paid, _fields("Publicité : merci !", retouched=True))
+        fr, POST, paid, _fields("Publicité : merci !", retouched=True)
+    )
     codes = [f["code"] for f in retouched["results"][0]["findings"]]
     assert "MISSING_RETOUCHED_LABEL" in codes
 
@@ -180,65 +214,113 @@ def test_disclosure_report_platform_label():
     paid = SimpleNamespace(connection="PAID")
     reel = SimpleNamespace(platform=Platform.INSTAGRAM, format=ContentFormat.REEL)
     without = review.disclosure_report(_campaign(), reel, paid, _fields("#ad new drop"))
-    with_label = review.disclosure_report(_campaign(), reel, paid, _fields(
-        "#ad new drop", platform_label=PlatformLabel.INSTAGRAM_PAID_PARTNERSHIP))
+    with_label = review.disclosure_report(
+        _campaign(),
+        reel,
+        paid,
+        _fields("#ad new drop", platform_label=PlatformLabel.INSTAGRAM_PAID_PARTNERSHIP),
+    )
     assert without != with_label  # the label is passed on (and covers the on-screen check)
     x = SimpleNamespace(platform=Platform.X, format=ContentFormat.POST)
     # the checker credits no X label: the caption must carry the disclosure on its own
     report = review.disclosure_report(
-        _campaign(), x, paid, _fields("new drop", platform_label="X_PAID_PARTNERSHIP"))
+        _campaign(), x, paid, _fields("new drop", platform_label="X_PAID_PARTNERSHIP")
+    )
     assert report["worstVerdict"] == "FAIL"
 
 
 def test_disclosure_report_without_jurisdictions():
     paid = SimpleNamespace(connection="PAID")
-    assert review.disclosure_report(
-        _campaign(jurisdictions=[]), POST, paid, _fields("x")) is None
+    assert review.disclosure_report(_campaign(jurisdictions=[]), POST, paid, _fields("x")) is None
     report = review.disclosure_report(
-        _campaign(jurisdictions=[], required_hashtags=["Glow"]), POST, paid, _fields("x"))
-    assert report == {"rulesVersion": None, "worstVerdict": None, "results": [],
-                      "brandRequirements": {"missingHashtags": ["Glow"], "missingMentions": [],
-                                            "missingLabels": [], "satisfied": False}}
+        _campaign(jurisdictions=[], required_hashtags=["Glow"]), POST, paid, _fields("x")
+    )
+    assert report == {
+        "rulesVersion": None,
+        "worstVerdict": None,
+        "results": [],
+        "brandRequirements": {
+            "missingHashtags": ["Glow"],
+            "missingMentions": [],
+            "missingLabels": [],
+            "satisfied": False,
+        },
+    }
 
 
 # --- createDeliverable ---------------------------------------------------------------------
 
 
 def new_deliverable(w: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"partnershipId": gid(w["partnership"]), "platform": "INSTAGRAM", "format": "REEL",
-            "title": " Spring reel ", **extra}
+    return {
+        "partnershipId": gid(w["partnership"]),
+        "platform": "INSTAGRAM",
+        "format": "REEL",
+        "title": " Spring reel ",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("role", ["MANAGER", "ADMIN"])
 def test_create_deliverable(gql, db, w, role):
-    payload = gql.mutate(w["keys"][role], "createDeliverable", new_deliverable(
-        w, brief="Show the texture", dueAt="2026-06-01T09:00:00+02:00"), D_FIELDS)
+    payload = gql.mutate(
+        w["keys"][role],
+        "createDeliverable",
+        new_deliverable(w, brief="Show the texture", dueAt="2026-06-01T09:00:00+02:00"),
+        D_FIELDS,
+    )
     assert payload["userErrors"] == []
     d = payload["deliverable"]
     assert (d["status"], d["platform"], d["format"], d["title"], d["brief"]) == (
-        "DRAFT", "INSTAGRAM", "REEL", "Spring reel", "Show the texture")
+        "DRAFT",
+        "INSTAGRAM",
+        "REEL",
+        "Spring reel",
+        "Show the texture",
+    )
     assert datetime.fromisoformat(d["dueAt"]) == datetime(2026, 6, 1, 7, tzinfo=UTC)
     db.expire_all()
-    rows = db.scalars(select(Deliverable).where(
-        Deliverable.partnership_id == w["partnership"].id)).all()
+    rows = db.scalars(
+        select(Deliverable).where(Deliverable.partnership_id == w["partnership"].id)
+    ).all()
     assert len(rows) == 2
 
 
 def test_create_deliverable_on_accepted_partnership(gql, factory, w):
     p = factory.partnership(factory.campaign(w["brand"]), w["influencer"], status="ACCEPTED")
-    payload = gql.mutate(w["keys"]["MANAGER"], "createDeliverable", new_deliverable(
-        w, partnershipId=gid(p), platform="YOUTUBE", format="SHORT"), D_FIELDS)
+    payload = gql.mutate(
+        w["keys"]["MANAGER"],
+        "createDeliverable",
+        new_deliverable(w, partnershipId=gid(p), platform="YOUTUBE", format="SHORT"),
+        D_FIELDS,
+    )
     assert payload["deliverable"]["format"] == "SHORT"
 
 
 @pytest.mark.parametrize(
     ("platform", "fmt"),
-    [("INSTAGRAM", "SHORT"), ("YOUTUBE", "REEL"), ("BLOG", "PODCAST"), ("PODCAST", "BLOG"),
-     ("TIKTOK", "POST"), ("X", "STORY"), ("TWITCH", "POST"), ("INSTAGRAM", "BLOG")],
+    [
+        ("INSTAGRAM", "SHORT"),
+        ("YOUTUBE", "REEL"),
+        ("BLOG", "PODCAST"),
+        ("PODCAST", "BLOG"),
+        ("TIKTOK", "POST"),
+        ("X", "STORY"),
+        ("TWITCH", "POST"),
+        ("INSTAGRAM", "BLOG"),
+    ],
 )
 def test_create_deliverable_incompatible_format(gql, db, w, platform, fmt):
-    payload = refused(gql, db, w, "MANAGER", "createDeliverable",
-                      new_deliverable(w, platform=platform, format=fmt), "format", "NOT_ALLOWED")
+    payload = refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "createDeliverable",
+        new_deliverable(w, platform=platform, format=fmt),
+        "format",
+        "NOT_ALLOWED",
+    )
     assert platform in payload["userErrors"][0]["message"]
 
 
@@ -262,8 +344,16 @@ def test_create_deliverable_bad_input(gql, db, w, extra, field, code):
 @pytest.mark.parametrize("status", ["INVITED", "DECLINED", "COMPLETED", "TERMINATED"])
 def test_create_deliverable_needs_live_partnership(gql, db, factory, w, status):
     p = factory.partnership(factory.campaign(w["brand"]), w["influencer"], status=status)
-    refused(gql, db, w, "MANAGER", "createDeliverable",
-            new_deliverable(w, partnershipId=gid(p)), "partnershipId", "INVALID_TRANSITION")
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "createDeliverable",
+        new_deliverable(w, partnershipId=gid(p)),
+        "partnershipId",
+        "INVALID_TRANSITION",
+    )
 
 
 @pytest.mark.parametrize("role", ["FINANCE", "INFLUENCER"])
@@ -275,8 +365,14 @@ def test_create_deliverable_forbidden(gql, db, w, role):
 
 
 def test_influencer_submits_passing_content(gql, db, w):
-    payload = submit(gql, w, "  " + PASSING + "\n", mediaUrl="https://cdn.example.com/a.jpg",
-                     platformLabel="INSTAGRAM_PAID_PARTNERSHIP", retouched=True)
+    payload = submit(
+        gql,
+        w,
+        "  " + PASSING + "\n",
+        mediaUrl="https://cdn.example.com/a.jpg",
+        platformLabel="INSTAGRAM_PAID_PARTNERSHIP",
+        retouched=True,
+    )
     s = payload["submission"]
     assert s["version"] == 1
     assert s["caption"] == PASSING
@@ -290,8 +386,9 @@ def test_influencer_submits_passing_content(gql, db, w):
     assert report["brandRequirements"]["satisfied"] is True
     assert payload["deliverable"]["status"] == "SUBMITTED"
     db.expire_all()
-    row = db.scalar(select(ContentSubmission).where(
-        ContentSubmission.deliverable_id == w["deliverable"].id))
+    row = db.scalar(
+        select(ContentSubmission).where(ContentSubmission.deliverable_id == w["deliverable"].id)
+    )
     assert (row.disclosure_verdict, row.disclosure_report["worstVerdict"]) == ("PASS", "PASS")
     assert db.get(Deliverable, w["deliverable"].id).status == "SUBMITTED"
 
@@ -303,8 +400,12 @@ def test_failing_content_is_stored_not_blocked(gql, w):
     findings = s["disclosureReportJson"]["results"][0]["findings"]
     assert findings[0]["code"] == "MISSING_LABEL"
     brand = s["disclosureReportJson"]["brandRequirements"]
-    assert brand == {"missingHashtags": ["SpringGlow"], "missingMentions": ["brandhq"],
-                     "missingLabels": [], "satisfied": False}
+    assert brand == {
+        "missingHashtags": ["SpringGlow"],
+        "missingMentions": ["brandhq"],
+        "missingLabels": [],
+        "satisfied": False,
+    }
 
 
 def test_submission_without_jurisdictions_has_no_verdict(gql, db, w):
@@ -324,16 +425,19 @@ def test_new_versions_never_edit_old_ones(gql, db, w):
     assert changes["submission"]["feedback"] == "Add #ad at the start"
     assert changes["submission"]["reviewedBy"].startswith("key:")
     db.expire_all()
-    v1 = db.scalar(select(ContentSubmission).where(
-        ContentSubmission.deliverable_id == w["deliverable"].id))
+    v1 = db.scalar(
+        select(ContentSubmission).where(ContentSubmission.deliverable_id == w["deliverable"].id)
+    )
     v1_before = {c.key: getattr(v1, c.key) for c in ContentSubmission.__table__.columns}
     s2 = submit(gql, w, PASSING)["submission"]
     assert (s2["version"], s2["disclosureVerdict"], s2["feedback"]) == (2, "PASS", None)
     db.expire_all()
     v1 = db.get(ContentSubmission, v1.id)
     assert {c.key: getattr(v1, c.key) for c in ContentSubmission.__table__.columns} == v1_before
-    query = "query($id: ID!) { node(id: $id) { ... on Deliverable { submissions { version } " \
+    query = (
+        "query($id: ID!) { node(id: $id) { ... on Deliverable { submissions { version } "
         "latestSubmission { version } } } }"
+    )
     data = gql(w["keys"]["INFLUENCER"], query, id=gid(w["deliverable"]))["node"]
     assert [s["version"] for s in data["submissions"]] == [1, 2]
     assert data["latestSubmission"]["version"] == 2
@@ -361,18 +465,30 @@ def test_submit_bad_input(gql, db, w, extra, field, code):
 
 def test_submit_refusals(gql, db, factory, w):
     def attempt(role: str, deliverable: Any, field: str | None, code: str) -> None:
-        refused(gql, db, w, role, "submitContent",
-                {"deliverableId": gid(deliverable), "caption": PASSING}, field, code, S_FIELDS)
+        refused(
+            gql,
+            db,
+            w,
+            role,
+            "submitContent",
+            {"deliverableId": gid(deliverable), "caption": PASSING},
+            field,
+            code,
+            S_FIELDS,
+        )
 
     someone = factory.influencer(w["org"])
     theirs = factory.deliverable(factory.partnership(w["campaign"], someone))
     attempt("INFLUENCER", theirs, "deliverableId", "NOT_FOUND")  # another influencer's
     attempt("FINANCE", w["deliverable"], None, "FORBIDDEN")
     for status in ("SUBMITTED", "PUBLISHED"):
-        attempt("INFLUENCER", factory.deliverable(w["partnership"], status=status),
-                "deliverableId", "INVALID_TRANSITION")
-    ended = factory.partnership(factory.campaign(w["brand"]), w["influencer"],
-                                status="TERMINATED")
+        attempt(
+            "INFLUENCER",
+            factory.deliverable(w["partnership"], status=status),
+            "deliverableId",
+            "INVALID_TRANSITION",
+        )
+    ended = factory.partnership(factory.campaign(w["brand"]), w["influencer"], status="TERMINATED")
     attempt("INFLUENCER", factory.deliverable(ended), "deliverableId", "INVALID_TRANSITION")
 
 
@@ -406,26 +522,45 @@ def test_approve_passing_content(gql, db, w):
 
 def test_review_refusals(gql, db, w):
     draft_input = {"deliverableId": gid(w["deliverable"]), "decision": "APPROVE"}
-    refused(gql, db, w, "MANAGER", "reviewDeliverable", draft_input, "decision",
-            "INVALID_TRANSITION", S_FIELDS)  # nothing submitted yet
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "reviewDeliverable",
+        draft_input,
+        "decision",
+        "INVALID_TRANSITION",
+        S_FIELDS,
+    )  # nothing submitted yet
     submit(gql, w)
     submitted = {"deliverableId": gid(w["deliverable"])}
 
     def attempt(role: str, extra: dict[str, Any], field: str | None, code: str) -> None:
-        refused(gql, db, w, role, "reviewDeliverable", {**submitted, **extra}, field, code,
-                S_FIELDS)
+        refused(
+            gql, db, w, role, "reviewDeliverable", {**submitted, **extra}, field, code, S_FIELDS
+        )
 
     attempt("MANAGER", {"decision": "REQUEST_CHANGES"}, "feedback", "REQUIRED")
     attempt("MANAGER", {"decision": "REQUEST_CHANGES", "feedback": "  "}, "feedback", "REQUIRED")
     attempt("MANAGER", {"decision": "APPROVE", "feedback": "x" * 10_001}, "feedback", "TOO_LONG")
-    attempt("ADMIN", {"decision": "REQUEST_CHANGES", "feedback": "more light",
-                      "overrideReason": "fine"}, "overrideReason", "NOT_ALLOWED")
-    attempt("ADMIN", {"decision": "APPROVE", "overrideReason": "fine"}, "overrideReason",
-            "NOT_ALLOWED")  # the check passes: nothing to override
+    attempt(
+        "ADMIN",
+        {"decision": "REQUEST_CHANGES", "feedback": "more light", "overrideReason": "fine"},
+        "overrideReason",
+        "NOT_ALLOWED",
+    )
+    attempt(
+        "ADMIN", {"decision": "APPROVE", "overrideReason": "fine"}, "overrideReason", "NOT_ALLOWED"
+    )  # the check passes: nothing to override
     attempt("INFLUENCER", {"decision": "APPROVE"}, None, "FORBIDDEN")
     attempt("FINANCE", {"decision": "APPROVE"}, None, "FORBIDDEN")
-    attempt("MANAGER", {"decision": "APPROVE", "deliverableId": gid(w["other"]["deliverable"])},
-            "deliverableId", "NOT_FOUND")
+    attempt(
+        "MANAGER",
+        {"decision": "APPROVE", "deliverableId": gid(w["other"]["deliverable"])},
+        "deliverableId",
+        "NOT_FOUND",
+    )
     assert review_content(gql, w)["deliverable"]["status"] == "APPROVED"
     attempt("MANAGER", {"decision": "APPROVE"}, "decision", "INVALID_TRANSITION")  # reviewed once
 
@@ -436,31 +571,87 @@ def test_review_refusals(gql, db, w):
 def test_failing_disclosure_blocks_approval_unless_admin_overrides(gql, db, w):
     submit(gql, w, FAILING)
     approve = {"deliverableId": gid(w["deliverable"]), "decision": "APPROVE"}
-    payload = refused(gql, db, w, "MANAGER", "reviewDeliverable", approve, "deliverableId",
-                      "DISCLOSURE_FAILED", S_FIELDS)
+    payload = refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "reviewDeliverable",
+        approve,
+        "deliverableId",
+        "DISCLOSURE_FAILED",
+        S_FIELDS,
+    )
     assert "US: MISSING_LABEL" in payload["userErrors"][0]["message"]
-    refused(gql, db, w, "MANAGER", "reviewDeliverable", {**approve, "overrideReason": "legal ok"},
-            "overrideReason", "FORBIDDEN", S_FIELDS)
-    refused(gql, db, w, "ADMIN", "reviewDeliverable", approve, "deliverableId",
-            "DISCLOSURE_FAILED", S_FIELDS)
-    refused(gql, db, w, "ADMIN", "reviewDeliverable", {**approve, "overrideReason": "  "},
-            "deliverableId", "DISCLOSURE_FAILED", S_FIELDS)
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "reviewDeliverable",
+        {**approve, "overrideReason": "legal ok"},
+        "overrideReason",
+        "FORBIDDEN",
+        S_FIELDS,
+    )
+    refused(
+        gql,
+        db,
+        w,
+        "ADMIN",
+        "reviewDeliverable",
+        approve,
+        "deliverableId",
+        "DISCLOSURE_FAILED",
+        S_FIELDS,
+    )
+    refused(
+        gql,
+        db,
+        w,
+        "ADMIN",
+        "reviewDeliverable",
+        {**approve, "overrideReason": "  "},
+        "deliverableId",
+        "DISCLOSURE_FAILED",
+        S_FIELDS,
+    )
     ok = review_content(gql, w, role="ADMIN", overrideReason=" Label is burned into the video ")
     assert ok["userErrors"] == []
-    assert ok["deliverable"] == {"status": "APPROVED",
-                                 "disclosureOverrideReason": "Label is burned into the video"}
+    assert ok["deliverable"] == {
+        "status": "APPROVED",
+        "disclosureOverrideReason": "Label is burned into the video",
+    }
     db.expire_all()
     row = db.get(Deliverable, w["deliverable"].id)
     assert row.disclosure_override_by.startswith("key:")
     assert row.disclosure_override_reason == "Label is burned into the video"
 
     # publishing is gated again: each step needs its own override
-    refused(gql, db, w, "MANAGER", "markDeliverablePublished",
-            {"deliverableId": gid(w["deliverable"]), "url": "https://instagram.com/p/x"},
-            "deliverableId", "DISCLOSURE_FAILED")
-    refused(gql, db, w, "MANAGER", "markDeliverablePublished",
-            {"deliverableId": gid(w["deliverable"]), "url": "https://instagram.com/p/x",
-             "overrideReason": "as approved"}, "overrideReason", "FORBIDDEN")
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "markDeliverablePublished",
+        {"deliverableId": gid(w["deliverable"]), "url": "https://instagram.com/p/x"},
+        "deliverableId",
+        "DISCLOSURE_FAILED",
+    )
+    refused(
+        gql,
+        db,
+        w,
+        "MANAGER",
+        "markDeliverablePublished",
+        {
+            "deliverableId": gid(w["deliverable"]),
+            "url": "https://instagram.com/p/x",
+            "overrideReason": "as approved",
+        },
+        "overrideReason",
+        "FORBIDDEN",
+    )
     done = publish(gql, w, role="ADMIN", overrideReason="Checked the live post")
     assert done["userErrors"] == []
     assert done["deliverable"]["status"] == "PUBLISHED"
@@ -497,10 +688,12 @@ def test_publish_credits_the_flat_fee_once(gql, db, w):
     review_content(gql, w)
     assert publish(gql, w)["userErrors"] == []
     db.expire_all()
-    entries = db.scalars(select(LedgerEntry).where(
-        LedgerEntry.organization_id == w["org"].id)).all()
+    entries = db.scalars(
+        select(LedgerEntry).where(LedgerEntry.organization_id == w["org"].id)
+    ).all()
     assert [(e.kind, e.amount, e.currency, e.deliverable_id, e.influencer_id) for e in entries] == [
-        ("FLAT_FEE", 15000, "EUR", w["deliverable"].id, w["influencer"].id)]
+        ("FLAT_FEE", 15000, "EUR", w["deliverable"].id, w["influencer"].id)
+    ]
 
 
 def test_publish_without_flat_fee_credits_nothing(gql, db, w):
@@ -508,8 +701,10 @@ def test_publish_without_flat_fee_credits_nothing(gql, db, w):
     review_content(gql, w)
     publish(gql, w)
     db.expire_all()
-    assert db.scalars(select(LedgerEntry).where(
-        LedgerEntry.organization_id == w["org"].id)).all() == []
+    assert (
+        db.scalars(select(LedgerEntry).where(LedgerEntry.organization_id == w["org"].id)).all()
+        == []
+    )
 
 
 def test_publish_defaults_to_now(gql, w):
@@ -535,7 +730,8 @@ def test_publish_refusals(gql, db, factory, w):
     attempt("MANAGER", {"publishedAt": future}, "publishedAt", "INVALID")
     attempt("INFLUENCER", {}, None, "FORBIDDEN")
     attempt("FINANCE", {}, None, "FORBIDDEN")
-    attempt("MANAGER", {"deliverableId": gid(w["other"]["deliverable"])}, "deliverableId",
-            "NOT_FOUND")
+    attempt(
+        "MANAGER", {"deliverableId": gid(w["other"]["deliverable"])}, "deliverableId", "NOT_FOUND"
+    )
     assert publish(gql, w)["deliverable"]["status"] == "PUBLISHED"
     attempt("MANAGER", {}, "deliverableId", "INVALID_TRANSITION")  # PUBLISHED is final

@@ -386,9 +386,10 @@ def test_stored_scores_sort_planted_fakes_last(s: Session, result: demo.DemoResu
 
     org = result.organization_ids[0]
     rows = s.scalars(
-        select(Influencer).where(Influencer.organization_id == org)
+        select(Influencer)
+        .where(Influencer.organization_id == org)
         .order_by(Influencer.audience_quality_score.desc(), Influencer.id)
     ).all()
     assert all(r.audience_quality_score is not None for r in rows)
-    tail = {r.id for r in rows[-len(result.planted_fakes):]}
+    tail = {r.id for r in rows[-len(result.planted_fakes) :]}
     assert tail == set(result.planted_fakes)

@@ -33,8 +33,9 @@ def _ledger(db, factory):
     entry(db, w, -300, kind=EntryKind.REVERSAL, created=OCT + timedelta(days=1))
     entry(db, w, 777, created=OCT + timedelta(days=2), influencer=peer)
     entry(db, w, 999, created=OCT, currency="USD")
-    batch = create_payout_batch(db, w["org"].id, "EUR", date(2025, 10, 20), 0,
-                                now=OCT + timedelta(days=10))
+    batch = create_payout_batch(
+        db, w["org"].id, "EUR", date(2025, 10, 20), 0, now=OCT + timedelta(days=10)
+    )
     mark_paid(db, batch, "SEPA-1", now=OCT + timedelta(days=11))
     db.commit()
     return w, peer, batch
@@ -59,9 +60,14 @@ def test_entry_rows_sum_to_the_ledger(db, factory):
     summary = _rows(summary_rows(db, "2025-10", org_id=w["org"].id, currency="EUR"))
     by_inf = {r["influencer_id"]: r for r in summary}
     assert by_inf[gid(w["influencer"])] == {
-        "statement_period": "2025-10", "influencer_id": gid(w["influencer"]),
-        "influencer_name": w["influencer"].name, "currency": "EUR",
-        "opening": "100.00", "credits": "25.50", "debits": "125.50", "closing": "0.00",
+        "statement_period": "2025-10",
+        "influencer_id": gid(w["influencer"]),
+        "influencer_name": w["influencer"].name,
+        "currency": "EUR",
+        "opening": "100.00",
+        "credits": "25.50",
+        "debits": "125.50",
+        "closing": "0.00",
     }
     assert (by_inf[gid(peer)]["credits"], by_inf[gid(peer)]["closing"]) == ("7.77", "0.00")
 

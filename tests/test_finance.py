@@ -89,9 +89,7 @@ def test_payout_batch_pays_available_and_balances_move_to_paid(db, factory):
     mark_paid(db, batch, "SEPA-1")
     db.commit()
     assert bal(db, w) == (500, 0, 1000)
-    payouts = db.scalars(
-        select(LedgerEntry).where(LedgerEntry.payout_batch_id == batch.id)
-    ).all()
+    payouts = db.scalars(select(LedgerEntry).where(LedgerEntry.payout_batch_id == batch.id)).all()
     assert [(p.kind, p.amount) for p in payouts] == [(EntryKind.PAYOUT, -1000)]
     assert net_total(db, w["org"].id, w["influencer"].id, "EUR") == 500
     with pytest.raises(FinanceError) as err:
@@ -126,8 +124,10 @@ def test_balance_as_of_a_past_moment_ignores_batches_paid_since(db, factory):
 
 def test_balance_query_as_of(gql, db, factory):
     w = _paid_yesterday(db, factory)
-    q = ("query($i: ID!, $at: DateTime) { balance(influencerId: $i, currency: \"EUR\", "
-         "asOf: $at) { available { amount } paid { amount } } }")
+    q = (
+        'query($i: ID!, $at: DateTime) { balance(influencerId: $i, currency: "EUR", '
+        "asOf: $at) { available { amount } paid { amount } } }"
+    )
     key = w["keys"]["FINANCE"]
     before = gql(key, q, i=gid(w["influencer"]), at=(NOW - timedelta(days=2)).isoformat())
     assert before["balance"] == {"available": {"amount": "10.00"}, "paid": {"amount": "0.00"}}
@@ -276,16 +276,28 @@ def test_payout_role_matrix(gql, db, factory, role):
     w = factory.world()
     entry(db, w, 1234)
     before = _counts(db, w)
-    out = gql.mutate(w["keys"][role], "createPayoutBatch",
-                     {"currency": "EUR", "asOf": TODAY.isoformat(), "minimumAmount": "0"}, BATCH)
+    out = gql.mutate(
+        w["keys"][role],
+        "createPayoutBatch",
+        {"currency": "EUR", "asOf": TODAY.isoformat(), "minimumAmount": "0"},
+        BATCH,
+    )
     if role in ("ADMIN", "FINANCE"):
         assert out["userErrors"] == []
         assert out["payoutBatch"]["total"] == {"amount": "12.34", "currency": "EUR"}
-        paid = gql.mutate(w["keys"][role], "markPayoutBatchPaid",
-                          {"payoutBatchId": out["payoutBatch"]["id"], "reference": "SEPA-9"}, BATCH)
+        paid = gql.mutate(
+            w["keys"][role],
+            "markPayoutBatchPaid",
+            {"payoutBatchId": out["payoutBatch"]["id"], "reference": "SEPA-9"},
+            BATCH,
+        )
         assert paid["userErrors"] == [] and paid["payoutBatch"]["status"] == "PAID"
-        again = gql.mutate(w["keys"][role], "markPayoutBatchPaid",
-                           {"payoutBatchId": out["payoutBatch"]["id"], "reference": "x"}, BATCH)
+        again = gql.mutate(
+            w["keys"][role],
+            "markPayoutBatchPaid",
+            {"payoutBatchId": out["payoutBatch"]["id"], "reference": "x"},
+            BATCH,
+        )
         assert again["userErrors"][0]["code"] == "ALREADY_PAID"
         assert _counts(db, w) == (1, 1, before[2] + 1)
     else:
@@ -298,10 +310,16 @@ def test_payout_role_matrix(gql, db, factory, role):
     ("payload", "field", "code"),
     [
         ({"currency": "XXY", "asOf": TODAY.isoformat()}, "currency", "INVALID_CURRENCY"),
-        ({"currency": "EUR", "asOf": TODAY.isoformat(), "minimumAmount": "-1"},
-         "minimumAmount", "NEGATIVE"),
-        ({"currency": "EUR", "asOf": TODAY.isoformat(), "minimumAmount": "1.001"},
-         "minimumAmount", "INVALID_AMOUNT"),
+        (
+            {"currency": "EUR", "asOf": TODAY.isoformat(), "minimumAmount": "-1"},
+            "minimumAmount",
+            "NEGATIVE",
+        ),
+        (
+            {"currency": "EUR", "asOf": TODAY.isoformat(), "minimumAmount": "1.001"},
+            "minimumAmount",
+            "INVALID_AMOUNT",
+        ),
         ({"currency": "EUR", "asOf": (TODAY + timedelta(days=3)).isoformat()}, "asOf", "INVALID"),
     ],
 )
@@ -322,12 +340,13 @@ def test_other_organizations_ids_are_not_found(gql, db, factory):
     theirs = create_payout_batch(db, other["org"].id, "EUR", TODAY, 0)
     db.commit()
     key = w["keys"]["FINANCE"]
-    out = gql.mutate(key, "markPayoutBatchPaid",
-                     {"payoutBatchId": gid(theirs), "reference": "steal"}, BATCH)
+    out = gql.mutate(
+        key, "markPayoutBatchPaid", {"payoutBatchId": gid(theirs), "reference": "steal"}, BATCH
+    )
     assert out["userErrors"][0]["code"] == "NOT_FOUND"
     db.expire_all()
     assert db.get(PayoutBatch, theirs.id).status == PayoutStatus.DRAFT
-    q = "query($i: ID!) { balance(influencerId: $i, currency: \"EUR\") { available { amount } } }"
+    q = 'query($i: ID!) { balance(influencerId: $i, currency: "EUR") { available { amount } } }'
     assert gql(key, q, i=gid(other["influencer"]))["balance"] is None
     assert gql(key, q, i=gid(w["influencer"]))["balance"] == {"available": {"amount": "5.00"}}
     entries = gql(key, "{ ledgerEntries(first: 100) { edges { node { amount { amount } } } } }")
@@ -344,14 +363,17 @@ def test_influencer_key_sees_only_its_own(gql, db, factory):
     batch = create_payout_batch(db, w["org"].id, "EUR", TODAY, 0)
     db.commit()
     key = w["keys"]["INFLUENCER"]
-    data = gql(key, "{ ledgerEntries { edges { node { amount { amount } status "
-                    "influencer { id } } } } payoutBatches { edges { node { total { amount } "
-                    "lines { amount { amount } } } } } }")
+    data = gql(
+        key,
+        "{ ledgerEntries { edges { node { amount { amount } status "
+        "influencer { id } } } } payoutBatches { edges { node { total { amount } "
+        "lines { amount { amount } } } } } }",
+    )
     assert [e["node"]["amount"]["amount"] for e in data["ledgerEntries"]["edges"]] == ["10.00"]
     assert data["ledgerEntries"]["edges"][0]["node"]["status"] == "AVAILABLE"
     node = data["payoutBatches"]["edges"][0]["node"]
     assert node["total"]["amount"] == "10.00" and len(node["lines"]) == 1
-    q = "query($i: ID!) { balance(influencerId: $i, currency: \"EUR\") { available { amount } } }"
+    q = 'query($i: ID!) { balance(influencerId: $i, currency: "EUR") { available { amount } } }'
     assert gql(key, q, i=gid(peer))["balance"] is None
     assert batch.id
 
@@ -364,31 +386,50 @@ def test_balance_and_statement_queries(gql, db, factory):
     entry(db, w, -300, kind=EntryKind.ADJUSTMENT, created=at + timedelta(days=1))
     entry(db, w, 4000, hold_days=60, created=NOW)
     key = w["keys"]["MANAGER"]  # may read
-    data = gql(key, "query($i: ID!) { balance(influencerId: $i, currency: \"eur\") "
-                    "{ currency pending { amount } available { amount } paid { amount } "
-                    "held { amount } }"
-                    " statement(influencerId: $i, period: \"2025-10\", currency: \"EUR\") { period "
-                    "openingBalance { amount } closingBalance { amount } credits { amount } "
-                    "debits { amount } entries { kind amount { amount } status } } }",
-               i=gid(w["influencer"]))
-    assert data["balance"] == {"currency": "EUR", "pending": {"amount": "40.00"},
-                               "available": {"amount": "32.00"}, "paid": {"amount": "0.00"},
-                               "held": {"amount": "0.00"}}
+    data = gql(
+        key,
+        'query($i: ID!) { balance(influencerId: $i, currency: "eur") '
+        "{ currency pending { amount } available { amount } paid { amount } "
+        "held { amount } }"
+        ' statement(influencerId: $i, period: "2025-10", currency: "EUR") { period '
+        "openingBalance { amount } closingBalance { amount } credits { amount } "
+        "debits { amount } entries { kind amount { amount } status } } }",
+        i=gid(w["influencer"]),
+    )
+    assert data["balance"] == {
+        "currency": "EUR",
+        "pending": {"amount": "40.00"},
+        "available": {"amount": "32.00"},
+        "paid": {"amount": "0.00"},
+        "held": {"amount": "0.00"},
+    }
     s = data["statement"]
     assert (s["openingBalance"], s["closingBalance"]) == ({"amount": "10.00"}, {"amount": "32.00"})
     assert (s["credits"], s["debits"]) == ({"amount": "25.00"}, {"amount": "3.00"})
     assert [e["kind"] for e in s["entries"]] == ["COMMISSION", "ADJUSTMENT"]
-    errors = gql.errors(key, "query($i: ID!) { statement(influencerId: $i, period: \"2026-13\", "
-                             "currency: \"EUR\") { period } }", i=gid(w["influencer"]))
+    errors = gql.errors(
+        key,
+        'query($i: ID!) { statement(influencerId: $i, period: "2026-13", '
+        'currency: "EUR") { period } }',
+        i=gid(w["influencer"]),
+    )
     assert "2026-13" in errors[0]["message"] and "YYYY-MM" in errors[0]["message"]
 
 
 def _conversion(db: Any, w: dict[str, Any], status: ConversionStatus) -> Conversion:
     row = Conversion(
-        organization_id=w["org"].id, brand_id=w["brand"].id, order_id=f"o-{next(_keys)}",
-        amount=10_000, currency="EUR", occurred_at=NOW, received_at=NOW, status=status,
-        partnership_id=w["partnership"].id, influencer_id=w["influencer"].id,
-        campaign_id=w["campaign"].id, hold_reasons=["SELF_REFERRAL"] if status == "HELD" else [],
+        organization_id=w["org"].id,
+        brand_id=w["brand"].id,
+        order_id=f"o-{next(_keys)}",
+        amount=10_000,
+        currency="EUR",
+        occurred_at=NOW,
+        received_at=NOW,
+        status=status,
+        partnership_id=w["partnership"].id,
+        influencer_id=w["influencer"].id,
+        campaign_id=w["campaign"].id,
+        hold_reasons=["SELF_REFERRAL"] if status == "HELD" else [],
     )
     db.add(row)
     db.commit()
@@ -399,24 +440,44 @@ def test_review_conversion(gql, db, factory):
     w = factory.world()
     held, other = (_conversion(db, w, ConversionStatus.HELD) for _ in range(2))
     sel = "conversion { status reviewReason }"
-    denied = gql.mutate(w["keys"]["MANAGER"], "reviewConversion",
-                        {"conversionId": gid(held), "decision": "APPROVE"}, sel)
+    denied = gql.mutate(
+        w["keys"]["MANAGER"],
+        "reviewConversion",
+        {"conversionId": gid(held), "decision": "APPROVE"},
+        sel,
+    )
     assert denied["userErrors"][0]["code"] == "FORBIDDEN"
-    ok = gql.mutate(w["keys"]["FINANCE"], "reviewConversion",
-                    {"conversionId": gid(held), "decision": "APPROVE", "reason": "checked"}, sel)
+    ok = gql.mutate(
+        w["keys"]["FINANCE"],
+        "reviewConversion",
+        {"conversionId": gid(held), "decision": "APPROVE", "reason": "checked"},
+        sel,
+    )
     assert ok == {"conversion": {"status": "APPROVED", "reviewReason": "checked"}, "userErrors": []}
     db.expire_all()
     commission = db.scalars(select(LedgerEntry).where(LedgerEntry.conversion_id == held.id)).all()
     assert [(e.kind, e.amount) for e in commission] == [(EntryKind.COMMISSION, 1000)]  # 10 %
-    rejected = gql.mutate(w["keys"]["ADMIN"], "reviewConversion",
-                          {"conversionId": gid(other), "decision": "REJECT"}, sel)
+    rejected = gql.mutate(
+        w["keys"]["ADMIN"],
+        "reviewConversion",
+        {"conversionId": gid(other), "decision": "REJECT"},
+        sel,
+    )
     assert rejected["conversion"]["status"] == "REJECTED"
-    again = gql.mutate(w["keys"]["ADMIN"], "reviewConversion",
-                       {"conversionId": gid(other), "decision": "APPROVE"}, sel)
+    again = gql.mutate(
+        w["keys"]["ADMIN"],
+        "reviewConversion",
+        {"conversionId": gid(other), "decision": "APPROVE"},
+        sel,
+    )
     assert again["userErrors"][0]["code"] == "ALREADY_REJECTED"
     stranger = factory.world()
-    nf = gql.mutate(stranger["keys"]["ADMIN"], "reviewConversion",
-                    {"conversionId": gid(held), "decision": "REJECT"}, sel)
+    nf = gql.mutate(
+        stranger["keys"]["ADMIN"],
+        "reviewConversion",
+        {"conversionId": gid(held), "decision": "REJECT"},
+        sel,
+    )
     assert nf["userErrors"][0]["code"] == "NOT_FOUND"
     listed = gql(w["keys"]["FINANCE"], "{ conversions(filter: {status: APPROVED}) { totalCount } }")
     assert listed["conversions"]["totalCount"] == 1

@@ -201,8 +201,16 @@ def test_migration_backfills_the_rollups_the_live_paths_keep(factory, db):
     def rows() -> list[tuple]:
         db.expire_all()
         return sorted(
-            (r.partnership_id, r.link_id, r.hour, r.currency, r.conversions, r.revenue,
-             r.commission, r.fees)
+            (
+                r.partnership_id,
+                r.link_id,
+                r.hour,
+                r.currency,
+                r.conversions,
+                r.revenue,
+                r.commission,
+                r.fees,
+            )
             for r in db.scalars(own)
         )
 

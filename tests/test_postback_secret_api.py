@@ -23,11 +23,13 @@ def _count(db):
 
 def test_rotate_publishes_new_and_keeps_old(gql, factory, db, redis_env):
     w = factory.world()
-    first = gql.mutate(w["keys"]["ADMIN"], "rotatePostbackSecret", {"brandId": gid(w["brand"])},
-                       ROTATE)
+    first = gql.mutate(
+        w["keys"]["ADMIN"], "rotatePostbackSecret", {"brandId": gid(w["brand"])}, ROTATE
+    )
     assert first["userErrors"] == [] and first["secret"].startswith("whsec_")
-    second = gql.mutate(w["keys"]["ADMIN"], "rotatePostbackSecret",
-                        {"brandId": gid(w["brand"])}, ROTATE)
+    second = gql.mutate(
+        w["keys"]["ADMIN"], "rotatePostbackSecret", {"brandId": gid(w["brand"])}, ROTATE
+    )
     assert second["secret"] != first["secret"]
     stored = redis_client().get(keys.brand_secrets(get_settings().redis.prefix, w["brand"].id))
     published = {s["secret"] for s in json.loads(stored)}
@@ -38,11 +40,13 @@ def test_rotate_refused_for_other_roles_and_orgs(gql, factory, db):
     w, other = factory.world(), factory.world()
     before = _count(db)
     for role in ("MANAGER", "FINANCE", "INFLUENCER"):
-        result = gql.mutate(w["keys"][role], "rotatePostbackSecret", {"brandId": gid(w["brand"])},
-                            ROTATE)
+        result = gql.mutate(
+            w["keys"][role], "rotatePostbackSecret", {"brandId": gid(w["brand"])}, ROTATE
+        )
         assert result["secret"] is None
         assert result["userErrors"][0]["code"] == "FORBIDDEN"
-    result = gql.mutate(w["keys"]["ADMIN"], "rotatePostbackSecret",
-                        {"brandId": gid(other["brand"])}, ROTATE)
+    result = gql.mutate(
+        w["keys"]["ADMIN"], "rotatePostbackSecret", {"brandId": gid(other["brand"])}, ROTATE
+    )
     assert result["userErrors"][0]["code"] == "NOT_FOUND" and result["secret"] is None
     assert _count(db) == before

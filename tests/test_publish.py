@@ -37,16 +37,23 @@ def issued(gql: Any, factory: Any, redis_env: Any) -> dict[str, Any]:
     w = factory.world()
     key, pid = w["keys"]["MANAGER"], w["partnership"]
     links = [
-        gql.mutate(key, "issueTrackedLink", {
-            "partnershipId": gid(pid), "destinationUrl": f"https://shop.example.com/{i}",
-            "utm": {"source": "ig", "content": f"post{i}"},
-        }, LINK)["link"]
+        gql.mutate(
+            key,
+            "issueTrackedLink",
+            {
+                "partnershipId": gid(pid),
+                "destinationUrl": f"https://shop.example.com/{i}",
+                "utm": {"source": "ig", "content": f"post{i}"},
+            },
+            LINK,
+        )["link"]
         for i in range(3)
     ]
     gql.mutate(key, "deactivateTrackedLink", {"linkId": links[0]["id"]}, LINK)
     codes = [
-        gql.mutate(key, "issueDiscountCode", {"partnershipId": gid(pid), "percentOff": p},
-                   CODE)["discountCode"]
+        gql.mutate(key, "issueDiscountCode", {"partnershipId": gid(pid), "percentOff": p}, CODE)[
+            "discountCode"
+        ]
         for p in ("10", "20")
     ]
     gql.mutate(key, "deactivateDiscountCode", {"discountCodeId": codes[1]["id"]}, CODE)
@@ -63,10 +70,18 @@ def test_records_as_published(issued, redis_env):
     first, second = (keys.link(redis_env.prefix, x["code"]) for x in issued["links"][:2])
     assert not LinkRecord.from_json(redis_env.client.get(first)).active
     record = LinkRecord.from_json(redis_env.client.get(second))
-    assert (record.link_id, record.partnership_id, record.campaign_id, record.brand_id,
-            record.organization_id) == (
-        decode_id(w["links"][1]["id"], "TrackedLink"), w["partnership"].id, w["campaign"].id,
-        w["brand"].id, w["org"].id,
+    assert (
+        record.link_id,
+        record.partnership_id,
+        record.campaign_id,
+        record.brand_id,
+        record.organization_id,
+    ) == (
+        decode_id(w["links"][1]["id"], "TrackedLink"),
+        w["partnership"].id,
+        w["campaign"].id,
+        w["brand"].id,
+        w["org"].id,
     )
     assert record.active and record.destination == "https://shop.example.com/1"
     assert (record.utm.source, record.utm.medium, record.utm.content) == ("ig", None, "post1")
@@ -74,9 +89,13 @@ def test_records_as_published(issued, redis_env):
     assert json.loads(redis_env.client.get(on))["active"] is True
     assert json.loads(redis_env.client.get(off)) == {
         "discount_code_id": decode_id(w["codes"][1]["id"], "DiscountCode"),
-        "partnership_id": w["partnership"].id, "campaign_id": w["campaign"].id,
-        "brand_id": w["brand"].id, "organization_id": w["org"].id,
-        "code": w["codes"][1]["code"], "percent_off_bps": 2000, "active": False,
+        "partnership_id": w["partnership"].id,
+        "campaign_id": w["campaign"].id,
+        "brand_id": w["brand"].id,
+        "organization_id": w["org"].id,
+        "code": w["codes"][1]["code"],
+        "percent_off_bps": 2000,
+        "active": False,
     }
 
 
@@ -120,7 +139,8 @@ def test_republish_overwrites_and_removes_stale_keys(issued, redis_env):
     for key in stale:
         redis_env.client.set(key, "{}")
     untouched = {
-        f"other-{redis_env.prefix}:link:NoSuchCode1", f"{redis_env.prefix}:brand:1:secrets"
+        f"other-{redis_env.prefix}:link:NoSuchCode1",
+        f"{redis_env.prefix}:brand:1:secrets",
     }
     for key in untouched:
         redis_env.client.set(key, "keep")
@@ -149,8 +169,11 @@ def test_deactivation_during_republish_is_not_overwritten(db, issued, redis_env,
         if not fired and any(k == key for k, _ in items):
             fired.append(True)
             with get_sessionmaker()() as other:  # the API deactivates and publishes meanwhile
-                other.execute(update(TrackedLink).where(TrackedLink.id == target)
-                              .values(active=False, deactivated_at=utcnow()))
+                other.execute(
+                    update(TrackedLink)
+                    .where(TrackedLink.id == target)
+                    .values(active=False, deactivated_at=utcnow())
+                )
                 other.commit()
                 row = other.get_one(TrackedLink, target)
                 publish.publish_link(publish.redis_client(), get_settings(), row)
@@ -182,8 +205,10 @@ def test_publish_failure_is_logged_not_raised(issued, redis_env, monkeypatch, ca
 def test_rows_that_make_no_record_are_skipped_not_fatal(db, issued, redis_env):
     w = issued
     fields = {
-        "organization_id": w["org"].id, "brand_id": w["brand"].id,
-        "campaign_id": w["campaign"].id, "partnership_id": w["partnership"].id,
+        "organization_id": w["org"].id,
+        "brand_id": w["brand"].id,
+        "campaign_id": w["campaign"].id,
+        "partnership_id": w["partnership"].id,
     }
     bad = [
         TrackedLink(**fields, code=None, destination_url="https://shop.example.com/"),

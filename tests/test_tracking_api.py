@@ -38,7 +38,10 @@ def world(factory: Any, redis_env: Any) -> dict[str, Any]:
 
 
 def issue_link(
-    gql: Any, key: str, partnership: Any, url: str | None = "https://shop.example.com/spring",
+    gql: Any,
+    key: str,
+    partnership: Any,
+    url: str | None = "https://shop.example.com/spring",
     **extra: Any,
 ) -> Any:
     pid = partnership if isinstance(partnership, str) else gid(partnership)
@@ -77,10 +80,15 @@ def stored(redis_env: Any, key: str) -> Any:
 def test_issue_link_code_url_and_record(gql, world, redis_env):
     w = world
     settings = get_settings()
-    first = issue_link(gql, w["keys"]["MANAGER"], w["partnership"],
-                       utm={"source": "instagram", "medium": "influencer", "campaign": " spring ",
-                            "content": ""})
-    second = issue_link(gql, w["keys"]["ADMIN"], w["partnership"], "https://www.shop.example.com/b?x=1")
+    first = issue_link(
+        gql,
+        w["keys"]["MANAGER"],
+        w["partnership"],
+        utm={"source": "instagram", "medium": "influencer", "campaign": " spring ", "content": ""},
+    )
+    second = issue_link(
+        gql, w["keys"]["ADMIN"], w["partnership"], "https://www.shop.example.com/b?x=1"
+    )
     assert first["userErrors"] == [] and second["userErrors"] == []
     a, b = first["link"], second["link"]
     ids: list[Any] = [decode_id(a["id"], "TrackedLink"), decode_id(b["id"], "TrackedLink")]
@@ -94,18 +102,29 @@ def test_issue_link_code_url_and_record(gql, world, redis_env):
     # consecutive ids do not give codes that look consecutive
     assert a["code"][:-1] != b["code"][:-1]
     assert a["destinationUrl"] == "https://shop.example.com/spring"
-    assert a["utm"] == {"source": "instagram", "medium": "influencer", "campaign": "spring",
-                        "content": None}
+    assert a["utm"] == {
+        "source": "instagram",
+        "medium": "influencer",
+        "campaign": "spring",
+        "content": None,
+    }
     assert b["utm"] == {"source": None, "medium": None, "campaign": None, "content": None}
 
     record = stored(redis_env, keys.link(redis_env.prefix, a["code"]))
     p, c = w["partnership"], w["campaign"]
     assert record == {
-        "link_id": ids[0], "partnership_id": p.id, "campaign_id": c.id, "brand_id": w["brand"].id,
-        "organization_id": w["org"].id, "code": a["code"],
+        "link_id": ids[0],
+        "partnership_id": p.id,
+        "campaign_id": c.id,
+        "brand_id": w["brand"].id,
+        "organization_id": w["org"].id,
+        "code": a["code"],
         "destination": "https://shop.example.com/spring",
         "utm": {
-            "source": "instagram", "medium": "influencer", "campaign": "spring", "content": None
+            "source": "instagram",
+            "medium": "influencer",
+            "campaign": "spring",
+            "content": None,
         },
         "active": True,
     }
@@ -135,14 +154,20 @@ def test_destination_defaults_to_landing_url_and_respects_allowed_domains(gql, f
     out = issue_link(gql, w["keys"]["MANAGER"], w["partnership"], url=None)
     assert out["link"]["destinationUrl"] == w["campaign"].landing_url
 
-    campaign = factory.campaign(w["brand"], landing_url="https://example.com/x",
-                                allowed_domains=["example.com", "other-shop.org"])
+    campaign = factory.campaign(
+        w["brand"],
+        landing_url="https://example.com/x",
+        allowed_domains=["example.com", "other-shop.org"],
+    )
     partnership = factory.partnership(campaign, w["influencer"])
     key = w["keys"]["MANAGER"]
     for ok in ("https://example.com/a", "https://deep.sub.example.com/", "http://other-shop.org/p"):
         assert issue_link(gql, key, partnership, ok)["userErrors"] == [], ok
-    for bad in ("https://notother-shop.org/", "https://example.co/",
-                "https://other-shop.org.evil.com/"):
+    for bad in (
+        "https://notother-shop.org/",
+        "https://example.co/",
+        "https://other-shop.org.evil.com/",
+    ):
         assert codes_of(issue_link(gql, key, partnership, bad)) == ["INVALID_URL"], bad
 
 
@@ -223,14 +248,22 @@ def test_utm_values_are_checked(gql, db, world):
 def test_partnership_and_campaign_must_be_under_way(gql, factory, redis_env):
     w = factory.world()
     key = w["keys"]["MANAGER"]
-    for status, ok in (("INVITED", False), ("DECLINED", False), ("ACCEPTED", True),
-                       ("COMPLETED", False), ("TERMINATED", False)):
+    for status, ok in (
+        ("INVITED", False),
+        ("DECLINED", False),
+        ("ACCEPTED", True),
+        ("COMPLETED", False),
+        ("TERMINATED", False),
+    ):
         p = factory.partnership(factory.campaign(w["brand"]), w["influencer"], status=status)
         link, code = issue_link(gql, key, p), issue_code(gql, key, p, code=None)
         expected = [] if ok else ["PARTNERSHIP_NOT_ACTIVE"]
         assert codes_of(link) == expected and codes_of(code) == expected, status
     campaign_statuses = (
-        ("DRAFT", True), ("PAUSED", True), ("COMPLETED", False), ("CANCELLED", False)
+        ("DRAFT", True),
+        ("PAUSED", True),
+        ("COMPLETED", False),
+        ("CANCELLED", False),
     )
     for status, ok in campaign_statuses:
         p = factory.partnership(factory.campaign(w["brand"], status=status), w["influencer"])
@@ -251,9 +284,13 @@ def test_discount_code_issue_publish_and_deactivate(gql, world, redis_env):
     pk = decode_id(dc["id"], "DiscountCode")
     key = keys.discount_code(redis_env.prefix, w["brand"].id, "maya125")
     assert stored(redis_env, key) == {
-        "discount_code_id": pk, "partnership_id": w["partnership"].id,
-        "campaign_id": w["campaign"].id, "brand_id": w["brand"].id,
-        "organization_id": w["org"].id, "code": "MAYA125", "percent_off_bps": 1250,
+        "discount_code_id": pk,
+        "partnership_id": w["partnership"].id,
+        "campaign_id": w["campaign"].id,
+        "brand_id": w["brand"].id,
+        "organization_id": w["org"].id,
+        "code": "MAYA125",
+        "percent_off_bps": 1250,
         "active": True,
     }
     off = gql.mutate(
@@ -311,8 +348,14 @@ def test_unique_constraint_is_the_last_guard(gql, db, world, monkeypatch):
     monkeypatch.setattr(codes, "default_code_candidates", lambda handle, bps: iter(["RACE15"]))
     out = issue_code(gql, key, w["partnership"])
     assert [(e["field"], e["code"]) for e in out["userErrors"]] == [("code", "DUPLICATE")]
-    assert db.scalar(select(func.count()).where(DiscountCode.code == "RACE15",
-                                                DiscountCode.brand_id == w["brand"].id)) == 1
+    assert (
+        db.scalar(
+            select(func.count()).where(
+                DiscountCode.code == "RACE15", DiscountCode.brand_id == w["brand"].id
+            )
+        )
+        == 1
+    )
 
 
 def test_default_code_from_largest_account(gql, factory, redis_env):
@@ -331,8 +374,9 @@ def test_default_code_from_largest_account(gql, factory, redis_env):
 
 
 def test_default_code_rules():
-    take = lambda handle, bps, n=3: list(itertools.islice(  # noqa: E731
-        codes.default_code_candidates(handle, bps), n))
+    def take(handle: str, bps: int, n: int = 3) -> list[str]:
+        return list(itertools.islice(codes.default_code_candidates(handle, bps), n))
+
     assert take("@Maya", 1500) == ["MAYA15", "MAYA152", "MAYA153"]
     long = take("a" * 40, 1000, 2)
     assert long == ["A" * 22 + "10", "A" * 21 + "102"] and all(len(c) <= 24 for c in long)
@@ -341,8 +385,10 @@ def test_default_code_rules():
     assert take(None, 10000, 1) == ["VOUCH100"]
     for handle, bps in (("maya", 1500), ("a" * 40, 1250), ("", 1)):
         prefix = codes.default_code_prefix(handle, bps)
-        assert all(c.startswith(prefix) and codes.normalize_code(c) == c
-                   for c in codes.default_code_candidates(handle, bps))
+        assert all(
+            c.startswith(prefix) and codes.normalize_code(c) == c
+            for c in codes.default_code_candidates(handle, bps)
+        )
     assert codes.percent_to_bps(Decimal("15")) == 1500
     assert codes.percent_to_bps(Decimal("NaN")) is None
     assert str(codes.bps_to_percent(10000)) == "100"
@@ -356,8 +402,10 @@ def test_default_code_rules():
 
 PARTNERSHIP_LINKS = """query($id: ID!) { partnership(id: $id) {
   links { id code url active } discountCodes { id code percentOff active } } }"""
-NODE = "query($id: ID!) { node(id: $id) { id ... on TrackedLink { code partnership { id } } "\
-       "... on DiscountCode { code } } }"
+NODE = (
+    "query($id: ID!) { node(id: $id) { id ... on TrackedLink { code partnership { id } } "
+    "... on DiscountCode { code } } }"
+)
 
 
 def test_role_matrix(gql, factory, world):
@@ -369,9 +417,11 @@ def test_role_matrix(gql, factory, world):
         assert codes_of(issue_link(gql, key, w["partnership"])) == ["FORBIDDEN"], role
         assert codes_of(issue_code(gql, key, w["partnership"], code="NOPE15")) == ["FORBIDDEN"]
         assert codes_of(gql.mutate(key, "deactivateTrackedLink", {"linkId": link["id"]}, LINK)) == [
-            "FORBIDDEN"]
-        assert codes_of(gql.mutate(key, "deactivateDiscountCode", {"discountCodeId": dc["id"]},
-                                   CODE)) == ["FORBIDDEN"]
+            "FORBIDDEN"
+        ]
+        assert codes_of(
+            gql.mutate(key, "deactivateDiscountCode", {"discountCodeId": dc["id"]}, CODE)
+        ) == ["FORBIDDEN"]
     # the influencer reads their own links and codes
     seen = gql(w["keys"]["INFLUENCER"], PARTNERSHIP_LINKS, id=gid(w["partnership"]))["partnership"]
     assert [x["code"] for x in seen["links"]] == [link["code"]] and seen["links"][0]["active"]
@@ -440,8 +490,10 @@ def test_nested_links_cost_the_same_statements_for_any_page(gql, factory, redis_
         p = factory.partnership(factory.campaign(w["brand"]), factory.influencer(w["org"]))
         issue_link(gql, w["keys"]["MANAGER"], p)
         issue_code(gql, w["keys"]["MANAGER"], p)
-    query = ("query($n: Int) { partnerships(first: $n) { edges { node { "
-             "links { code partnership { id } } discountCodes { code } } } } }")
+    query = (
+        "query($n: Int) { partnerships(first: $n) { edges { node { "
+        "links { code partnership { id } } discountCodes { code } } } } }"
+    )
     statements: list[str] = []
 
     def count(*args: Any) -> None:

@@ -51,13 +51,9 @@ class TrackerSettings:
     # Keyed hash of shopper IPs: the full IP is never stored, only this HMAC and a truncated IP.
     ip_hash_key: str = field(default_factory=lambda: _env("IP_HASH_KEY", "dev-ip-hash-key"))
     # Peers whose X-Forwarded-For is believed (CIDRs); anyone else is taken at its socket address.
-    trusted_proxies: tuple[str, ...] = field(
-        default_factory=lambda: _csv("TRUSTED_PROXIES", "")
-    )
+    trusted_proxies: tuple[str, ...] = field(default_factory=lambda: _csv("TRUSTED_PROXIES", ""))
     spool_dir: str = field(default_factory=lambda: _env("TRACKER_SPOOL_DIR", "var/spool"))
-    cache_ttl_seconds: float = field(
-        default_factory=lambda: float(_env("TRACKER_CACHE_TTL", "5"))
-    )
+    cache_ttl_seconds: float = field(default_factory=lambda: float(_env("TRACKER_CACHE_TTL", "5")))
     cache_size: int = field(default_factory=lambda: int(_env("TRACKER_CACHE_SIZE", "10000")))
     # Unknown and deactivated codes are remembered this long (capped at cache_ttl_seconds).
     negative_cache_ttl_seconds: float = field(

@@ -118,7 +118,10 @@ def disclosure_report(
         if not asked:
             return None
         return {
-            "rulesVersion": None, "worstVerdict": None, "results": [], "brandRequirements": brand
+            "rulesVersion": None,
+            "worstVerdict": None,
+            "results": [],
+            "brandRequirements": brand,
         }
     platform = Platform(deliverable.platform)
     report = disclosure.check(
@@ -141,7 +144,7 @@ def worst_verdict(report: dict[str, Any] | None) -> str | None:
 
 
 def failures(report: dict[str, Any] | None) -> list[str]:
-    """"US: MISSING_LABEL"-style summaries of a stored report's failing findings."""
+    """ "US: MISSING_LABEL"-style summaries of a stored report's failing findings."""
     if not report:
         return []
     return [

@@ -33,12 +33,28 @@ from api.models.ledger import EntryKind, PayoutStatus
 from api.money import format_amount
 
 ENTRY_COLUMNS = (
-    "statement_period", "influencer_id", "influencer_name", "entry_id", "date", "kind",
-    "campaign", "order_id", "amount", "currency", "status", "payout_batch",
+    "statement_period",
+    "influencer_id",
+    "influencer_name",
+    "entry_id",
+    "date",
+    "kind",
+    "campaign",
+    "order_id",
+    "amount",
+    "currency",
+    "status",
+    "payout_batch",
 )
 SUMMARY_COLUMNS = (
-    "statement_period", "influencer_id", "influencer_name", "currency",
-    "opening", "credits", "debits", "closing",
+    "statement_period",
+    "influencer_id",
+    "influencer_name",
+    "currency",
+    "opening",
+    "credits",
+    "debits",
+    "closing",
 )
 CHUNK = 2_000
 
@@ -101,9 +117,16 @@ def entry_rows(
     as_of = as_of or utcnow()
     stmt = (
         select(
-            LedgerEntry.id, LedgerEntry.influencer_id, Influencer.name, LedgerEntry.created_at,
-            LedgerEntry.kind, Campaign.name, Conversion.order_id, LedgerEntry.amount,
-            LedgerEntry.currency, status_expression(as_of),
+            LedgerEntry.id,
+            LedgerEntry.influencer_id,
+            Influencer.name,
+            LedgerEntry.created_at,
+            LedgerEntry.kind,
+            Campaign.name,
+            Conversion.order_id,
+            LedgerEntry.amount,
+            LedgerEntry.currency,
+            status_expression(as_of),
             func.coalesce(LedgerEntry.payout_batch_id, _covering_batch(as_of)),
         )
         .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
@@ -115,14 +138,35 @@ def entry_rows(
     )
     if header:
         yield _line(ENTRY_COLUMNS)
-    for (eid, inf, name, created, kind, campaign, order_id, amount, cur, status,
-         batch) in session.execute(stmt):
-        yield _line((
-            p.label, global_id("Influencer", inf), name, global_id("LedgerEntry", eid),
-            created.isoformat(), str(kind), campaign or "", order_id or "",
-            format_amount(amount, cur), cur, status,
-            global_id("PayoutBatch", batch) if batch else "",
-        ))
+    for (
+        eid,
+        inf,
+        name,
+        created,
+        kind,
+        campaign,
+        order_id,
+        amount,
+        cur,
+        status,
+        batch,
+    ) in session.execute(stmt):
+        yield _line(
+            (
+                p.label,
+                global_id("Influencer", inf),
+                name,
+                global_id("LedgerEntry", eid),
+                created.isoformat(),
+                str(kind),
+                campaign or "",
+                order_id or "",
+                format_amount(amount, cur),
+                cur,
+                status,
+                global_id("PayoutBatch", batch) if batch else "",
+            )
+        )
 
 
 def summary_rows(
@@ -140,7 +184,9 @@ def summary_rows(
     inside = and_(LedgerEntry.created_at >= p.start, LedgerEntry.created_at < p.end)
     stmt = (
         select(
-            LedgerEntry.influencer_id, Influencer.name, LedgerEntry.currency,
+            LedgerEntry.influencer_id,
+            Influencer.name,
+            LedgerEntry.currency,
             func.coalesce(func.sum(case((before, amount), else_=0)), 0),
             func.coalesce(func.sum(case((and_(inside, amount > 0), amount), else_=0)), 0),
             func.coalesce(func.sum(case((and_(inside, amount < 0), -amount), else_=0)), 0),
@@ -155,11 +201,18 @@ def summary_rows(
         yield _line(SUMMARY_COLUMNS)
     for inf, name, cur, opening, credits, debits in session.execute(stmt):
         opening, credits, debits = int(opening), int(credits), int(debits)
-        yield _line((
-            p.label, global_id("Influencer", inf), name, cur,
-            *(format_amount(v, cur) for v in (opening, credits, debits,
-                                                opening + credits - debits)),
-        ))
+        yield _line(
+            (
+                p.label,
+                global_id("Influencer", inf),
+                name,
+                cur,
+                *(
+                    format_amount(v, cur)
+                    for v in (opening, credits, debits, opening + credits - debits)
+                ),
+            )
+        )
 
 
 def stream(

@@ -29,11 +29,13 @@ async def statements_csv(request: Request) -> Response:
     if viewer is None:
         return JSONResponse(
             {"error": "missing or invalid API key: send 'Authorization: Bearer <key>'"},
-            status_code=401, headers={"WWW-Authenticate": "Bearer"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
         )
     if viewer.role not in (Role.FINANCE, Role.ADMIN):
-        return JSONResponse({"error": f"a {viewer.role.value} key may not export statements"},
-                            status_code=403)
+        return JSONResponse(
+            {"error": f"a {viewer.role.value} key may not export statements"}, status_code=403
+        )
     params = request.query_params
     try:
         period = parse_period(params.get("period", ""))

@@ -94,9 +94,9 @@ def performance(
     """The performance of one scope (`performance_of_many` of one id)."""
     kind = next((name for name in SCOPES if getattr(scope, name) is not None), None)
     key = getattr(scope, kind) if kind else 0
-    return performance_of_many(
-        session, scope.organization_id, kind, [key], currency, start, end
-    )[key]
+    return performance_of_many(session, scope.organization_id, kind, [key], currency, start, end)[
+        key
+    ]
 
 
 def performance_of_many(
@@ -134,7 +134,10 @@ def performance_of_many(
     rollup_key = getattr(r, kind) if kind else literal(0)
     rollup_rows = session.execute(
         select(
-            rollup_key, func.sum(r.conversions), func.sum(r.revenue), func.sum(r.commission),
+            rollup_key,
+            func.sum(r.conversions),
+            func.sum(r.revenue),
+            func.sum(r.commission),
             func.sum(r.fees),
         )
         .where(

@@ -28,7 +28,7 @@ class Period:
 
 
 def parse_period(value: str, field: str = "period") -> Period:
-    """"2026-10" -> [2026-10-01, 2026-11-01) UTC; FinanceError for anything else."""
+    """ "2026-10" -> [2026-10-01, 2026-11-01) UTC; FinanceError for anything else."""
     match = _PERIOD.match((value or "").strip())
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1970:
         raise FinanceError(

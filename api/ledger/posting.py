@@ -290,9 +290,7 @@ def refunded_total(session: Session, conversion_id: int) -> int:
     )
 
 
-def sync_reversals(
-    session: Session, conversion: Conversion, *, now: datetime | None = None
-) -> int:
+def sync_reversals(session: Session, conversion: Conversion, *, now: datetime | None = None) -> int:
     """Posts the reversal of every APPLIED refund of the conversion that has none yet, in the
     order the refunds were recorded, cumulatively. A reversal entry (possibly of 0) marks a refund
     as accounted for. Call with the conversion row locked. Returns how many it posted."""
@@ -616,9 +614,7 @@ def post_manual_entry(
     entry = entry_by_key(session, key)
     assert entry is not None
     same = (entry.influencer_id, entry.partnership_id, entry.kind, entry.amount, entry.currency)
-    if not created and same != (
-        influencer_id, values["partnership_id"], kind, amount, currency
-    ):
+    if not created and same != (influencer_id, values["partnership_id"], kind, amount, currency):
         raise PostingError(
             "IDEMPOTENCY_KEY_REUSED",
             f"idempotency key {client_key!r} was used for another entry ({entry.kind} of "

@@ -242,7 +242,7 @@ def _remove_stale_links(session: Session, redis: Any, prefix: str, size: int) ->
     head = keys.link(prefix, "")
     removed = 0
     for chunk in _chunks(redis.scan_iter(match=head + "*", count=size), size):
-        codes = {k[len(head):]: k for k in chunk}
+        codes = {k[len(head) :]: k for k in chunk}
         found = set(session.scalars(select(TrackedLink.code).where(TrackedLink.code.in_(codes))))
         _end_read(session)
         removed += _delete(redis, [k for c, k in codes.items() if c not in found])
@@ -256,7 +256,7 @@ def _remove_stale_codes(session: Session, redis: Any, prefix: str, size: int) ->
         wanted: dict[tuple[int, str], str] = {}
         stale: list[str] = []
         for key in chunk:
-            brand, _, code = key[len(head):].partition(":")
+            brand, _, code = key[len(head) :].partition(":")
             if brand.isdigit() and code and keys.discount_code(prefix, int(brand), code) == key:
                 wanted[(int(brand), code)] = key
             else:
@@ -317,7 +317,10 @@ def republish_all(
     removed += _remove_stale_codes(session, redis, prefix, batch_size)
     log.info(
         "republished %d links and %d discount codes, removed %d stale keys, skipped %d rows",
-        counts["links"], counts["codes"], removed, skipped,
+        counts["links"],
+        counts["codes"],
+        removed,
+        skipped,
     )
     return RepublishCounts(
         links=counts["links"], discount_codes=counts["codes"], removed=removed, skipped=skipped
