@@ -1,0 +1,35 @@
+"""What the commands share: a session for one command, finding an organization, printing keys."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def session() -> Any:
+    """A session committed when the command's block succeeds (`api.db.session_scope`)."""
+    from api.db import session_scope
+
+    return session_scope()
+
+
+def find_org(session: Any, value: str) -> Any:
+    """The organization with this id or exact name, or None."""
+    from sqlalchemy import select
+
+    from api.models import Organization
+
+    if value.isdigit():
+        return session.get(Organization, int(value))
+    return session.scalar(select(Organization).where(Organization.name == value))
+
+
+def print_keys(result: Any) -> None:
+    print("\nDemo API keys (send as 'Authorization: Bearer <key>'):")
+    for org_name, keys in result.keys.items():
+        print(f"  {org_name}")
+        for role, key in keys.items():
+            print(f"    {role:<10} {key}")
