@@ -26,8 +26,6 @@ The record expires after `DEDUPE_TTL_SECONDS`; later repeats are caught by the d
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -42,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tracker import keys
+from tracker import globalid, keys
 from tracker.conversions import (
     ConversionEvent,
     FieldError,
@@ -125,21 +123,15 @@ def signature_header(secret: str, body: bytes, timestamp: int | None = None) -> 
 
 
 def brand_global_id(brand_id: int) -> str:
-    return base64.b64encode(f"Brand:{brand_id}".encode()).decode()
+    return globalid.encode("Brand", brand_id)
 
 
 def decode_brand_id(value: str) -> int:
     """The pk inside a Relay global id of a Brand; ValueError for anything else."""
-    text = value.strip()
-    try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=False)
-        decoded = raw.decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("not a global id") from None
-    type_name, _, pk = decoded.partition(":")
-    if type_name != "Brand" or not pk.isdigit() or not 0 < int(pk) < 2**63:
+    pk = globalid.decode_pk(value, "Brand")
+    if pk is None:
         raise ValueError("not the global id of a Brand")
-    return int(pk)
+    return pk
 
 
 def parse_signature(header: str) -> tuple[int, list[str]]:

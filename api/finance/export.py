@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from api.db import get_sessionmaker, utcnow
 from api.finance.balances import status_expression
 from api.finance.statements import Period, parse_period
-from api.graphql.relay import global_id
 from api.models import Campaign, Conversion, Influencer, LedgerEntry, PayoutBatch, PayoutLine
 from api.models.ledger import EntryKind, PayoutStatus
 from api.money import format_amount
+from tracker import globalid
 
 ENTRY_COLUMNS = (
     "statement_period",
@@ -154,9 +154,9 @@ def entry_rows(
         yield _line(
             (
                 p.label,
-                global_id("Influencer", inf),
+                globalid.encode("Influencer", inf),
                 name,
-                global_id("LedgerEntry", eid),
+                globalid.encode("LedgerEntry", eid),
                 created.isoformat(),
                 str(kind),
                 campaign or "",
@@ -164,7 +164,7 @@ def entry_rows(
                 format_amount(amount, cur),
                 cur,
                 status,
-                global_id("PayoutBatch", batch) if batch else "",
+                globalid.encode("PayoutBatch", batch) if batch else "",
             )
         )
 
@@ -204,7 +204,7 @@ def summary_rows(
         yield _line(
             (
                 p.label,
-                global_id("Influencer", inf),
+                globalid.encode("Influencer", inf),
                 name,
                 cur,
                 *(

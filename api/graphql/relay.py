@@ -18,6 +18,7 @@ from strawberry import relay
 
 from api.graphql.context import Context, Info
 from api.graphql.loaders import by_id
+from tracker import globalid
 
 T = TypeVar("T")
 
@@ -62,19 +63,16 @@ def _int_or_none(value: str) -> int | None:
     return number if 0 < number < 2**63 else None
 
 
-def global_id(type_name: str, pk: int) -> str:
-    return str(relay.GlobalID(type_name, str(pk)))
+global_id = globalid.encode
 
 
 def decode_id(value: Any, *expected: str) -> int | None:
     """The primary key in a global id of one of the expected types, or None if it is not one."""
-    try:
-        gid = value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(str(value))
-    except Exception:
-        return None
-    if expected and gid.type_name not in expected:
-        return None
-    return _int_or_none(gid.node_id)
+    if isinstance(value, relay.GlobalID):
+        if expected and value.type_name not in expected:
+            return None
+        return _int_or_none(value.node_id)
+    return globalid.decode_pk(value, *expected)
 
 
 # --- connections ---------------------------------------------------------------------------
