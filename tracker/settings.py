@@ -6,12 +6,76 @@ two services always agree on where Redis is and which prefix its keys carry.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
+
+
+class SettingError(ValueError):
+    """A setting a command cannot start with. Its text is the one line the command prints: the
+    variable, its value with any password masked, and what is wrong."""
+
+    def __init__(self, variable: str, value: str, problem: str) -> None:
+        self.variable = variable
+        self.value = mask_url(value)
+        self.problem = problem
+        super().__init__(f"{variable} {self.value!r}: {problem}")
+
+
+_PASSWORD_PARAM = re.compile(r"(?i)([?&]password=)([^&#]*)")
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password shown as *** (`postgresql://u:***@h/db`), for messages and logs."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        netloc = ""
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user = userinfo.split(":", 1)[0]
+        url = url.replace(netloc, f"{user}:***@{hostport}", 1)
+    return _PASSWORD_PARAM.sub(r"\1***", url)
+
+
+def scrub(text: str, url: str) -> str:
+    """A driver's error message about `url`, without the password of `url` in it."""
+    found = [m.group(2) for m in _PASSWORD_PARAM.finditer(url)]
+    with contextlib.suppress(ValueError):  # not a URL: no password to find
+        found.append(urlsplit(url).password or "")
+    text = text.replace(url, mask_url(url))
+    for password in sorted({p for raw in found for p in (raw, unquote(raw)) if p}, key=len)[::-1]:
+        text = text.replace(password, "***")
+    return text
 
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
+
+
+T = TypeVar("T", int, float)
+
+
+def env_int(name: str, default: int) -> int:
+    return _parse(name, default, int, "not a whole number")
+
+
+def env_float(name: str, default: float) -> float:
+    return _parse(name, default, float, "not a number")
+
+
+def _parse(name: str, default: T, parse: Callable[[str], T], problem: str) -> T:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        raise SettingError(name, raw, problem) from None
 
 
 def _csv(name: str, default: str = "") -> tuple[str, ...]:
@@ -44,7 +108,7 @@ INTERFACES = ("rsgi", "asgi")
 @dataclass(frozen=True)
 class TrackerSettings:
     host: str = field(default_factory=lambda: _env("TRACKER_HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(_env("TRACKER_PORT", "8001")))
+    port: int = field(default_factory=lambda: env_int("TRACKER_PORT", 8001))
     # Public base URL of the tracker; the API builds tracked-link URLs from it. By default the
     # address it listens on, so TRACKER_PORT alone moves the links too.
     public_url: str = field(default_factory=lambda: _env("TRACKER_PUBLIC_URL") or _local_url())
@@ -53,50 +117,50 @@ class TrackerSettings:
     # Peers whose X-Forwarded-For is believed (CIDRs); anyone else is taken at its socket address.
     trusted_proxies: tuple[str, ...] = field(default_factory=lambda: _csv("TRUSTED_PROXIES", ""))
     spool_dir: str = field(default_factory=lambda: _env("TRACKER_SPOOL_DIR", "var/spool"))
-    cache_ttl_seconds: float = field(default_factory=lambda: float(_env("TRACKER_CACHE_TTL", "5")))
-    cache_size: int = field(default_factory=lambda: int(_env("TRACKER_CACHE_SIZE", "10000")))
+    cache_ttl_seconds: float = field(default_factory=lambda: env_float("TRACKER_CACHE_TTL", 5))
+    cache_size: int = field(default_factory=lambda: env_int("TRACKER_CACHE_SIZE", 10000))
     # Unknown and deactivated codes are remembered this long (capped at cache_ttl_seconds).
     negative_cache_ttl_seconds: float = field(
-        default_factory=lambda: float(_env("TRACKER_NEGATIVE_CACHE_TTL", "1"))
+        default_factory=lambda: env_float("TRACKER_NEGATIVE_CACHE_TTL", 1)
     )
     # How granian calls the app: "rsgi" (cached redirects answered without ASGI's per-request
     # objects) or "asgi" (the plain ASGI app; header values that are not ASCII reach it too).
     interface: str = field(default_factory=lambda: _env("TRACKER_INTERFACE", "rsgi").lower())
     # granian worker processes; each has its own caches, buffer and dedupe window.
-    workers: int = field(default_factory=lambda: int(_env("TRACKER_WORKERS", "1")))
+    workers: int = field(default_factory=lambda: env_int("TRACKER_WORKERS", 1))
     # Socket timeout of every Redis call: a slow Redis must not hold up redirects.
     redis_timeout_seconds: float = field(
-        default_factory=lambda: float(_env("TRACKER_REDIS_TIMEOUT", "0.5"))
+        default_factory=lambda: env_float("TRACKER_REDIS_TIMEOUT", 0.5)
     )
     # Repeat clicks (same IP, user agent and code) within this window are logged unique=0.
     dedupe_window_seconds: float = field(
-        default_factory=lambda: float(_env("TRACKER_DEDUPE_WINDOW", "3600"))
+        default_factory=lambda: env_float("TRACKER_DEDUPE_WINDOW", 3600)
     )
-    dedupe_size: int = field(default_factory=lambda: int(_env("TRACKER_DEDUPE_SIZE", "100000")))
+    dedupe_size: int = field(default_factory=lambda: env_int("TRACKER_DEDUPE_SIZE", 100000))
     # Click events are buffered and written in batches of at most batch_size, at most
     # flush_delay_ms after the first buffered one, by up to max_flushes concurrent writes;
     # beyond buffer_size buffered events the excess goes to the spool.
-    batch_size: int = field(default_factory=lambda: int(_env("TRACKER_BATCH_SIZE", "256")))
-    flush_delay_ms: float = field(
-        default_factory=lambda: float(_env("TRACKER_FLUSH_DELAY_MS", "5"))
-    )
-    max_flushes: int = field(default_factory=lambda: int(_env("TRACKER_MAX_FLUSHES", "4")))
-    buffer_size: int = field(default_factory=lambda: int(_env("TRACKER_BUFFER_SIZE", "20000")))
+    batch_size: int = field(default_factory=lambda: env_int("TRACKER_BATCH_SIZE", 256))
+    flush_delay_ms: float = field(default_factory=lambda: env_float("TRACKER_FLUSH_DELAY_MS", 5))
+    max_flushes: int = field(default_factory=lambda: env_int("TRACKER_MAX_FLUSHES", 4))
+    buffer_size: int = field(default_factory=lambda: env_int("TRACKER_BUFFER_SIZE", 20000))
     # How often a down Redis is probed and the spool replayed.
     replay_interval_seconds: float = field(
-        default_factory=lambda: float(_env("TRACKER_REPLAY_INTERVAL", "0.5"))
+        default_factory=lambda: env_float("TRACKER_REPLAY_INTERVAL", 0.5)
     )
     # How long Redis remembers a batch whose acknowledgement was lost, so that replaying it
     # from the spool does not write it twice.
     batch_marker_ttl_seconds: int = field(
-        default_factory=lambda: int(_env("TRACKER_BATCH_MARKER_TTL", "604800"))
+        default_factory=lambda: env_int("TRACKER_BATCH_MARKER_TTL", 604800)
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     redis: RedisSettings = field(default_factory=RedisSettings)
 
     def __post_init__(self) -> None:
         if self.interface not in INTERFACES:
-            raise ValueError(f"TRACKER_INTERFACE must be one of {', '.join(INTERFACES)}")
+            raise SettingError(
+                "TRACKER_INTERFACE", self.interface, f"must be one of {', '.join(INTERFACES)}"
+            )
 
 
 def load() -> TrackerSettings:

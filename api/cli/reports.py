@@ -27,7 +27,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    p = add("schema", cmd_schema, "export the GraphQL schema (SDL)")
+    p = add("schema", cmd_schema, "export the GraphQL schema (SDL)", needs=())
     p.add_argument("--output", default="schema.graphql")
     statements = sub.add_parser("statements", help="finance statements").add_subparsers(
         dest="statements_command", required=True

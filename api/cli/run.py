@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+from api.cli.checks import DATABASE, REDIS
 from api.cli.common import print_keys, session
 from api.cli.database import cmd_migrate
 from api.cli.services import cmd_tracker_republish
@@ -78,4 +79,9 @@ def cmd_run(_args: argparse.Namespace) -> int:
 
 
 def register(_sub: Any, add: Any) -> None:
-    add("run", cmd_run, "migrate, seed and start API + tracker + worker")
+    add(
+        "run",
+        cmd_run,
+        "migrate, seed and start API + tracker + worker",
+        needs=(DATABASE, REDIS),
+    )

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from api.cli.checks import DATABASE, REDIS
 from api.cli.common import session
 
 
@@ -54,13 +55,24 @@ def cmd_worker(_args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    p = add("serve", cmd_serve, "serve the GraphQL API")
+    p = add("serve", cmd_serve, "serve the GraphQL API", needs=(DATABASE, REDIS))
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--workers", type=int)
     tracker = sub.add_parser("tracker", help="the tracker edge service").add_subparsers(
         dest="tracker_command", required=True
     )
-    add("serve", cmd_tracker_serve, "serve redirects and postbacks", tracker)
-    add("republish", cmd_tracker_republish, "rebuild links and codes in Redis from the DB", tracker)
-    add("worker", cmd_worker, "consume the event streams into the database")
+    add("serve", cmd_tracker_serve, "serve redirects and postbacks", tracker, needs=(REDIS,))
+    add(
+        "republish",
+        cmd_tracker_republish,
+        "rebuild links and codes in Redis from the DB",
+        tracker,
+        needs=(DATABASE, REDIS),
+    )
+    add(
+        "worker",
+        cmd_worker,
+        "consume the event streams into the database",
+        needs=(DATABASE, REDIS),
+    )
