@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from alembic import command
 
@@ -18,8 +21,44 @@ def config() -> Config:
     return cfg
 
 
-def upgrade(revision: str = "head") -> None:
-    command.upgrade(config(), revision)
+@dataclass(frozen=True)
+class Upgrade:
+    """What an upgrade did: the revisions it applied, oldest first, and where it left the
+    database."""
+
+    applied: tuple[str, ...]
+    head: str | None
+
+    def summary(self) -> str:
+        """One line for a person; "" when there was nothing to do."""
+        if not self.applied:
+            return ""
+        n = len(self.applied)
+        return f"database migrated to {self.head} ({n} migration{'s' if n != 1 else ''} applied)"
+
+
+def current_revision() -> str | None:
+    from api.db import make_engine
+    from api.settings import get_settings
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade(revision: str = "head") -> Upgrade:
+    """Migrates to `revision`; what it applied, for the caller to say in one line (alembic's
+    own step-by-step lines are below the log level, see `api.log`)."""
+    cfg = config()
+    before = current_revision()
+    command.upgrade(cfg, revision)
+    after = current_revision()
+    script = ScriptDirectory.from_config(cfg)
+    steps = [] if after == before else script.iterate_revisions(after, before or "base")
+    return Upgrade(tuple(reversed([s.revision for s in steps])), after)
 
 
 def downgrade(revision: str) -> None:

@@ -10,7 +10,14 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tracker.settings import RedisSettings, SettingError, TrackerSettings, env_int
+from tracker.settings import (
+    LOG_FORMATS,
+    RedisSettings,
+    SettingError,
+    TrackerSettings,
+    env_choice,
+    env_int,
+)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -38,6 +45,7 @@ class Settings:
     port: int = field(default_factory=lambda: env_int("API_PORT", 8000))
     workers: int = field(default_factory=lambda: env_int("API_WORKERS", 1))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    log_format: str = field(default_factory=lambda: env_choice("LOG_FORMAT", "text", LOG_FORMATS))
     # Salt of the hashids that turn tracked-link ids into short codes: set it once per deployment.
     hashids_salt: str = field(default_factory=lambda: _env("HASHIDS_SALT", "vouch-dev-salt"))
     hashids_min_length: int = 7

@@ -1,7 +1,11 @@
-"""Structured logs: one JSON object per line, through the stdlib `logging` module.
+"""Logs through the stdlib `logging` module, in one of two formats (LOG_FORMAT):
 
-The API reuses `JsonFormatter` and `configure_logging`. Fields passed with `extra={...}` become
-keys of the object.
+- `text` (the default): a line a person reads in a terminal, `12:04:05 WARNING vouch.ingest:
+  redis unavailable  error='...' retry_in=0.4`, a traceback under it when there is one;
+- `json`: one JSON object per line for a log pipeline.
+
+Fields passed with `extra={...}` become `key=value` pairs, or keys of the object. The API, the
+worker and granian's and uvicorn's own loggers use the same formatters (`dict_config`).
 """
 
 from __future__ import annotations
@@ -30,18 +34,63 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and key not in payload:
-                payload[key] = value
+        for key, value in _extras(record).items():
+            payload.setdefault(key, value)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str | int = "INFO", stream: TextIO | None = None) -> None:
-    """Sends every logger's records to `stream` (stderr) as JSON lines."""
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = (
+            f"{time.strftime('%H:%M:%S', time.localtime(record.created))} "
+            f"{record.levelname:<7} {record.name}: {record.getMessage()}"
+        )
+        extras = _extras(record)
+        if extras:
+            line += "  " + " ".join(f"{k}={v!r}" for k, v in extras.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter}
+
+
+def dict_config(level: str, fmt: str = "text") -> dict[str, Any]:
+    """The `logging.config.dictConfig` of `configure_logging`, for servers that configure each
+    of their worker processes from one (granian's `log_dictconfig`, uvicorn's `log_config`)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": {"()": f"{__name__}.{FORMATTERS[fmt].__name__}"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        # the servers' own loggers propagate to the root, and so share its handler
+        "loggers": {
+            name: {"handlers": [], "propagate": True}
+            for name in ("_granian", "granian.access", "uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
+def configure_logging(
+    level: str | int = "INFO", stream: TextIO | None = None, fmt: str = "text"
+) -> None:
+    """Sends every logger's records to `stream` (stderr) in the format `fmt` (text or json)."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(FORMATTERS[fmt]())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

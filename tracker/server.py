@@ -15,36 +15,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tracker.app import TrackerApp, create_app
-from tracker.log import configure_logging
+from tracker.log import configure_logging, dict_config
+from tracker.ports import ensure_free
 from tracker.settings import TrackerSettings, load
 
 # The settings given to `serve`, for the app factory that runs in each (forked) worker.
 _settings: TrackerSettings | None = None
 
 
-def _logging_config(level: str) -> dict[str, Any]:
-    """granian's own loggers, as JSON lines on stderr like ours."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "tracker.log.JsonFormatter"}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            }
-        },
-        "root": {"handlers": ["stderr"], "level": level.upper()},
-        "loggers": {"_granian": {"propagate": True}, "granian.access": {"propagate": True}},
-    }
-
-
 def worker_app() -> TrackerApp | Callable[[Any, Any, Any], Awaitable[None]]:
     """The app of one worker process (granian calls this factory in the worker): the app for
     RSGI, its ASGI entry point for ASGI."""
     settings = _settings or load()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format)
     app = create_app(settings)
     # Fewer, cheaper collections: what exists at start-up (the app included) is never
     # collected, and a redirect allocates a few dozen short-lived objects, so young collections
@@ -81,7 +64,8 @@ def serve(settings: TrackerSettings | None = None) -> None:
     from granian.log import LogLevels
 
     settings = _settings = settings or load()
-    configure_logging(settings.log_level)
+    ensure_free(settings.host, settings.port, "TRACKER_PORT", "TRACKER_HOST")
+    configure_logging(settings.log_level, fmt=settings.log_format)
     level = settings.log_level.lower()
     Granian(
         "tracker.server:worker_app",
@@ -95,6 +79,6 @@ def serve(settings: TrackerSettings | None = None) -> None:
         runtime_mode=RuntimeModes.st,
         backlog=2048,
         log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.info,
-        log_dictconfig=_logging_config(settings.log_level),
+        log_dictconfig=dict_config(settings.log_level, settings.log_format),
         **server_options(settings.interface),
     ).serve()

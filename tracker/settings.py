@@ -68,6 +68,13 @@ def env_float(name: str, default: float) -> float:
     return _parse(name, default, float, "not a number")
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default).lower()
+    if value not in choices:
+        raise SettingError(name, value, f"must be one of {', '.join(choices)}")
+    return value
+
+
 def _parse(name: str, default: T, parse: Callable[[str], T], problem: str) -> T:
     raw = _env(name)
     if not raw:
@@ -103,6 +110,8 @@ def _local_url() -> str:
 
 
 INTERFACES = ("rsgi", "asgi")
+# `text` for a person at a terminal, `json` for a log pipeline (`tracker.log`).
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,7 @@ class TrackerSettings:
         default_factory=lambda: env_int("TRACKER_BATCH_MARKER_TTL", 604800)
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    log_format: str = field(default_factory=lambda: env_choice("LOG_FORMAT", "text", LOG_FORMATS))
     redis: RedisSettings = field(default_factory=RedisSettings)
 
     def __post_init__(self) -> None:

@@ -12,8 +12,10 @@ from api.cli.common import print_keys, session
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from api.migrations import upgrade
 
-    upgrade()
-    print("database migrated to head", file=sys.stderr)
+    done = upgrade()
+    print(
+        done.summary() or f"database already at the latest migration ({done.head})", file=sys.stderr
+    )
     return 0
 
 

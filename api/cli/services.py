@@ -13,17 +13,24 @@ from api.cli.common import session
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.log import dict_config
     from api.settings import get_settings
+    from tracker.ports import ensure_free
 
     s = get_settings()
+    host, port = args.host or s.host, args.port or s.port
+    ensure_free(
+        host, port, "--port" if args.port else "API_PORT", "--host" if args.host else "API_HOST"
+    )
     uvicorn.run(
         "api.app:create_app",
         factory=True,
-        host=args.host or s.host,
-        port=args.port or s.port,
+        host=host,
+        port=port,
         workers=args.workers or s.workers,
         access_log=False,
-        log_config=None,
+        # uvicorn applies it in each worker process too: a spawned worker inherits no handlers
+        log_config=dict_config(),
     )
     return 0
 
@@ -36,14 +43,22 @@ def cmd_tracker_serve(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tracker_republish(_args: argparse.Namespace) -> int:
+def republish() -> tuple[Any, int]:
+    """Rewrites Redis from the database: (the links' and codes' counts, brands with secrets)."""
     from api.tracking.postback_secrets import publish_all
     from api.tracking.publish import redis_client, republish_all
 
     with session() as db:
-        counts = republish_all(db, redis_client())
-        brands = publish_all(db, redis_client())
-    print(f"republished {counts}, postback secrets of {brands} brands", file=sys.stderr)
+        return republish_all(db, redis_client()), publish_all(db, redis_client())
+
+
+def cmd_tracker_republish(_args: argparse.Namespace) -> int:
+    counts, brands = republish()
+    print(
+        f"republished {counts.links} links, {counts.discount_codes} discount codes and the "
+        f"postback secrets of {brands} brands; removed {counts.removed} stale keys",
+        file=sys.stderr,
+    )
     return 0
 
 

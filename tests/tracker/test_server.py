@@ -38,6 +38,7 @@ def test_serve_redirects_ignores_untrusted_forwarded_for_and_flushes_on_sigterm(
         "TRACKER_BATCH_SIZE": "1000",
         "TRUSTED_PROXIES": "",
         "TRACKER_INTERFACE": interface,
+        "LOG_FORMAT": "json",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "tracker"], env=env, stderr=subprocess.PIPE, text=True
@@ -78,7 +79,7 @@ def test_serve_redirects_ignores_untrusted_forwarded_for_and_flushes_on_sigterm(
 
 def test_json_formatter_carries_extras_and_exceptions() -> None:
     stream = io.StringIO()
-    configure_logging("DEBUG", stream)
+    configure_logging("DEBUG", stream, fmt="json")
     try:
         logger = logging.getLogger("tracker.test")
         logger.info("hello %s", "world", extra={"code": "abc", "count": 3})
