@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -10,6 +11,7 @@ from starlette.routing import Route
 from api.finance.http import statements_csv
 from api.graphql.schema import schema
 from api.graphql.view import GraphQLView, RequireKey
+from api.log import RequestLog
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -23,4 +25,4 @@ def create_app() -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/exports/statements.csv", statements_csv),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(RequestLog)])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from starlette.requests import ClientDisconnect
+
 from api.settings import get_settings
 from tracker.log import configure_logging as _configure
 from tracker.log import dict_config as _dict_config
@@ -13,6 +15,8 @@ from tracker.log import dict_config as _dict_config
 # Chatter below WARNING unless LOG_LEVEL=DEBUG: alembic names every plugin it loads and every step
 # it runs (`vouch migrate` sums them up in one line, see `api.migrations.Upgrade`).
 QUIET = ("alembic",)
+
+request_log = logging.getLogger("vouch.api.requests")
 
 
 def configure_logging() -> None:
@@ -31,3 +35,33 @@ def _quiet_chatter() -> None:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         for name in QUIET:
             logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class RequestLog:
+    """ASGI middleware: a client's mistakes as INFO lines, not server errors. A response of
+    4xx says its method, path and status; a client that goes away before its request is read
+    (Starlette raises `ClientDisconnect`, which uvicorn would log as an ERROR with a traceback)
+    is one line too. Server faults stay with whoever catches them: uvicorn, at ERROR."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        except ClientDisconnect:
+            request_log.info("%s %s: the client disconnected", scope["method"], scope["path"])
+            return
+        if 400 <= status < 500:
+            request_log.info("%s %s %d", scope["method"], scope["path"], status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -14,6 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from api.graphql.brands.mutations import BrandMutation
 from api.graphql.brands.schema import BrandQuery
@@ -70,7 +73,26 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-schema = strawberry.Schema(
+log = logging.getLogger("vouch.api")
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """A bug at ERROR with its traceback; a client's mistake (a document that does not parse
+        or validate, variables that do not coerce, a deliberate error) at INFO in one line: it
+        was answered, nothing failed here. (strawberry logs every error at ERROR.)"""
+        for error in errors:
+            path = ".".join(map(str, error.path)) if error.path else None
+            if is_unexpected(error):
+                log.error("GraphQL field %s failed", path, exc_info=error.original_error)
+            else:
+                where = f" (at {path})" if path else ""
+                log.info("GraphQL request refused%s: %s", where, error.message)
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=_settings.max_page_size),
