@@ -11,6 +11,7 @@ from starlette.requests import ClientDisconnect
 from api.settings import get_settings
 from tracker.log import configure_logging as _configure
 from tracker.log import dict_config as _dict_config
+from tracker.log import extras
 
 # Chatter below WARNING unless LOG_LEVEL=DEBUG: alembic names every plugin it loads and every step
 # it runs (`vouch migrate` sums them up in one line, see `api.migrations.Upgrade`).
@@ -19,10 +20,31 @@ QUIET = ("alembic",)
 request_log = logging.getLogger("vouch.api.requests")
 
 
+class IdleProgress(logging.Filter):
+    """Drops the ingest worker's periodic "ingest progress" record while it has nothing new to
+    say (every counter zero, or all as in the last one shown): an idle worker is silent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, Any] | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "ingest progress":
+            return True
+        counters = extras(record)
+        if counters == self._last or not any(counters.values()):
+            return False
+        self._last = counters
+        return True
+
+
 def configure_logging() -> None:
     settings = get_settings()
     _configure(level=settings.log_level, fmt=settings.log_format)
     _quiet_chatter()
+    ingest = logging.getLogger("vouch.ingest")
+    if not any(isinstance(f, IdleProgress) for f in ingest.filters):
+        ingest.addFilter(IdleProgress())
 
 
 def dict_config() -> dict[str, Any]:

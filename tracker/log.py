@@ -34,14 +34,15 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in _extras(record).items():
+        for key, value in extras(record).items():
             payload.setdefault(key, value)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
-def _extras(record: logging.LogRecord) -> dict[str, Any]:
+def extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a record was given with `extra={...}`."""
     return {k: v for k, v in vars(record).items() if k not in _STANDARD}
 
 
@@ -51,9 +52,9 @@ class TextFormatter(logging.Formatter):
             f"{time.strftime('%H:%M:%S', time.localtime(record.created))} "
             f"{record.levelname:<7} {record.name}: {record.getMessage()}"
         )
-        extras = _extras(record)
-        if extras:
-            line += "  " + " ".join(f"{k}={v!r}" for k, v in extras.items())
+        fields = extras(record)
+        if fields:
+            line += "  " + " ".join(f"{k}={v!r}" for k, v in fields.items())
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
