@@ -42,7 +42,7 @@ def test_interface_defaults_to_rsgi(monkeypatch, value, interface):
 
 def test_an_unknown_interface_is_refused(monkeypatch):
     monkeypatch.setenv("TRACKER_INTERFACE", "wsgi")
-    with pytest.raises(ValueError, match="TRACKER_INTERFACE .wsgi.: must be one of rsgi, asgi"):
+    with pytest.raises(ValueError, match=r"TRACKER_INTERFACE 'wsgi': must be one of rsgi, asgi"):
         TrackerSettings()
 
 
