@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tracking_fixtures import _free_port
+from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -166,7 +166,7 @@ def _keys_of(banner: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("readme")
-    api_port, tracker_port = _free_port(), _free_port()
+    api_port, tracker_port = free_port(), free_port()
     env = {
         k: v
         for k, v in os.environ.items()

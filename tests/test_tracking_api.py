@@ -20,7 +20,8 @@ from api.models.enums import Role
 from api.settings import get_settings
 from api.tracking import codes
 from tests.factories import gid
-from tests.tracking_fixtures import _free_port, redis_env_fixture  # noqa: F401 - redis_env
+from tests.redis_server import free_port
+from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
 from tracker import keys
 from tracker.events import LinkRecord
 
@@ -454,7 +455,7 @@ def test_redis_failure_does_not_fail_the_mutation(gql, db, world, redis_env, mon
     from api.tracking import publish
 
     # the API's own client, pointed at a port nobody listens on
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     reset_settings()
     publish.reset_redis_client()
     key = world["keys"]["MANAGER"]

@@ -31,7 +31,7 @@ from api.models import BrandPostbackSecret, Click, ClickRollup, Conversion, Ledg
 from api.money import apply_basis_points, round_half_even
 from api.tracking.publish import republish_all
 from tests.ingest import seed
-from tests.ingest.redis_server import RedisServer
+from tests.redis_server import RedisServer
 from tracker import keys
 from tracker.postbacks import Postbacks, brand_global_id, signature_header
 

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from api.db import utcnow
 from api.tracking.publish import republish_all
 from tests.ingest import seed
-from tests.ingest.redis_server import free_port
+from tests.redis_server import free_port
 from tracker import keys
 from tracker.postbacks import Postbacks, brand_global_id, decode_brand_id, signature_header
 
