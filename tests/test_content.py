@@ -15,6 +15,7 @@ from api.content import review
 from api.domain.commission import CompensationPlan
 from api.models import ContentSubmission, Contract, Deliverable, LedgerEntry, Partnership
 from api.models.enums import ContentFormat, Platform, PlatformLabel
+from tests import refusals
 from tests.factories import gid
 
 D_FIELDS = (
@@ -30,18 +31,11 @@ PASSING = "#ad Loving the new serum #SpringGlow @brandhq"
 FAILING = "Loving the new serum"  # a paid post without any ad label
 
 
+MODELS = (Partnership, Contract, Deliverable, ContentSubmission, LedgerEntry)
+
+
 def state(db: Any, org: Any) -> dict[str, list[dict[str, Any]]]:
-    """Every partnership, contract, deliverable, submission and ledger row of an organization."""
-    db.expire_all()
-    out = {}
-    for model in (Partnership, Contract, Deliverable, ContentSubmission, LedgerEntry):
-        rows = db.scalars(
-            select(model).where(model.organization_id == org.id).order_by(model.id)
-        ).all()
-        out[model.__tablename__] = [
-            {c.key: getattr(r, c.key) for c in model.__table__.columns} for r in rows
-        ]
-    return out
+    return refusals.org_rows(db, org, MODELS)
 
 
 def refused(
@@ -55,14 +49,7 @@ def refused(
     code: str,
     select_: str = D_FIELDS,
 ) -> dict[str, Any]:
-    """Runs a mutation expected to fail: one user error, no object, no row changed."""
-    before = state(db, w["org"])
-    payload = gql.mutate(w["keys"][role], name, input, select_)
-    errors = payload["userErrors"]
-    assert [(e["field"], e["code"]) for e in errors] == [(field, code)], errors
-    assert errors[0]["message"]
-    assert state(db, w["org"]) == before
-    return payload
+    return refusals.refused(gql, db, w, MODELS, role, name, input, field, code, select_)
 
 
 @pytest.fixture
