@@ -60,6 +60,16 @@ def test_an_operation_without_a_key_is_a_401_json_error(
     assert "Authorization: Bearer <key>" in error["message"]
 
 
+def test_a_request_with_a_key_but_no_query_is_a_400_json_error(
+    http: TestClient, factory: Any
+) -> None:
+    key = factory.key(factory.org())
+    response = http.get("/graphql", headers={"Accept": "*/*", "Authorization": f"Bearer {key}"})
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST" and "query" in error["message"]
+
+
 def _page_urls(html: str) -> list[str]:
     """Every URL the page's markup loads (script src, link href)."""
     return re.findall(r"""<(?:script|link)\b[^>]*?\b(?:src|href)=["']([^"']+)["']""", html)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+from cross_web import HTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -94,7 +95,15 @@ class GraphQLView(GraphQL[Context, None]):
         # context needs a viewer, which a browser without a key does not have: the page first.
         if isinstance(request, Request) and self.should_render_graphql_ide(request):
             return await self.render_graphql_ide(request)
-        return await super().run(request, context, root_value)
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:  # strawberry answers these in plain text; we answer JSON
+            if not isinstance(request, Request):
+                raise
+            return JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=exc.status_code,
+            )
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         return wants_graphiql(request.method, request.headers, request.query_params)
