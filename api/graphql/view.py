@@ -25,7 +25,6 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from api.accounts import keys
-from api.db import get_sessionmaker
 from api.graphql.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -113,11 +112,6 @@ class GraphQLView(GraphQL[Context, None]):
         return await anyio.to_thread.run_sync(run)
 
 
-def _viewer_for(header: str | None) -> keys.Viewer | None:
-    with get_sessionmaker()() as session:
-        return keys.authenticate(session, header)
-
-
 class RequireKey:
     """401 for a missing or unknown key, before any GraphQL work. The GraphiQL page itself (a
     browser GET asking for HTML) is served without a key: the key goes in its headers tab."""
@@ -136,7 +130,7 @@ class RequireKey:
             and "query" not in request.query_params
         )
         if not wants_ide:
-            viewer = await run_in_threadpool(_viewer_for, request.headers.get("authorization"))
+            viewer = await run_in_threadpool(keys.viewer_for, request.headers.get("authorization"))
             if viewer is None:
                 response = JSONResponse(
                     {
