@@ -112,12 +112,25 @@ def create_key(
     return key, clear
 
 
-def list_keys(session: Session, organization_id: int | None = None) -> list[ApiKey]:
-    """Every key (of one organization), oldest first."""
-    stmt = select(ApiKey).order_by(ApiKey.organization_id, ApiKey.id)
+@dataclass(frozen=True, slots=True)
+class KeyListing:
+    key: ApiKey
+    organization: str
+    influencer: str | None
+
+
+def list_keys(session: Session, organization_id: int | None = None) -> list[KeyListing]:
+    """Every key (of one organization) with its organization's and influencer's names, oldest
+    first, in one statement."""
+    stmt = (
+        select(ApiKey, Organization.name, Influencer.name)
+        .join(Organization, Organization.id == ApiKey.organization_id)
+        .outerjoin(Influencer, Influencer.id == ApiKey.influencer_id)
+        .order_by(ApiKey.organization_id, ApiKey.id)
+    )
     if organization_id is not None:
         stmt = stmt.where(ApiKey.organization_id == organization_id)
-    return list(session.scalars(stmt))
+    return [KeyListing(key, org, person) for key, org, person in session.execute(stmt)]
 
 
 def prefix_of(value: str) -> str:
