@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -259,7 +260,7 @@ def test_manager_accept_records_key_label(gql, db, factory, w):
         P_FIELDS,
     )
     db.expire_all()
-    assert db.get(Contract, contract.id).accepted_by.startswith("key:")
+    assert re.fullmatch(r"ADMIN key [0-9a-f]{8}", db.get(Contract, contract.id).accepted_by)
 
 
 def test_influencer_declines(gql, db, factory, w):

@@ -38,6 +38,7 @@ ACTIONS: Final = {
         Role.FINANCE,
     ),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
+    "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
 }
 
 

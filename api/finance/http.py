@@ -11,20 +11,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.accounts import keys, roles
-from api.db import get_sessionmaker
 from api.finance.errors import FinanceError
 from api.finance.export import stream
 from api.finance.statements import parse_period
 from api.money import MoneyError, normalize_currency
 
 
-def _viewer(header: str | None) -> keys.Viewer | None:
-    with get_sessionmaker()() as session:
-        return keys.authenticate(session, header)
-
-
 async def statements_csv(request: Request) -> Response:
-    viewer = await run_in_threadpool(_viewer, request.headers.get("authorization"))
+    viewer = await run_in_threadpool(keys.viewer_for, request.headers.get("authorization"))
     if viewer is None:
         return JSONResponse(
             {"error": "missing or invalid API key: send 'Authorization: Bearer <key>'"},

@@ -33,7 +33,6 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.accounts import keys
-from api.db import get_sessionmaker
 from api.graphql.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -166,11 +165,6 @@ class GraphQLView(GraphQL[Context, None]):
         return await anyio.to_thread.run_sync(run)
 
 
-def _viewer_for(header: str | None) -> keys.Viewer | None:
-    with get_sessionmaker()() as session:
-        return keys.authenticate(session, header)
-
-
 class RequireKey:
     """401 for a missing or unknown key, before any GraphQL work. The GraphiQL page itself (a
     browser GET asking for HTML) is served without a key: the key goes in its headers tab."""
@@ -184,7 +178,7 @@ class RequireKey:
             return
         request = Request(scope)
         if not wants_graphiql(request.method, request.headers, request.query_params):
-            viewer = await run_in_threadpool(_viewer_for, request.headers.get("authorization"))
+            viewer = await run_in_threadpool(keys.viewer_for, request.headers.get("authorization"))
             if viewer is None:
                 response = JSONResponse(
                     {

@@ -1,8 +1,8 @@
 """tracker_publications: the changes the tracker must hear of, written in the transaction that
 makes them (an outbox), so a Redis that is away at commit time is caught up by the worker
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04 01:30:00.000000
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 import api.db
 
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
