@@ -26,15 +26,15 @@ Rules (see also `api.models.ledger`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.campaigns.plans import effective_plan
+from api.campaigns.plans import effective_plan, effective_plan_of
 from api.db import utcnow
 from api.domain.commission import (
     CommissionError,
@@ -157,18 +157,36 @@ class Terms:
     plan: CompensationPlan | None
 
     @classmethod
-    def load(cls, session: Session, partnership_id: int) -> Terms:
-        partnership = session.get(Partnership, partnership_id)
-        assert partnership is not None
-        campaign = session.get(Campaign, partnership.campaign_id)
-        assert campaign is not None
+    def of(cls, row: Any) -> Terms:
+        """The terms from a row of `terms_query` (or of a query that extends it)."""
         return cls(
-            partnership.id,
-            partnership.influencer_id,
-            campaign.id,
-            campaign.hold_days,
-            effective_plan(campaign, partnership),
+            row.id,
+            row.influencer_id,
+            row.campaign_id,
+            row.hold_days,
+            effective_plan_of(row.compensation, row.currency, row.compensation_override),
         )
+
+    @classmethod
+    def load(cls, session: Session, partnership_id: int) -> Terms:
+        return cls.of(session.execute(terms_query().where(Partnership.id == partnership_id)).one())
+
+
+def terms_query() -> Any:
+    """The columns `Terms.of` reads: a partnership joined with its campaign."""
+    return (
+        select(
+            Partnership.id,
+            Partnership.influencer_id,
+            Partnership.compensation_override,
+            Campaign.id.label("campaign_id"),
+            Campaign.hold_days,
+            Campaign.compensation,
+            Campaign.currency,
+        )
+        .select_from(Partnership)
+        .join(Campaign, Campaign.id == Partnership.campaign_id)
+    )
 
 
 def month_start(moment: datetime) -> datetime:
@@ -213,33 +231,71 @@ def month_revenue_before(session: Session, conversion: Conversion, currency: str
 # --- commissions and refunds ------------------------------------------------------------------
 
 
-def credit_conversion(
-    session: Session,
-    conversion: Conversion,
-    *,
-    now: datetime | None = None,
-    terms: Terms | None = None,
-) -> LedgerEntry | None:
-    """Credits the commission of an APPROVED attributed conversion, then reverses the share of
-    any refunds already applied to it. Returns the COMMISSION entry (None when it earns nothing).
-    The worker credits the orders it has just inserted in bulk instead (`commission_values`,
-    `post_entries`): they have no refund applied yet.
+def _no_terms(_partnership_id: int) -> Terms | None:
+    return None
 
-    Raises CommissionError (e.g. CURRENCY_MISMATCH, INVALID_PLAN) before writing anything.
+
+def credit_conversions(
+    session: Session,
+    conversions: Sequence[Conversion],
+    *,
+    now: datetime,
+    terms: Callable[[int], Terms | None] = _no_terms,
+    new: bool = False,
+    hold: bool = True,
+) -> None:
+    """The one way APPROVED attributed conversions reach the books. Each is priced under its
+    partnership's terms, in the order given (a month's tiers see its earlier orders first); an
+    order its plan cannot price (another currency, an invalid plan) is HELD with the reason, or,
+    unless `hold`, CommissionError is raised before anything is written. Then the batch's
+    commissions are posted in one statement, the conversions counted in the performance
+    rollups (net of refunds already applied) and those refunds' shares reversed.
+
+    `terms` gives what the caller has loaded already (None: read it). `new`: the caller has just
+    inserted the rows (the worker), so none has a commission or a refund yet: no query for
+    them. Callers hold `lock_influencers` of tiered plans, and the rows' locks unless `new`.
     """
-    if conversion.status != ConversionStatus.APPROVED or conversion.partnership_id is None:
-        return None
-    now = now or utcnow()
-    key = commission_key(conversion.id)
-    if entry_by_key(session, key) is None:
-        values = commission_values(
-            session, conversion, terms or Terms.load(session, conversion.partnership_id), now
+    credited: list[Conversion] = []
+    entries: list[tuple[dict[str, Any], int | None]] = []
+    for conversion in conversions:
+        if conversion.status != ConversionStatus.APPROVED or conversion.partnership_id is None:
+            continue
+        if not new and entry_by_key(session, commission_key(conversion.id)) is not None:
+            credited.append(conversion)
+            continue
+        pid = conversion.partnership_id
+        try:
+            values = commission_values(
+                session, conversion, terms(pid) or Terms.load(session, pid), now
+            )
+        except CommissionError as exc:
+            if not hold:
+                raise
+            _hold(session, conversion, exc)
+            continue
+        credited.append(conversion)
+        if values is not None:
+            entries.append((values, conversion.link_id))
+    post_entries(session, entries)
+    for conversion in credited:
+        refunded = 0 if new else refunded_total(session, conversion.id)
+        rollups.count_conversion(session, conversion, sign=1, refunded=refunded)
+        if not new:
+            sync_reversals(session, conversion, now=now)
+
+
+def _hold(session: Session, conversion: Conversion, exc: CommissionError) -> None:
+    """Holds an order its plan cannot price, with the reason, for finance to review. An UPDATE
+    by id: the worker's rows are detached copies of what it inserted."""
+    session.execute(
+        update(Conversion)
+        .where(Conversion.id == conversion.id)
+        .values(
+            status=ConversionStatus.HELD,
+            hold_reasons=[*conversion.hold_reasons, exc.code],
+            review_reason=str(exc),
         )
-        if values is None:
-            return None
-        post_entry(session, values, link_id=conversion.link_id)
-    sync_reversals(session, conversion, now=now)
-    return entry_by_key(session, key)
+    )
 
 
 def commission_values(
@@ -348,6 +404,20 @@ def sync_reversals(session: Session, conversion: Conversion, *, now: datetime | 
     return posted
 
 
+def post_refunds(
+    session: Session, conversion: Conversion, amounts: Sequence[int], *, now: datetime
+) -> None:
+    """What refunds just applied to a conversion (their minor units) do to the books: an
+    APPROVED conversion's revenue drops in the performance rollups and its commission's share is
+    reversed (`sync_reversals`); a HELD one is counted net of them when approved. Call with the
+    conversion row locked and the refunds flushed."""
+    if conversion.status != ConversionStatus.APPROVED:
+        return
+    for amount in amounts:
+        rollups.count_refund(session, conversion, amount)
+    sync_reversals(session, conversion, now=now)
+
+
 def _reversal_values(
     commission: LedgerEntry,
     *,
@@ -411,13 +481,10 @@ def approve_conversion(
         )
     conversion.status = ConversionStatus.APPROVED
     try:  # prices the order before writing anything: on error nothing was posted
-        credit_conversion(session, conversion, now=now)
+        credit_conversions(session, [conversion], now=now, hold=False)
     except CommissionError as exc:
         conversion.status = ConversionStatus.HELD
         raise PostingError(exc.code, str(exc)) from None
-    rollups.count_conversion(
-        session, conversion, sign=1, refunded=refunded_total(session, conversion.id)
-    )
     conversion.reviewed_at = now
     conversion.reviewed_by = reviewer
     conversion.review_reason = reason
