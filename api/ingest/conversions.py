@@ -52,6 +52,7 @@ from api.models import (
     TrackedLink,
 )
 from api.models.events import AttributedVia, ConversionStatus, RefundStatus, UnattributedReason
+from api.money import format_money
 from tracker.conversions import (
     ConversionEvent,
     FieldError,
@@ -427,8 +428,8 @@ def _compare(stored: tuple[int, str], event: ConversionEvent) -> Result:
         return Result(Outcome.DUPLICATE)
     return Result(
         Outcome.DEAD,
-        f"order {event.order_id!r} is already recorded with {stored[0]} {stored[1]} (minor "
-        f"units); this event says {event.amount} {event.currency}",
+        f"order {event.order_id!r} is already recorded with {format_money(*stored)}; this event "
+        f"says {format_money(event.amount, event.currency)}",
     )
 
 
@@ -524,9 +525,11 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
         left = conversion.amount - refunded
         if minor > left:
             refund.status = RefundStatus.REJECTED
+            currency = conversion.currency
             refund.reason = (
-                f"REFUND_EXCEEDS_ORDER: {refund.amount_decimal} {conversion.currency} is more "
-                f"than the {left} (minor units) left to refund of an order of {conversion.amount}"
+                f"REFUND_EXCEEDS_ORDER: {format_money(minor, currency)} is more than the "
+                f"{format_money(left, currency)} left to refund of order {order_id} "
+                f"({format_money(conversion.amount, currency)})"
             )
             continue
         refund.status = RefundStatus.APPLIED

@@ -56,6 +56,7 @@ from api.models import (
 )
 from api.models.events import ConversionStatus, RefundStatus
 from api.models.ledger import CostKind, EntryKind, SourceType
+from api.money import format_money
 
 
 class PostingError(ValueError):
@@ -329,7 +330,7 @@ def commission_values(
         "conversion_id": conversion.id,
         "created_at": now,
         "available_at": now + timedelta(days=terms.hold_days),
-        "memo": quote.explanation,
+        "memo": f"Commission on order {conversion.order_id}: {quote.explanation}",
         "basis_points": quote.bps_applied,
         "idempotency_key": commission_key(conversion.id),
     }
@@ -389,9 +390,11 @@ def sync_reversals(session: Session, conversion: Conversion, *, now: datetime | 
                 source_id=refund.id,
                 refund_id=refund.id,
                 memo=(
-                    f"refund {refund.refund_id} of {amount} of an order of {conversion.amount} "
-                    f"(minor units, {refunded + amount} refunded in all): "
-                    f"{reversal} of the {commission.amount} commission"
+                    f"Refund {refund.refund_id} of {format_money(amount, conversion.currency)} "
+                    f"on order {conversion.order_id} "
+                    f"({format_money(refunded + amount, conversion.currency)} of "
+                    f"{format_money(conversion.amount, conversion.currency)} refunded so far): "
+                    f"{_taken_back(reversal, commission, paid)}"
                 ),
             ),
             link_id=conversion.link_id,
@@ -416,6 +419,15 @@ def post_refunds(
     for amount in amounts:
         rollups.count_refund(session, conversion, amount)
     sync_reversals(session, conversion, now=now)
+
+
+def _taken_back(amount: int, commission: LedgerEntry, paid: bool) -> str:
+    """What a reversal or clawback does to a commission, in words for its statement."""
+    part = (
+        f"{format_money(amount, commission.currency)} of the "
+        f"{format_money(commission.amount, commission.currency)} commission"
+    )
+    return f"{part}, already paid, taken back from the next payout" if paid else f"{part} reversed"
 
 
 def _reversal_values(
@@ -522,17 +534,22 @@ def reject_conversion(
         )
         remaining = commission.amount - reversed_total
         if remaining > 0:
+            paid = is_paid(session, commission.id)
             post_entry(
                 session,
                 _reversal_values(
                     commission,
                     amount=-remaining,
-                    paid=is_paid(session, commission.id),
+                    paid=paid,
                     now=now,
                     key=rejection_key(conversion.id),
                     source_type=SourceType.CONVERSION,
                     source_id=conversion.id,
-                    memo=f"conversion rejected by {reviewer}: {reason or 'no reason given'}",
+                    memo=(
+                        f"Order {conversion.order_id} rejected by {reviewer}: "
+                        f"{reason or 'no reason given'}; "
+                        f"{_taken_back(remaining, commission, paid)}"
+                    ),
                 ),
                 link_id=conversion.link_id,
             )
@@ -585,7 +602,11 @@ def credit_flat_fee(
             "deliverable_id": deliverable.id,
             "created_at": now,
             "available_at": now + timedelta(days=campaign.hold_days),
-            "memo": f"flat fee for deliverable {deliverable.title or deliverable.id}",
+            "memo": (
+                f'Flat fee for the deliverable "{deliverable.title}"'
+                if deliverable.title
+                else f"Flat fee for an untitled deliverable (number {deliverable.id})"
+            ),
             "idempotency_key": flat_fee_key(deliverable.id),
         },
     )
@@ -674,7 +695,7 @@ def post_manual_entry(
         "source_id": None,
         "created_at": now,
         "available_at": now,
-        "memo": f"{memo} (by {author})",
+        "memo": f"{memo}; posted by {author}",
         "idempotency_key": key,
     }
     created = post_entry(session, values)
@@ -684,7 +705,7 @@ def post_manual_entry(
     if not created and same != (influencer_id, values["partnership_id"], kind, amount, currency):
         raise PostingError(
             "IDEMPOTENCY_KEY_REUSED",
-            f"idempotency key {client_key!r} was used for another entry ({entry.kind} of "
-            f"{entry.amount} {entry.currency} minor units)",
+            f"idempotency key {client_key!r} was used for another entry: {entry.kind} of "
+            f"{format_money(entry.amount, entry.currency)}",
         )
     return entry, created
