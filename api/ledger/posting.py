@@ -12,7 +12,9 @@ Rules (see also `api.models.ledger`):
   currency. Whoever credits a conversion under a tiered plan holds the influencer's row lock
   (`lock_influencers`), so two conversions of one influencer are priced one after the other.
   `available_at` is the posting time plus the campaign's `hold_days`. Held conversions get
-  their commission when approved.
+  their commission when approved. Both go through `credit_conversions`, the one path by which
+  conversions reach the books (price, hold, post, count in the rollups); `post_refunds` is the
+  one for refunds applied to them.
 - A refund reverses its share of the commission, cumulatively (`reversal_for_refund`), so partial
   refunds never drift and a full refund reverses exactly the commission. The reversal is a
   REVERSAL when the commission is not yet paid (available no earlier than the commission, so both
