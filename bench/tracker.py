@@ -131,9 +131,10 @@ def wait_http(url: str, timeout: float = 20) -> None:
             connection.close()
 
 
-def ensure_tools() -> None:
+def ensure_tools(*names: str) -> None:
+    """Installs the Debian packages of the tools missing from `names` (default: nginx, wrk)."""
     os.environ["PATH"] += os.pathsep + "/usr/sbin"  # nginx lives there
-    missing = [name for name in ("nginx", "wrk") if shutil.which(name) is None]
+    missing = [name for name in names or ("nginx", "wrk") if shutil.which(name) is None]
     if not missing:
         return
     say(f"installing {' '.join(missing)} with apt-get")
@@ -200,6 +201,27 @@ def scrape(base: str) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             values[name] = float(value)
     return values
+
+
+def publish_link(client: redis.Redis, prefix: str) -> LinkRecord:
+    """The one link the benchmarks redirect through (`/c/bench1`), published under `prefix`."""
+    record = LinkRecord(
+        link_id=1,
+        partnership_id=1,
+        campaign_id=1,
+        brand_id=1,
+        organization_id=1,
+        code=CODE,
+        destination=DESTINATION,
+        utm=Utm(source="instagram", medium="influencer", campaign="bench"),
+    )
+    client.set(keys.link(prefix, CODE), record.to_json())
+    return record
+
+
+def cores() -> tuple[str, str]:
+    """(the servers' core, wrk's core): apart when there are two."""
+    return ("1", "0") if (os.cpu_count() or 1) >= 2 else ("0", "0")
 
 
 @dataclass
@@ -382,13 +404,12 @@ def main() -> int:
     workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
 
     ensure_tools()
-    cores = os.cpu_count() or 1
-    server_core, load_core = ("1", "0") if cores >= 2 else ("0", "0")
-    if cores < 2:
+    server_core, load_core = cores()
+    if server_core == load_core:
         say("WARNING: one core only: servers and wrk share it")
     say(
-        f"{cores} cores; servers on core {server_core}, wrk and Redis on core {load_core}; "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"{os.cpu_count()} cores; servers on core {server_core}, wrk and Redis on core "
+        f"{load_core}; load average {os.getloadavg()[0]:.2f}"
     )
 
     work = Path(tempfile.mkdtemp(prefix="vouch-bench-tracker-"))
@@ -407,19 +428,9 @@ def main() -> int:
         else:
             say("using REDIS_URL")
         client = redis.Redis.from_url(redis_url)
-        record = LinkRecord(
-            link_id=1,
-            partnership_id=1,
-            campaign_id=1,
-            brand_id=1,
-            organization_id=1,
-            code=CODE,
-            destination=DESTINATION,
-            utm=Utm(source="instagram", medium="influencer", campaign="bench"),
-        )
         interfaces = ["rsgi", "asgi"] if args.asgi else ["rsgi"]
         for interface in interfaces:
-            client.set(keys.link(f"{prefix}-{interface}", CODE), record.to_json())
+            record = publish_link(client, f"{prefix}-{interface}")
 
         script = work / "requests.lua"
         script.write_text(WRK_SCRIPT)

@@ -46,6 +46,10 @@ class RedisServer:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"

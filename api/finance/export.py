@@ -3,7 +3,8 @@
 Entry columns: statement_period, influencer_id (Relay global id), influencer_name, entry_id (global
 id), date (created_at, ISO 8601 UTC), kind, campaign, order_id, amount (signed decimal string in
 the currency's major unit), currency, status (derived as of the export: PENDING, AVAILABLE, PAID),
-payout_batch (the PAYOUT's batch, or the first PAID batch covering the entry).
+payout_batch (the PAYOUT's batch, or the first PAID batch covering the entry), memo (what the entry
+is for, in words: the order and the commission's sum, the refund, who posted or rejected it).
 
 Summary columns: statement_period, influencer_id, influencer_name, currency, opening, credits,
 debits, closing (closing = opening + credits - debits; debits positive).
@@ -44,6 +45,7 @@ ENTRY_COLUMNS = (
     "currency",
     "status",
     "payout_batch",
+    "memo",
 )
 SUMMARY_COLUMNS = (
     "statement_period",
@@ -127,6 +129,7 @@ def entry_rows(
             LedgerEntry.currency,
             status_expression(as_of),
             func.coalesce(LedgerEntry.payout_batch_id, _covering_batch(as_of)),
+            LedgerEntry.memo,
         )
         .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
         .outerjoin(Campaign, Campaign.id == LedgerEntry.campaign_id)
@@ -149,6 +152,7 @@ def entry_rows(
         cur,
         status,
         batch,
+        memo,
     ) in session.execute(stmt):
         yield _line(
             (
@@ -164,6 +168,7 @@ def entry_rows(
                 cur,
                 status,
                 globalid.encode("PayoutBatch", batch) if batch else "",
+                memo or "",
             )
         )
 

@@ -245,7 +245,7 @@ def mark_paid(
                 "payout_batch_id": batch.id,
                 "created_at": now,
                 "available_at": now,
-                "memo": f"payout batch {batch.id} as of {batch.as_of.isoformat()}: {reference}",
+                "memo": f"Paid in payout batch {batch.id} of {batch.as_of}, transfer {reference}",
                 "idempotency_key": payout_key(batch.id, line.influencer_id),
             },
             ["idempotency_key"],

@@ -14,6 +14,7 @@ from api.domain.commission import Commission, CommissionKind, CompensationPlan, 
 from api.models import (
     Brand,
     Campaign,
+    Deliverable,
     DiscountCode,
     Influencer,
     Organization,
@@ -178,6 +179,23 @@ def add_partner(
     )
     w.partners.append(partner)
     return partner
+
+
+def deliverable(
+    session: Session, w: World, status: str = "PUBLISHED", title: str = "Launch reel"
+) -> Deliverable:
+    """A deliverable of the world's first partnership."""
+    row = Deliverable(
+        organization_id=w.org_id,
+        partnership_id=w.p.partnership_id,
+        platform="INSTAGRAM",
+        format="REEL",
+        title=title,
+        status=status,
+    )
+    session.add(row)
+    session.commit()
+    return row
 
 
 def now_ms() -> int:
