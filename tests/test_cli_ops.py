@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.tracker.helpers import RedisServer, free_port
+from tests.redis_server import RedisServer, free_port
 from tracker.settings import mask_url
 
 ROOT = Path(__file__).resolve().parent.parent

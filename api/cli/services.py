@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from api.cli.checks import DATABASE, REDIS
@@ -43,20 +44,22 @@ def cmd_tracker_serve(_args: argparse.Namespace) -> int:
     return 0
 
 
-def republish() -> tuple[Any, int]:
-    """Rewrites Redis from the database: (the links' and codes' counts, brands with secrets)."""
-    from api.tracking.postback_secrets import publish_all
+def republish(progress: Callable[[int, int], None] | None = None) -> Any:
+    """Rewrites the links and postback secrets in Redis from the database; their counts."""
     from api.tracking.publish import redis_client, republish_all
 
     with session() as db:
-        return republish_all(db, redis_client()), publish_all(db, redis_client())
+        return republish_all(db, redis_client(), progress)
 
 
 def cmd_tracker_republish(_args: argparse.Namespace) -> int:
-    counts, brands = republish()
+    from api.cli import progress
+
+    counts = republish(lambda done, total: progress.show("links", done, total))
     print(
-        f"republished {counts.links} links, {counts.discount_codes} discount codes and the "
-        f"postback secrets of {brands} brands; removed {counts.removed} stale keys",
+        f"Republished {counts.links} links and the postback secrets of {counts.brands} brands; "
+        f"removed {counts.removed} stale keys"
+        + (f"; skipped {counts.skipped} links that make no valid record" if counts.skipped else ""),
         file=sys.stderr,
     )
     return 0
@@ -81,7 +84,7 @@ def register(sub: Any, add: Any) -> None:
     add(
         "republish",
         cmd_tracker_republish,
-        "rebuild links and codes in Redis from the DB",
+        "rewrite the links and postback secrets in Redis from the database",
         tracker,
         needs=(DATABASE, REDIS),
     )

@@ -18,6 +18,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from api.graphql.accounts.mutations import AccountMutation
+from api.graphql.accounts.schema import AccountQuery
 from api.graphql.brands.mutations import BrandMutation
 from api.graphql.brands.schema import BrandQuery
 from api.graphql.campaigns.mutations import CampaignMutation
@@ -44,6 +46,7 @@ Query = merge_types(
         PartnershipQuery,
         ComplianceQuery,
         FinanceQuery,
+        AccountQuery,
     ),
 )
 Mutation = merge_types(
@@ -56,6 +59,7 @@ Mutation = merge_types(
         ContentMutation,
         TrackingMutation,
         FinanceMutation,
+        AccountMutation,
     ),
 )
 

@@ -20,10 +20,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.campaigns.plans import effective_plan_of
 from api.domain.attribution import (
     ClickFacts,
     ConversionFacts,
@@ -32,15 +31,13 @@ from api.domain.attribution import (
     attribute,
 )
 from api.domain.campaign_status import CampaignStatus
-from api.domain.commission import CommissionError
-from api.ledger import rollups
 from api.ledger.posting import (
     Terms,
-    commission_values,
+    credit_conversions,
     insert_ignore,
     lock_influencers,
-    post_entries,
-    sync_reversals,
+    post_refunds,
+    terms_query,
 )
 from api.ledger.sql import insert_many_ignore
 from api.models import (
@@ -55,6 +52,7 @@ from api.models import (
     TrackedLink,
 )
 from api.models.events import AttributedVia, ConversionStatus, RefundStatus, UnattributedReason
+from api.money import format_money
 from tracker.conversions import (
     ConversionEvent,
     FieldError,
@@ -224,13 +222,7 @@ class Context:
             row = self.rows.get(partnership_id)
             if row is None:
                 return None
-            self.terms_cache[partnership_id] = Terms(
-                partnership_id,
-                row.influencer_id,
-                row.campaign_id,
-                row.hold_days,
-                effective_plan_of(row.compensation, row.currency, row.compensation_override),
-            )
+            self.terms_cache[partnership_id] = Terms.of(row)
         return self.terms_cache[partnership_id]
 
     def stored_order(
@@ -267,21 +259,15 @@ def _norm_customer(value: str) -> str:
 
 
 def _facts_query() -> Any:
+    """What attribution and crediting read of a partnership: its terms, its campaign's status
+    and window, its influencer's customer ids."""
     return (
-        select(
-            Partnership.id,
-            Partnership.influencer_id,
-            Partnership.compensation_override,
-            Campaign.id.label("campaign_id"),
+        terms_query()
+        .add_columns(
             Campaign.status,
             Campaign.attribution_window_days,
-            Campaign.hold_days,
-            Campaign.compensation,
-            Campaign.currency,
             Influencer.customer_ids,
         )
-        .select_from(Partnership)
-        .join(Campaign, Campaign.id == Partnership.campaign_id)
         .join(Influencer, Influencer.id == Partnership.influencer_id)
     )
 
@@ -344,7 +330,7 @@ def ingest_conversions(
         if values["status"] == ConversionStatus.APPROVED:
             # A detached copy of the row just inserted: what crediting reads, without a SELECT.
             credited.append(Conversion(id=new_id, **values))
-    _credit(session, credited, ctx)
+    credit_conversions(session, credited, now=ctx.now, terms=ctx.terms, new=True)
     for i, _values in pending:
         event = events[i]
         if results[i] == Result(Outcome.INSERTED) and ctx.may_have_waiting(
@@ -359,37 +345,6 @@ def ingest_conversions(
 def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) -> Result:
     """One order: `ingest_conversions` of a batch of one."""
     return ingest_conversions(session, [event], ctx)[0]
-
-
-def _credit(session: Session, conversions: list[Conversion], ctx: Context) -> None:
-    """Prices the approved orders just inserted, in order, and posts their commissions at once.
-    An order its plan cannot price (e.g. in another currency) is held with the reason."""
-    entries: list[tuple[dict[str, Any], int | None]] = []
-    for conversion in conversions:
-        assert conversion.partnership_id is not None
-        terms = ctx.terms(conversion.partnership_id)
-        try:
-            values = commission_values(
-                session,
-                conversion,
-                terms or Terms.load(session, conversion.partnership_id),
-                ctx.now,
-            )
-        except CommissionError as exc:
-            session.execute(
-                update(Conversion)
-                .where(Conversion.id == conversion.id)
-                .values(
-                    status=ConversionStatus.HELD,
-                    hold_reasons=[*conversion.hold_reasons, exc.code],
-                    review_reason=str(exc),
-                )
-            )
-            continue
-        if values is not None:
-            entries.append((values, conversion.link_id))
-        rollups.count_conversion(session, conversion, sign=1, refunded=0)
-    post_entries(session, entries)
 
 
 def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result | dict[str, Any]:
@@ -473,8 +428,8 @@ def _compare(stored: tuple[int, str], event: ConversionEvent) -> Result:
         return Result(Outcome.DUPLICATE)
     return Result(
         Outcome.DEAD,
-        f"order {event.order_id!r} is already recorded with {stored[0]} {stored[1]} (minor "
-        f"units); this event says {event.amount} {event.currency}",
+        f"order {event.order_id!r} is already recorded with {format_money(*stored)}; this event "
+        f"says {format_money(event.amount, event.currency)}",
     )
 
 
@@ -550,6 +505,7 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
     if not waiting:
         return 0
     refunded = sum(r.amount or 0 for r in refunds if r.status == RefundStatus.APPLIED)
+    applied: list[int] = []
     for refund in waiting:
         refund.conversion_id = conversion.id
         refund.updated_at = now
@@ -569,18 +525,18 @@ def apply_waiting(session: Session, brand_id: int, order_id: str, now: datetime)
         left = conversion.amount - refunded
         if minor > left:
             refund.status = RefundStatus.REJECTED
+            currency = conversion.currency
             refund.reason = (
-                f"REFUND_EXCEEDS_ORDER: {refund.amount_decimal} {conversion.currency} is more "
-                f"than the {left} (minor units) left to refund of an order of {conversion.amount}"
+                f"REFUND_EXCEEDS_ORDER: {format_money(minor, currency)} is more than the "
+                f"{format_money(left, currency)} left to refund of order {order_id} "
+                f"({format_money(conversion.amount, currency)})"
             )
             continue
         refund.status = RefundStatus.APPLIED
         refunded += minor
-        if conversion.status == ConversionStatus.APPROVED:
-            rollups.count_refund(session, conversion, minor)
+        applied.append(minor)
     session.flush()
-    if conversion.status == ConversionStatus.APPROVED:
-        sync_reversals(session, conversion, now=now)
+    post_refunds(session, conversion, applied, now=now)
     return len(waiting)
 
 

@@ -12,7 +12,9 @@ Rules (see also `api.models.ledger`):
   currency. Whoever credits a conversion under a tiered plan holds the influencer's row lock
   (`lock_influencers`), so two conversions of one influencer are priced one after the other.
   `available_at` is the posting time plus the campaign's `hold_days`. Held conversions get
-  their commission when approved.
+  their commission when approved. Both go through `credit_conversions`, the one path by which
+  conversions reach the books (price, hold, post, count in the rollups); `post_refunds` is the
+  one for refunds applied to them.
 - A refund reverses its share of the commission, cumulatively (`reversal_for_refund`), so partial
   refunds never drift and a full refund reverses exactly the commission. The reversal is a
   REVERSAL when the commission is not yet paid (available no earlier than the commission, so both
@@ -26,15 +28,15 @@ Rules (see also `api.models.ledger`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.campaigns.plans import effective_plan
+from api.campaigns.plans import effective_plan, effective_plan_of
 from api.db import utcnow
 from api.domain.commission import (
     CommissionError,
@@ -56,6 +58,7 @@ from api.models import (
 )
 from api.models.events import ConversionStatus, RefundStatus
 from api.models.ledger import CostKind, EntryKind, SourceType
+from api.money import format_money
 
 
 class PostingError(ValueError):
@@ -157,18 +160,36 @@ class Terms:
     plan: CompensationPlan | None
 
     @classmethod
-    def load(cls, session: Session, partnership_id: int) -> Terms:
-        partnership = session.get(Partnership, partnership_id)
-        assert partnership is not None
-        campaign = session.get(Campaign, partnership.campaign_id)
-        assert campaign is not None
+    def of(cls, row: Any) -> Terms:
+        """The terms from a row of `terms_query` (or of a query that extends it)."""
         return cls(
-            partnership.id,
-            partnership.influencer_id,
-            campaign.id,
-            campaign.hold_days,
-            effective_plan(campaign, partnership),
+            row.id,
+            row.influencer_id,
+            row.campaign_id,
+            row.hold_days,
+            effective_plan_of(row.compensation, row.currency, row.compensation_override),
         )
+
+    @classmethod
+    def load(cls, session: Session, partnership_id: int) -> Terms:
+        return cls.of(session.execute(terms_query().where(Partnership.id == partnership_id)).one())
+
+
+def terms_query() -> Any:
+    """The columns `Terms.of` reads: a partnership joined with its campaign."""
+    return (
+        select(
+            Partnership.id,
+            Partnership.influencer_id,
+            Partnership.compensation_override,
+            Campaign.id.label("campaign_id"),
+            Campaign.hold_days,
+            Campaign.compensation,
+            Campaign.currency,
+        )
+        .select_from(Partnership)
+        .join(Campaign, Campaign.id == Partnership.campaign_id)
+    )
 
 
 def month_start(moment: datetime) -> datetime:
@@ -213,33 +234,71 @@ def month_revenue_before(session: Session, conversion: Conversion, currency: str
 # --- commissions and refunds ------------------------------------------------------------------
 
 
-def credit_conversion(
-    session: Session,
-    conversion: Conversion,
-    *,
-    now: datetime | None = None,
-    terms: Terms | None = None,
-) -> LedgerEntry | None:
-    """Credits the commission of an APPROVED attributed conversion, then reverses the share of
-    any refunds already applied to it. Returns the COMMISSION entry (None when it earns nothing).
-    The worker credits the orders it has just inserted in bulk instead (`commission_values`,
-    `post_entries`): they have no refund applied yet.
+def _no_terms(_partnership_id: int) -> Terms | None:
+    return None
 
-    Raises CommissionError (e.g. CURRENCY_MISMATCH, INVALID_PLAN) before writing anything.
+
+def credit_conversions(
+    session: Session,
+    conversions: Sequence[Conversion],
+    *,
+    now: datetime,
+    terms: Callable[[int], Terms | None] = _no_terms,
+    new: bool = False,
+    hold: bool = True,
+) -> None:
+    """The one way APPROVED attributed conversions reach the books. Each is priced under its
+    partnership's terms, in the order given (a month's tiers see its earlier orders first); an
+    order its plan cannot price (another currency, an invalid plan) is HELD with the reason, or,
+    unless `hold`, CommissionError is raised before anything is written. Then the batch's
+    commissions are posted in one statement, the conversions counted in the performance
+    rollups (net of refunds already applied) and those refunds' shares reversed.
+
+    `terms` gives what the caller has loaded already (None: read it). `new`: the caller has just
+    inserted the rows (the worker), so none has a commission or a refund yet: no query for
+    them. Callers hold `lock_influencers` of tiered plans, and the rows' locks unless `new`.
     """
-    if conversion.status != ConversionStatus.APPROVED or conversion.partnership_id is None:
-        return None
-    now = now or utcnow()
-    key = commission_key(conversion.id)
-    if entry_by_key(session, key) is None:
-        values = commission_values(
-            session, conversion, terms or Terms.load(session, conversion.partnership_id), now
+    credited: list[Conversion] = []
+    entries: list[tuple[dict[str, Any], int | None]] = []
+    for conversion in conversions:
+        if conversion.status != ConversionStatus.APPROVED or conversion.partnership_id is None:
+            continue
+        if not new and entry_by_key(session, commission_key(conversion.id)) is not None:
+            credited.append(conversion)
+            continue
+        pid = conversion.partnership_id
+        try:
+            values = commission_values(
+                session, conversion, terms(pid) or Terms.load(session, pid), now
+            )
+        except CommissionError as exc:
+            if not hold:
+                raise
+            _hold(session, conversion, exc)
+            continue
+        credited.append(conversion)
+        if values is not None:
+            entries.append((values, conversion.link_id))
+    post_entries(session, entries)
+    for conversion in credited:
+        refunded = 0 if new else refunded_total(session, conversion.id)
+        rollups.count_conversion(session, conversion, sign=1, refunded=refunded)
+        if not new:
+            sync_reversals(session, conversion, now=now)
+
+
+def _hold(session: Session, conversion: Conversion, exc: CommissionError) -> None:
+    """Holds an order its plan cannot price, with the reason, for finance to review. An UPDATE
+    by id: the worker's rows are detached copies of what it inserted."""
+    session.execute(
+        update(Conversion)
+        .where(Conversion.id == conversion.id)
+        .values(
+            status=ConversionStatus.HELD,
+            hold_reasons=[*conversion.hold_reasons, exc.code],
+            review_reason=str(exc),
         )
-        if values is None:
-            return None
-        post_entry(session, values, link_id=conversion.link_id)
-    sync_reversals(session, conversion, now=now)
-    return entry_by_key(session, key)
+    )
 
 
 def commission_values(
@@ -273,7 +332,7 @@ def commission_values(
         "conversion_id": conversion.id,
         "created_at": now,
         "available_at": now + timedelta(days=terms.hold_days),
-        "memo": quote.explanation,
+        "memo": f"Commission on order {conversion.order_id}: {quote.explanation}",
         "basis_points": quote.bps_applied,
         "idempotency_key": commission_key(conversion.id),
     }
@@ -333,9 +392,11 @@ def sync_reversals(session: Session, conversion: Conversion, *, now: datetime | 
                 source_id=refund.id,
                 refund_id=refund.id,
                 memo=(
-                    f"refund {refund.refund_id} of {amount} of an order of {conversion.amount} "
-                    f"(minor units, {refunded + amount} refunded in all): "
-                    f"{reversal} of the {commission.amount} commission"
+                    f"Refund {refund.refund_id} of {format_money(amount, conversion.currency)} "
+                    f"on order {conversion.order_id} "
+                    f"({format_money(refunded + amount, conversion.currency)} of "
+                    f"{format_money(conversion.amount, conversion.currency)} refunded so far): "
+                    f"{_taken_back(reversal, commission, paid)}"
                 ),
             ),
             link_id=conversion.link_id,
@@ -346,6 +407,29 @@ def sync_reversals(session: Session, conversion: Conversion, *, now: datetime | 
         reversed_total += reversal
         posted += 1
     return posted
+
+
+def post_refunds(
+    session: Session, conversion: Conversion, amounts: Sequence[int], *, now: datetime
+) -> None:
+    """What refunds just applied to a conversion (their minor units) do to the books: an
+    APPROVED conversion's revenue drops in the performance rollups and its commission's share is
+    reversed (`sync_reversals`); a HELD one is counted net of them when approved. Call with the
+    conversion row locked and the refunds flushed."""
+    if conversion.status != ConversionStatus.APPROVED:
+        return
+    for amount in amounts:
+        rollups.count_refund(session, conversion, amount)
+    sync_reversals(session, conversion, now=now)
+
+
+def _taken_back(amount: int, commission: LedgerEntry, paid: bool) -> str:
+    """What a reversal or clawback does to a commission, in words for its statement."""
+    part = (
+        f"{format_money(amount, commission.currency)} of the "
+        f"{format_money(commission.amount, commission.currency)} commission"
+    )
+    return f"{part}, already paid, taken back from the next payout" if paid else f"{part} reversed"
 
 
 def _reversal_values(
@@ -411,13 +495,10 @@ def approve_conversion(
         )
     conversion.status = ConversionStatus.APPROVED
     try:  # prices the order before writing anything: on error nothing was posted
-        credit_conversion(session, conversion, now=now)
+        credit_conversions(session, [conversion], now=now, hold=False)
     except CommissionError as exc:
         conversion.status = ConversionStatus.HELD
         raise PostingError(exc.code, str(exc)) from None
-    rollups.count_conversion(
-        session, conversion, sign=1, refunded=refunded_total(session, conversion.id)
-    )
     conversion.reviewed_at = now
     conversion.reviewed_by = reviewer
     conversion.review_reason = reason
@@ -455,17 +536,22 @@ def reject_conversion(
         )
         remaining = commission.amount - reversed_total
         if remaining > 0:
+            paid = is_paid(session, commission.id)
             post_entry(
                 session,
                 _reversal_values(
                     commission,
                     amount=-remaining,
-                    paid=is_paid(session, commission.id),
+                    paid=paid,
                     now=now,
                     key=rejection_key(conversion.id),
                     source_type=SourceType.CONVERSION,
                     source_id=conversion.id,
-                    memo=f"conversion rejected by {reviewer}: {reason or 'no reason given'}",
+                    memo=(
+                        f"Order {conversion.order_id} rejected by {reviewer}: "
+                        f"{reason or 'no reason given'}; "
+                        f"{_taken_back(remaining, commission, paid)}"
+                    ),
                 ),
                 link_id=conversion.link_id,
             )
@@ -518,7 +604,11 @@ def credit_flat_fee(
             "deliverable_id": deliverable.id,
             "created_at": now,
             "available_at": now + timedelta(days=campaign.hold_days),
-            "memo": f"flat fee for deliverable {deliverable.title or deliverable.id}",
+            "memo": (
+                f'Flat fee for the deliverable "{deliverable.title}"'
+                if deliverable.title
+                else f"Flat fee for an untitled deliverable (number {deliverable.id})"
+            ),
             "idempotency_key": flat_fee_key(deliverable.id),
         },
     )
@@ -607,7 +697,7 @@ def post_manual_entry(
         "source_id": None,
         "created_at": now,
         "available_at": now,
-        "memo": f"{memo} (by {author})",
+        "memo": f"{memo}; posted by {author}",
         "idempotency_key": key,
     }
     created = post_entry(session, values)
@@ -617,7 +707,7 @@ def post_manual_entry(
     if not created and same != (influencer_id, values["partnership_id"], kind, amount, currency):
         raise PostingError(
             "IDEMPOTENCY_KEY_REUSED",
-            f"idempotency key {client_key!r} was used for another entry ({entry.kind} of "
-            f"{entry.amount} {entry.currency} minor units)",
+            f"idempotency key {client_key!r} was used for another entry: {entry.kind} of "
+            f"{format_money(entry.amount, entry.currency)}",
         )
     return entry, created

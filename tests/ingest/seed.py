@@ -14,6 +14,7 @@ from api.domain.commission import Commission, CommissionKind, CompensationPlan, 
 from api.models import (
     Brand,
     Campaign,
+    Deliverable,
     DiscountCode,
     Influencer,
     Organization,
@@ -180,6 +181,23 @@ def add_partner(
     return partner
 
 
+def deliverable(
+    session: Session, w: World, status: str = "PUBLISHED", title: str = "Launch reel"
+) -> Deliverable:
+    """A deliverable of the world's first partnership."""
+    row = Deliverable(
+        organization_id=w.org_id,
+        partnership_id=w.p.partnership_id,
+        platform="INSTAGRAM",
+        format="REEL",
+        title=title,
+        status=status,
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -270,3 +288,16 @@ def refund(
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def rotate_secret(
+    session: Session, brand_id: int, rds: Any, prefix: str, now: datetime | None = None
+) -> str:
+    """A new postback secret for the brand, committed and published as the API does."""
+    from api.tracking import postback_secrets, publish
+
+    secret = postback_secrets.rotate(session, brand_id, now=now)
+    publish.mark(session, publish.BRAND_SECRETS, brand_id)
+    session.commit()
+    publish.publish_pending(session, rds, prefix=prefix, now=now)
+    return secret

@@ -21,7 +21,6 @@ from api.models import (
     CampaignCost,
     Click,
     Conversion,
-    Deliverable,
     LedgerEntry,
     Partnership,
     PayoutLine,
@@ -37,23 +36,9 @@ PLAN = CompensationPlan(
 ).to_dict()
 
 
-def _deliverable(session, w, status="PUBLISHED"):
-    row = Deliverable(
-        organization_id=w.org_id,
-        partnership_id=w.p.partnership_id,
-        platform="INSTAGRAM",
-        format="REEL",
-        title="Launch reel",
-        status=status,
-    )
-    session.add(row)
-    session.commit()
-    return row
-
-
 def test_flat_fee_is_credited_once_per_published_deliverable(session):
     w = seed.world(session, plan=PLAN, hold_days=7)
-    deliverable = _deliverable(session, w)
+    deliverable = seed.deliverable(session, w)
     first = credit_flat_fee(session, deliverable)
     second = credit_flat_fee(session, deliverable)
     session.commit()
@@ -64,7 +49,7 @@ def test_flat_fee_is_credited_once_per_published_deliverable(session):
     ]
     assert entries[0].available_at - entries[0].created_at == timedelta(days=7)
     with pytest.raises(PostingError) as err:
-        credit_flat_fee(session, _deliverable(session, w, status="APPROVED"))
+        credit_flat_fee(session, seed.deliverable(session, w, status="APPROVED"))
     assert err.value.code == "NOT_PUBLISHED"
 
 
