@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -211,8 +212,48 @@ def redis_failures(password_redis: Any) -> dict[str, tuple[str, str]]:
 )
 def test_a_bad_redis_url_is_one_line(tmp_path: Path, password_redis: Any, kind: str) -> None:
     url, problem = redis_failures(password_redis)[kind]
+    result = vouch("worker", env=clean_env(tmp_path, REDIS_URL=url))
+    assert_one_line(result, "REDIS_URL", problem)
+
+
+@pytest.mark.parametrize("kind", ["unknown scheme", "wrong password", "no password"])
+def test_the_tracker_refuses_a_redis_setting_that_cannot_work(
+    tmp_path: Path, password_redis: Any, kind: str
+) -> None:
+    url, problem = redis_failures(password_redis)[kind]
     result = vouch("tracker", "serve", env=clean_env(tmp_path, REDIS_URL=url))
     assert_one_line(result, "REDIS_URL", problem)
+
+
+def test_the_tracker_starts_while_redis_is_down_and_says_so(tmp_path: Path) -> None:
+    """It redirects from its cache and spools the clicks until Redis is back: a Redis that
+    does not answer is an outage to ride out, not a setting to refuse."""
+    url = f"redis://:{SECRET}@127.0.0.1:{_refused_port()}/0"
+    env = clean_env(tmp_path, REDIS_URL=url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "tracker", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        healthy = False
+        while time.monotonic() < deadline and proc.poll() is None and not healthy:
+            try:
+                port = env["TRACKER_PORT"]
+                healthy = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code > 0
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    [warning] = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert "REDIS_URL" in warning and "Connection refused" in warning and "spool" in warning
+    assert SECRET not in err
 
 
 def test_every_command_using_redis_checks_it_first(tmp_path: Path, password_redis: Any):

