@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hashids import Hashids
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +38,7 @@ from api.models import (
 )
 from api.models.enums import Role
 from api.settings import get_settings
+from api.tracking.codes import link_code
 
 # --- demo_conftest: a fresh database per seed, outside the shared test database ---------------
 
@@ -268,14 +268,13 @@ def test_keys_authenticate_with_their_roles(s: Session, result: demo.DemoResult)
 
 def test_links_and_codes(s: Session, result: demo.DemoResult) -> None:
     settings = get_settings()
-    hashids = Hashids(salt=settings.hashids_salt, min_length=settings.hashids_min_length)
     campaigns = {c.id: c for c in s.scalars(select(Campaign))}
     partnerships = {p.id: p for p in s.scalars(select(Partnership))}
     links = s.scalars(select(TrackedLink)).all()
     assert result.demo_link_code in {link.code for link in links}
     for link in links:
         campaign = campaigns[link.campaign_id]
-        assert link.code == hashids.encode(link.id)
+        assert link.code == link_code(link.id, settings.hashids_salt, settings.hashids_min_length)
         assert partnerships[link.partnership_id].status == "ACTIVE" and campaign.status == "ACTIVE"
         assert link.destination_url.startswith(campaign.landing_url + "/")
         assert link.utm_medium == "influencer"

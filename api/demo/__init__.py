@@ -1,9 +1,78 @@
-"""Demo data: `seed()` fills an empty database with two organizations' worth of realistic data.
+"""Demo data: two organizations with their brands, influencers, campaigns and partnerships.
 
-The seeder is being split into modules named after what they hold; until then it lives in
-`api.demo.catalog` and this package re-exports its public entry points.
+`seed()` fills an empty database with a realistic, deterministic data set (the same `rng_seed`
+gives the same names, handles, numbers and statuses; timestamps are placed relative to `now`,
+the current hour unless given, and API keys are random). `make run` calls it when `is_empty()`;
+the CLI prints the demo keys it returns. It flushes but does not commit: the caller owns the
+transaction (`api.db.session_scope`).
+
+The steps, one module each: `organizations` (and their API keys), `influencers` (accounts and
+metric history), `campaigns` (partnerships and contracts), `content` (deliverables and
+submissions), `links` (tracked links and discount codes); the fixed material is `catalog`.
 """
 
-from api.demo.catalog import DemoResult, influencer_stats, is_empty, print_progress, seed
+from __future__ import annotations
+
+import random
+import sys
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.demo.campaigns import seed_campaigns, seed_partnerships
+from api.demo.content import seed_content
+from api.demo.influencers import seed_influencers
+from api.demo.links import seed_links
+from api.demo.organizations import seed_keys, seed_organizations
+from api.demo.state import DemoResult, Progress, Seeding
+from api.influencers.audience import refresh_scores
+from api.influencers.stats import influencer_stats
+from api.models import Organization
 
 __all__ = ["DemoResult", "influencer_stats", "is_empty", "print_progress", "seed"]
+
+
+def is_empty(session: Session) -> bool:
+    """True when there is no organization yet: the database has never been seeded or used."""
+    return session.scalar(select(Organization.id).limit(1)) is None
+
+
+def print_progress(phase: str, done: int, total: int) -> None:
+    """One progress line on stderr, redrawn in place: `[#########.....] influencers 120/300`."""
+    width = 30
+    filled = width if total <= 0 else min(width, done * width // total)
+    line = f"[{'#' * filled}{'.' * (width - filled)}] {phase} {done}/{total}"
+    sys.stderr.write("\r" + line.ljust(72))
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def seed(
+    session: Session,
+    *,
+    progress: Progress | None = None,
+    rng_seed: int = 7,
+    now: datetime | None = None,
+) -> DemoResult:
+    """Creates the demo data set in `session` (flushed, not committed) and returns its keys."""
+    state = Seeding(
+        session=session,
+        progress=progress or (lambda _phase, _done, _total: None),
+        rng=random.Random(rng_seed),
+        now=(now or utcnow()).replace(minute=0, second=0, microsecond=0),
+    )
+    seed_organizations(state)
+    seed_influencers(state)
+    seed_campaigns(state)
+    seed_partnerships(state)
+    seed_content(state)
+    seed_links(state)
+    seed_keys(state)
+    # Scores compare each account with the organization's roster: computed once it is complete.
+    for organization_id in state.result.organization_ids:
+        refresh_scores(session, organization_id)
+    session.flush()
+    return state.result
