@@ -8,7 +8,9 @@ transaction (`api.db.session_scope`).
 
 The steps, one module each: `organizations` (and their API keys), `influencers` (accounts and
 metric history), `campaigns` (partnerships and contracts), `content` (deliverables and
-submissions), `links` (tracked links and discount codes); the fixed material is `catalog`.
+submissions), `links` (tracked links and discount codes), then `history`: months of clicks,
+orders and refunds (`traffic`, `orders`) fed through the ingest worker, with the reviews, fees
+and payouts people made meanwhile (`actions`). The fixed material is `catalog`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import random
 import sys
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +26,7 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.demo.campaigns import seed_campaigns, seed_partnerships
 from api.demo.content import seed_content
+from api.demo.history import seed_history
 from api.demo.influencers import seed_influencers
 from api.demo.links import seed_links
 from api.demo.organizations import seed_keys, seed_organizations
@@ -56,8 +60,12 @@ def seed(
     progress: Progress | None = None,
     rng_seed: int = 7,
     now: datetime | None = None,
+    redis: Any | None = None,
+    history: bool = True,
 ) -> DemoResult:
-    """Creates the demo data set in `session` (flushed, not committed) and returns its keys."""
+    """Creates the demo data set in `session` (flushed, not committed) and returns its keys.
+    The history goes through Redis: `redis` (a client), else the configured server; without
+    `history`, the data set stops at the links and keys (no clicks, orders or ledger)."""
     state = Seeding(
         session=session,
         progress=progress or (lambda _phase, _done, _total: None),
@@ -71,6 +79,8 @@ def seed(
     seed_content(state)
     seed_links(state)
     seed_keys(state)
+    if history:
+        seed_history(state, redis)
     # Scores compare each account with the organization's roster: computed once it is complete.
     for organization_id in state.result.organization_ids:
         refresh_scores(session, organization_id)

@@ -1,0 +1,168 @@
+"""Months of demo history, replayed through the engine as it happened.
+
+The clicks (`traffic`), orders and refunds (`orders`) are written as the tracker writes them, to
+the tracker's streams in Redis under a scratch key prefix, a week at a time in the order the
+tracker would have appended them; after each week the ingest worker (`api.ingest.Worker`,
+`drain`) reads them into the database: attribution, holds, commissions, reversals and rollups
+are the worker's, nothing here writes them. Between the weeks, people's actions run at the time
+they happened (`actions`): flat fees, gifted costs, reviews, payout batches.
+
+The worker works inside the seeding transaction: its sessions share the seeding session's
+connection and each of its transactions is a SAVEPOINT (SQLAlchemy's `create_savepoint`), so
+the caller still commits or rolls back the whole data set at once. The scratch keys are deleted
+at the end.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import sessionmaker
+
+from api.demo.actions import Actions
+from api.demo.orders import order_events
+from api.demo.state import Seeding
+from api.demo.traffic import link_traffic, orphan_visits, to_ms
+from api.ingest import Worker, WorkerOptions
+from api.settings import get_settings
+from tracker import keys
+from tracker.conversions import ConversionEvent, RefundEvent
+from tracker.events import RS, ClickEvent
+from tracker.redis_client import sync_client
+from tracker.sink import WRITE_SCRIPT
+
+PUSH_CHUNK = 2_000  # stream entries per pipeline
+
+
+@contextmanager
+def scratch_streams(client: Any | None) -> Iterator[tuple[Any, str]]:
+    """A Redis client (the configured one unless given) and a key prefix of its own; every key
+    under the prefix is deleted at the end."""
+    settings = get_settings()
+    own = client is None
+    client = client if client is not None else sync_client(settings.redis)
+    prefix = f"{settings.redis.prefix}:demo-{secrets.token_hex(4)}"
+    try:
+        yield client, prefix
+    finally:
+        for key in list(client.scan_iter(match=f"{prefix}:*", count=1000)):
+            client.delete(key)
+        if own:
+            client.close()
+
+
+def _push_clicks(client: Any, prefix: str, clicks: list[ClickEvent]) -> None:
+    """As the tracker's sink writes them: batches of packed events, one script call each."""
+    write = client.register_script(WRITE_SCRIPT)
+    stream = keys.clicks_stream(prefix)
+    for start in range(0, len(clicks), PUSH_CHUNK):
+        batch = clicks[start : start + PUSH_CHUNK]
+        # The sink's idempotency marker: named after the batch (here, its first event).
+        marker = f"{prefix}:{{ev}}:demo-batch:{batch[0].event_id}"
+        written = write(keys=[stream, marker], args=[60, RS.join(e.pack() for e in batch)])
+        if int(written) != len(batch):
+            raise RuntimeError(f"the tracker's script wrote {written} of {len(batch)} clicks")
+
+
+def _push_orders(client: Any, prefix: str, events: list[ConversionEvent | RefundEvent]) -> None:
+    """As the postback handlers append them: one XADD of the event's fields each."""
+    stream = keys.conversions_stream(prefix)
+    for start in range(0, len(events), PUSH_CHUNK):
+        pipe = client.pipeline(transaction=False)
+        for event in events[start : start + PUSH_CHUNK]:
+            pipe.xadd(stream, event.to_fields())
+        pipe.execute()
+
+
+def _dead_letters(client: Any, prefix: str) -> None:
+    dead = client.xrange(keys.dead_letter_stream(prefix), count=3)
+    if dead:
+        total = client.xlen(keys.dead_letter_stream(prefix))
+        reasons = [fields.get(b"dlq_reason", b"").decode() for _, fields in dead]
+        raise RuntimeError(f"the demo history has {total} dead-lettered events: {reasons}")
+
+
+def _weeks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Monday-to-Monday weeks (UTC) from the one holding `start`; the last ends at `end`."""
+    monday = (start - timedelta(days=start.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    weeks = []
+    while monday < end:
+        weeks.append((monday, min(monday + timedelta(days=7), end)))
+        monday += timedelta(days=7)
+    return weeks
+
+
+def seed_history(state: Seeding, redis: Any | None = None) -> None:
+    actions = Actions(state)
+    posts = actions.plan_content_and_deals()
+    traffic = [
+        link_traffic(state, link, posts.get(link.link.partnership_id, [])) for link in state.links
+    ]
+    clicks: list[ClickEvent] = sorted(
+        [e for t in traffic for e in t.events] + orphan_visits(state, traffic), key=lambda e: e.ts
+    )
+    orders: list[ConversionEvent | RefundEvent] = sorted(
+        order_events(state, traffic), key=lambda e: e.received_at_ms
+    )
+    first = actions.first() or state.now
+    if clicks:
+        first = min(first, datetime.fromtimestamp(clicks[0].ts / 1000, UTC))
+    actions.plan_payouts(first)
+    weeks = _weeks(first, state.now)
+    state.progress("history", 0, len(weeks))
+    session = state.session
+    session.flush()
+    # The worker's transactions are savepoints of the seeding one (see the module's docstring).
+    sessions = sessionmaker(
+        bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    clock = [0.0]
+    with scratch_streams(redis) as (client, prefix):
+        worker = Worker(
+            client,
+            sessions,
+            prefix,
+            consumer="demo-history",
+            options=WorkerOptions(block_ms=1),
+            clock=lambda: clock[0],
+        )
+        c = o = 0
+        for n, (_start, week_end) in enumerate(weeks, start=1):
+            end_ms = to_ms(week_end)
+            week_clicks = []
+            while c < len(clicks) and clicks[c].ts < end_ms:
+                week_clicks.append(clicks[c])
+                c += 1
+            week_orders = []
+            while o < len(orders) and orders[o].received_at_ms < end_ms:
+                week_orders.append(orders[o])
+                o += 1
+            if week_clicks or week_orders:
+                # Clicks first: a shopper clicks before buying, so the tracker appended them first.
+                _push_clicks(client, prefix, week_clicks)
+                _push_orders(client, prefix, week_orders)
+                session.flush()
+                clock[0] = week_end.timestamp()  # the worker runs at the end of the week
+                worker.drain()
+                _dead_letters(client, prefix)
+                actions.plan_reviews()
+            actions.run_until(week_end)
+            state.progress("history", n, len(weeks))
+        # Whatever the last week left (a review due this very hour) runs now.
+        actions.run_until(state.now + timedelta(seconds=1))
+    session.flush()
+    stats = worker.stats
+    for name, value in (
+        ("clicks", stats.clicks),
+        ("orphan_visits", stats.orphans),
+        ("conversions", stats.conversions),
+        ("refunds", stats.refunds),
+        *actions.counts.items(),
+    ):
+        state.count(name, value)
