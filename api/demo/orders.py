@@ -202,17 +202,18 @@ def order_events(state: Seeding, traffic: list[LinkTraffic]) -> list[ConversionE
         received = _received_ms(rng, order.occurred_ms, now_ms)
         events.append(
             ConversionEvent.from_body(
-                body, brand_id=order.brand_id, event_id=event_id(rng, received), now_ms=received
+                body, brand_id=order.brand_id, event_id=event_id(state, received), now_ms=received
             )
         )
         if rng.random() < REFUND_SHARE:
-            events += _refunds(rng, order, order_id, now_ms)
+            events += _refunds(state, order, order_id)
     return events
 
 
-def _refunds(rng: random.Random, order: _Order, order_id: str, now_ms: int) -> list[RefundEvent]:
+def _refunds(state: Seeding, order: _Order, order_id: str) -> list[RefundEvent]:
     """One refund (in full, or of part of the basket) days after the order; a partial one is
     sometimes followed by a second."""
+    rng, now_ms = state.rng, to_ms(state.now)
     parts = [order.amount]
     if rng.random() < PARTIAL_SHARE:
         first = round(order.amount * rng.uniform(0.25, 0.6) / 5) * 5
@@ -236,7 +237,7 @@ def _refunds(rng: random.Random, order: _Order, order_id: str, now_ms: int) -> l
         received = _received_ms(rng, at, now_ms)
         refunds.append(
             RefundEvent.from_body(
-                body, brand_id=order.brand_id, event_id=event_id(rng, received), now_ms=received
+                body, brand_id=order.brand_id, event_id=event_id(state, received), now_ms=received
             )
         )
     return refunds

@@ -73,6 +73,8 @@ class Seeding:
     # The demo's "now", on the hour: every timestamp of the data set is placed relative to it.
     now: datetime
     result: DemoResult = field(default_factory=DemoResult)
+    # Draws the random part of event ids (`traffic.event_id`); seeded by the history.
+    ids: random.Random = field(default_factory=random.Random)
     orgs: list[Organization] = field(default_factory=list)
     brands: list[Brand] = field(default_factory=list)
     influencers: list[InfluencerPlan] = field(default_factory=list)

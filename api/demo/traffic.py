@@ -74,10 +74,10 @@ REFERERS = {
 _ID_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def event_id(rng: random.Random, ms: int) -> str:
+def event_id(state: Seeding, ms: int) -> str:
     """An id in the tracker's layout (`new_id`: the millisecond then 16 random characters), its
-    random part drawn from `rng` so that the same seed gives the same ids."""
-    return new_id(ms)[:10] + "".join(rng.choices(_ID_CHARS, k=16))
+    random part drawn from `state.ids` so that the same seed gives the same ids."""
+    return new_id(ms)[:10] + "".join(state.ids.choices(_ID_CHARS, k=16))
 
 
 def to_ms(moment: datetime) -> int:
@@ -191,7 +191,7 @@ def link_traffic(state: Seeding, demo_link: DemoLink, posts: list[datetime]) -> 
     for ms, visitor in visits:
         if ms >= to_ms(end):
             continue
-        id_ = event_id(rng, ms)
+        id_ = event_id(state, ms)
         bot = bots.get(visitor.user_agent)
         if bot is None:
             bot = bots[visitor.user_agent] = is_bot(visitor.user_agent)
@@ -241,7 +241,7 @@ def orphan_visits(state: Seeding, traffic: list[LinkTraffic]) -> list[ClickEvent
             orphans.append(
                 ClickEvent(
                     kind=KIND_ORPHAN,
-                    event_id=event_id(rng, ms),
+                    event_id=event_id(state, ms),
                     click_id="",
                     code=event.code[:cut] + event.code[cut + 1 :],
                     ts=ms,
