@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
+.PHONY: run test chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,22 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/vouch run
 
+# The browser tests drive Debian's chromium (a browser build that downloads itself cannot be
+# fetched here): installed when missing, as root with apt-get; if it cannot be, they skip.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium for the browser tests (apt-get)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 \
+			|| { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } \
+			|| echo "chromium could not be installed: the browser tests will skip"; \
+	fi
+
 # The suite on the embedded defaults (SQLite file, Redis started by the tests), then again on
 # PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set. pytest fails a run that
 # collects no test (exit 5), so an empty run cannot pass.
-test: $(STAMP)
+test: $(STAMP) chromium
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u DATABASE_URL -u REDIS_URL -u REDIS_CLUSTER_URL \
 		$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from api.finance.http import statements_csv
 from api.graphql.schema import schema
-from api.graphql.view import GraphQLView, RequireKey
+from api.graphql.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_URL, GraphQLView, RequireKey
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -22,5 +23,6 @@ def create_app() -> Starlette:
         Route("/healthz", healthz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/exports/statements.csv", statements_csv),
+        Mount(GRAPHIQL_ASSETS_URL, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql"),
     ]
     return Starlette(routes=routes)

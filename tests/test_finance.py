@@ -175,11 +175,12 @@ def test_clawback_is_netted_against_the_next_payout(db, factory):
     # a refund after the payout: a clawback available at once
     entry(db, w, -300, kind=EntryKind.CLAWBACK, created=NOW - timedelta(days=2))
     assert bal(db, w) == (0, -300, 1000)
-    # a clawback alone pays nobody
-    b2 = create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=1), 0)
-    mark_paid(db, b2, "T-2")
-    db.commit()
-    assert lines_of(db, b2) == []
+    # a clawback alone pays nobody: no batch is made (an empty draft would block every later one)
+    with pytest.raises(FinanceError) as err:
+        create_payout_batch(db, w["org"].id, "EUR", TODAY - timedelta(days=1), 0)
+    assert (err.value.code, err.value.field) == ("NOTHING_PAYABLE", "asOf")
+    db.rollback()
+    assert db.scalar(select(func.count()).where(PayoutBatch.organization_id == w["org"].id)) == 1
     entry(db, w, 800, created=NOW - timedelta(hours=2))
     assert bal(db, w) == (0, 500, 1000)
     b3 = create_payout_batch(db, w["org"].id, "EUR", TODAY, 0)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from api.models import ContentSubmission, Contract, Deliverable, Partnership
+from tests import refusals
 from tests.factories import gid
 
 P_FIELDS = "partnership { id status connection respondedAt responseNote }"
@@ -18,18 +20,11 @@ C_FIELDS = (
 )
 
 
+MODELS = (Partnership, Contract, Deliverable, ContentSubmission)
+
+
 def state(db: Any, org: Any) -> dict[str, list[dict[str, Any]]]:
-    """Every partnership, contract, deliverable and submission row of an organization."""
-    db.expire_all()
-    out = {}
-    for model in (Partnership, Contract, Deliverable, ContentSubmission):
-        rows = db.scalars(
-            select(model).where(model.organization_id == org.id).order_by(model.id)
-        ).all()
-        out[model.__tablename__] = [
-            {c.key: getattr(r, c.key) for c in model.__table__.columns} for r in rows
-        ]
-    return out
+    return refusals.org_rows(db, org, MODELS)
 
 
 def refused(
@@ -43,14 +38,7 @@ def refused(
     code: str,
     select_: str = P_FIELDS,
 ) -> dict[str, Any]:
-    """Runs a mutation expected to fail: one user error, no object, no row changed."""
-    before = state(db, w["org"])
-    payload = gql.mutate(w["keys"][role], name, input, select_)
-    errors = payload["userErrors"]
-    assert [(e["field"], e["code"]) for e in errors] == [(field, code)], errors
-    assert errors[0]["message"]
-    assert state(db, w["org"]) == before
-    return payload
+    return refusals.refused(gql, db, w, MODELS, role, name, input, field, code, select_)
 
 
 @pytest.fixture
@@ -272,7 +260,7 @@ def test_manager_accept_records_key_label(gql, db, factory, w):
         P_FIELDS,
     )
     db.expire_all()
-    assert db.get(Contract, contract.id).accepted_by.startswith("key:")
+    assert re.fullmatch(r"ADMIN key [0-9a-f]{8}", db.get(Contract, contract.id).accepted_by)
 
 
 def test_influencer_declines(gql, db, factory, w):

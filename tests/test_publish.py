@@ -1,4 +1,5 @@
-"""Publishing links and discount codes to Redis, and `republish_all` making Redis match the DB."""
+"""Publishing links and postback secrets to Redis (after commit, or by the worker when that
+failed), and `republish_all` making Redis match the DB."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from sqlalchemy import func, select, update
 
 from api.db import get_sessionmaker, utcnow
 from api.graphql.relay import decode_id
-from api.models import DiscountCode, TrackedLink
-from api.settings import get_settings
+from api.models import BrandPostbackSecret, TrackedLink, TrackerPublication
 from api.tracking import publish
 from tests.factories import gid
 from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
@@ -23,9 +23,10 @@ CODE = "discountCode { id code active }"
 
 
 def ours(redis_env: Any) -> dict[str, str]:
-    """Every link and discount-code key under the test prefix, with its value."""
+    """Every key the API publishes under the test prefix, with its value."""
     found = {}
-    for pattern in (keys.link(redis_env.prefix, "*"), redis_env.prefix + ":dcode:*"):
+    patterns = (keys.link(redis_env.prefix, "*"), keys.brand_secrets(redis_env.prefix, "*"))
+    for pattern in patterns:
         for key in redis_env.client.scan_iter(match=pattern, count=1000):
             found[key] = redis_env.client.get(key)
     return found
@@ -33,7 +34,8 @@ def ours(redis_env: Any) -> dict[str, str]:
 
 @pytest.fixture
 def issued(gql: Any, factory: Any, redis_env: Any) -> dict[str, Any]:
-    """A world with three links (one deactivated) and two codes (one deactivated)."""
+    """A world with three links (one deactivated), two codes (one deactivated) and a brand's
+    postback secret."""
     w = factory.world()
     key, pid = w["keys"]["MANAGER"], w["partnership"]
     links = [
@@ -57,7 +59,17 @@ def issued(gql: Any, factory: Any, redis_env: Any) -> dict[str, Any]:
         for p in ("10", "20")
     ]
     gql.mutate(key, "deactivateDiscountCode", {"discountCodeId": codes[1]["id"]}, CODE)
-    return {**w, "links": links, "codes": codes}
+    secret = gql.mutate(
+        w["keys"]["ADMIN"], "rotatePostbackSecret", {"brandId": gid(w["brand"])}, "secret"
+    )["secret"]
+    return {**w, "links": links, "codes": codes, "secret": secret}
+
+
+def pending(db: Any) -> list[tuple[str, int]]:
+    rows = db.scalars(select(TrackerPublication).order_by(TrackerPublication.id))
+    result = [(r.kind, r.ref_id) for r in rows]
+    db.rollback()
+    return result
 
 
 def _republish(**kwargs: Any) -> publish.RepublishCounts:
@@ -65,7 +77,7 @@ def _republish(**kwargs: Any) -> publish.RepublishCounts:
         return publish.republish_all(session, publish.redis_client(), **kwargs)
 
 
-def test_records_as_published(issued, redis_env):
+def test_records_as_published(db, issued, redis_env):
     w = issued
     first, second = (keys.link(redis_env.prefix, x["code"]) for x in issued["links"][:2])
     assert not LinkRecord.from_json(redis_env.client.get(first)).active
@@ -85,18 +97,11 @@ def test_records_as_published(issued, redis_env):
     )
     assert record.active and record.destination == "https://shop.example.com/1"
     assert (record.utm.source, record.utm.medium, record.utm.content) == ("ig", None, "post1")
-    on, off = (keys.discount_code(redis_env.prefix, w["brand"].id, c["code"]) for c in w["codes"])
-    assert json.loads(redis_env.client.get(on))["active"] is True
-    assert json.loads(redis_env.client.get(off)) == {
-        "discount_code_id": decode_id(w["codes"][1]["id"], "DiscountCode"),
-        "partnership_id": w["partnership"].id,
-        "campaign_id": w["campaign"].id,
-        "brand_id": w["brand"].id,
-        "organization_id": w["org"].id,
-        "code": w["codes"][1]["code"],
-        "percent_off_bps": 2000,
-        "active": False,
-    }
+    secrets = json.loads(redis_env.client.get(keys.brand_secrets(redis_env.prefix, w["brand"].id)))
+    assert [x["secret"] for x in secrets] == [w["secret"]] and secrets[0]["expires_at"] is None
+    # Discount codes are not sent: the tracker passes a postback's code on, the worker looks it up
+    assert list(redis_env.client.scan_iter(match=redis_env.prefix + ":dcode:*")) == []
+    assert pending(db) == []  # every publication was made and its row deleted
 
 
 def test_republish_after_flush_restores_everything(db, issued, redis_env):
@@ -111,10 +116,10 @@ def test_republish_after_flush_restores_everything(db, issued, redis_env):
     # which are published too)
     assert {k: after.get(k) for k in before} == before
     links = db.scalar(select(func.count()).where(TrackedLink.code.is_not(None)))
-    codes = db.scalar(select(func.count()).select_from(DiscountCode))
-    assert (counts.links, counts.discount_codes, counts.removed) == (links, codes, 0)
-    assert len(after) == links + codes
-    total = db.scalar(select(func.count()).select_from(TrackedLink)) + codes
+    brands = db.scalar(select(func.count(BrandPostbackSecret.brand_id.distinct())))
+    assert (counts.links, counts.brands, counts.removed) == (links, brands, 0)
+    assert len(after) == links + brands
+    total = db.scalar(select(func.count()).select_from(TrackedLink))
     assert seen[-1] == (total, total)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) >= 3
 
@@ -123,24 +128,25 @@ def test_republish_overwrites_and_removes_stale_keys(issued, redis_env):
     w = issued
     live = keys.link(redis_env.prefix, w["links"][2]["code"])
     dead = keys.link(redis_env.prefix, w["links"][0]["code"])
-    code = keys.discount_code(redis_env.prefix, w["brand"].id, w["codes"][1]["code"])
+    secrets = keys.brand_secrets(redis_env.prefix, w["brand"].id)
     good = ours(redis_env)
-    # Redis drifted: a deactivation was missed, a record was mangled, keys match no row
+    # Redis drifted: a deactivation was missed, records were mangled, keys match no row
     redis_env.client.set(dead, good[live].replace(w["links"][2]["code"], w["links"][0]["code"]))
-    redis_env.client.set(code, good[code].replace('"active":false', '"active":true'))
     redis_env.client.set(live, "garbage")
+    redis_env.client.set(secrets, "[]")
     stale = [
         keys.link(redis_env.prefix, "NoSuchCode1"),
-        keys.discount_code(redis_env.prefix, w["brand"].id, "GHOST10"),
-        keys.discount_code(redis_env.prefix, 999_999_999, w["codes"][0]["code"]),
+        keys.brand_secrets(redis_env.prefix, 999_999_999),  # a brand with no valid secret
+        keys.brand_secrets(redis_env.prefix, "not-a-brand"),
+        # discount-code records of earlier versions, which the tracker never read
+        f"{redis_env.prefix}:dcode:{w['brand'].id}:{w['codes'][0]['code']}",
         redis_env.prefix + ":dcode:not-a-brand:X",
-        f"{redis_env.prefix}:dcode:{w['brand'].id}:lower10",
     ]
     for key in stale:
         redis_env.client.set(key, "{}")
     untouched = {
         f"other-{redis_env.prefix}:link:NoSuchCode1",
-        f"{redis_env.prefix}:brand:1:secrets",
+        f"other-{redis_env.prefix}:brand:1:secrets",
     }
     for key in untouched:
         redis_env.client.set(key, "keep")
@@ -161,7 +167,7 @@ def test_deactivation_during_republish_is_not_overwritten(db, issued, redis_env,
     w = issued
     target = decode_id(w["links"][2]["id"], "TrackedLink")
     key = keys.link(redis_env.prefix, w["links"][2]["code"])
-    real = publish._write
+    real = publish._apply
     fired: list[bool] = []
 
     def write_after_deactivation(redis: Any, items: Any) -> int:
@@ -174,32 +180,63 @@ def test_deactivation_during_republish_is_not_overwritten(db, issued, redis_env,
                     .where(TrackedLink.id == target)
                     .values(active=False, deactivated_at=utcnow())
                 )
+                row = publish.mark(other, publish.LINK, target)
                 other.commit()
-                row = other.get_one(TrackedLink, target)
-                publish.publish_link(publish.redis_client(), get_settings(), row)
+                publish.publish_pending(other, publish.redis_client(), ids=[row.id])
         return real(redis, items)
 
-    monkeypatch.setattr(publish, "_write", write_after_deactivation)
+    monkeypatch.setattr(publish, "_apply", write_after_deactivation)
     _republish()
     assert fired
     assert LinkRecord.from_json(redis_env.client.get(key)).active is False
 
 
-def test_publish_failure_is_logged_not_raised(issued, redis_env, monkeypatch, caplog):
+def test_a_failed_publish_is_kept_and_made_by_the_worker_later(
+    gql, db, issued, redis_env, monkeypatch, caplog
+):
+    """Redis away at commit time: the mutation stands, its publication row stays, and
+    `publish_pending` (the worker's housekeeping) makes it once Redis answers."""
+    w = issued
+
     class Down:
-        def set(self, *args: Any) -> None:
+        def pipeline(self, **_: Any) -> Any:
             raise ConnectionError("Redis is down")
 
     monkeypatch.setattr(publish, "redis_client", lambda: Down())
-    with get_sessionmaker()() as session:
-        row = session.scalars(select(TrackedLink).limit(1)).one()
-        code = session.scalars(select(DiscountCode).limit(1)).one()
-    settings = get_settings()
-    publish.after_commit_link(settings, row)()
-    publish.after_commit_discount_code(settings, code)()
-    messages = [r.getMessage() for r in caplog.records]
-    assert any(f"tracked link {row.id}" in m for m in messages)
-    assert any(f"discount code {code.id}" in m for m in messages)
+    out = gql.mutate(
+        w["keys"]["MANAGER"],
+        "issueTrackedLink",
+        {"partnershipId": gid(w["partnership"]), "destinationUrl": "https://shop.example.com/x"},
+        LINK,
+    )
+    rotated = gql.mutate(
+        w["keys"]["ADMIN"], "rotatePostbackSecret", {"brandId": gid(w["brand"])}, "secret"
+    )
+    monkeypatch.undo()
+    link_id = decode_id(out["link"]["id"], "TrackedLink")
+    assert out["link"]["code"] and rotated["secret"]
+    assert pending(db) == [(publish.LINK, link_id), (publish.BRAND_SECRETS, w["brand"].id)]
+    assert any("the worker retries" in r.getMessage() for r in caplog.records)
+    key = keys.link(redis_env.prefix, out["link"]["code"])
+    assert redis_env.client.get(key) is None
+    # The worker leaves rows younger than the grace to the request that wrote them...
+    grace = publish.PENDING_GRACE
+    assert publish.publish_pending(db, publish.redis_client(), older_than=grace) == 0
+    # ...and makes the older ones: the current state, then the rows are gone.
+    assert publish.publish_pending(db, publish.redis_client(), older_than=-grace) == 2
+    assert LinkRecord.from_json(redis_env.client.get(key)).active
+    secrets = json.loads(redis_env.client.get(keys.brand_secrets(redis_env.prefix, w["brand"].id)))
+    assert [x["secret"] for x in secrets] == [w["secret"], rotated["secret"]]
+    assert pending(db) == []
+
+
+def test_a_rolled_back_change_publishes_nothing(db, issued, redis_env):
+    row = db.scalars(select(TrackedLink).limit(1)).one()
+    publish.mark(db, publish.LINK, row.id)
+    db.rollback()
+    assert pending(db) == []
+    with pytest.raises(ValueError, match="unknown publication kind"):
+        publish.mark(db, "discount_code", 1)
 
 
 def test_rows_that_make_no_record_are_skipped_not_fatal(db, issued, redis_env):

@@ -41,6 +41,14 @@ def count_statements() -> Any:
         event.remove(engine, "before_cursor_execute", before)
 
 
+def used_key(gql: Any, factory: Any, org: Any) -> str:
+    """An ADMIN key that has made a request: a key's first request also records its last use
+    (one UPDATE, then at most one a minute), which is not part of what a page costs."""
+    key: str = factory.key(org, "ADMIN")
+    gql(key, "{ viewer { role } }")
+    return key
+
+
 def test_statements_do_not_grow_with_page_size(gql, factory, db):
     org = factory.org()
     brand = factory.brand(org)
@@ -82,7 +90,7 @@ def test_statements_do_not_grow_with_page_size(gql, factory, db):
         for i, inf in enumerate(influencers)
     )
     db.commit()
-    key = factory.key(org, "ADMIN")
+    key = used_key(gql, factory, org)
 
     counts = {}
     for n in (10, 100):
@@ -115,7 +123,7 @@ def test_performance_of_a_page_is_a_fixed_number_of_statements(gql, factory, db)
         campaign = factory.campaign(brand)
         factory.partnership(campaign, factory.influencer(org))
     db.commit()
-    key = factory.key(org, "ADMIN")
+    key = used_key(gql, factory, org)
     window = {"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
     counts = {}
     for n in (2, 12):

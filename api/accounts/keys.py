@@ -1,27 +1,46 @@
-"""API keys: creation (the key is shown once) and lookup by hash.
+"""API keys: creation (the key is shown once), listing, revocation and lookup by hash.
 
 A key looks like `vch_<prefix>_<secret>`. Only SHA-256 of the whole key is stored; the prefix is
 stored in clear so a key can be recognised in a list without revealing it.
+
+There is no cache of keys: every request reads its key's row, so a revoked key is refused by the
+very next request. That read also records when the key was last used, written at most once per
+`TOUCH_EVERY` per key (a write per request would make every read a write).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api.db import utcnow
+from api.db import get_sessionmaker, utcnow
 from api.models import ApiKey, Influencer, Organization
 from api.models.enums import Role
 
 KEY_PREFIX = "vch"
+# How stale `last_used_at` may be: "last used" is for people deciding which keys to revoke.
+TOUCH_EVERY = timedelta(minutes=1)
+MAX_NAME = 200
+
+log = logging.getLogger("vouch.api")
 
 
 class KeyError_(ValueError):
-    """A key that cannot be created as asked (message for the caller)."""
+    """A key that cannot be created or revoked as asked. `code`: an error code of the accounts
+    domain; `field`: the input at fault (camelCase); the message is for the caller."""
+
+    def __init__(self, message: str, code: str = "INVALID", field: str | None = None) -> None:
+        self.message = message
+        self.code = code
+        self.field = field
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +51,17 @@ class Viewer:
     organization_id: int
     role: Role
     influencer_id: int | None = None
+    prefix: str = ""
+    name: str = ""
 
     @property
     def label(self) -> str:
-        return f"key:{self.key_id}"
+        """Who did something, as rows and memos record it: "Ana's laptop (FINANCE key 1a2b3c4d)"
+        or "FINANCE key 1a2b3c4d" for an unnamed key. The prefix is what `vouch keys list`
+        shows, so a reader can tell which key it was; it fits the 200-character `…_by` columns."""
+        key = f"{self.role.value} key {self.prefix or self.key_id}"
+        name = " ".join(self.name.split())[:150]
+        return f"{name} ({key})" if name else key
 
 
 def hash_key(key: str) -> str:
@@ -52,15 +78,25 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     """Creates a key and returns it with its clear text, which is never stored."""
     if session.get(Organization, organization_id) is None:
-        raise KeyError_(f"organization {organization_id} does not exist")
+        raise KeyError_(f"organization {organization_id} does not exist", "NOT_FOUND")
+    name = " ".join((name or "").split())
+    if len(name) > MAX_NAME:
+        raise KeyError_(f"a key's label must be at most {MAX_NAME} characters", "TOO_LONG", "label")
     if role is Role.INFLUENCER:
         influencer = session.get(Influencer, influencer_id) if influencer_id else None
         if influencer is None or influencer.organization_id != organization_id:
             raise KeyError_(
-                "an INFLUENCER key needs --influencer: an influencer of this organization"
+                "an INFLUENCER key is bound to one influencer: name an influencer of this "
+                "organization",
+                "REQUIRED" if influencer_id is None else "NOT_FOUND",
+                "influencerId",
             )
     elif influencer_id is not None:
-        raise KeyError_("only INFLUENCER keys are bound to an influencer")
+        raise KeyError_(
+            f"only INFLUENCER keys are bound to an influencer, not {role.value} keys",
+            "INVALID",
+            "influencerId",
+        )
     prefix = secrets.token_hex(4)
     clear = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(24)}"
     key = ApiKey(
@@ -76,8 +112,59 @@ def create_key(
     return key, clear
 
 
-def authenticate(session: Session, authorization: str | None) -> Viewer | None:
-    """The viewer for an `Authorization: Bearer <key>` header, or None for a missing/bad key."""
+@dataclass(frozen=True, slots=True)
+class KeyListing:
+    key: ApiKey
+    organization: str
+    influencer: str | None
+
+
+def list_keys(session: Session, organization_id: int | None = None) -> list[KeyListing]:
+    """Every key (of one organization) with its organization's and influencer's names, oldest
+    first, in one statement."""
+    stmt = (
+        select(ApiKey, Organization.name, Influencer.name)
+        .join(Organization, Organization.id == ApiKey.organization_id)
+        .outerjoin(Influencer, Influencer.id == ApiKey.influencer_id)
+        .order_by(ApiKey.organization_id, ApiKey.id)
+    )
+    if organization_id is not None:
+        stmt = stmt.where(ApiKey.organization_id == organization_id)
+    return [KeyListing(key, org, person) for key, org, person in session.execute(stmt)]
+
+
+def prefix_of(value: str) -> str:
+    """The prefix in what a person pastes: the prefix itself, or a whole `vch_<prefix>_…` key."""
+    value = value.strip()
+    head, _, rest = value.partition("_")
+    if head == KEY_PREFIX and rest:
+        return rest.partition("_")[0]
+    return value
+
+
+def find_by_prefix(session: Session, value: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix_of(value)))
+
+
+def revoke_key(session: Session, key: ApiKey, *, now: datetime | None = None) -> ApiKey:
+    """Revokes the key from its next request on. A revoked key stays listed (who had access, and
+    until when); revoking it again raises ALREADY_REVOKED and keeps the first date."""
+    if key.revoked_at is not None:
+        raise KeyError_(
+            f"key {key.prefix} was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC",
+            "ALREADY_REVOKED",
+        )
+    key.revoked_at = now or utcnow()
+    session.flush()
+    return key
+
+
+def authenticate(
+    session: Session, authorization: str | None, *, now: datetime | None = None
+) -> Viewer | None:
+    """The viewer for an `Authorization: Bearer <key>` header, or None for a missing, unknown
+    or revoked key. Records the key's last use (at most once per TOUCH_EVERY); the caller
+    commits."""
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
@@ -87,15 +174,46 @@ def authenticate(session: Session, authorization: str | None) -> Viewer | None:
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(token)))
     if key is None or key.revoked_at is not None:
         return None
+    now = now or utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+        try:
+            touch(session, key.id, now)
+        except SQLAlchemyError:  # e.g. SQLite busy: the date is a hint, the request matters
+            session.rollback()
+            log.warning("could not record the last use of API key %s", key.prefix, exc_info=True)
     return Viewer(
         key_id=key.id,
         organization_id=key.organization_id,
         role=key.role,
         influencer_id=key.influencer_id,
+        prefix=key.prefix,
+        name=key.name,
     )
 
 
-def touch(session: Session, key_id: int) -> None:
-    key = session.get(ApiKey, key_id)
-    if key is not None:
-        key.last_used_at = utcnow()
+def touch(session: Session, key_id: int, now: datetime | None = None) -> None:
+    """Sets `last_used_at` unless a concurrent request set it within TOUCH_EVERY already (the
+    condition is in the UPDATE, so parallel requests of one key write it once)."""
+    now = now or utcnow()
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - TOUCH_EVERY),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def viewer_for(authorization: str | None) -> Viewer | None:
+    """`authenticate` in a session of its own, for the HTTP endpoints (run in a worker thread).
+    Failing to record the last use never refuses a valid key."""
+    with get_sessionmaker()() as session:
+        viewer = authenticate(session, authorization)
+        try:
+            session.commit()
+        except SQLAlchemyError:
+            session.rollback()
+            log.warning("could not record the last use of an API key", exc_info=True)
+        return viewer

@@ -36,13 +36,19 @@ def cmd_tracker_serve(_args: argparse.Namespace) -> int:
 
 
 def cmd_tracker_republish(_args: argparse.Namespace) -> int:
-    from api.tracking.postback_secrets import publish_all
+    from api.cli import progress
     from api.tracking.publish import redis_client, republish_all
 
     with session() as db:
-        counts = republish_all(db, redis_client())
-        brands = publish_all(db, redis_client())
-    print(f"republished {counts}, postback secrets of {brands} brands", file=sys.stderr)
+        counts = republish_all(
+            db, redis_client(), lambda done, total: progress.show("links", done, total)
+        )
+    print(
+        f"Republished {counts.links} links and the postback secrets of {counts.brands} brands; "
+        f"removed {counts.removed} stale keys"
+        + (f"; skipped {counts.skipped} links that make no valid record" if counts.skipped else ""),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -62,5 +68,10 @@ def register(sub: Any, add: Any) -> None:
         dest="tracker_command", required=True
     )
     add("serve", cmd_tracker_serve, "serve redirects and postbacks", tracker)
-    add("republish", cmd_tracker_republish, "rebuild links and codes in Redis from the DB", tracker)
+    add(
+        "republish",
+        cmd_tracker_republish,
+        "rewrite the links and postback secrets in Redis from the database",
+        tracker,
+    )
     add("worker", cmd_worker, "consume the event streams into the database")

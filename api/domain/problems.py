@@ -1,8 +1,9 @@
-"""Validation problems reported by domain rules, shaped for GraphQL `userErrors`.
+"""Problems with an input, shaped for GraphQL `userErrors`: the one `Problem` type of Vouch.
 
 Domain validators return a list of `Problem(field, message, code)` instead of raising, so the API
-can report every problem of an input at once. `field` is the snake_case path of the domain object
-("tiers[1].bps"); the GraphQL layer maps it to its own input names.
+can report every problem of an input at once. There `field` is the snake_case path of the domain
+object ("tiers[1].bps"), which the GraphQL layer maps to its input names (`from_domain`); the
+GraphQL layer's own problems name the camelCase input field, or None for the input as a whole.
 """
 
 from __future__ import annotations
@@ -23,6 +24,6 @@ class ProblemCode(StrEnum):
 
 
 class Problem(NamedTuple):
-    field: str
+    field: str | None
     message: str
-    code: ProblemCode
+    code: str  # a ProblemCode here; a domain's GraphQL error code in the API layer

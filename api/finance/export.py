@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -222,40 +221,3 @@ def stream(
     with get_sessionmaker()() as session:
         rows = summary_rows if summary else entry_rows
         yield from rows(session, period, org_id=org_id, currency=currency)
-
-
-def export_cli(args: Any) -> int:
-    """`vouch statements export --period 2026-10 [--currency EUR] [--out FILE] [--org ID]`."""
-    from api.finance.errors import FinanceError
-    from api.money import MoneyError, normalize_currency
-
-    try:
-        parse_period(args.period)
-        currency = normalize_currency(args.currency) if args.currency else None
-        org_id = int(args.org) if args.org else None
-    except (FinanceError, MoneyError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    with get_sessionmaker()() as session:
-        total = count_entries(session, args.period, org_id, currency)
-        out = sys.stdout if args.out in (None, "-") else open(args.out, "w", newline="")  # noqa: SIM115
-        try:
-            done = -1  # the header
-            for line in entry_rows(session, args.period, org_id=org_id, currency=currency):
-                out.write(line)
-                done += 1
-                if done % 10_000 == 0 or done == total:
-                    _progress(done, total)
-        finally:
-            if out is not sys.stdout:
-                out.close()
-    print(file=sys.stderr)
-    return 0
-
-
-def _progress(done: int, total: int) -> None:
-    width = 40
-    filled = width if total == 0 else width * done // total
-    pct = 100 if total == 0 else 100 * done // total
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {done}/{total} rows")
-    sys.stderr.flush()

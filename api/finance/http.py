@@ -10,32 +10,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from api.accounts import keys
-from api.db import get_sessionmaker
+from api.accounts import keys, roles
 from api.finance.errors import FinanceError
 from api.finance.export import stream
 from api.finance.statements import parse_period
-from api.models.enums import Role
 from api.money import MoneyError, normalize_currency
 
 
-def _viewer(header: str | None) -> keys.Viewer | None:
-    with get_sessionmaker()() as session:
-        return keys.authenticate(session, header)
-
-
 async def statements_csv(request: Request) -> Response:
-    viewer = await run_in_threadpool(_viewer, request.headers.get("authorization"))
+    viewer = await run_in_threadpool(keys.viewer_for, request.headers.get("authorization"))
     if viewer is None:
         return JSONResponse(
             {"error": "missing or invalid API key: send 'Authorization: Bearer <key>'"},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if viewer.role not in (Role.FINANCE, Role.ADMIN):
-        return JSONResponse(
-            {"error": f"a {viewer.role.value} key may not export statements"}, status_code=403
-        )
+    if not roles.may(viewer.role, "finance"):
+        return JSONResponse({"error": roles.refusal(viewer.role, "finance")}, status_code=403)
     params = request.query_params
     try:
         period = parse_period(params.get("period", ""))

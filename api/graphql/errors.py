@@ -6,11 +6,12 @@ code }` on any payload.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import strawberry
+
+from api.domain.problems import Problem
 
 COMMON_CODES = (
     "INVALID",
@@ -38,15 +39,6 @@ class UserError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """A user error before it is turned into a domain's GraphQL error type."""
-
-    field: str | None
-    message: str
-    code: str
-
-
 class UserErrors(Exception):
     """Raised inside a mutation to abort it (the transaction is rolled back) with user errors."""
 
@@ -59,9 +51,9 @@ def problem(field: str | None, message: str, code: str = "INVALID") -> UserError
     return UserErrors(Problem(field, message, code))
 
 
-def from_domain(problems: Iterable[Any], prefix: str = "") -> UserErrors:
-    """Domain validation problems (api.domain.problems.Problem) as user errors; `field` paths
-    are snake_case there and camelCase here."""
+def from_domain(problems: Iterable[Problem], prefix: str = "") -> UserErrors:
+    """Domain validation problems as user errors: `field` paths are snake_case there and
+    camelCase (under the input's `prefix`) here."""
     return UserErrors(
         [
             Problem(

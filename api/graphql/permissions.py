@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, select
 
+from api.accounts import roles
 from api.accounts.keys import Viewer
 from api.graphql.errors import problem
 from api.models import (
@@ -30,25 +31,12 @@ from api.models import (
 )
 from api.models.enums import Role
 
-# What each role may change. Reads are open to every role but INFLUENCER is narrowed by scope.
-WRITE = {
-    "brands": {Role.ADMIN},
-    "influencers": {Role.ADMIN, Role.MANAGER},
-    "campaigns": {Role.ADMIN, Role.MANAGER},
-    "partnerships": {Role.ADMIN, Role.MANAGER},
-    "content_review": {Role.ADMIN, Role.MANAGER},
-    "content_submit": {Role.ADMIN, Role.MANAGER, Role.INFLUENCER},
-    "partnership_response": {Role.ADMIN, Role.MANAGER, Role.INFLUENCER},
-    "tracking": {Role.ADMIN, Role.MANAGER},
-    "finance": {Role.ADMIN, Role.FINANCE},
-    "disclosure_override": {Role.ADMIN},
-}
-
 
 def require(viewer: Viewer, action: str) -> None:
-    """Raises a FORBIDDEN user error when the viewer's role may not do `action`."""
-    if viewer.role not in WRITE[action]:
-        raise problem(None, f"a {viewer.role.value} key may not do this", "FORBIDDEN")
+    """Raises a FORBIDDEN user error when the viewer's role may not do `action`
+    (`api.accounts.roles`)."""
+    if not roles.may(viewer.role, action):
+        raise problem(None, roles.refusal(viewer.role, action), "FORBIDDEN")
 
 
 def _own_partnerships(influencer_id: int) -> Select[Any]:
@@ -90,8 +78,10 @@ def _influencer_clause(model: Any, influencer_id: int) -> ColumnElement[bool]:
 
 def visible(model: Any, viewer: Viewer) -> list[ColumnElement[bool]]:
     """The WHERE clauses that restrict `model` to what `viewer` may read."""
-    if model is ApiKey:
-        return [false()]
+    if model is ApiKey:  # keys are the ADMIN's to manage; other roles never see one
+        if viewer.role is not Role.ADMIN:
+            return [false()]
+        return [ApiKey.organization_id == viewer.organization_id]
     if model is Organization:
         return [Organization.id == viewer.organization_id]
     clauses: list[ColumnElement[bool]] = [model.organization_id == viewer.organization_id]

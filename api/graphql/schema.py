@@ -15,6 +15,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.graphql.accounts.mutations import AccountMutation
+from api.graphql.accounts.schema import AccountQuery
 from api.graphql.brands.mutations import BrandMutation
 from api.graphql.brands.schema import BrandQuery
 from api.graphql.campaigns.mutations import CampaignMutation
@@ -41,6 +43,7 @@ Query = merge_types(
         PartnershipQuery,
         ComplianceQuery,
         FinanceQuery,
+        AccountQuery,
     ),
 )
 Mutation = merge_types(
@@ -53,6 +56,7 @@ Mutation = merge_types(
         ContentMutation,
         TrackingMutation,
         FinanceMutation,
+        AccountMutation,
     ),
 )
 

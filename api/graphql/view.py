@@ -8,27 +8,51 @@ Responses follow GraphQL over HTTP: a client whose Accept lists
 does not parse or validate, or the variables don't coerce) then answers 400 with `errors` and
 no `data` entry. With `application/json` (or `*/*`, or no Accept) every GraphQL result is a 200,
 as legacy clients expect.
+
+A browser's GET (Accept lists `text/html`, no `query` parameter) gets the GraphiQL page instead,
+without a key: the key goes in the page's headers tab and every query it runs must carry it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+from cross_web import HTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from api.accounts import keys
-from api.db import get_sessionmaker
 from api.graphql.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+STATIC = Path(__file__).parent / "static"
+# The page's scripts and styles, vendored (see its README); app.py serves it at this URL.
+GRAPHIQL_ASSETS = STATIC / "graphiql"
+GRAPHIQL_ASSETS_URL = "/static/graphiql"
+# The page may load and call nothing but this server: a browser refuses any CDN or other host,
+# so a page that reached for one would fail here as it would on a machine without internet.
+GRAPHIQL_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+@cache
+def graphiql_html() -> str:
+    return (STATIC / "graphiql.html").read_text(encoding="utf-8")
 
 
 def accepts_graphql_response(accept: str) -> bool:
@@ -48,6 +72,12 @@ def accepts_graphql_response(accept: str) -> bool:
     return False
 
 
+def wants_graphiql(method: str, headers: Mapping[str, str], params: Mapping[str, str]) -> bool:
+    """A browser asking for the GraphiQL page. The one test of it, for the key check and the
+    view alike (strawberry's own also takes `*/*`, which would hand curl a page, not a 401)."""
+    return method == "GET" and "text/html" in headers.get("accept", "") and "query" not in params
+
+
 def is_request_error(result: ExecutionResult) -> bool:
     """A result that never executed: no data, and errors without a path (parse, validation
     and variable coercion errors have none; a field error during execution has one)."""
@@ -59,6 +89,28 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        # strawberry builds the context before it looks at whether to render the page, and a
+        # context needs a viewer, which a browser without a key does not have: the page first.
+        if isinstance(request, Request) and self.should_render_graphql_ide(request):
+            return await self.render_graphql_ide(request)
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:  # strawberry answers these in plain text; we answer JSON
+            if not isinstance(request, Request):
+                raise
+            return JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=exc.status_code,
+            )
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return wants_graphiql(request.method, request.headers, request.query_params)
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        """Our page instead of strawberry's, which loads GraphiQL and React from unpkg.com."""
+        return HTMLResponse(graphiql_html(), headers={"Content-Security-Policy": GRAPHIQL_CSP})
+
     async def get_context(self, request: Any, response: Any) -> Context:
         if accepts_graphql_response(request.headers.get("accept", "")):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
@@ -113,11 +165,6 @@ class GraphQLView(GraphQL[Context, None]):
         return await anyio.to_thread.run_sync(run)
 
 
-def _viewer_for(header: str | None) -> keys.Viewer | None:
-    with get_sessionmaker()() as session:
-        return keys.authenticate(session, header)
-
-
 class RequireKey:
     """401 for a missing or unknown key, before any GraphQL work. The GraphiQL page itself (a
     browser GET asking for HTML) is served without a key: the key goes in its headers tab."""
@@ -130,13 +177,8 @@ class RequireKey:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        wants_ide = (
-            request.method == "GET"
-            and "text/html" in request.headers.get("accept", "")
-            and "query" not in request.query_params
-        )
-        if not wants_ide:
-            viewer = await run_in_threadpool(_viewer_for, request.headers.get("authorization"))
+        if not wants_graphiql(request.method, request.headers, request.query_params):
+            viewer = await run_in_threadpool(keys.viewer_for, request.headers.get("authorization"))
             if viewer is None:
                 response = JSONResponse(
                     {

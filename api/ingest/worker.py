@@ -57,7 +57,7 @@ from api.ingest.conversions import (
 )
 from api.models import Refund
 from api.models.events import RefundStatus
-from api.tracking.postback_secrets import publish_all
+from api.tracking import publish
 from tracker import keys
 from tracker.conversions import ConversionEvent, RefundEvent, from_fields
 
@@ -103,7 +103,7 @@ class WorkerOptions:
     sweep_interval_s: float = 30.0
     trim_interval_s: float = 60.0
     defer_max_s: float = 600.0
-    secrets_interval_s: float = 300.0
+    publish_interval_s: float = 2.0  # publications to the tracker that failed after commit
     # A second thread for the click stream while the main one reads conversions and keeps
     # house (None: on every database but SQLite, whose writers take turns anyway).
     click_thread: bool | None = None
@@ -237,13 +237,17 @@ class Worker:
 
     # --- set-up ---------------------------------------------------------------------------
 
-    def ensure_groups(self) -> None:
+    def ensure_groups(self) -> bool:
+        """Creates the consumer groups that are missing; whether any was."""
+        created = False
         for stream in (self.clicks_stream, self.conversions_stream):
             try:
                 self.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                created = True
             except redis.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+        return created
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -275,7 +279,11 @@ class Worker:
         return self.stats
 
     def _start_up(self, threaded: bool) -> None:
-        self.ensure_groups()
+        if self.ensure_groups():
+            # A Redis without our groups is new or lost its data (a restart without
+            # persistence, a failover to an empty replica): the links and secrets the tracker
+            # reads went with them, so they are written again from the database.
+            self._in_transaction(lambda s: publish.republish_all(s, self.redis, prefix=self.prefix))
         self.process_own_pending()
         if threaded and self._click_thread is None:
             self._click_thread = threading.Thread(
@@ -439,10 +447,13 @@ class Worker:
             self._in_transaction(lambda s: sweep_waiting(s, utcnow()))
         if self._is_due("trim", self.options.trim_interval_s):
             self.trim()
-        if self._is_due("secrets", self.options.secrets_interval_s):
-            # Brands' postback secrets from the database, so a Redis that lost its data (or
-            # missed a publish after a rotation) verifies postbacks again within minutes.
-            self._in_transaction(lambda s: publish_all(s, self.redis, prefix=self.prefix))
+        if self._is_due("publish", self.options.publish_interval_s):
+            # A link or secret whose publish after its commit failed (Redis was away).
+            self._in_transaction(
+                lambda s: publish.publish_pending(
+                    s, self.redis, older_than=publish.PENDING_GRACE, prefix=self.prefix
+                )
+            )
 
     # --- reclaiming and trimming ----------------------------------------------------------
 
@@ -707,9 +718,14 @@ class Worker:
                 apply_waiting(session, brand_id, order_id, now)
 
     def _in_transaction(self, work: Callable[[Session], Any]) -> Any:
+        """Housekeeping `work` in a session committed when it returns (work that reads in
+        several transactions, such as republishing, may commit in between)."""
+
         def run() -> Any:
-            with self.sessions() as session, session.begin():
-                return work(session)
+            with self.sessions() as session:
+                result = work(session)
+                session.commit()
+                return result
 
         try:
             return self._retrying(run)

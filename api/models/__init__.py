@@ -21,7 +21,7 @@ from api.models.ledger import (
 from api.models.partnerships import Contract, Partnership
 from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
-from api.models.tracking import DiscountCode, TrackedLink
+from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
 
 __all__ = [
     "ApiKey",
@@ -49,4 +49,5 @@ __all__ = [
     "Refund",
     "SocialAccount",
     "TrackedLink",
+    "TrackerPublication",
 ]

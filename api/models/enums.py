@@ -1,11 +1,15 @@
 """Enumerations stored in the database as strings (VARCHAR + CHECK, portable across backends).
 
-Status enums and their legal transitions live with their rules in `api.domain.*_status`.
+Status enums and their legal transitions live with their rules in `api.domain.*_status`;
+platforms and content formats in `api.domain.platforms` (re-exported here).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from api.domain.platforms import ContentFormat as ContentFormat
+from api.domain.platforms import Platform as Platform
 
 
 class Role(StrEnum):
@@ -13,29 +17,6 @@ class Role(StrEnum):
     MANAGER = "MANAGER"
     FINANCE = "FINANCE"
     INFLUENCER = "INFLUENCER"
-
-
-class Platform(StrEnum):
-    INSTAGRAM = "INSTAGRAM"
-    TIKTOK = "TIKTOK"
-    YOUTUBE = "YOUTUBE"
-    X = "X"
-    TWITCH = "TWITCH"
-    FACEBOOK = "FACEBOOK"
-    BLOG = "BLOG"
-    PODCAST = "PODCAST"
-
-
-class ContentFormat(StrEnum):
-    POST = "POST"
-    REEL = "REEL"
-    STORY = "STORY"
-    VIDEO = "VIDEO"
-    SHORT = "SHORT"
-    LIVE = "LIVE"
-    REVIEW = "REVIEW"
-    BLOG = "BLOG"
-    PODCAST = "PODCAST"
 
 
 class CampaignObjective(StrEnum):

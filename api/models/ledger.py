@@ -39,6 +39,7 @@ from sqlalchemy import (
     exists,
     false,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,6 +68,7 @@ class SourceType(StrEnum):
 class PayoutStatus(StrEnum):
     DRAFT = "DRAFT"
     PAID = "PAID"
+    CANCELLED = "CANCELLED"  # a draft withdrawn before payment: its lines pay nothing
 
 
 class CostKind(StrEnum):
@@ -178,13 +180,36 @@ class CampaignCost(Base):
         return CampaignCost.influencer_id == influencer_id
 
 
+_NOT_CANCELLED = text("status <> 'CANCELLED'")
+_DRAFT = text("status = 'DRAFT'")
+
+
 class PayoutBatch(Timestamps, Base):
     """The payouts of one organization in one currency for entries available up to `as_of`.
-    One batch per (organization, currency, as_of): creating it twice returns the same batch."""
+    One live batch per (organization, currency, as_of): creating it twice returns the same batch;
+    once it is CANCELLED the day is free again. At most one DRAFT per (organization, currency):
+    two drafts would pay the same entries twice. Both rules are partial unique indexes, so the
+    database holds them even against concurrent requests."""
 
     __tablename__ = "payout_batches"
     __table_args__ = (
-        UniqueConstraint("organization_id", "currency", "as_of"),
+        Index(
+            "uq_payout_batches_live_as_of",
+            "organization_id",
+            "currency",
+            "as_of",
+            unique=True,
+            sqlite_where=_NOT_CANCELLED,
+            postgresql_where=_NOT_CANCELLED,
+        ),
+        Index(
+            "uq_payout_batches_one_draft",
+            "organization_id",
+            "currency",
+            unique=True,
+            sqlite_where=_DRAFT,
+            postgresql_where=_DRAFT,
+        ),
         CheckConstraint("minimum_amount >= 0", name="minimum_not_negative"),
     )
 
@@ -199,6 +224,9 @@ class PayoutBatch(Timestamps, Base):
     status: Mapped[PayoutStatus] = enum_column(PayoutStatus, default=PayoutStatus.DRAFT)
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Who cancelled it, as the other "…_by" columns record a caller (`Viewer.label`).
+    cancelled_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:

@@ -1,13 +1,14 @@
-"""Tracked links and discount codes: the two ways a sale is traced back to a partnership."""
+"""Tracked links and discount codes (the two ways a sale is traced back to a partnership), and
+the publications to the tracker that their changes owe."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import Base, Timestamps
+from api.db import Base, BigId, Timestamps, UTCDateTime, utcnow
 from api.models.columns import fk, pk
 
 
@@ -44,3 +45,18 @@ class DiscountCode(Timestamps, Base):
     percent_off_bps: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class TrackerPublication(Base):
+    """A change the tracker must hear of: written in the transaction that makes the change, so a
+    commit never leaves Redis without its copy. It is published right after the commit and
+    deleted; one whose publish failed (Redis away) is published by the worker within seconds.
+    `kind` is "link" (ref = tracked link id) or "brand_secrets" (ref = brand id)."""
+
+    __tablename__ = "tracker_publications"
+    __table_args__ = (Index("ix_tracker_publications_created_at", "created_at"),)
+
+    id: Mapped[int] = pk()
+    kind: Mapped[str] = mapped_column(String(16))
+    ref_id: Mapped[int] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,4 +1,4 @@
-"""Brands' postback secrets: rotation in the database, publication to Redis for the tracker.
+"""Brands' postback secrets: rotation in the database (`api.tracking.publish` sends them on).
 
 The tracker verifies each postback's HMAC with one of the secrets published at
 `tracker.keys.brand_secrets(prefix, brand_id)`: a JSON list of `{"secret", "expires_at"}`
@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
 from api.models import Brand, BrandPostbackSecret
-from api.settings import get_settings
-from tracker import keys
 
 GRACE: Final = timedelta(hours=24)
 
@@ -28,17 +26,10 @@ class UnknownBrand(LookupError):
     pass
 
 
-def rotate(
-    session: Session,
-    brand_id: int,
-    redis: Any,
-    *,
-    prefix: str | None = None,
-    now: datetime | None = None,
-) -> str:
-    """Creates a new secret for the brand, gives the current ones 24 hours, publishes the list
-    and returns the new secret in clear (shown once to the brand). The caller commits; publish
-    again after the commit if it can fail (`publish`, or `publish_all` at start-up)."""
+def rotate(session: Session, brand_id: int, *, now: datetime | None = None) -> str:
+    """Creates a new secret for the brand, gives the current ones 24 hours and returns the new
+    secret in clear (shown once to the brand). The caller publishes the brand's secrets in the
+    same transaction (`publish.after_commit(..., publish.BRAND_SECRETS, brand_id)`) and commits."""
     now = now or utcnow()
     brand = session.get(Brand, brand_id)
     if brand is None:
@@ -59,7 +50,6 @@ def rotate(
         )
     )
     session.flush()
-    publish(session, brand_id, redis, prefix=prefix, now=now)
     return secret
 
 
@@ -90,34 +80,3 @@ def record(rows: list[BrandPostbackSecret]) -> str:
         ],
         separators=(",", ":"),
     )
-
-
-def publish(
-    session: Session,
-    brand_id: int,
-    redis: Any,
-    *,
-    prefix: str | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Writes the brand's valid secrets to Redis (deletes the key when it has none)."""
-    prefix = prefix if prefix is not None else get_settings().redis.prefix
-    rows = valid_secrets(session, brand_id, now)
-    key = keys.brand_secrets(prefix, brand_id)
-    if rows:
-        redis.set(key, record(rows))
-    else:
-        redis.delete(key)
-
-
-def publish_all(
-    session: Session, redis: Any, *, prefix: str | None = None, now: datetime | None = None
-) -> int:
-    """Publishes every brand's secrets (start-up, or after Redis lost its data); returns how
-    many brands have at least one valid secret."""
-    brand_ids = session.scalars(select(BrandPostbackSecret.brand_id).distinct()).all()
-    published = 0
-    for brand_id in brand_ids:
-        publish(session, brand_id, redis, prefix=prefix, now=now)
-        published += bool(valid_secrets(session, brand_id, now))
-    return published

@@ -21,7 +21,7 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.redis_server import RedisServer
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

@@ -270,3 +270,16 @@ def refund(
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def rotate_secret(
+    session: Session, brand_id: int, rds: Any, prefix: str, now: datetime | None = None
+) -> str:
+    """A new postback secret for the brand, committed and published as the API does."""
+    from api.tracking import postback_secrets, publish
+
+    secret = postback_secrets.rotate(session, brand_id, now=now)
+    publish.mark(session, publish.BRAND_SECRETS, brand_id)
+    session.commit()
+    publish.publish_pending(session, rds, prefix=prefix, now=now)
+    return secret

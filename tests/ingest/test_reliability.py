@@ -27,10 +27,11 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from api.ingest.worker import GROUP
-from api.models import Click, ClickRollup, Conversion, LedgerEntry, Refund
+from api.models import BrandPostbackSecret, Click, ClickRollup, Conversion, LedgerEntry, Refund
 from api.money import apply_basis_points, round_half_even
+from api.tracking.publish import republish_all
 from tests.ingest import seed
-from tests.ingest.redis_server import RedisServer
+from tests.redis_server import RedisServer
 from tracker import keys
 from tracker.postbacks import Postbacks, brand_global_id, signature_header
 
@@ -121,10 +122,11 @@ def test_nothing_lost_nothing_twice_under_kills_and_a_redis_restart(
     prefix = "rel"
     w = seed.world(session, partners=4, hold_days=0, plan=seed.percent(bps=BPS))
     sync = redis.Redis.from_url(server.url)
-    sync.set(
-        keys.brand_secrets(prefix, w.brand_id),
-        json.dumps([{"secret": SECRET, "expires_at": None}]),
-    )
+    # The brand's secret in the database (the truth: a worker that finds Redis without its
+    # groups republishes from there) and in Redis, as rotatePostbackSecret leaves them.
+    session.add(BrandPostbackSecret(organization_id=w.org_id, brand_id=w.brand_id, secret=SECRET))
+    session.commit()
+    republish_all(session, sync, prefix=prefix)
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_CLUSTER_URL",)}
     env |= {"DATABASE_URL": db_url, "REDIS_URL": server.url, "REDIS_PREFIX": prefix}
     workers = Workers(env, tmp_path)

@@ -692,16 +692,39 @@ def test_trim_deletes_acknowledged_entries_and_keeps_pending_ones(rds, prefix, s
     assert rds.xpending(stream, GROUP)["pending"] == 1
 
 
-def test_worker_republishes_postback_secrets_redis_lost(rds, prefix, sessions, session):
-    from api.tracking.postback_secrets import rotate
-
+def test_worker_republishes_links_and_secrets_when_redis_lost_its_data(
+    rds, prefix, sessions, session
+):
+    """A Redis that comes back empty (restart without persistence, failover to an empty
+    replica) loses the consumer groups with the records: the worker, seeing its groups gone,
+    writes the links and postback secrets again from the database."""
     w = seed.world(session)
-    secret = rotate(session, w.brand_id, rds, prefix=prefix)
-    session.commit()
-    rds.delete(keys.brand_secrets(prefix, w.brand_id))  # e.g. Redis restarted without its data
-    make_worker(rds, sessions, prefix).drain()
-    published = rds.get(keys.brand_secrets(prefix, w.brand_id))
-    assert published is not None and secret in published.decode()
+    secret = seed.rotate_secret(session, w.brand_id, rds, prefix)
+    worker = make_worker(rds, sessions, prefix)
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    try:
+        secrets_key, link_key = (
+            keys.brand_secrets(prefix, w.brand_id),
+            keys.link(prefix, w.p.link_code),
+        )
+
+        def wait_for(key: str) -> bytes | None:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and rds.get(key) is None:
+                time.sleep(0.05)
+            return rds.get(key)
+
+        assert wait_for(link_key) is not None  # first start: the groups were new
+        for key in rds.scan_iter(match=prefix + ":*"):  # Redis lost everything of ours
+            rds.delete(key)
+        published = wait_for(secrets_key)
+        assert published is not None and secret in published.decode()
+        assert wait_for(link_key) is not None
+    finally:
+        worker.stop_event.set()
+        runner.join(10)
+    assert not runner.is_alive()
 
 
 def test_tiers_in_one_batch_follow_the_order_times_not_the_stream_order(

@@ -15,9 +15,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.db import utcnow
-from api.tracking.postback_secrets import publish_all, rotate
+from api.tracking.publish import republish_all
 from tests.ingest import seed
-from tests.ingest.redis_server import free_port
+from tests.redis_server import free_port
 from tracker import keys
 from tracker.postbacks import Postbacks, brand_global_id, decode_brand_id, signature_header
 
@@ -238,10 +238,8 @@ def test_brand_global_id_decoding():
 def test_rotated_secret_keeps_working_for_24_hours(redis_url, prefix, rds, session):
     w = seed.world(session)
     start = utcnow()
-    old = rotate(session, w.brand_id, rds, prefix=prefix, now=start)
-    session.commit()
-    new = rotate(session, w.brand_id, rds, prefix=prefix, now=start + timedelta(minutes=1))
-    session.commit()
+    old = seed.rotate_secret(session, w.brand_id, rds, prefix, now=start)
+    new = seed.rotate_secret(session, w.brand_id, rds, prefix, now=start + timedelta(minutes=1))
     assert old != new and new.startswith("whsec_")
 
     def post(secret: str, order: str, hours: float) -> int:
@@ -259,7 +257,8 @@ def test_rotated_secret_keeps_working_for_24_hours(redis_url, prefix, rds, sessi
 
     # Publishing from the database (start-up, or Redis lost its data) restores the same list.
     rds.delete(keys.brand_secrets(prefix, w.brand_id))
-    assert publish_all(session, rds, prefix=prefix, now=start + timedelta(hours=2)) == 1
+    counts = republish_all(session, rds, prefix=prefix, now=start + timedelta(hours=2))
+    assert counts.brands == 1
     assert len(json.loads(rds.get(keys.brand_secrets(prefix, w.brand_id)))) == 2
 
 

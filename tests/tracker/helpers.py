@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import redis
 
+from tests.redis_server import free_port
 from tracker import keys
 from tracker.app import TrackerApp, create_app
 from tracker.events import ClickEvent, LinkRecord, Utm
@@ -27,13 +28,6 @@ BROWSER_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def redis_server_binary() -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from api.domain.platforms import ContentFormat, Platform
+
 MAX_CAPTION_CHARS = 100_000  # well above any platform's caption limit (Instagram: 2,200)
 
 
@@ -17,29 +19,6 @@ class Jurisdiction(StrEnum):
     DE = "DE"  # Landesmedienanstalten, UWG
     FR = "FR"  # loi 2023-451
     EU = "EU"  # UCPD/DSA baseline
-
-
-class Platform(StrEnum):
-    INSTAGRAM = "INSTAGRAM"
-    TIKTOK = "TIKTOK"
-    YOUTUBE = "YOUTUBE"
-    X = "X"
-    TWITCH = "TWITCH"
-    BLOG = "BLOG"
-    PODCAST = "PODCAST"
-    FACEBOOK = "FACEBOOK"
-
-
-class ContentFormat(StrEnum):
-    POST = "POST"
-    REEL = "REEL"
-    STORY = "STORY"
-    VIDEO = "VIDEO"
-    SHORT = "SHORT"
-    LIVE = "LIVE"
-    REVIEW = "REVIEW"
-    BLOG = "BLOG"
-    PODCAST = "PODCAST"
 
 
 class PlatformLabel(StrEnum):

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import strawberry
 
-from api.db import get_sessionmaker, utcnow
+from api.db import utcnow
 from api.domain import validation
+from api.graphql import inputs
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
 from api.graphql.context import Info
 from api.graphql.errors import problem
@@ -12,8 +13,7 @@ from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.models import Brand as BrandModel
-from api.tracking import postback_secrets
-from api.tracking.publish import redis_client
+from api.tracking import postback_secrets, publish
 
 ERRORS = (BrandError, BrandErrorCode)
 
@@ -38,15 +38,6 @@ class UpdateBrandInput:
 class BrandPayload:
     brand: Brand | None = None
     user_errors: list[BrandError]  # type: ignore[valid-type]
-
-
-def _name(value: str) -> str:
-    name = value.strip()
-    if not name:
-        raise problem("name", "name is required", "REQUIRED")
-    if len(name) > 200:
-        raise problem("name", "name must be at most 200 characters", "TOO_LONG")
-    return name
 
 
 def _website(value: str | None) -> str | None:
@@ -80,14 +71,6 @@ class RotatePostbackSecretPayload:
     user_errors: list[BrandError]  # type: ignore[valid-type]
 
 
-class _AfterCommit:
-    """Stands in for Redis inside the transaction: secrets are published once it commits."""
-
-    def set(self, *_: object) -> None: ...
-
-    def delete(self, *_: object) -> None: ...
-
-
 @strawberry.type
 class BrandMutation:
     @strawberry.mutation(description="Creates a brand (ADMIN).")
@@ -97,7 +80,7 @@ class BrandMutation:
             require(ctx.viewer, "brands")
             row = BrandModel(
                 organization_id=ctx.viewer.organization_id,
-                name=_name(input.name),
+                name=inputs.required_text(input.name, "name", 200),
                 default_currency=currency_or_error(input.default_currency, "defaultCurrency"),
                 website=_website(input.website),
             )
@@ -118,13 +101,8 @@ class BrandMutation:
             ctx = info.context
             require(ctx.viewer, "brands")
             brand = load_brand(info, input.brand_id)
-            secret = postback_secrets.rotate(ctx.session, brand.id, _AfterCommit())
-
-            def publish() -> None:
-                with get_sessionmaker()() as session:
-                    postback_secrets.publish(session, brand.id, redis_client())
-
-            ctx.after_commit.append(publish)
+            secret = postback_secrets.rotate(ctx.session, brand.id)
+            publish.after_commit(ctx, publish.BRAND_SECRETS, brand.id)
             return {"brand": Brand.from_row(brand), "secret": secret}
 
         return run_mutation(info, RotatePostbackSecretPayload, ERRORS, body)
@@ -135,7 +113,7 @@ class BrandMutation:
             require(info.context.viewer, "brands")
             row = load_brand(info, input.brand_id)
             if input.name is not None:
-                row.name = _name(input.name)
+                row.name = inputs.required_text(input.name, "name", 200)
             if input.default_currency is not None:
                 row.default_currency = currency_or_error(input.default_currency, "defaultCurrency")
             if input.website is not None:

@@ -188,7 +188,9 @@ _INPUT_NAMES = {
 }
 
 
-def _input_path(path: str) -> str:
+def _input_path(path: str | None) -> str | None:
+    if path is None:
+        return None
     parts = []
     for part in path.split("."):
         name, bracket, index = part.partition("[")

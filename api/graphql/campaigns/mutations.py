@@ -13,6 +13,7 @@ from api.domain.commission import CompensationPlan as PlanDomain
 from api.domain.commission import PlanOverride
 from api.domain.partnership_status import PartnershipStatus
 from api.domain.state_machine import TransitionError
+from api.graphql import inputs
 from api.graphql.brands.mutations import load_brand
 from api.graphql.campaigns.compensation import CompensationPlanInput, to_domain
 from api.graphql.campaigns.types import (
@@ -154,12 +155,7 @@ def _label(value: str) -> str | None:
 def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
     """Validates and copies the fields given (all on create); raises the first problem found."""
     if creating or data.name is not None:
-        name = (data.name or "").strip()
-        if not name:
-            raise problem("name", "name is required", "REQUIRED")
-        if len(name) > 200:
-            raise problem("name", "name must be at most 200 characters", "TOO_LONG")
-        row.name = name
+        row.name = inputs.required_text(data.name, "name", 200)
     if creating or data.objective is not None:
         row.objective = data.objective.value
     if creating or data.brief is not None:
@@ -195,14 +191,9 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
     if creating or data.required_labels is not None:
         row.required_labels = _list(data.required_labels, "requiredLabels", _label, "label")
     if creating or data.starts_at is not None:
-        row.starts_at = data.starts_at
+        row.starts_at = inputs.aware(data.starts_at, "startsAt")
     if creating or data.ends_at is not None:
-        row.ends_at = data.ends_at
-    for name in ("starts_at", "ends_at"):
-        value = getattr(row, name)
-        if value is not None and value.tzinfo is None:
-            camel = "startsAt" if name == "starts_at" else "endsAt"
-            raise problem(camel, f"{camel} needs a time zone, e.g. 2026-12-01T00:00:00Z")
+        row.ends_at = inputs.aware(data.ends_at, "endsAt")
     if row.starts_at and row.ends_at and row.ends_at <= row.starts_at:
         raise problem("endsAt", "endsAt must be after startsAt")
     if data.budget is not None:

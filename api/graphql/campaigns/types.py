@@ -11,6 +11,7 @@ from api.graphql.brands.types import Brand
 from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
 from api.graphql.errors import error_type
+from api.graphql.finance.performance import own_currency, performance_field
 from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
 from api.graphql.relay import ModelNode
@@ -23,7 +24,6 @@ from api.models.enums import CampaignObjective as ObjectiveEnum
 if TYPE_CHECKING:
     from api.graphql.compliance.types import DisclosureCompliance
     from api.graphql.content.types import Deliverable
-    from api.graphql.finance.performance import PerformanceType
     from api.graphql.partnerships.types import Partnership
 
 CampaignStatus = CampaignStatusEnum
@@ -89,19 +89,7 @@ class Campaign(ModelNode):
             required_mentions=r.required_mentions,
         )
 
-    @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
-    async def performance(
-        self,
-        info: Info,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        currency: str | None = None,
-    ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
-        from api.graphql.finance.performance import resolve_performance
-
-        return await resolve_performance(
-            info, {"campaign_id": self.id}, currency or self.currency, from_, to
-        )
+    performance = performance_field("campaign_id", own_currency)
 
     @strawberry.field(description="Deliverables by the disclosure verdict of their latest content.")
     async def disclosure_compliance(

@@ -7,6 +7,7 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from api.accounts import roles
 from api.content import review
 from api.db import utcnow
 from api.domain import deliverable_status, validation
@@ -14,6 +15,7 @@ from api.domain.deliverable_status import DeliverableStatus as StatusEnum
 from api.domain.disclosure import DisclosureInputError
 from api.domain.partnership_status import PartnershipStatus
 from api.domain.state_machine import TransitionError
+from api.graphql import inputs
 from api.graphql.content.types import (
     ContentError,
     ContentErrorCode,
@@ -28,7 +30,7 @@ from api.graphql.influencers.types import Platform
 from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
 from api.graphql.partnerships.mutations import actor, load_partnership
-from api.graphql.permissions import WRITE, require
+from api.graphql.permissions import require
 from api.ledger.posting import credit_flat_fee
 from api.models import Campaign as CampaignModel
 from api.models import ContentSubmission as SubmissionModel
@@ -141,21 +143,6 @@ def _move(row: DeliverableModel, target: StatusEnum, field: str) -> None:
         raise problem(field, str(exc), "INVALID_TRANSITION") from None
 
 
-def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    text = (value or "").strip()
-    if not text and required:
-        raise problem(field, f"{field} is required", "REQUIRED")
-    if len(text) > limit:
-        raise problem(field, f"{field} must be at most {limit} characters", "TOO_LONG")
-    return text or None
-
-
-def _when(value: datetime | None, field: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise problem(field, f"{field} needs a time zone, e.g. 2026-12-01T00:00:00Z")
-    return value
-
-
 def _latest_submission(info: Info, deliverable_id: int) -> SubmissionModel | None:
     return info.context.session.scalar(
         select(SubmissionModel)
@@ -172,9 +159,9 @@ def _disclosure_gate(
     it with a reason, which is recorded on the deliverable. Each gated step (approve, publish)
     needs its own override."""
     viewer = info.context.viewer
-    if reason is not None and viewer.role not in WRITE["disclosure_override"]:
+    if reason is not None and not roles.may(viewer.role, "disclosure_override"):
         raise problem(
-            "overrideReason", "only an ADMIN may override the disclosure check", "FORBIDDEN"
+            "overrideReason", roles.refusal(viewer.role, "disclosure_override"), "FORBIDDEN"
         )
     failing = latest is not None and latest.disclosure_verdict == review.FAIL
     if not failing:
@@ -221,9 +208,9 @@ class ContentMutation:
                 partnership_id=partnership.id,
                 platform=platform,
                 format=fmt,
-                title=_text(input.title, "title", 200, required=True),
-                brief=_text(input.brief, "brief", 10_000),
-                due_at=_when(input.due_at, "dueAt"),
+                title=inputs.text(input.title, "title", 200, required=True),
+                brief=inputs.text(input.brief, "brief", 10_000),
+                due_at=inputs.aware(input.due_at, "dueAt"),
                 status=StatusEnum.DRAFT.value,
             )
             ctx.session.add(row)
@@ -314,8 +301,8 @@ class ContentMutation:
             ctx = info.context
             require(ctx.viewer, "content_review")
             row, _ = load_deliverable(info, input.deliverable_id)
-            feedback = _text(input.feedback, "feedback", 10_000)
-            reason = _text(input.override_reason, "overrideReason", 2000)
+            feedback = inputs.text(input.feedback, "feedback", 10_000)
+            reason = inputs.text(input.override_reason, "overrideReason", 2000)
             approve = input.decision is ReviewDecision.APPROVE
             if not approve and feedback is None:
                 raise problem("feedback", "say what needs to change", "REQUIRED")
@@ -351,10 +338,10 @@ class ContentMutation:
             url = validation.http_url(input.url)
             if url is None:
                 raise problem("url", "url must be an http(s) URL", "INVALID_URL")
-            published_at = _when(input.published_at, "publishedAt") or utcnow()
+            published_at = inputs.aware(input.published_at, "publishedAt") or utcnow()
             if published_at > utcnow():
                 raise problem("publishedAt", "publishedAt is in the future")
-            reason = _text(input.override_reason, "overrideReason", 2000)
+            reason = inputs.text(input.override_reason, "overrideReason", 2000)
             _move(row, StatusEnum.PUBLISHED, "deliverableId")
             _disclosure_gate(info, row, _latest_submission(info, row.id), reason)
             row.published_url = url

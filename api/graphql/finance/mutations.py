@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 
 import strawberry
+from sqlalchemy.orm import Session
 
 from api.finance import payouts
 from api.finance.errors import FinanceError as FinanceProblem
@@ -58,6 +60,11 @@ class CreatePayoutBatchInput:
 class MarkPayoutBatchPaidInput:
     payout_batch_id: strawberry.ID
     reference: str
+
+
+@strawberry.input
+class CancelPayoutBatchInput:
+    payout_batch_id: strawberry.ID
 
 
 @strawberry.enum(name="ManualLedgerEntryKind")
@@ -114,6 +121,27 @@ def _load(info: Info, model: type, gid: strawberry.ID, type_name: str, field: st
     return load_visible(info, model, type_name, gid, field)
 
 
+def _on_batch(
+    info: Info,
+    gid: strawberry.ID,
+    action: Callable[[Session, PayoutBatchModel], PayoutBatchModel],
+) -> PayoutBatchPayload:
+    """A FINANCE/ADMIN action on one of the organization's payout batches."""
+
+    def body() -> dict[str, object]:
+        ctx = info.context
+        require(ctx.viewer, "finance")
+        row = _load(info, PayoutBatchModel, gid, "PayoutBatch", "payoutBatchId")
+        assert isinstance(row, PayoutBatchModel)
+        try:
+            batch = action(ctx.session, row)
+        except FinanceProblem as exc:
+            raise _as_user_error(exc, None) from None
+        return {"payout_batch": PayoutBatch.from_row(batch)}
+
+    return run_mutation(info, PayoutBatchPayload, ERRORS, body)
+
+
 @strawberry.type
 class FinanceMutation:
     @strawberry.mutation(description="Approves (crediting its commission) or rejects a conversion.")
@@ -143,7 +171,8 @@ class FinanceMutation:
         return run_mutation(info, ReviewConversionPayload, ERRORS, body)
 
     @strawberry.mutation(
-        description="Creates the payout batch of a currency and day, or returns the existing one."
+        description="Creates the payout batch of a currency and day, or returns the existing "
+        "one; refused (NOTHING_PAYABLE) when it would have no line."
     )
     def create_payout_batch(self, info: Info, input: CreatePayoutBatchInput) -> PayoutBatchPayload:
         def body() -> dict[str, object]:
@@ -169,20 +198,19 @@ class FinanceMutation:
     def mark_payout_batch_paid(
         self, info: Info, input: MarkPayoutBatchPaidInput
     ) -> PayoutBatchPayload:
-        def body() -> dict[str, object]:
-            ctx = info.context
-            require(ctx.viewer, "finance")
-            row = _load(
-                info, PayoutBatchModel, input.payout_batch_id, "PayoutBatch", "payoutBatchId"
-            )
-            assert isinstance(row, PayoutBatchModel)
-            try:
-                batch = payouts.mark_paid(ctx.session, row, input.reference)
-            except FinanceProblem as exc:
-                raise _as_user_error(exc, None) from None
-            return {"payout_batch": PayoutBatch.from_row(batch)}
+        return _on_batch(
+            info, input.payout_batch_id, lambda s, row: payouts.mark_paid(s, row, input.reference)
+        )
 
-        return run_mutation(info, PayoutBatchPayload, ERRORS, body)
+    @strawberry.mutation(
+        description="Cancels a DRAFT batch (kept, CANCELLED, with who and when): its lines are "
+        "payable again by the next batch. A paid batch cannot be cancelled."
+    )
+    def cancel_payout_batch(self, info: Info, input: CancelPayoutBatchInput) -> PayoutBatchPayload:
+        label = info.context.viewer.label
+        return _on_batch(
+            info, input.payout_batch_id, lambda s, row: payouts.cancel_batch(s, row, label)
+        )
 
     @strawberry.mutation(
         description="Posts a BONUS or a manual ADJUSTMENT, available at once: the ledger is "

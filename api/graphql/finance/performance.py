@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -11,7 +13,9 @@ from strawberry.dataloader import DataLoader
 
 from api.finance.performance import Performance, performance_of_many
 from api.graphql.context import Context, Info
+from api.graphql.loaders import by_id
 from api.graphql.money import Money
+from api.models import Campaign as CampaignModel
 from api.money import MoneyError, normalize_currency
 
 MAX_RANGE_DAYS = 731
@@ -37,6 +41,52 @@ class PerformanceType:
     average_order_value: Money | None
     roi: Decimal | None = strawberry.field(description="(revenue - cost) / cost.")
     roas: Decimal | None = strawberry.field(description="revenue / cost.")
+
+
+DESCRIPTION = "Clicks, conversions, revenue and cost over [from, to)."
+Currency = Callable[[Info, Any], Awaitable[str]]
+
+
+def performance_field(scope: str, default_currency: Currency | None = None) -> Any:
+    """The `performance(from, to, currency)` field of a node type: the results whose `scope`
+    column (e.g. "campaign_id") is the node's id. Without `default_currency` the currency
+    argument is required; with it, `currency` may be left out."""
+    if default_currency is None:
+
+        async def required(
+            self: Any,
+            info: Info,
+            from_: Annotated[datetime, strawberry.argument(name="from")],
+            to: datetime,
+            currency: str,
+        ) -> PerformanceType:
+            return await resolve_performance(info, {scope: self.id}, currency, from_, to)
+
+        return strawberry.field(resolver=required, description=DESCRIPTION)
+
+    async def optional(
+        self: Any,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        currency: str | None = None,
+    ) -> PerformanceType:
+        code = currency or await default_currency(info, self)
+        return await resolve_performance(info, {scope: self.id}, code, from_, to)
+
+    return strawberry.field(
+        resolver=optional, description=DESCRIPTION + " In the campaign's currency by default."
+    )
+
+
+async def own_currency(_info: Info, node: Any) -> str:
+    return str(node.currency)
+
+
+async def campaign_currency(info: Info, node: Any) -> str:
+    """The currency of the campaign a node (partnership, link) belongs to."""
+    campaign = await by_id(info.context, CampaignModel).load(node.row.campaign_id)
+    return campaign.currency if campaign else "EUR"
 
 
 async def resolve_performance(

@@ -38,6 +38,8 @@ FinanceError, FinanceErrorCode = error_type(
         "INVALID_PERIOD",
         "ALREADY_PAID",
         "DRAFT_BATCH_EXISTS",
+        "NOTHING_PAYABLE",
+        "ALREADY_CANCELLED",
         "ALREADY_REJECTED",
         "NOT_ATTRIBUTED",
         "NOT_PRICEABLE",
@@ -199,6 +201,8 @@ class PayoutBatch(ModelNode):
     reference: str | None
     paid_at: datetime | None
     created_at: datetime
+    cancelled_at: datetime | None
+    cancelled_by: str | None = strawberry.field(description="Who cancelled it (which API key).")
 
     @strawberry.field
     def minimum_amount(self) -> Money:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from api.db import utcnow
 from api.domain import validation
+from api.graphql import inputs
 from api.graphql.context import Info
 from api.graphql.errors import Problem, UserErrors, problem
 from api.graphql.influencers.filters import handle_exists
@@ -128,16 +129,6 @@ def load_influencer(info: Info, gid: strawberry.ID, field: str = "influencerId")
     return row
 
 
-def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    if value is None or not value.strip():
-        if required:
-            raise problem(field, f"{field} is required", "REQUIRED")
-        return None
-    if len(value.strip()) > limit:
-        raise problem(field, f"{field} must be at most {limit} characters", "TOO_LONG")
-    return value.strip()
-
-
 def _codes(values: list[str] | None, field: str, check: Any, what: str) -> list[str]:
     if values is None:
         return []
@@ -175,7 +166,7 @@ def _email(value: str | None, field: str) -> str | None:
 def _apply_profile(row: InfluencerModel, data: Any, *, creating: bool) -> None:
     """Copies the profile fields that were given (all of them on create) onto the row."""
     if creating or data.name is not None:
-        row.name = _text(data.name, "name", 200, required=True) or ""
+        row.name = inputs.text(data.name, "name", 200, required=True) or ""
     if creating or data.email is not None:
         row.email = _email(data.email, "email")
     if creating or data.country is not None:
@@ -192,13 +183,13 @@ def _apply_profile(row: InfluencerModel, data: Any, *, creating: bool) -> None:
     if creating or data.niches is not None:
         row.niches = _tags(data.niches, "niches")
     if creating or data.phone is not None:
-        row.phone = _text(data.phone, "phone", 40)
+        row.phone = inputs.text(data.phone, "phone", 40)
     if creating or data.agent_name is not None:
-        row.agent_name = _text(data.agent_name, "agentName", 200)
+        row.agent_name = inputs.text(data.agent_name, "agentName", 200)
     if creating or data.agent_email is not None:
         row.agent_email = _email(data.agent_email, "agentEmail")
     if creating or data.notes is not None:
-        row.notes = _text(data.notes, "notes", 10_000)
+        row.notes = inputs.text(data.notes, "notes", 10_000)
     if creating or data.customer_ids is not None:
         row.customer_ids = [c.strip() for c in (data.customer_ids or []) if c.strip()]
 

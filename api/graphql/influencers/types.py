@@ -9,6 +9,7 @@ import strawberry
 from api.domain import audience_quality, metrics
 from api.graphql.context import Info
 from api.graphql.errors import error_type
+from api.graphql.finance.performance import performance_field
 from api.graphql.loaders import by_fk
 from api.graphql.relay import ModelNode
 from api.influencers.audience import roster
@@ -20,7 +21,6 @@ from api.models.enums import Platform as PlatformEnum
 
 if TYPE_CHECKING:
     from api.graphql.compliance.types import AudienceQuality
-    from api.graphql.finance.performance import PerformanceType
     from api.graphql.partnerships.types import Partnership
 
 
@@ -141,17 +141,7 @@ class Influencer(ModelNode):
         )
         return AudienceQuality.of(quality) if quality else None
 
-    @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
-    async def performance(
-        self,
-        info: Info,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        currency: str,
-    ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
-        from api.graphql.finance.performance import resolve_performance
-
-        return await resolve_performance(info, {"influencer_id": self.id}, currency, from_, to)
+    performance = performance_field("influencer_id")
 
     @strawberry.field
     async def accounts(self, info: Info) -> list[SocialAccount]:

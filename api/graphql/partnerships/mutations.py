@@ -12,6 +12,7 @@ from api.db import utcnow
 from api.domain import campaign_status, partnership_status, validation
 from api.domain.partnership_status import PartnershipStatus as StatusEnum
 from api.domain.state_machine import TransitionError
+from api.graphql import inputs
 from api.graphql.campaigns.mutations import load_campaign
 from api.graphql.context import Info
 from api.graphql.errors import problem
@@ -127,13 +128,6 @@ def load_partnership(
     return row
 
 
-def _text(value: str | None, field: str, limit: int) -> str | None:
-    text = (value or "").strip()
-    if len(text) > limit:
-        raise problem(field, f"{field} must be at most {limit} characters", "TOO_LONG")
-    return text or None
-
-
 def _days(value: int | None, field: str, limit: int) -> int | None:
     if value is not None and not 0 <= value <= limit:
         raise problem(field, f"{field} must be between 0 and {limit}", "OUT_OF_RANGE")
@@ -185,7 +179,7 @@ def _terms(input: SetContractTermsInput, currency: str) -> dict[str, Any]:
             "NOT_ALLOWED",
         )
     return {
-        "deliverables_due": _text(input.deliverables_due, "deliverablesDue", 5000),
+        "deliverables_due": inputs.text(input.deliverables_due, "deliverablesDue", 5000),
         "usage_rights": rights,
         "usage_rights_days": days,
         "usage_rights_regions": regions,
@@ -229,7 +223,7 @@ class PartnershipMutation:
             influencer = load_influencer(info, input.influencer_id)
             if influencer.archived_at is not None:
                 raise problem("influencerId", "the influencer is archived", "NOT_ALLOWED")
-            message = _text(input.message, "message", 5000)
+            message = inputs.text(input.message, "message", 5000)
             exists = ctx.session.scalar(
                 select(func.count()).where(
                     PartnershipModel.campaign_id == campaign.id,
@@ -270,7 +264,7 @@ class PartnershipMutation:
             ctx = info.context
             require(ctx.viewer, "partnership_response")
             row = load_partnership(info, input.partnership_id)
-            note = _text(input.note, "note", 2000)
+            note = inputs.text(input.note, "note", 2000)
             target = (
                 StatusEnum.ACCEPTED
                 if input.decision is PartnershipDecision.ACCEPT

@@ -10,6 +10,7 @@ from api.domain.partnership_status import PartnershipStatus as StatusEnum
 from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
 from api.graphql.errors import error_type
+from api.graphql.finance.performance import campaign_currency, performance_field
 from api.graphql.loaders import by_fk, by_id
 from api.graphql.relay import ModelNode
 from api.models import Campaign as CampaignModel
@@ -25,7 +26,6 @@ from api.models.enums import UsageRights as UsageRightsEnum
 if TYPE_CHECKING:
     from api.graphql.campaigns.types import Campaign
     from api.graphql.content.types import Deliverable
-    from api.graphql.finance.performance import PerformanceType
     from api.graphql.influencers.types import Influencer
     from api.graphql.tracking.types import DiscountCode, TrackedLink
 
@@ -70,19 +70,7 @@ class Partnership(ModelNode):
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
-    async def performance(
-        self,
-        info: Info,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        currency: str | None = None,
-    ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
-        from api.graphql.finance.performance import resolve_performance
-
-        campaign = await by_id(info.context, CampaignModel).load(self.row.campaign_id)
-        code = currency or (campaign.currency if campaign else "EUR")
-        return await resolve_performance(info, {"partnership_id": self.id}, code, from_, to)
+    performance = performance_field("partnership_id", campaign_currency)
 
     @strawberry.field
     async def campaign(

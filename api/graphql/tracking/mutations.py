@@ -183,7 +183,7 @@ class TrackingMutation:
             s = ctx.settings
             row.code = codes.link_code(row.id, s.hashids_salt, s.hashids_min_length)
             ctx.session.flush()
-            ctx.after_commit.append(publish.after_commit_link(s, row))
+            publish.after_commit(ctx, publish.LINK, row.id)
             return {"link": TrackedLink.from_row(row)}
 
         return run_mutation(info, TrackedLinkPayload, ERRORS, body)
@@ -230,7 +230,6 @@ class TrackingMutation:
                 ctx.session.flush()
             except IntegrityError:  # issued concurrently: the unique constraint is the last guard
                 raise _duplicate(code) from None
-            ctx.after_commit.append(publish.after_commit_discount_code(ctx.settings, row))
             return {"discount_code": DiscountCode.from_row(row)}
 
         return run_mutation(info, DiscountCodePayload, ERRORS, body)
@@ -250,7 +249,7 @@ class TrackingMutation:
                 row.deactivated_at = utcnow()
                 ctx.session.flush()
             # Published even when already inactive: repairs a publish that failed before.
-            ctx.after_commit.append(publish.after_commit_link(ctx.settings, row))
+            publish.after_commit(ctx, publish.LINK, row.id)
             return {"link": TrackedLink.from_row(row)}
 
         return run_mutation(info, TrackedLinkPayload, ERRORS, body)
@@ -269,7 +268,6 @@ class TrackingMutation:
                 row.active = False
                 row.deactivated_at = utcnow()
                 ctx.session.flush()
-            ctx.after_commit.append(publish.after_commit_discount_code(ctx.settings, row))
             return {"discount_code": DiscountCode.from_row(row)}
 
         return run_mutation(info, DiscountCodePayload, ERRORS, body)

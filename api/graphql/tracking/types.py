@@ -8,16 +8,15 @@ import strawberry
 
 from api.graphql.context import Info
 from api.graphql.errors import error_type
+from api.graphql.finance.performance import campaign_currency, performance_field
 from api.graphql.loaders import by_id
 from api.graphql.relay import ModelNode
-from api.models import Campaign as CampaignModel
 from api.models import DiscountCode as DiscountCodeModel
 from api.models import Partnership as PartnershipModel
 from api.models import TrackedLink as TrackedLinkModel
 from api.tracking.codes import bps_to_percent
 
 if TYPE_CHECKING:
-    from api.graphql.finance.performance import PerformanceType
     from api.graphql.partnerships.types import Partnership
 
 TrackingError, TrackingErrorCode = error_type(
@@ -63,19 +62,7 @@ class TrackedLink(ModelNode):
         row = await by_id(info.context, PartnershipModel).load(self.row.partnership_id)
         return Partnership.from_row(row) if row else None
 
-    @strawberry.field(description="Clicks, conversions, revenue and cost over [from, to).")
-    async def performance(
-        self,
-        info: Info,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        currency: str | None = None,
-    ) -> Annotated[PerformanceType, strawberry.lazy("api.graphql.finance.performance")]:
-        from api.graphql.finance.performance import resolve_performance
-
-        campaign = await by_id(info.context, CampaignModel).load(self.row.campaign_id)
-        code = currency or (campaign.currency if campaign else "EUR")
-        return await resolve_performance(info, {"link_id": self.id}, code, from_, to)
+    performance = performance_field("link_id", campaign_currency)
 
 
 @strawberry.type(name="DiscountCode", description="A code a shopper types at checkout.")

@@ -1,0 +1,59 @@
+"""What each role may change: the one table, read by the GraphQL mutations
+(`api.graphql.permissions.require`) and by the HTTP endpoints (the statements export).
+
+Reads are open to every role, but an INFLUENCER's are narrowed to its own rows by
+`api.graphql.permissions.scoped`.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from api.models.enums import Role
+
+
+class Action(NamedTuple):
+    what: str  # for the refusal: "An INFLUENCER key cannot <what>"
+    roles: frozenset[Role]
+
+
+def _action(what: str, *roles: Role) -> Action:
+    return Action(what, frozenset(roles))
+
+
+ACTIONS: Final = {
+    "brands": _action("manage brands or their postback secrets", Role.ADMIN),
+    "influencers": _action("change influencers", Role.ADMIN, Role.MANAGER),
+    "campaigns": _action("change campaigns", Role.ADMIN, Role.MANAGER),
+    "partnerships": _action("change partnerships", Role.ADMIN, Role.MANAGER),
+    "content_review": _action("review content", Role.ADMIN, Role.MANAGER),
+    "content_submit": _action("submit content", Role.ADMIN, Role.MANAGER, Role.INFLUENCER),
+    "partnership_response": _action(
+        "answer an invitation", Role.ADMIN, Role.MANAGER, Role.INFLUENCER
+    ),
+    "tracking": _action("issue or deactivate links and discount codes", Role.ADMIN, Role.MANAGER),
+    "finance": _action(
+        "approve commissions, adjust the ledger, pay out or export statements",
+        Role.ADMIN,
+        Role.FINANCE,
+    ),
+    "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
+    "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
+}
+
+
+def may(role: Role, action: str) -> bool:
+    return role in ACTIONS[action].roles
+
+
+def refusal(role: Role, action: str) -> str:
+    """Why `role` may not do `action`, and which keys may, for the person who sees it."""
+    what, roles = ACTIONS[action]
+    allowed = [r.value for r in Role if r in roles]  # in Role's order: ADMIN first
+    needed = " or ".join(allowed)
+    article = _a(role.value).capitalize()
+    return f"{article} {role.value} key cannot {what}: this needs {_a(needed)} {needed} key"
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "AEIOU" else "a"
