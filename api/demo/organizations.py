@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.accounts.keys import create_key
+from api.accounts.keys import Viewer, create_key
 from api.demo.catalog import BRANDS, ORGS
 from api.demo.state import Seeding
 from api.models import Brand, Organization
@@ -65,8 +65,9 @@ def seed_keys(state: Seeding) -> None:
                 influencer_id=bound,
                 name=f"demo {role.value.lower()}",
             )
-            if role is Role.FINANCE:
-                state.finance_key_ids[org.id] = key.id
+            if role is Role.FINANCE:  # who the history's reviews and payouts are by
+                viewer = Viewer(key.id, org.id, role, prefix=key.prefix, name=key.name)
+                state.finance_labels[org.id] = viewer.label
             state.result.keys[org.name][role] = clear
             done += 1
             state.progress("api keys", done, total)

@@ -82,8 +82,9 @@ class Seeding:
     campaigns: list[tuple[CampaignSpec, Campaign]] = field(default_factory=list)
     partnerships: list[PartnershipRow] = field(default_factory=list)
     links: list[DemoLink] = field(default_factory=list)
-    # The organization's FINANCE key id: reviews and payouts are made by it.
-    finance_key_ids: dict[int, int] = field(default_factory=dict)
+    # By organization, its demo FINANCE key as the mutations name who did something
+    # (`Viewer.label`): the history's reviews are made with it.
+    finance_labels: dict[int, str] = field(default_factory=dict)
 
     def count(self, name: str, n: int) -> None:
         self.result.counts[name] = self.result.counts.get(name, 0) + n
