@@ -1,16 +1,22 @@
 """Months of demo history, replayed through the engine as it happened.
 
 The clicks (`traffic`), orders and refunds (`orders`) are written as the tracker writes them, to
-the tracker's streams in Redis under a scratch key prefix, a week at a time in the order the
-tracker would have appended them; after each week the ingest worker (`api.ingest.Worker`,
+the tracker's streams in Redis under a scratch key prefix, four weeks at a time in the order
+the tracker would have appended them; after each the ingest worker (`api.ingest.Worker`,
 `drain`) reads them into the database: attribution, holds, commissions, reversals and rollups
-are the worker's, nothing here writes them. Between the weeks, people's actions run at the time
+are the worker's, nothing here writes them. Between the rounds, people's actions run at the time
 they happened (`actions`): flat fees, gifted costs, reviews, payout batches.
 
 The worker works inside the seeding transaction: its sessions share the seeding session's
 connection and each of its transactions is a SAVEPOINT (SQLAlchemy's `create_savepoint`), so
 the caller still commits or rolls back the whole data set at once. The scratch keys are deleted
 at the end.
+
+The worker stamps what it posts (commission entries, reversals) with the wall clock, not with
+its `clock`: those entries are dated at seeding time, while the orders, refunds and clicks keep
+their history dates and people's actions (flat fees, reviews, payouts) theirs. So the payout
+batches of past months cover flat fees and reviewed orders; the worker's commissions are still
+pending (or, without a hold, available to the next batch once the DRAFT one is paid).
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ from tracker.redis_client import sync_client
 from tracker.sink import WRITE_SCRIPT
 
 PUSH_CHUNK = 2_000  # stream entries per pipeline
+# How much history the worker is given at a time: the actions in between wait for it. A round
+# has a fixed cost (Redis round trips; on PostgreSQL the worker's click staging table is only
+# emptied when the seeding transaction commits, so each round re-reads the earlier ones).
+ROUND = timedelta(days=28)
 
 
 @contextmanager
@@ -88,16 +98,17 @@ def _dead_letters(client: Any, prefix: str) -> None:
         raise RuntimeError(f"the demo history has {total} dead-lettered events: {reasons}")
 
 
-def _weeks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """Monday-to-Monday weeks (UTC) from the one holding `start`; the last ends at `end`."""
-    monday = (start - timedelta(days=start.weekday())).replace(
+def _rounds(start: datetime, end: datetime) -> list[datetime]:
+    """The ends of the worker's rounds: every ROUND from the Monday (UTC) before `start`, the
+    last one at `end`."""
+    moment = (start - timedelta(days=start.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    weeks = []
-    while monday < end:
-        weeks.append((monday, min(monday + timedelta(days=7), end)))
-        monday += timedelta(days=7)
-    return weeks
+    ends = []
+    while moment < end:
+        moment = min(moment + ROUND, end)
+        ends.append(moment)
+    return ends
 
 
 def seed_history(state: Seeding, redis: Any | None = None) -> None:
@@ -119,8 +130,8 @@ def seed_history(state: Seeding, redis: Any | None = None) -> None:
     if clicks:
         first = min(first, datetime.fromtimestamp(clicks[0].ts / 1000, UTC))
     actions.plan_payouts(first)
-    weeks = _weeks(first, state.now)
-    state.progress("history", 0, len(weeks))
+    rounds = _rounds(first, state.now)
+    state.progress("history", 0, len(rounds))
     session = state.session
     session.flush()
     # The worker's transactions are savepoints of the seeding one (see the module's docstring).
@@ -138,28 +149,28 @@ def seed_history(state: Seeding, redis: Any | None = None) -> None:
             clock=lambda: clock[0],
         )
         c = o = 0
-        for n, (_start, week_end) in enumerate(weeks, start=1):
-            end_ms = to_ms(week_end)
-            week_clicks = []
+        for n, end in enumerate(rounds, start=1):
+            end_ms = to_ms(end)
+            round_clicks = []
             while c < len(clicks) and clicks[c].ts < end_ms:
-                week_clicks.append(clicks[c])
+                round_clicks.append(clicks[c])
                 c += 1
-            week_orders = []
+            round_orders = []
             while o < len(orders) and orders[o].received_at_ms < end_ms:
-                week_orders.append(orders[o])
+                round_orders.append(orders[o])
                 o += 1
-            if week_clicks or week_orders:
+            if round_clicks or round_orders:
                 # Clicks first: a shopper clicks before buying, so the tracker appended them first.
-                _push_clicks(client, prefix, week_clicks)
-                _push_orders(client, prefix, week_orders)
+                _push_clicks(client, prefix, round_clicks)
+                _push_orders(client, prefix, round_orders)
                 session.flush()
-                clock[0] = week_end.timestamp()  # the worker runs at the end of the week
+                clock[0] = end.timestamp()  # the worker runs at the end of the round
                 worker.drain()
                 _dead_letters(client, prefix)
                 actions.plan_reviews()
-            actions.run_until(week_end)
-            state.progress("history", n, len(weeks))
-        # Whatever the last week left (a review due this very hour) runs now.
+            actions.run_until(end)
+            state.progress("history", n, len(rounds))
+        # Whatever the last round left (a review due this very hour) runs now.
         actions.run_until(state.now + timedelta(seconds=1))
     session.flush()
     # What the worker recorded, counted in the database (its own statistics are its business).

@@ -139,7 +139,7 @@ def _visitor(rng: random.Random) -> Visitor:
 def _daily_rate(demo_link: DemoLink, state: Seeding) -> float:
     """Clicks per ordinary day: grows with the square root of the creator's largest audience."""
     followers = max(a.followers for a in state.accounts[demo_link.row.partnership.influencer_id])
-    base = min(max(math.sqrt(followers) * 0.035, 1.5), 25.0)
+    base = min(max(math.sqrt(followers) * 0.028, 1.2), 20.0)
     return base * state.rng.lognormvariate(0, 0.35)
 
 
