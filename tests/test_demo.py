@@ -607,6 +607,26 @@ def test_history_has_every_kind_of_order(s: Session) -> None:
     assert refunds["APPLIED"] > 20 and set(refunds) == {"APPLIED"}
 
 
+def test_orders_are_attributed_to_the_clicks_they_name(s: Session) -> None:
+    """An order naming a recorded click within its window is attributed: the worker had the
+    click when it read the order (else it gives up on months-old orders: NO_MATCH)."""
+    clicks = dict(s.execute(select(Click.click_id, Click.occurred_at)).all())
+    windows = dict(s.execute(select(Campaign.brand_id, Campaign.attribution_window_days)).all())
+    checked = 0
+    for order in s.scalars(select(Conversion).where(Conversion.click_id.is_not(None))):
+        clicked = clicks.get(order.click_id)
+        assert clicked is not None, order.order_id  # every click the history names is recorded
+        if order.occurred_at - clicked <= timedelta(days=windows[order.brand_id]):
+            assert order.unattributed_reason is None, order.order_id
+            assert order.attributed_via == "CLICK" or order.discount_code, order.order_id
+            checked += 1
+        else:  # too late for the click; the creator's code may still count
+            assert order.unattributed_reason == "EXPIRED_CLICK" or order.attributed_via == (
+                "DISCOUNT_CODE"
+            ), order.order_id
+    assert checked > 200
+
+
 def applied_refunds(session: Session) -> dict[int, int]:
     """Per conversion, the sum of its applied refunds (minor units)."""
     rows = session.execute(

@@ -90,7 +90,9 @@ def _push_orders(client: Any, prefix: str, events: list[ConversionEvent | Refund
         pipe.execute()
 
 
-def _dead_letters(client: Any, prefix: str) -> None:
+def _drain(worker: Worker, client: Any, prefix: str) -> None:
+    """Lets the worker read everything written so far; an event it dead-letters is a bug here."""
+    worker.drain()
     dead = client.xrange(keys.dead_letter_stream(prefix), count=3)
     if dead:
         total = client.xlen(keys.dead_letter_stream(prefix))
@@ -159,15 +161,18 @@ def seed_history(state: Seeding, redis: Any | None = None) -> None:
             while o < len(orders) and orders[o].received_at_ms < end_ms:
                 round_orders.append(orders[o])
                 o += 1
-            if round_clicks or round_orders:
-                # Clicks first: a shopper clicks before buying, so the tracker appended them first.
+            session.flush()
+            clock[0] = end.timestamp()  # the worker runs at the end of the round
+            # The round's clicks are in before its orders are read: the worker waits for a
+            # missing click only while the order is minutes old (`defer_max_s`), and these
+            # orders are months old to it, so it would attribute them without the click.
+            if round_clicks:
                 _push_clicks(client, prefix, round_clicks)
+                _drain(worker, client, prefix)
+            if round_orders:
                 _push_orders(client, prefix, round_orders)
-                session.flush()
-                clock[0] = end.timestamp()  # the worker runs at the end of the round
-                worker.drain()
-                _dead_letters(client, prefix)
-                actions.plan_reviews()
+                _drain(worker, client, prefix)
+            actions.plan_reviews()
             actions.run_until(end)
             state.progress("history", n, len(rounds))
         # Whatever the last round left (a review due this very hour) runs now.
