@@ -22,10 +22,10 @@ pending (or, without a hold, available to the next batch once the DRAFT one is p
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -43,6 +43,7 @@ from tracker.events import KIND_ORPHAN, RS, ClickEvent
 from tracker.redis_client import sync_client
 from tracker.sink import WRITE_SCRIPT
 
+E = TypeVar("E")
 PUSH_CHUNK = 2_000  # stream entries per pipeline
 # How much history the worker is given at a time: the actions in between wait for it. A round
 # has a fixed cost (Redis round trips; on PostgreSQL the worker's click staging table is only
@@ -113,6 +114,17 @@ def _rounds(start: datetime, end: datetime) -> list[datetime]:
     return ends
 
 
+def _split(events: list[E], ends: list[int], time_of: Callable[[E], int]) -> list[list[E]]:
+    """Time-ordered `events` cut into rounds: those before ends[0], then before ends[1], ..."""
+    rounds: list[list[E]] = [[] for _ in ends]
+    i = 0
+    for event in events:
+        while time_of(event) >= ends[i]:
+            i += 1
+        rounds[i].append(event)
+    return rounds
+
+
 def seed_history(state: Seeding, redis: Any | None = None) -> None:
     # Event ids follow the seed, and the organizations' ids: seeding again into a database that
     # has a demo already (`vouch demo --force`) must not reuse its click ids.
@@ -132,8 +144,8 @@ def seed_history(state: Seeding, redis: Any | None = None) -> None:
     if clicks:
         first = min(first, datetime.fromtimestamp(clicks[0].ts / 1000, UTC))
     actions.plan_payouts(first)
-    rounds = _rounds(first, state.now)
-    state.progress("history", 0, len(rounds))
+    # Round ends; the last one just after now, so that what happens at `now` is in.
+    ends = _rounds(first, state.now + timedelta(seconds=1))
     session = state.session
     session.flush()
     # The worker's transactions are savepoints of the seeding one (see the module's docstring).
@@ -150,33 +162,25 @@ def seed_history(state: Seeding, redis: Any | None = None) -> None:
             options=WorkerOptions(block_ms=1),
             clock=lambda: clock[0],
         )
-        c = o = 0
-        for n, end in enumerate(rounds, start=1):
-            end_ms = to_ms(end)
-            round_clicks = []
-            while c < len(clicks) and clicks[c].ts < end_ms:
-                round_clicks.append(clicks[c])
-                c += 1
-            round_orders = []
-            while o < len(orders) and orders[o].received_at_ms < end_ms:
-                round_orders.append(orders[o])
-                o += 1
-            session.flush()
-            clock[0] = end.timestamp()  # the worker runs at the end of the round
-            # The round's clicks are in before its orders are read: the worker waits for a
-            # missing click only while the order is minutes old (`defer_max_s`), and these
-            # orders are months old to it, so it would attribute them without the click.
-            if round_clicks:
+        # Step i gives the worker round i's clicks and round i-1's orders: every order's click
+        # is in the database before the order is read, whatever order the worker reads its two
+        # streams in (it waits for a missing click only while an order is minutes old,
+        # `defer_max_s`, and these are months old to it). Then people's actions of round i-1.
+        click_rounds = _split(clicks, [to_ms(end) for end in ends], lambda e: e.ts)
+        order_rounds = _split(orders, [to_ms(end) for end in ends], lambda e: e.received_at_ms)
+        for i in range(len(ends) + 1):
+            round_clicks = click_rounds[i] if i < len(ends) else []
+            round_orders = order_rounds[i - 1] if i else []
+            if round_clicks or round_orders:
+                session.flush()
+                clock[0] = ends[min(i, len(ends) - 1)].timestamp()  # when the worker runs
                 _push_clicks(client, prefix, round_clicks)
-                _drain(worker, client, prefix)
-            if round_orders:
                 _push_orders(client, prefix, round_orders)
                 _drain(worker, client, prefix)
-            actions.plan_reviews()
-            actions.run_until(end)
-            state.progress("history", n, len(rounds))
-        # Whatever the last round left (a review due this very hour) runs now.
-        actions.run_until(state.now + timedelta(seconds=1))
+                actions.plan_reviews()
+            if i:
+                actions.run_until(ends[i - 1])
+            state.progress("history", i, len(ends))
     session.flush()
     # What the worker recorded, counted in the database (its own statistics are its business).
     orgs = state.result.organization_ids
