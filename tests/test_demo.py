@@ -138,6 +138,15 @@ def count(session: Session, model: Any) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
+def key_labels(session: Session, role: Role) -> dict[int, str]:
+    """By organization, its demo key of `role` as the mutations name who did something."""
+    keys = session.scalars(select(ApiKey).where(ApiKey.role == role))
+    return {
+        k.organization_id: Viewer(k.id, k.organization_id, k.role, None, k.prefix, k.name).label
+        for k in keys
+    }
+
+
 def accounts_by_influencer(session: Session) -> dict[int, list[SocialAccount]]:
     grouped: dict[int, list[SocialAccount]] = defaultdict(list)
     for account in session.scalars(select(SocialAccount).order_by(SocialAccount.id)):
@@ -195,7 +204,7 @@ def test_brands_and_campaigns(s: Session) -> None:
     assert len(statuses) >= 4
     assert statuses["ACTIVE"] == 5
     assert {c.attribution_window_days for c in campaigns} == {7, 30}
-    assert sum(c.hold_days == 0 for c in campaigns) == 1
+    assert sum(c.hold_days == 0 for c in campaigns) == 2
     for c in campaigns:
         brand = brands[c.brand_id]
         assert c.organization_id == brand.organization_id
@@ -283,6 +292,11 @@ def test_deliverables_match_accounts_and_submissions(s: Session) -> None:
             assert (final.disclosure_verdict == review.FAIL) == overridden
     assert Counter(d.status for d in deliverables).keys() >= {"DRAFT", "SUBMITTED", "PUBLISHED"}
     assert any(d.disclosure_override_reason for d in deliverables)
+    # Reviewed and overridden with the demo keys, named as the mutations name them.
+    reviewers = {sub.reviewed_by for subs in submissions.values() for sub in subs} - {None}
+    assert reviewers == set(key_labels(s, Role.MANAGER).values())
+    overriders = {d.disclosure_override_by for d in deliverables} - {None}
+    assert overriders <= set(key_labels(s, Role.ADMIN).values()) and overriders
     latest = [subs[-1] for subs in submissions.values() if subs]
     verdicts = Counter(sub.disclosure_verdict for sub in latest)
     assert verdicts.keys() == {"PASS", "NEEDS_REVIEW", "FAIL"}  # something for each badge
@@ -458,7 +472,7 @@ HISTORY_ROWS: dict[str, Any] = {
     ).order_by(LedgerEntry.id),
     "batches": select(
         PayoutBatch.organization_id, PayoutBatch.currency, PayoutBatch.as_of, PayoutBatch.status,
-        PayoutBatch.created_at, PayoutBatch.paid_at, PayoutBatch.reference,
+        PayoutBatch.paid_at, PayoutBatch.reference,
     ).order_by(PayoutBatch.id),
     "lines": select(
         PayoutLine.batch_id, PayoutLine.influencer_id, PayoutLine.amount, PayoutLine.currency
@@ -589,16 +603,11 @@ def test_history_has_every_kind_of_order(s: Session) -> None:
         )
     ).all()
     assert {status for status, _, _ in reviewed} == {"APPROVED", "REJECTED"}
-    finance = {  # each organization's demo FINANCE key, named as the mutations name it
-        key.organization_id: Viewer(
-            key.id, key.organization_id, key.role, None, key.prefix, key.name
-        ).label
-        for key in s.scalars(select(ApiKey).where(ApiKey.role == Role.FINANCE))
-    }
+    finance = key_labels(s, Role.FINANCE)
     reviewers = set(
         s.scalars(select(Conversion.reviewed_by).where(Conversion.reviewed_at.is_not(None)))
     )
-    assert reviewers == set(finance.values())
+    assert reviewers and reviewers <= set(finance.values())
     assert any("FAST_CONVERSION" in reasons for _, reasons, _ in reviewed)
     # Held orders of the last days wait for a person; older ones were reviewed.
     held = s.scalars(select(Conversion.occurred_at).where(Conversion.status == "HELD")).all()
@@ -610,13 +619,19 @@ def test_history_has_every_kind_of_order(s: Session) -> None:
 def test_orders_are_attributed_to_the_clicks_they_name(s: Session) -> None:
     """An order naming a recorded click within its window is attributed: the worker had the
     click when it read the order (else it gives up on months-old orders: NO_MATCH)."""
-    clicks = dict(s.execute(select(Click.click_id, Click.occurred_at)).all())
-    windows = dict(s.execute(select(Campaign.brand_id, Campaign.attribution_window_days)).all())
+    clicks = {
+        click_id: (occurred, timedelta(days=window))
+        for click_id, occurred, window in s.execute(
+            select(Click.click_id, Click.occurred_at, Campaign.attribution_window_days).join(
+                Campaign, Campaign.id == Click.campaign_id
+            )
+        )
+    }
     checked = 0
     for order in s.scalars(select(Conversion).where(Conversion.click_id.is_not(None))):
-        clicked = clicks.get(order.click_id)
-        assert clicked is not None, order.order_id  # every click the history names is recorded
-        if order.occurred_at - clicked <= timedelta(days=windows[order.brand_id]):
+        assert order.click_id in clicks, order.order_id  # every click it names is recorded
+        clicked, window = clicks[order.click_id]
+        if order.occurred_at - clicked <= window:
             assert order.unattributed_reason is None, order.order_id
             assert order.attributed_via == "CLICK" or order.discount_code, order.order_id
             checked += 1
@@ -624,7 +639,7 @@ def test_orders_are_attributed_to_the_clicks_they_name(s: Session) -> None:
             assert order.unattributed_reason == "EXPIRED_CLICK" or order.attributed_via == (
                 "DISCOUNT_CODE"
             ), order.order_id
-    assert checked > 200
+    assert checked > 100
 
 
 def applied_refunds(session: Session) -> dict[int, int]:
@@ -654,7 +669,7 @@ def test_refunds_are_reversed(s: Session) -> None:
         assert reversal.kind in ("REVERSAL", "CLAWBACK") and reversal.amount <= 0
         assert reversal.reverses_entry_id == commission.id
         reversed_ += 1
-    assert reversed_ > 10
+    assert reversed_ > 5
     # An order refunded in full earns nothing in the end.
     refunded = applied_refunds(s)
     full = [

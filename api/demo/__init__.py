@@ -76,9 +76,9 @@ def seed(
     seed_influencers(state)
     seed_campaigns(state)
     seed_partnerships(state)
-    seed_content(state)
     seed_links(state)
-    seed_keys(state)
+    seed_keys(state)  # before the content: its reviews are made with the MANAGER key
+    seed_content(state)
     if history:
         seed_history(state, redis)
     # Scores compare each account with the organization's roster: computed once it is complete.

@@ -9,7 +9,8 @@ the functions the GraphQL mutations call:
   days' are still waiting;
 - on the 3rd of every month finance makes a payout batch per currency for what was available at
   the end of the month before (`create_payout_batch`, as `createPayoutBatch`) and marks it paid
-  two days later (`mark_paid`, as `markPayoutBatchPaid`); the latest batch is still a DRAFT.
+  two days later (`mark_paid`, as `markPayoutBatchPaid`); at the end, today's batch of what is
+  payable now is left a DRAFT (`prepare_todays_batches`).
 
 `Actions` keeps them in time order; the history runs them between the worker's drains, so an
 action never comes before the events it depends on, nor a ledger entry before a batch created
@@ -26,6 +27,7 @@ from functools import partial
 
 from sqlalchemy import select
 
+from api.db import utcnow
 from api.demo.catalog import BRANDS
 from api.demo.state import Seeding
 from api.finance.errors import FinanceError
@@ -38,7 +40,9 @@ from api.ledger.posting import (
     reject_conversion,
 )
 from api.models import Conversion, Deliverable, Partnership, PayoutBatch
+from api.models.enums import Role
 from api.models.events import ConversionStatus
+from api.models.ledger import PayoutStatus
 
 PAYOUT_MINIMUM = 5_000  # minor units: smaller balances wait for the next month
 PAYOUT_DAY, PAYOUT_HOUR = 3, 10
@@ -100,7 +104,7 @@ class Actions:
 
     def plan_payouts(self, since: datetime) -> None:
         """A run on the 3rd of each month from `since` until now, per organization and
-        currency; each paid two days later but the latest."""
+        currency, each batch paid two days later (if that is not after now)."""
         now = self.state.now
         runs = []
         month = date(since.year, since.month, 1)
@@ -110,11 +114,33 @@ class Actions:
             if run > now:
                 break
             runs.append((run, month - timedelta(days=1)))
-        for index, org in enumerate(self.state.orgs):
-            for currency in sorted({b.currency for b in BRANDS if b.org == index}):
-                for n, (run, as_of) in enumerate(runs):
-                    pay = n < len(runs) - 1
-                    self.at(run, partial(self._payout, org.id, currency, as_of, run, pay=pay))
+        for currency, org in self._currencies():
+            for run, as_of in runs:
+                self.at(run, partial(self._payout, org, currency, as_of, run))
+
+    def prepare_todays_batches(self) -> None:
+        """The end of the history, now: finance prepares a batch of what is payable today in
+        every currency without a draft, and leaves it a DRAFT for the demo's FINANCE key. At
+        the wall clock's time (the batch must come after what the worker posted)."""
+        session = self.state.session
+        for currency, org in self._currencies():
+            draft = session.scalar(
+                select(PayoutBatch.id).where(
+                    PayoutBatch.organization_id == org,
+                    PayoutBatch.currency == currency,
+                    PayoutBatch.status == PayoutStatus.DRAFT,
+                )
+            )
+            if draft is None:  # as of the wall clock's day: what the worker posted is dated so
+                self._payout(org, currency, utcnow().date(), None)
+
+    def _currencies(self) -> list[tuple[str, int]]:
+        """(currency, organization id) of every organization's brands."""
+        return [
+            (currency, org.id)
+            for index, org in enumerate(self.state.orgs)
+            for currency in sorted({b.currency for b in BRANDS if b.org == index})
+        ]
 
     # --- found as the worker records them: held orders -------------------------------------
 
@@ -150,7 +176,7 @@ class Actions:
 
     def _review(self, conversion: Conversion, moment: datetime) -> None:
         state = self.state
-        reviewer = state.finance_labels[conversion.organization_id]
+        reviewer = state.labels[conversion.organization_id][Role.FINANCE]
         reasons = set(conversion.hold_reasons)
         # Of the orders seconds after their click, the shop confirms every other one as a real
         # customer; the rest were scripts.
@@ -172,7 +198,7 @@ class Actions:
             reject_conversion(state.session, conversion, reviewer, REJECTED_OTHER, now=moment)
         self.counts["reviews"] += 1
 
-    def _payout(self, org_id: int, currency: str, as_of: date, run: datetime, *, pay: bool) -> None:
+    def _payout(self, org_id: int, currency: str, as_of: date, run: datetime | None) -> None:
         session = self.state.session
         try:
             batch = create_payout_batch(session, org_id, currency, as_of, PAYOUT_MINIMUM, now=run)
@@ -181,9 +207,9 @@ class Actions:
                 return
             raise
         self.counts["payout_batches"] += 1
-        if pay:
+        paid_at = run + PAID_AFTER if run is not None else None
+        if paid_at is not None and paid_at < self.state.now:
             reference = f"{currency}-TRANSFER-{as_of:%Y%m}-{org_id}"
-            paid_at = run + PAID_AFTER
             self.at(paid_at, partial(self._pay, batch, reference, paid_at))
 
     def _pay(self, batch: PayoutBatch, reference: str, moment: datetime) -> None:

@@ -231,6 +231,7 @@ CAMPAIGNS = [
         ["US"], ["LumenDeals"], _OUTDOOR | {"tech", "food"}, 12, _P.AFFILIATE,
         _plan("USD", kind=_PERCENT, bps=1_500), 1_000_000, -50, 120,
         attribution_window_days=7,
+        hold_days=0,  # paid at once, refunds clawed back: the deals programme's terms
     ),
     CampaignSpec(
         2, "Lumen Trail Ultralight Tent Reviews", "PAUSED", CampaignObjective.CONTENT,

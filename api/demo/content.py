@@ -10,7 +10,7 @@ from api.demo.catalog import BRANDS, LANGUAGES, CampaignSpec, slug
 from api.demo.influencers import InfluencerPlan
 from api.demo.state import Seeding
 from api.models import Campaign, ContentSubmission, Deliverable, Partnership, SocialAccount
-from api.models.enums import ContentFormat, MaterialConnection, Platform, PlatformLabel
+from api.models.enums import ContentFormat, MaterialConnection, Platform, PlatformLabel, Role
 
 FORMATS = {
     Platform.INSTAGRAM: [ContentFormat.REEL, ContentFormat.POST, ContentFormat.STORY],
@@ -171,7 +171,9 @@ def seed_content(state: Seeding) -> None:
                     "Approved despite the disclosure check: the creator adds the labels to "
                     "the live post and switches on the platform's paid-partnership tool."
                 )
-                deliverable.disclosure_override_by = "key:demo-admin"
+                deliverable.disclosure_override_by = state.labels[partnership.organization_id][
+                    Role.ADMIN
+                ]
             deliverables.append((deliverable, submissions))
             deliverable.partnership_id = partnership.id
     state.session.add_all([d for d, _ in deliverables])
@@ -269,7 +271,7 @@ def _submissions(
     status = deliverable.status
     if status == "DRAFT":
         return []
-    reviewer = "key:demo-manager"
+    reviewer = state.labels[partnership.organization_id][Role.MANAGER]
     start = deliverable.created_at + timedelta(days=rng.randint(2, 9))
     start = min(start, state.now - timedelta(days=2))
     rounds = 1 if status == "CHANGES_REQUESTED" else rng.choice([1, 1, 2])

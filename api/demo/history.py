@@ -1,11 +1,12 @@
 """Months of demo history, replayed through the engine as it happened.
 
 The clicks (`traffic`), orders and refunds (`orders`) are written as the tracker writes them, to
-the tracker's streams in Redis under a scratch key prefix, four weeks at a time in the order
-the tracker would have appended them; after each the ingest worker (`api.ingest.Worker`,
-`drain`) reads them into the database: attribution, holds, commissions, reversals and rollups
-are the worker's, nothing here writes them. Between the rounds, people's actions run at the time
-they happened (`actions`): flat fees, gifted costs, reviews, payout batches.
+the tracker's streams in Redis under a scratch key prefix, in rounds of four weeks (the clicks
+of a round go with the orders of the round before), in the order the tracker would have
+appended them; after each round the ingest worker (`api.ingest.Worker`, `drain`) reads them
+into the database: attribution, holds, commissions, reversals and rollups are the worker's,
+nothing here writes them. Between the rounds, people's actions run at the time they happened
+(`actions`): flat fees, gifted costs, reviews, payout batches.
 
 The worker works inside the seeding transaction: its sessions share the seeding session's
 connection and each of its transactions is a SAVEPOINT (SQLAlchemy's `create_savepoint`), so
@@ -181,6 +182,7 @@ def seed_history(state: Seeding, redis: Any | None = None) -> None:
             if i:
                 actions.run_until(ends[i - 1])
             state.progress("history", i, len(ends))
+    actions.prepare_todays_batches()
     session.flush()
     # What the worker recorded, counted in the database (its own statistics are its business).
     orgs = state.result.organization_ids

@@ -1,4 +1,4 @@
-"""Demo tracked links and discount codes, for a sample of the live partnerships.
+"""Demo tracked links and discount codes, for a few live partnerships of every live campaign.
 
 Codes are made as the API makes them: a link's code is `api.tracking.codes.link_code` of its id
 (the same hashids), a discount code the first free `default_code_candidates` of the creator's
@@ -15,19 +15,23 @@ from api.models import DiscountCode, TrackedLink
 from api.settings import get_settings
 from api.tracking.codes import default_code_candidates, link_code
 
-LINKS = 20  # live partnerships with a link and a code
+LINKS_PER_CAMPAIGN = 4  # live partnerships of each live campaign with a link and a code
 PERCENT_OFF_BPS = 1_500
 
 
 def seed_links(state: Seeding) -> None:
     rng = state.rng
     settings = get_settings()
-    live = [
-        row
-        for row in state.partnerships
-        if row.partnership.status == "ACTIVE" and row.spec.status == "ACTIVE"
-    ]
-    chosen = rng.sample(live, k=min(LINKS, len(live)))
+    chosen = []
+    for _spec, campaign in state.campaigns:  # some in every live campaign
+        live = [
+            row
+            for row in state.partnerships
+            if row.campaign is campaign
+            and row.partnership.status == "ACTIVE"
+            and row.spec.status == "ACTIVE"
+        ]
+        chosen += rng.sample(live, k=min(LINKS_PER_CAMPAIGN, len(live)))
     chosen.sort(key=lambda row: row.partnership.id)  # keeps ids, and so codes, in a stable order
     state.progress("links", 0, len(chosen))
     used: set[tuple[int, str]] = set()

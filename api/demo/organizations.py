@@ -65,9 +65,8 @@ def seed_keys(state: Seeding) -> None:
                 influencer_id=bound,
                 name=f"demo {role.value.lower()}",
             )
-            if role is Role.FINANCE:  # who the history's reviews and payouts are by
-                viewer = Viewer(key.id, org.id, role, prefix=key.prefix, name=key.name)
-                state.finance_labels[org.id] = viewer.label
+            viewer = Viewer(key.id, org.id, role, prefix=key.prefix, name=key.name)
+            state.labels.setdefault(org.id, {})[role] = viewer.label
             state.result.keys[org.name][role] = clear
             done += 1
             state.progress("api keys", done, total)

@@ -82,9 +82,9 @@ class Seeding:
     campaigns: list[tuple[CampaignSpec, Campaign]] = field(default_factory=list)
     partnerships: list[PartnershipRow] = field(default_factory=list)
     links: list[DemoLink] = field(default_factory=list)
-    # By organization, its demo FINANCE key as the mutations name who did something
-    # (`Viewer.label`): the history's reviews are made with it.
-    finance_labels: dict[int, str] = field(default_factory=dict)
+    # By organization and role, its demo key as the mutations name who did something
+    # (`Viewer.label`): content reviews are the MANAGER's, order reviews the FINANCE key's.
+    labels: dict[int, dict[Role, str]] = field(default_factory=dict)
 
     def count(self, name: str, n: int) -> None:
         self.result.counts[name] = self.result.counts.get(name, 0) + n
