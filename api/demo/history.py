@@ -17,7 +17,7 @@ The worker stamps what it posts (commission entries, reversals) with the wall cl
 its `clock`: those entries are dated at seeding time, while the orders, refunds and clicks keep
 their history dates and people's actions (flat fees, reviews, payouts) theirs. So the payout
 batches of past months cover flat fees and reviewed orders; the worker's commissions are still
-pending (or, without a hold, available to the next batch once the DRAFT one is paid).
+pending, or, without a hold, in today's DRAFT batch.
 """
 
 from __future__ import annotations
