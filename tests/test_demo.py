@@ -518,11 +518,13 @@ def test_same_seed_same_data_and_one_transaction(s: Session, tmp_path: Path) -> 
         assert fingerprint(other) != fingerprint(s)
 
 
-def test_print_progress(capsys: pytest.CaptureFixture[str]) -> None:
-    demo.print_progress("influencers", 120, 300)
-    demo.print_progress("influencers", 300, 300)
+def test_progress_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from api.cli import progress
+
+    progress.show("influencers", 120, 300)
+    progress.show("influencers", 300, 300)
     err = capsys.readouterr().err
-    assert "\r[############..................] influencers 120/300" in err
+    assert "\r[############..................]  40% influencers 120/300" in err
     assert err.endswith("\n")
 
 

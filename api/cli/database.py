@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from api.cli import progress
 from api.cli.common import print_keys, session
 
 
@@ -26,7 +27,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not demo.is_empty(db) and not args.force:
             print("the database already has data: nothing seeded (use --force)", file=sys.stderr)
             return 0
-        result = demo.seed(db, progress=demo.print_progress)
+        result = demo.seed(db, progress=progress.show)
     print_keys(result)
     return 0
 

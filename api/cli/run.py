@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.cli import progress
 from api.cli.checks import DATABASE, REDIS
 from api.cli.common import print_keys, session
 
@@ -176,7 +177,7 @@ def prepare() -> tuple[Any, Any]:
     result = None
     with session() as db:
         if demo.is_empty(db):
-            result = demo.seed(db, progress=demo.print_progress)
+            result = demo.seed(db, progress=progress.show)
         org = db.scalars(select(Organization).order_by(Organization.id).limit(1)).first()
     republish()
     return result, org

@@ -16,7 +16,6 @@ and payouts people made meanwhile (`actions`). The fixed material is `catalog`.
 from __future__ import annotations
 
 import random
-import sys
 from datetime import datetime
 from typing import Any
 
@@ -35,23 +34,12 @@ from api.influencers.audience import refresh_scores
 from api.influencers.stats import influencer_stats
 from api.models import Organization
 
-__all__ = ["DemoResult", "influencer_stats", "is_empty", "print_progress", "seed"]
+__all__ = ["DemoResult", "influencer_stats", "is_empty", "seed"]
 
 
 def is_empty(session: Session) -> bool:
     """True when there is no organization yet: the database has never been seeded or used."""
     return session.scalar(select(Organization.id).limit(1)) is None
-
-
-def print_progress(phase: str, done: int, total: int) -> None:
-    """One progress line on stderr, redrawn in place: `[#########.....] influencers 120/300`."""
-    width = 30
-    filled = width if total <= 0 else min(width, done * width // total)
-    line = f"[{'#' * filled}{'.' * (width - filled)}] {phase} {done}/{total}"
-    sys.stderr.write("\r" + line.ljust(72))
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def seed(
