@@ -1,9 +1,10 @@
 """The README's walkthrough, run as written against a started stack, so it cannot drift.
 
-`vouch run` starts the API, the tracker and the worker (on free ports, a fresh SQLite file and
-the embedded Redis, as `make run` does on a new machine); then every fenced `sh` and `graphql`
-block of the README runs in order. A block says how in an HTML comment on the line above it,
-which GitHub does not show:
+`vouch run` starts the API, the tracker and the worker on free ports and a fresh database: a
+SQLite file and the embedded Redis, as `make run` does on a new machine, or a new PostgreSQL
+database and a prefix of its own on the Redis of TEST_DATABASE_URL / TEST_REDIS_URL. Then every
+fenced `sh` and `graphql` block of the README runs in order. A block says how in an HTML
+comment on the line above it, which GitHub does not show:
 
     <!-- readme: as=MANAGER save=partnership=data.partnerships.nodes.0.id -->
     <!-- readme: sh save=vclid=/vclid=([\\w-]+)/ expect=/"accepted"/ -->
@@ -21,9 +22,11 @@ marker, so none escapes the test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -35,6 +38,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests.redis_server import free_port
 
@@ -163,17 +167,47 @@ def _keys_of(banner: str) -> dict[str, str]:
     return keys
 
 
+@contextlib.contextmanager
+def _fresh_database(work: Path) -> Iterator[str]:
+    """A database of the walkthrough's own: PostgreSQL when the suite runs on it, else SQLite."""
+    base = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not base:
+        yield f"sqlite:///{work / 'vouch.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"vouch_readme_{secrets.token_hex(4)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{base.rpartition('/')[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("readme")
+    with _fresh_database(work) as database_url:
+        yield from _stack(work, database_url)
+
+
+def _stack(work: Path, database_url: str) -> Iterator[Stack]:
     api_port, tracker_port = free_port(), free_port()
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_CLUSTER_URL", "REDIS_PREFIX")
     }
+    redis_url = os.environ.get("TEST_REDIS_URL", "").strip()
+    prefix = f"readme-{secrets.token_hex(4)}"
+    if redis_url:
+        env |= {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
     env |= {
-        "DATABASE_URL": f"sqlite:///{work / 'vouch.db'}",
+        "DATABASE_URL": database_url,
         "VOUCH_VAR_DIR": str(work / "var"),
         "API_PORT": str(api_port),
         "TRACKER_PORT": str(tracker_port),
@@ -192,9 +226,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     api, tracker = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{tracker_port}"
     try:
         banner = _wait_for_stack(proc, work / "run.log", api, tracker)
-        redis_url = re.search(r"^\s+redis\s+(\S+)", banner, re.M)
-        if redis_url:
-            env["REDIS_URL"] = redis_url.group(1)
+        embedded = re.search(r"^\s+redis\s+(\S+)", banner, re.M)
+        if embedded and not redis_url:
+            env["REDIS_URL"] = embedded.group(1)
         yield Stack(api, tracker, env, _keys_of(banner), [banner])
     finally:
         os.killpg(proc.pid, signal.SIGINT)
@@ -204,6 +238,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         log.close()
+        if redis_url:
+            client = redis.Redis.from_url(redis_url)
+            for key in client.scan_iter(match=f"{prefix}:*"):
+                client.delete(key)
+            client.close()
 
 
 def _wait_for_stack(proc: subprocess.Popen[bytes], log: Path, api: str, tracker: str) -> str:
