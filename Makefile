@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
+.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,17 @@ test: $(STAMP) chromium
 
 schema: $(STAMP)
 	$(BIN)/vouch schema --output schema.graphql
+
+# The GraphQL endpoint fuzzed from its schema for longer than the suite's short run
+# (FUZZ_EXAMPLES documents per operation; on PostgreSQL too when TEST_DATABASE_URL is set).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	env -u TEST_DATABASE_URL -u DATABASE_URL FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		env -u DATABASE_URL FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+			$(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -322,3 +322,19 @@ def test_wrong_types_are_graphql_errors_not_500(gql, factory):
         'name: "n", objective: NOPE, landingUrl: "u"}) { userErrors { code } } }',
     )
     assert response.status_code == 200 and response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ conversions(first: 5, filter: {from: "2026-01-01T00:00:00"}) { totalCount } }',
+        '{ conversions(first: 5, filter: {to: "2026-01-01T00:00:00"}) { totalCount } }',
+        '{ ledgerEntries(first: 5, filter: {from: "2026-01-01T00:00:00"}) { totalCount } }',
+        '{ ledgerEntries(first: 5, filter: {to: "2026-01-01T00:00:00"}) { totalCount } }',
+    ],
+)
+def test_a_time_without_a_zone_in_a_filter_is_an_error_not_a_crash(gql, factory, query):
+    """Found by tests/test_fuzz.py: a naive datetime reached the UTC column type."""
+    w = factory.world()
+    [error] = gql.errors(w["keys"]["FINANCE"], query)
+    assert "needs a time zone" in error["message"]

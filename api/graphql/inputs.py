@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from graphql import GraphQLError
+
 from api.graphql.errors import problem
 
 
@@ -25,6 +27,14 @@ def required_text(value: str | None, field: str, limit: int) -> str:
     result = text(value, field, limit, required=True)
     assert result is not None  # text() raised for a blank value
     return result
+
+
+def aware_argument(value: datetime | None, name: str) -> datetime | None:
+    """`aware` for a query's argument or filter: a GraphQL error, since a query has no
+    userErrors."""
+    if value is not None and value.tzinfo is None:
+        raise GraphQLError(f"{name} needs a time zone, e.g. 2026-12-01T00:00:00Z")
+    return value
 
 
 def aware(value: datetime | None, field: str) -> datetime | None:

@@ -9,6 +9,7 @@ from api.finance.balances import balance as compute_balance
 from api.finance.errors import FinanceError as FinanceProblem
 from api.finance.statements import parse_period
 from api.finance.statements import statement as compute_statement
+from api.graphql import inputs
 from api.graphql.context import Info
 from api.graphql.finance.types import (
     Balance,
@@ -91,9 +92,9 @@ class FinanceQuery:
             if filter.campaign_id is not None:
                 stmt = stmt.where(m.campaign_id == (decode_id(filter.campaign_id, "Campaign") or 0))
             if filter.from_ is not None:
-                stmt = stmt.where(m.occurred_at >= filter.from_)
+                stmt = stmt.where(m.occurred_at >= inputs.aware_argument(filter.from_, "from"))
             if filter.to is not None:
-                stmt = stmt.where(m.occurred_at < filter.to)
+                stmt = stmt.where(m.occurred_at < inputs.aware_argument(filter.to, "to"))
         return paginate(
             info,
             stmt,
@@ -124,9 +125,9 @@ class FinanceQuery:
             if filter.currency is not None:
                 stmt = stmt.where(m.currency == _currency(filter.currency))
             if filter.from_ is not None:
-                stmt = stmt.where(m.created_at >= filter.from_)
+                stmt = stmt.where(m.created_at >= inputs.aware_argument(filter.from_, "from"))
             if filter.to is not None:
-                stmt = stmt.where(m.created_at < filter.to)
+                stmt = stmt.where(m.created_at < inputs.aware_argument(filter.to, "to"))
         return paginate(
             info,
             stmt,
@@ -164,8 +165,7 @@ class FinanceQuery:
         as_of: datetime | None = None,
     ) -> Balance | None:
         code = _currency(currency)
-        if as_of is not None and as_of.tzinfo is None:
-            raise GraphQLError("asOf needs a time zone, e.g. 2026-10-31T23:59:59Z")
+        inputs.aware_argument(as_of, "asOf")
         pk = _influencer_pk(info, influencer_id)
         if pk is None:
             return None
