@@ -13,11 +13,10 @@ connection and each of its transactions is a SAVEPOINT (SQLAlchemy's `create_sav
 the caller still commits or rolls back the whole data set at once. The scratch keys are deleted
 at the end.
 
-The worker stamps what it posts (commission entries, reversals) with the wall clock, not with
-its `clock`: those entries are dated at seeding time, while the orders, refunds and clicks keep
-their history dates and people's actions (flat fees, reviews, payouts) theirs. So the payout
-batches of past months cover flat fees and reviewed orders; the worker's commissions are still
-pending, or, without a hold, in today's DRAFT batch.
+The worker stamps what it posts (commission entries, reversals) with its `clock`, which here
+is the replayed time of each round, so those entries are dated within the history as the
+orders, refunds, clicks and people's actions (flat fees, reviews, payouts) are; each month's
+payout batch pays what was available by then.
 """
 
 from __future__ import annotations

@@ -17,13 +17,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 
 import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import utcnow
 from api.ingest.clicks import ClickStats, ClickValues, Links, click_values, ingest_clicks
 from api.ingest.conversions import (
     Context,
@@ -277,9 +277,14 @@ class BatchWriter:
                     )
                 )
                 waiting.update((int(b), str(o)) for b, o in rows)
-            now = utcnow()
+            now = self.now()
             for brand_id, order_id in sorted(waiting & touched):
                 apply_waiting(session, brand_id, order_id, now)
+
+    def now(self) -> datetime:
+        """The time the ledger entries of a batch are stamped with: the worker's clock (the
+        wall clock, or the demo's replayed time)."""
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def _context(self, conversions: list[tuple[Entry, ConversionEvent | RefundEvent]]) -> Context:
         # A shopper clicks before buying, so the click entry precedes the order's first entry in
@@ -300,4 +305,4 @@ class BatchWriter:
                 return False  # give up waiting: attribute with what the database has
             return watermark < first_ms.get(event_.event_id, 0)
 
-        return Context(now=utcnow(), brands=self._brands, click_may_arrive=click_may_arrive)
+        return Context(now=self.now(), brands=self._brands, click_may_arrive=click_may_arrive)
