@@ -94,3 +94,18 @@ def visible(model: Any, viewer: Viewer) -> list[ColumnElement[bool]]:
 
 def scoped(model: Any, viewer: Viewer) -> Select[Any]:
     return select(model).where(*visible(model, viewer))
+
+
+def share_of(viewer: Viewer) -> int | None:
+    """Whose share of a figure summed over partnerships (a campaign's performance, say) the
+    viewer may read: None for the whole figure; for an INFLUENCER key, its influencer's share,
+    the sum over its own partnerships only (0, nobody's, for a key bound to no influencer)."""
+    if viewer.role is not Role.INFLUENCER:
+        return None
+    return viewer.influencer_id or 0
+
+
+def sees_whole_campaigns(viewer: Viewer) -> bool:
+    """Whether the viewer may read what concerns every partnership of a campaign and cannot be
+    split into shares (its budget, the plan partnerships inherit): not an INFLUENCER key."""
+    return share_of(viewer) is None
