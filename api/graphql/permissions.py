@@ -2,7 +2,10 @@
 
 Every read goes through `scoped()`, which adds the organization filter and, for INFLUENCER keys,
 restricts rows to those that belong to the key's influencer. Nested fields and `node(id:)` use it
-too, so another tenant's global id simply resolves to nothing.
+too, so another tenant's global id simply resolves to nothing. A figure summed over a row an
+INFLUENCER key may see but shares with other influencers (a campaign's performance) is its own
+share only (`share_of`); one that cannot be split (a campaign's budget) is null for it.
+`tests/test_influencer_scope.py` walks every figure of the schema with an INFLUENCER key.
 """
 
 from __future__ import annotations
