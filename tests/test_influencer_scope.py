@@ -604,6 +604,12 @@ def test_an_influencer_reads_no_figure_of_another(gql, world):
         for name, state in FIGURES.items():
             if state == REFUSED:
                 assert all(v is None for v in seen.of(name)), name
+        if side is a:  # A's money: its commission, in its balance, statement and payout line
+            own = {"amount": f"{A_PERFORMANCE['commission'] / 100:.2f}", "currency": "EUR"}
+            assert seen.of("PayoutBatch.total") == [own]
+            assert seen.of("PayoutLine.amount") == [own]
+            assert seen.of("Balance.available") == [own]
+            assert seen.of("Statement.credits") == [own]
         if side is b:  # B's records are out of reach, whoever asks for them by id
             for name in ("Query.balance", "Query.statement", "Query.influencer"):
                 assert seen.of(name) == [None], name
