@@ -256,8 +256,9 @@ def _select(
     t: GraphQLObjectType, values: dict[str, Any], expanded: set[str], depth: int
 ) -> tuple[str, Shape]:
     """The selection of every field of `t`: object types are expanded once per document (the
-    first, shallowest place they appear: the documents stay small and acyclic) except small
-    value types (Money, Performance, ...), which are selected wherever they are."""
+    first place they appear, depth first: the documents stay small and acyclic; every document
+    expands them somewhere else) except small value types (Money, Performance, ...), which are
+    selected wherever they are."""
     parts, shape = [], Shape()
     for name, f in t.fields.items():
         if name == "edges":  # the same nodes as `nodes`
@@ -601,6 +602,11 @@ def test_an_influencer_reads_no_figure_of_another(gql, world):
                 assert obj["totalCount"] == len(obj["nodes"]), (name, path, obj)
         for compliance in seen.of("Campaign.disclosureCompliance"):
             assert sum(compliance.values()) == a.deliverables, compliance
+        # The campaign's lists are A's part of it.
+        assert seen.of("Campaign.partnerships")
+        assert all(len(p) == 1 for p in seen.of("Campaign.partnerships"))
+        assert seen.of("Campaign.deliverables")
+        assert all(len(d) == a.deliverables for d in seen.of("Campaign.deliverables"))
         for name, state in FIGURES.items():
             if state == REFUSED:
                 assert all(v is None for v in seen.of(name)), name
