@@ -256,8 +256,8 @@ def _select(
     t: GraphQLObjectType, values: dict[str, Any], expanded: set[str], depth: int
 ) -> tuple[str, Shape]:
     """The selection of every field of `t`: object types are expanded once per document (the
-    first place they appear, depth first: the documents stay small and acyclic; every document
-    expands them somewhere else) except small value types (Money, Performance, ...), which are
+    first place they appear, depth first, so a type left out here was selected in full earlier
+    in the document: documents stay small and acyclic) except small value types (Money, Performance, ...), which are
     selected wherever they are."""
     parts, shape = [], Shape()
     for name, f in t.fields.items():
