@@ -4,7 +4,9 @@ Everything comes from hourly rollups, never raw clicks, conversions or ledger en
 from `ClickRollup`; approved conversions, their revenue net of applied refunds (at the order's
 hour), commission net of reversals and fees (at the entry's hour) from `PerformanceRollup`; cost
 adds gifted-product value (`campaign_costs`, a row per partnership). Everything is in one
-currency: rows in other currencies are left out.
+currency: rows in other currencies are left out. Rollups are keyed by partnership, so one
+influencer's share of a campaign (or of a link, a partnership) is the sum over its own
+partnerships' rows: the same statements with one more condition.
 """
 
 from __future__ import annotations
@@ -107,12 +109,15 @@ def performance_of_many(
     currency: str,
     start: datetime,
     end: datetime,
+    *,
+    share_of: int | None = None,
 ) -> dict[int, Performance]:
     """The performance of many scopes of one kind ("campaign_id", "partnership_id",
     "influencer_id", "link_id"; None: the whole organization, under id 0) in three aggregate
     statements grouped by scope, whatever the number of scopes or the data size (a page of
-    campaigns costs what one does). Rollups are hourly: `start` and `end` are rounded down to
-    the hour (UTC)."""
+    campaigns costs what one does). With `share_of` (an influencer's id), only that
+    influencer's share: the rows of its own partnerships. Rollups are hourly: `start` and `end`
+    are rounded down to the hour (UTC)."""
     start, end = hour_of(start), hour_of(end)
     wanted = sorted(set(ids))
 
@@ -126,6 +131,7 @@ def performance_of_many(
             c.hour >= start,
             c.hour < end,
             *_in(click_key, kind, wanted),
+            *_share(c, share_of),
         )
         .group_by(click_key)
     ).all()
@@ -146,6 +152,7 @@ def performance_of_many(
             r.hour >= start,
             r.hour < end,
             *_in(rollup_key, kind, wanted),
+            *_share(r, share_of),
         )
         .group_by(rollup_key)
     ).all()
@@ -164,6 +171,7 @@ def performance_of_many(
                     cost.created_at >= start,
                     cost.created_at < end,
                     *_in(cost_key, kind, wanted),
+                    *_share(cost, share_of),
                 )
                 .group_by(cost_key)
             )
@@ -202,3 +210,9 @@ def _group(model: Any, kind: str | None) -> tuple[Any, Any]:
 
 def _in(column: Any, kind: str | None, ids: list[int]) -> list[ColumnElement[bool]]:
     return [] if kind is None else [column.in_(ids)]
+
+
+def _share(model: Any, influencer_id: int | None) -> list[ColumnElement[bool]]:
+    """The rows of `model` that are `influencer_id`'s share (every row for None), as the model
+    declares it (`influencer_scope`: its partnerships' rows)."""
+    return [] if influencer_id is None else [model.influencer_scope(influencer_id)]

@@ -2,7 +2,10 @@
 
 Every read goes through `scoped()`, which adds the organization filter and, for INFLUENCER keys,
 restricts rows to those that belong to the key's influencer. Nested fields and `node(id:)` use it
-too, so another tenant's global id simply resolves to nothing.
+too, so another tenant's global id simply resolves to nothing. A figure summed over a row an
+INFLUENCER key may see but shares with other influencers (a campaign's performance) is its own
+share only (`share_of`); one that cannot be split (a campaign's budget) is null for it.
+`tests/test_influencer_scope.py` walks every figure of the schema with an INFLUENCER key.
 """
 
 from __future__ import annotations
@@ -94,3 +97,18 @@ def visible(model: Any, viewer: Viewer) -> list[ColumnElement[bool]]:
 
 def scoped(model: Any, viewer: Viewer) -> Select[Any]:
     return select(model).where(*visible(model, viewer))
+
+
+def share_of(viewer: Viewer) -> int | None:
+    """Whose share of a figure summed over partnerships (a campaign's performance, say) the
+    viewer may read: None for the whole figure; for an INFLUENCER key, its influencer's share,
+    the sum over its own partnerships only (0, nobody's, for a key bound to no influencer)."""
+    if viewer.role is not Role.INFLUENCER:
+        return None
+    return viewer.influencer_id or 0
+
+
+def sees_whole_campaigns(viewer: Viewer) -> bool:
+    """Whether the viewer may read what concerns every partnership of a campaign and cannot be
+    split into shares (its budget, the plan partnerships inherit): not an INFLUENCER key."""
+    return share_of(viewer) is None

@@ -14,6 +14,7 @@ from api.graphql.errors import error_type
 from api.graphql.finance.performance import own_currency, performance_field
 from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
+from api.graphql.permissions import sees_whole_campaigns
 from api.graphql.relay import ModelNode
 from api.models import Brand as BrandModel
 from api.models import Campaign as CampaignModel
@@ -63,8 +64,13 @@ class Campaign(ModelNode):
     updated_at: datetime
     archived_at: datetime | None
 
-    @strawberry.field
-    def budget(self) -> Money | None:
+    @strawberry.field(
+        description="What the brand means to spend on every partnership; null for an INFLUENCER "
+        "key (a figure of the whole campaign)."
+    )
+    def budget(self, info: Info) -> Money | None:
+        if not sees_whole_campaigns(info.context.viewer):
+            return None
         return Money.of(self.row.budget_amount, self.currency)
 
     @strawberry.field
@@ -72,8 +78,14 @@ class Campaign(ModelNode):
         row = await by_id(info.context, BrandModel).load(self.row.brand_id)
         return Brand.from_row(row) if row else None
 
-    @strawberry.field(description="The campaign's plan; partnerships may override parts of it.")
-    def compensation_plan(self) -> CompensationPlan | None:
+    @strawberry.field(
+        description="The campaign's plan; partnerships may override parts of it. Null for an "
+        "INFLUENCER key: its own terms are its partnership's `compensation` (the campaign's are "
+        "those of every partnership without an override)."
+    )
+    def compensation_plan(self, info: Info) -> CompensationPlan | None:
+        if not sees_whole_campaigns(info.context.viewer):
+            return None
         stored = self.row.compensation
         return (
             CompensationPlan.of(commission.CompensationPlan.from_dict(stored)) if stored else None

@@ -15,6 +15,7 @@ from api.finance.performance import Performance, performance_of_many
 from api.graphql.context import Context, Info
 from api.graphql.loaders import by_id
 from api.graphql.money import Money
+from api.graphql.permissions import share_of
 from api.models import Campaign as CampaignModel
 from api.money import MoneyError, normalize_currency
 
@@ -43,7 +44,10 @@ class PerformanceType:
     roas: Decimal | None = strawberry.field(description="revenue / cost.")
 
 
-DESCRIPTION = "Clicks, conversions, revenue and cost over [from, to)."
+DESCRIPTION = (
+    "Clicks, conversions, revenue and cost over [from, to); for an INFLUENCER key, its own "
+    "partnerships' share only."
+)
 Currency = Callable[[Info, Any], Awaitable[str]]
 
 
@@ -93,7 +97,9 @@ async def resolve_performance(
     info: Info, scope: dict[str, int], currency: str, start: datetime, end: datetime
 ) -> PerformanceType:
     """One scope's performance; the scopes of a page (every campaign of a connection, say) are
-    computed together by one DataLoader, in the same three statements as one scope."""
+    computed together by one DataLoader, in the same three statements as one scope. An
+    INFLUENCER key reads its own share only (`share_of`): a campaign's performance is then the
+    sum over its own partnerships of that campaign, never the other influencers' results."""
     if start.tzinfo is None or end.tzinfo is None:
         raise GraphQLError("from and to need a time zone, e.g. 2026-10-01T00:00:00Z")
     if end <= start:
@@ -133,7 +139,14 @@ def _loader(
 
     async def load(ids: list[int]) -> list[Performance]:
         found = performance_of_many(
-            ctx.session, ctx.viewer.organization_id, kind, ids, currency, start, end
+            ctx.session,
+            ctx.viewer.organization_id,
+            kind,
+            ids,
+            currency,
+            start,
+            end,
+            share_of=share_of(ctx.viewer),
         )
         return [found[i] for i in ids]
 
