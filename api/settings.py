@@ -55,6 +55,11 @@ class Settings:
     max_tokens: int = 5000
     max_page_size: int = 100
     default_page_size: int = 20
+    # URL inputs may point at loopback, private and link-local addresses and internal host
+    # names (`api.domain.validation.public_url`): for local development only.
+    allow_private_urls: bool = field(
+        default_factory=lambda: env_choice("ALLOW_PRIVATE_URLS", "0", ("0", "1")) == "1"
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 
