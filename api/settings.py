@@ -16,6 +16,7 @@ from tracker.settings import (
     SettingError,
     TrackerSettings,
     env_choice,
+    env_count,
     env_int,
 )
 
@@ -55,6 +56,22 @@ class Settings:
     max_tokens: int = 5000
     max_page_size: int = 100
     default_page_size: int = 20
+    # URL inputs may point at loopback, private and link-local addresses and internal host
+    # names (`api.domain.validation.public_url`): for local development only.
+    allow_private_urls: bool = field(
+        default_factory=lambda: env_choice("ALLOW_PRIVATE_URLS", "0", ("0", "1")) == "1"
+    )
+    # Failed authentications allowed per window, per client and per key prefix, before 429
+    # (`api.accounts.lockout`). 0: no limit.
+    auth_failures_per_client: int = field(
+        default_factory=lambda: env_count("AUTH_FAILURES_PER_CLIENT", 20)
+    )
+    auth_failures_per_key: int = field(
+        default_factory=lambda: env_count("AUTH_FAILURES_PER_KEY", 20)
+    )
+    auth_failure_window_seconds: int = field(
+        default_factory=lambda: env_count("AUTH_FAILURE_WINDOW", 60, minimum=1)
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

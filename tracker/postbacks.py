@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tracker import globalid, keys
+from tracker import globalid, keys, ratelimit
 from tracker.conversions import (
     ConversionEvent,
     FieldError,
@@ -388,8 +388,11 @@ class Postbacks:
         if not secrets:
             raise _Refused(_error(401, "no valid postback secret for this brand", "Vouch-Brand"))
         if not _matches(secrets, timestamp, body, given):
+            # counted per brand: 429 past its limit (`tracker.ratelimit.postback_refusal`)
+            limited = await ratelimit.postback_refusal(self.redis(), self.prefix, brand_id)
             raise _Refused(
-                _error(401, "Vouch-Signature: the signature does not match", "Vouch-Signature")
+                limited
+                or _error(401, "Vouch-Signature: the signature does not match", "Vouch-Signature")
             )
         return brand_id, body
 

@@ -68,6 +68,14 @@ def env_float(name: str, default: float) -> float:
     return _parse(name, default, float, "not a number")
 
 
+def env_count(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number of at least `minimum` (a limit, a window in seconds)."""
+    value = env_int(name, default)
+    if value < minimum:
+        raise SettingError(name, str(value), f"must be at least {minimum}")
+    return value
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _env(name, default).lower()
     if value not in choices:
@@ -146,6 +154,14 @@ class TrackerSettings:
         default_factory=lambda: env_float("TRACKER_DEDUPE_WINDOW", 3600)
     )
     dedupe_size: int = field(default_factory=lambda: env_int("TRACKER_DEDUPE_SIZE", 100000))
+    # Postbacks with a bad signature allowed per brand and window; beyond, they are answered
+    # 429 (`tracker.ratelimit`). 0: no limit.
+    postback_failures_per_brand: int = field(
+        default_factory=lambda: env_count("POSTBACK_FAILURES_PER_BRAND", 60)
+    )
+    postback_failure_window_seconds: int = field(
+        default_factory=lambda: env_count("POSTBACK_FAILURE_WINDOW", 60, minimum=1)
+    )
     # Click events are buffered and written in batches of at most batch_size, at most
     # flush_delay_ms after the first buffered one, by up to max_flushes concurrent writes;
     # beyond buffer_size buffered events the excess goes to the spool.

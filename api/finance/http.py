@@ -1,6 +1,7 @@
 """`GET /exports/statements.csv?period=2026-10[&currency=EUR][&summary=1]`: a streamed CSV.
 
-FINANCE or ADMIN bearer key (401 missing/bad key, 403 other roles); bad parameters are 422 with
+FINANCE or ADMIN bearer key (401 missing/bad key, 403 other roles, 429 with Retry-After after
+too many failed attempts: `api.accounts.lockout`); bad parameters are 422 with
 `{"error": ..., "field": ...}`. The viewer's organization only.
 """
 
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from api.accounts import keys, roles
+from api.accounts import lockout, roles
 from api.finance.errors import FinanceError
 from api.finance.export import stream
 from api.finance.statements import parse_period
@@ -18,7 +19,13 @@ from api.money import MoneyError, normalize_currency
 
 
 async def statements_csv(request: Request) -> Response:
-    viewer = await run_in_threadpool(keys.viewer_for, request.headers.get("authorization"))
+    viewer = await run_in_threadpool(lockout.authenticate_request, request)
+    if isinstance(viewer, lockout.Limited):
+        return JSONResponse(
+            {"error": viewer.message, "retry_after": viewer.retry_after},
+            status_code=429,
+            headers={"Retry-After": str(viewer.retry_after)},
+        )
     if viewer is None:
         return JSONResponse(
             {"error": "missing or invalid API key: send 'Authorization: Bearer <key>'"},

@@ -32,7 +32,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from api.accounts import keys
+from api.accounts import lockout
 from api.graphql.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -166,8 +166,10 @@ class GraphQLView(GraphQL[Context, None]):
 
 
 class RequireKey:
-    """401 for a missing or unknown key, before any GraphQL work. The GraphiQL page itself (a
-    browser GET asking for HTML) is served without a key: the key goes in its headers tab."""
+    """401 for a missing or unknown key, before any GraphQL work; 429 with Retry-After for a
+    client (or key prefix) with too many failed attempts (`api.accounts.lockout`). The GraphiQL
+    page itself (a browser GET asking for HTML) is served without a key: the key goes in its
+    headers tab."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -178,7 +180,25 @@ class RequireKey:
             return
         request = Request(scope)
         if not wants_graphiql(request.method, request.headers, request.query_params):
-            viewer = await run_in_threadpool(keys.viewer_for, request.headers.get("authorization"))
+            viewer = await run_in_threadpool(lockout.authenticate_request, request)
+            if isinstance(viewer, lockout.Limited):
+                response = JSONResponse(
+                    {
+                        "errors": [
+                            {
+                                "message": viewer.message,
+                                "extensions": {
+                                    "code": "RATE_LIMITED",
+                                    "retryAfter": viewer.retry_after,
+                                },
+                            }
+                        ]
+                    },
+                    status_code=429,
+                    headers={"Retry-After": str(viewer.retry_after)},
+                )
+                await response(scope, receive, send)
+                return
             if viewer is None:
                 response = JSONResponse(
                     {

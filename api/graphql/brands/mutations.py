@@ -3,15 +3,14 @@ from __future__ import annotations
 import strawberry
 
 from api.db import utcnow
-from api.domain import validation
 from api.graphql import inputs
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
 from api.graphql.context import Info
-from api.graphql.errors import problem
 from api.graphql.lookup import load_visible
 from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
+from api.graphql.urls import checked_url
 from api.models import Brand as BrandModel
 from api.tracking import postback_secrets, publish
 
@@ -43,10 +42,7 @@ class BrandPayload:
 def _website(value: str | None) -> str | None:
     if value is None or value.strip() == "":
         return None
-    url = validation.http_url(value)
-    if url is None:
-        raise problem("website", "website must be an http(s) URL", "INVALID_URL")
-    return url
+    return checked_url(value, "website")
 
 
 def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> BrandModel:

@@ -29,6 +29,7 @@ from api.graphql.lookup import load_visible
 from api.graphql.money import MoneyInput, currency_or_error, minor_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
+from api.graphql.urls import checked_url
 from api.models import Campaign as CampaignModel
 from api.models import Partnership as PartnershipModel
 
@@ -161,10 +162,7 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
     if creating or data.brief is not None:
         row.brief = (data.brief or "").strip() or None
     if creating or data.landing_url is not None:
-        url = validation.http_url(data.landing_url or "")
-        if url is None:
-            raise problem("landingUrl", "landingUrl must be an http(s) URL", "INVALID_URL")
-        row.landing_url = url
+        row.landing_url = checked_url(data.landing_url or "", "landingUrl")
     if creating or data.allowed_domains is not None:
         row.allowed_domains = _list(
             data.allowed_domains, "allowedDomains", validation.domain, "domain"

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from api.accounts import roles
 from api.content import review
 from api.db import utcnow
-from api.domain import deliverable_status, validation
+from api.domain import deliverable_status
 from api.domain.deliverable_status import DeliverableStatus as StatusEnum
 from api.domain.disclosure import DisclosureInputError
 from api.domain.partnership_status import PartnershipStatus
@@ -31,6 +31,7 @@ from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
 from api.graphql.partnerships.mutations import actor, load_partnership
 from api.graphql.permissions import require
+from api.graphql.urls import checked_url
 from api.ledger.posting import credit_flat_fee
 from api.models import Campaign as CampaignModel
 from api.models import ContentSubmission as SubmissionModel
@@ -240,11 +241,10 @@ class ContentMutation:
                 )
             media_url = None
             if input.media_url is not None and input.media_url.strip():
-                media_url = validation.http_url(input.media_url)
-                if media_url is None:
-                    problems.append(
-                        Problem("mediaUrl", "mediaUrl must be an http(s) URL", "INVALID_URL")
-                    )
+                try:
+                    media_url = checked_url(input.media_url, "mediaUrl")
+                except UserErrors as exc:
+                    problems.extend(exc.problems)
             label = PlatformLabelEnum(input.platform_label) if input.platform_label else None
             if label is not None and not review.label_fits(label, row.platform):
                 problems.append(
@@ -335,9 +335,7 @@ class ContentMutation:
             ctx = info.context
             require(ctx.viewer, "content_review")
             row, _ = load_deliverable(info, input.deliverable_id)
-            url = validation.http_url(input.url)
-            if url is None:
-                raise problem("url", "url must be an http(s) URL", "INVALID_URL")
+            url = checked_url(input.url, "url")
             published_at = inputs.aware(input.published_at, "publishedAt") or utcnow()
             if published_at > utcnow():
                 raise problem("publishedAt", "publishedAt is in the future")

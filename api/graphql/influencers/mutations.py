@@ -24,6 +24,7 @@ from api.graphql.influencers.types import (
 from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
+from api.graphql.urls import checked_url
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import refresh_influencer_stats
 from api.models import Influencer as InfluencerModel
@@ -205,9 +206,10 @@ def _add_account(
         )
     url = None
     if a.url:
-        url = validation.http_url(a.url)
-        if url is None:
-            problems.append(Problem(f"{field}.url", "url must be an http(s) URL", "INVALID_URL"))
+        try:
+            url = checked_url(a.url, f"{field}.url")
+        except UserErrors as exc:
+            problems.extend(exc.problems)
     for name in ("followers", "following", "posts", "avg_likes", "avg_comments", "avg_views"):
         if getattr(a, name) < 0:
             camel = name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])

@@ -18,6 +18,7 @@ from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.graphql.tracking.types import DiscountCode, TrackedLink, TrackingError, TrackingErrorCode
+from api.graphql.urls import checked_url
 from api.models import Campaign as CampaignModel
 from api.models import DiscountCode as DiscountCodeModel
 from api.models import Partnership as PartnershipModel
@@ -161,7 +162,13 @@ class TrackingMutation:
             partnership, campaign = _issuable(info, input.partnership_id)
             allowed = campaign.allowed_domains or [validation.host_of(campaign.landing_url)]
             given = input.destination_url
-            url = validation.redirect_url(campaign.landing_url if given is None else given, allowed)
+            # where the shopper is sent must be public (the landing URL may predate that rule)
+            checked = checked_url(
+                campaign.landing_url if given is None else given,
+                "destinationUrl",
+                None if given is not None else "the campaign's landingUrl",
+            )
+            url = validation.redirect_url(checked, allowed)
             if url is None:
                 raise problem(
                     "destinationUrl",

@@ -1,0 +1,181 @@
+"""Failed-authentication limits of the API's key-protected endpoints (`/graphql` and
+`/exports/statements.csv`), kept in Redis (`tracker.ratelimit`) so that every API process
+shares them. Two counters of failures (a missing, unknown or revoked key), in fixed windows of
+AUTH_FAILURE_WINDOW seconds (60):
+
+- Per client: the keyed hash of its IP (IP_HASH_KEY; X-Forwarded-For believed only from
+  TRUSTED_PROXIES, as the tracker reads shoppers' IPs: `tracker.clientip`). After
+  AUTH_FAILURES_PER_CLIENT failures (20) the client is blocked until the window ends: every
+  request of it is 429, a right key included. A client trying keys must learn nothing from a
+  right guess, and a blocked request costs one Redis GET, no database query. Clients behind
+  one NAT share their limit; behind a reverse proxy, set TRUSTED_PROXIES, or every client is
+  the proxy and one guesser blocks everyone.
+- Per key prefix (the `1a2b3c4d` of `vch_1a2b3c4d_...`): after AUTH_FAILURES_PER_KEY failures
+  (20) presenting that prefix, from any number of clients, further failures with it are 429
+  and the key is logged; the right key still works. A key's prefix is no secret (`vouch keys
+  list`, the "FINANCE key 1a2b3c4d" labels on rows), so knowing one must not let anyone lock
+  its holder out.
+
+A successful request costs one Redis call (the GET of its client's counter) and writes nothing;
+only failures are counted. If Redis does not answer, authentication fails open: requests are
+authenticated as without a limit, a warning is logged, and Redis is not asked again for
+FAIL_OPEN_SECONDS, so a stalled Redis does not add its timeout to every request. Setting a limit
+to 0 turns it off.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from api.accounts.keys import KEY_PREFIX, Viewer, viewer_for
+from api.settings import Settings, get_settings
+from tracker import ratelimit
+from tracker.clientip import ClientIp, IpHasher
+
+log = logging.getLogger("vouch.api.lockout")
+
+FAIL_OPEN_SECONDS = 30.0
+# a key's prefix as `api.accounts.keys.create_key` makes it; anything else is not counted per key
+_PREFIX = re.compile(rf"{KEY_PREFIX}_([0-9a-f]{{8}})_")
+
+
+@dataclass(frozen=True, slots=True)
+class Limited:
+    """A request refused for too many failures: answer 429 with Retry-After."""
+
+    retry_after: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    client: ratelimit.FailureLimit
+    key: ratelimit.FailureLimit
+    ip: ClientIp
+    hash_ip: IpHasher
+
+
+@lru_cache(maxsize=4)
+def _limits(settings: Settings) -> _Limits:
+    window = settings.auth_failure_window_seconds
+    return _Limits(
+        ratelimit.FailureLimit("auth-client", settings.auth_failures_per_client, window),
+        ratelimit.FailureLimit("auth-key", settings.auth_failures_per_key, window),
+        ClientIp(settings.tracker.trusted_proxies),
+        IpHasher(settings.tracker.ip_hash_key.encode()),
+    )
+
+
+class _Breaker:
+    """Skips Redis for a while after it failed, warning once per outage."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def trip(self, doing: str) -> None:
+        with self._lock:
+            if self.open():
+                return
+            self._until = time.monotonic() + FAIL_OPEN_SECONDS
+        log.warning(
+            "Redis unavailable while %s: failed authentications are not limited for %.0f s",
+            doing,
+            FAIL_OPEN_SECONDS,
+            exc_info=True,
+        )
+
+    def reset(self) -> None:
+        self._until = 0.0
+
+
+breaker = _Breaker()
+
+
+def _redis() -> Any:
+    from api.tracking.publish import redis_client
+
+    return redis_client()
+
+
+def client_subject(settings: Settings, peer: str, forwarded_for: str) -> str:
+    """Who a request comes from, as its counter names it: the keyed hash of its IP."""
+    limits = _limits(settings)
+    return limits.hash_ip(limits.ip.resolve(peer, forwarded_for))[:32]
+
+
+def authenticate_request(request: Any) -> Viewer | Limited | None:
+    """`authenticate` for a Starlette request (blocking: call it in a worker thread)."""
+    peer = request.client.host if request.client else ""
+    headers = request.headers
+    return authenticate(headers.get("authorization"), peer, headers.get("x-forwarded-for", ""))
+
+
+def authenticate(
+    authorization: str | None, peer: str, forwarded_for: str = ""
+) -> Viewer | Limited | None:
+    """The viewer of a bearer key, None for a bad key (401), or `Limited` (429) when the client,
+    or the key prefix of a failing request, used up its failures. Blocking: runs in a worker
+    thread (it reads the key's row, as `keys.viewer_for` does)."""
+    settings = get_settings()
+    limits = _limits(settings)
+    prefix = settings.redis.prefix
+    client_key = limits.client.key(prefix, client_subject(settings, peer, forwarded_for))
+    if limits.client.enabled and not breaker.open():
+        try:
+            wait = ratelimit.blocked_for(_redis(), limits.client, client_key)
+        except Exception:
+            breaker.trip("checking a client's failed authentications")
+            wait = None
+        if wait is not None:
+            return Limited(wait, _message("from this client", wait))
+    viewer = viewer_for(authorization)
+    if viewer is not None:
+        return viewer
+    return _failed(settings, limits, client_key, authorization or "")
+
+
+def _failed(
+    settings: Settings, limits: _Limits, client_key: str, authorization: str
+) -> Limited | None:
+    if breaker.open():
+        return None
+    found = _PREFIX.match(authorization.partition(" ")[2].strip())
+    counted = [(limits.client, client_key, "from this client")]
+    if found:
+        key_prefix = found.group(1)
+        key = limits.key.key(settings.redis.prefix, key_prefix)
+        counted.append((limits.key, key, f"with key {key_prefix}"))
+    refusal = None
+    for limit, key, who in counted:
+        if not limit.enabled:
+            continue
+        try:
+            count = ratelimit.count_failure(_redis(), limit, key)
+        except Exception:
+            breaker.trip("counting a failed authentication")
+            return None
+        if count.failures == limit.limit:
+            log.warning(
+                "%d failed authentications %s within %d s: refused for %d s",
+                count.failures,
+                who if limit is limits.key else f"from client {key.rpartition(':')[2][:12]}",
+                limit.window_seconds,
+                count.retry_after,
+            )
+        if count.failures > limit.limit and refusal is None:
+            refusal = Limited(count.retry_after, _message(who, count.retry_after))
+    return refusal
+
+
+def _message(who: str, wait: int) -> str:
+    return f"too many failed authentications {who}: retry in {wait} s"
