@@ -257,8 +257,8 @@ def _select(
 ) -> tuple[str, Shape]:
     """The selection of every field of `t`: object types are expanded once per document (the
     first place they appear, depth first, so a type left out here was selected in full earlier
-    in the document: documents stay small and acyclic) except small value types (Money, Performance, ...), which are
-    selected wherever they are."""
+    in the document: documents stay small and acyclic) except small value types (Money,
+    Performance, ...), which are selected wherever they are."""
     parts, shape = [], Shape()
     for name, f in t.fields.items():
         if name == "edges":  # the same nodes as `nodes`
