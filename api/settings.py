@@ -17,6 +17,7 @@ from tracker.settings import (
     TrackerSettings,
     env_choice,
     env_int,
+    secret_keys,
 )
 
 
@@ -49,6 +50,8 @@ class Settings:
     # Salt of the hashids that turn tracked-link ids into short codes: set it once per deployment.
     hashids_salt: str = field(default_factory=lambda: _env("HASHIDS_SALT", "vouch-dev-salt"))
     hashids_min_length: int = 7
+    # Seal the secrets kept in the database and Redis (`tracker.sealing`): newest first.
+    secret_keys: tuple[str, ...] = field(default_factory=secret_keys, repr=False)
     # GraphQL limits.
     max_query_depth: int = 10
     max_aliases: int = 30
