@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from tracker.sealing import DEV_KEY
 from tracker.settings import (
     LOG_FORMATS,
     RedisSettings,
@@ -64,6 +65,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def dev_secret_key(self) -> bool:
+        """Whether secrets are sealed with the development key (`tracker.sealing.DEV_KEY`)."""
+        return self.secret_keys[0] == DEV_KEY
 
 
 @lru_cache(maxsize=1)

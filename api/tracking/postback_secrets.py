@@ -111,7 +111,7 @@ def _batches(session: Session, size: int) -> Iterator[list[BrandPostbackSecret]]
 def reencrypt(
     session: Session,
     keys: Sealer,
-    changed_brand: Callable[[Session, int], None],
+    changed_brand: Callable[[Session, int], object],
     batch_size: int = 500,
 ) -> int:
     """Seals every stored secret that is not under the newest key again with it, `batch_size`
