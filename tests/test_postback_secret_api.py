@@ -34,6 +34,14 @@ def test_rotate_publishes_new_and_keeps_old(gql, factory, db, redis_env):
     stored = redis_client().get(keys.brand_secrets(get_settings().redis.prefix, w["brand"].id))
     published = {unseal(s["sealed"]) for s in json.loads(stored)}
     assert {first["secret"], second["secret"]} <= published
+    # Shown once: neither the database nor Redis holds a secret in clear, only its token.
+    db.expire_all()
+    stored_rows = db.scalars(
+        select(BrandPostbackSecret.secret).where(BrandPostbackSecret.brand_id == w["brand"].id)
+    ).all()
+    for clear in (first["secret"], second["secret"]):
+        assert clear.encode() not in stored and not [row for row in stored_rows if clear in row]
+    assert {unseal(token) for token in stored_rows} == {first["secret"], second["secret"]}
 
 
 def test_rotate_refused_for_other_roles_and_orgs(gql, factory, db):
