@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from tracker.sealing import DEV_KEY
 from tracker.settings import (
     LOG_FORMATS,
     RedisSettings,
@@ -18,6 +19,7 @@ from tracker.settings import (
     env_choice,
     env_count,
     env_int,
+    secret_keys,
 )
 
 
@@ -50,6 +52,8 @@ class Settings:
     # Salt of the hashids that turn tracked-link ids into short codes: set it once per deployment.
     hashids_salt: str = field(default_factory=lambda: _env("HASHIDS_SALT", "vouch-dev-salt"))
     hashids_min_length: int = 7
+    # Seal the secrets kept in the database and Redis (`tracker.sealing`): newest first.
+    secret_keys: tuple[str, ...] = field(default_factory=secret_keys, repr=False)
     # GraphQL limits.
     max_query_depth: int = 10
     max_aliases: int = 30
@@ -78,6 +82,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def dev_secret_key(self) -> bool:
+        """Whether secrets are sealed with the development key (`tracker.sealing.DEV_KEY`)."""
+        return self.secret_keys[0] == DEV_KEY
 
 
 @lru_cache(maxsize=1)

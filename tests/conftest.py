@@ -27,6 +27,8 @@ else:
     os.environ["DATABASE_URL"] = f"sqlite:///{_TMP}/vouch.db"
 os.environ.setdefault("VOUCH_DATA_DIR", _TMP)
 os.environ.setdefault("REDIS_PREFIX", f"test-{secrets.token_hex(4)}")
+# A real key (not the development one), shared with the processes the tests start.
+os.environ.setdefault("VOUCH_SECRET_KEYS", __import__("tracker.sealing").sealing.new_key())
 
 
 def _admin_execute(sql: str) -> None:

@@ -10,7 +10,7 @@ from api.models.ledger import BrandPostbackSecret
 from api.settings import get_settings
 from api.tracking.publish import redis_client
 from tests.factories import gid
-from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
+from tests.tracking_fixtures import redis_env_fixture, unseal  # noqa: F401 - redis_env
 from tracker import keys
 
 ROTATE = "secret brand { id }"
@@ -32,8 +32,16 @@ def test_rotate_publishes_new_and_keeps_old(gql, factory, db, redis_env):
     )
     assert second["secret"] != first["secret"]
     stored = redis_client().get(keys.brand_secrets(get_settings().redis.prefix, w["brand"].id))
-    published = {s["secret"] for s in json.loads(stored)}
+    published = {unseal(s["sealed"]) for s in json.loads(stored)}
     assert {first["secret"], second["secret"]} <= published
+    # Shown once: neither the database nor Redis holds a secret in clear, only its token.
+    db.expire_all()
+    stored_rows = db.scalars(
+        select(BrandPostbackSecret.secret).where(BrandPostbackSecret.brand_id == w["brand"].id)
+    ).all()
+    for clear in (first["secret"], second["secret"]):
+        assert clear.encode() not in stored and not [row for row in stored_rows if clear in row]
+    assert {unseal(token) for token in stored_rows} == {first["secret"], second["secret"]}
 
 
 def test_rotate_refused_for_other_roles_and_orgs(gql, factory, db):

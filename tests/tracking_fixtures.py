@@ -23,6 +23,14 @@ from tests.redis_server import RedisServer
 _ENV = ("REDIS_URL", "REDIS_CLUSTER_URL", "REDIS_PREFIX")
 
 
+def unseal(token: str) -> str:
+    """A published or stored secret in clear, with the keys the API seals with."""
+    from api.settings import get_settings
+    from tracker.sealing import sealer
+
+    return sealer(get_settings().secret_keys).unseal(token)
+
+
 @dataclass
 class RedisEnv:
     url: str

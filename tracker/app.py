@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tracker import keys
+from tracker import keys, sealing
 from tracker.bots import is_bot
 from tracker.cache import DedupeWindow
 from tracker.clientip import ClientIp, IpHasher, truncate_ip
@@ -196,7 +196,10 @@ class TrackerApp:
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/metrics", self._metrics, methods=["GET"]),
-                *Postbacks(redis, settings.redis.prefix).routes(),  # POST /v1/conversions, refunds
+                # POST /v1/conversions, refunds
+                *Postbacks(
+                    redis, settings.redis.prefix, sealer=sealing.sealer(settings.secret_keys)
+                ).routes(),
             ],
             exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
         )

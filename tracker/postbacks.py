@@ -7,9 +7,11 @@ A brand signs each request with its postback secret:
 
 A timestamp more than 5 minutes away from the tracker's clock, an unknown brand or a signature
 that no valid secret of the brand produces is 401. The API publishes every brand's valid
-secrets (`api.tracking.postback_secrets`) at `tracker.keys.brand_secrets`; after a rotation the
-previous one keeps working for 24 hours. Several `v1=` values may be sent (a brand rolling
-its own key).
+secrets (`api.tracking.postback_secrets`) at `tracker.keys.brand_secrets`, sealed: the tracker
+unseals them with `VOUCH_SECRET_KEYS` (`tracker.sealing`), and a secret it cannot unseal (keys
+that differ from the API's, a record not sealed by Vouch) is no secret: 401, and an error in the
+log. After a rotation the previous one keeps working for 24 hours. Several `v1=` values may be
+sent (a brand rolling its own key).
 
 Answers (JSON): 202 `{"status": "accepted"}` once the event is in the stream; 200
 `{"status": "duplicate"}` for an order (refund) already accepted with the same amount; 409 when it
@@ -49,6 +51,7 @@ from tracker.conversions import (
 )
 from tracker.currencies import CURRENCIES
 from tracker.events import new_id
+from tracker.sealing import VARIABLE, Sealer, Unsealable
 
 log = logging.getLogger("vouch.tracker.postbacks")
 
@@ -148,8 +151,9 @@ def parse_signature(header: str) -> tuple[int, list[str]]:
     return timestamp, signatures
 
 
-def valid_secrets(raw: bytes | str | None, now: float) -> list[str]:
-    """The unexpired secrets of a published list (`api.tracking.postback_secrets.publish`)."""
+def valid_secrets(raw: bytes | str | None, now: float, sealer: Sealer) -> list[str]:
+    """The unexpired secrets of a published list (`api.tracking.postback_secrets.record`),
+    unsealed with `sealer`; one that does not unseal is left out (and logged)."""
     if not raw:
         return []
     try:
@@ -159,7 +163,7 @@ def valid_secrets(raw: bytes | str | None, now: float) -> list[str]:
         return []
     secrets = []
     for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict) or not isinstance(item.get("secret"), str):
+        if not isinstance(item, dict) or not isinstance(item.get("sealed"), str):
             continue
         expires = item.get("expires_at")
         if expires is not None:
@@ -168,7 +172,14 @@ def valid_secrets(raw: bytes | str | None, now: float) -> list[str]:
                     continue
             except ValueError:
                 continue
-        secrets.append(item["secret"])
+        try:
+            secrets.append(sealer.unseal(item["sealed"]))
+        except Unsealable:
+            log.error(
+                "a published postback secret does not unseal with %s: is it set as for the "
+                "API (same keys, the newest first)?",
+                VARIABLE,
+            )
     return secrets
 
 
@@ -201,18 +212,21 @@ def _fmt(minor: int, currency: str) -> str:
 
 class Postbacks:
     """The two postback endpoints. `redis` is an asyncio Redis client, or a zero-argument
-    callable returning one (the tracker app creates its client at startup)."""
+    callable returning one (the tracker app creates its client at startup). `sealer` unseals the
+    brands' published secrets."""
 
     def __init__(
         self,
         redis: Any,
         prefix: str,
         *,
+        sealer: Sealer,
         clock: Callable[[], float] = time.time,
         dedupe_ttl_seconds: int = DEDUPE_TTL_SECONDS,
     ) -> None:
         self._redis = redis
         self.prefix = prefix
+        self.sealer = sealer  # unseals the published secrets
         self.clock = clock
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self._scripts: dict[int, tuple[Any, Any]] = {}
@@ -384,7 +398,7 @@ class Postbacks:
             raise _Refused(
                 _error(503, "temporarily unavailable: nothing was recorded, retry", None)
             ) from None
-        secrets = valid_secrets(raw, now)
+        secrets = valid_secrets(raw, now, self.sealer)
         if not secrets:
             raise _Refused(_error(401, "no valid postback secret for this brand", "Vouch-Brand"))
         if not _matches(secrets, timestamp, body, given):

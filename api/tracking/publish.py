@@ -12,7 +12,8 @@ match no row.
 - A link lives at `tracker.keys.link(prefix, code)` as the JSON of `tracker.events.LinkRecord`.
   A deactivated link stays there with `"active": false`, so the tracker knows the code.
 - A brand's postback secrets live at `tracker.keys.brand_secrets(prefix, brand_id)` as the JSON
-  of `api.tracking.postback_secrets.record`; the key is deleted when none is valid.
+  of `api.tracking.postback_secrets.record`, each secret sealed as it is in the database (the
+  tracker unseals it with the same `VOUCH_SECRET_KEYS`); the key is deleted when none is valid.
 - Discount codes are not published: the tracker passes a postback's `discount_code` on as it is
   and the worker attributes it from the database.
 """

@@ -34,9 +34,12 @@ from tests.ingest import seed
 from tests.redis_server import RedisServer
 from tracker import keys
 from tracker.postbacks import Postbacks, brand_global_id, signature_header
+from tracker.sealing import sealer
+from tracker.settings import secret_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_reliability"
+SEALER = sealer(secret_keys())
 N_CLICKS = 3000
 N_ORDERS = 500
 BPS = 1000
@@ -124,7 +127,8 @@ def test_nothing_lost_nothing_twice_under_kills_and_a_redis_restart(
     sync = redis.Redis.from_url(server.url)
     # The brand's secret in the database (the truth: a worker that finds Redis without its
     # groups republishes from there) and in Redis, as rotatePostbackSecret leaves them.
-    session.add(BrandPostbackSecret(organization_id=w.org_id, brand_id=w.brand_id, secret=SECRET))
+    sealed = SEALER.seal(SECRET)
+    session.add(BrandPostbackSecret(organization_id=w.org_id, brand_id=w.brand_id, secret=sealed))
     session.commit()
     republish_all(session, sync, prefix=prefix)
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_CLUSTER_URL",)}
@@ -226,7 +230,7 @@ def test_nothing_lost_nothing_twice_under_kills_and_a_redis_restart(
                 clients.append(aredis.Redis.from_url(server.url))
             return clients[0]
 
-        app = Starlette(routes=Postbacks(client, prefix).routes())
+        app = Starlette(routes=Postbacks(client, prefix, sealer=SEALER).routes())
         statuses: dict[str, int] = defaultdict(int)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://tracker"

@@ -3,6 +3,7 @@ holds, refunds, dead letters and reclaiming."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -27,6 +28,7 @@ from api.models.events import ConversionStatus, RefundStatus
 from api.models.ledger import EntryKind, PayoutStatus, payout_cutoff
 from tests.ingest import seed
 from tests.ingest.helpers import dead_letters, drain, ledger, ledger_sum, make_worker, push
+from tests.tracking_fixtures import unseal
 from tracker import keys
 
 # --- clicks -----------------------------------------------------------------------------------
@@ -719,7 +721,8 @@ def test_worker_republishes_links_and_secrets_when_redis_lost_its_data(
         for key in rds.scan_iter(match=prefix + ":*"):  # Redis lost everything of ours
             rds.delete(key)
         published = wait_for(secrets_key)
-        assert published is not None and secret in published.decode()
+        assert published is not None and secret not in published.decode()  # sealed
+        assert [unseal(item["sealed"]) for item in json.loads(published)] == [secret]
         assert wait_for(link_key) is not None
     finally:
         worker.stop_event.set()

@@ -20,8 +20,11 @@ from tests.ingest import seed
 from tests.redis_server import free_port
 from tracker import keys
 from tracker.postbacks import Postbacks, brand_global_id, decode_brand_id, signature_header
+from tracker.sealing import sealer
+from tracker.settings import secret_keys
 
 SECRET = "whsec_test_secret"
+SEALER = sealer(secret_keys())  # the keys the API seals with (the tests' VOUCH_SECRET_KEYS)
 BRAND = 7
 
 
@@ -56,7 +59,7 @@ def publish(rds: Any, prefix: str, brand_id: int = BRAND, *secrets: tuple[str, A
     items = secrets or ((SECRET, None),)
     rds.set(
         keys.brand_secrets(prefix, brand_id),
-        json.dumps([{"secret": s, "expires_at": e} for s, e in items]),
+        json.dumps([{"sealed": SEALER.seal(s), "expires_at": e} for s, e in items]),
     )
 
 
@@ -68,7 +71,7 @@ def app_for(redis_url: str, prefix: str, **kw: Any) -> Starlette:
             clients.append(aredis.Redis.from_url(redis_url))
         return clients[0]
 
-    return Starlette(routes=Postbacks(client, prefix, **kw).routes())
+    return Starlette(routes=Postbacks(client, prefix, **({"sealer": SEALER} | kw)).routes())
 
 
 @pytest.fixture
