@@ -20,7 +20,7 @@ from api.graphql.finance.types import (
     PayoutBatch,
 )
 from api.graphql.lookup import load_visible
-from api.graphql.money import currency_or_error
+from api.graphql.money import amount_or_error, currency_or_error, raw_decimal
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.ledger import posting
@@ -179,10 +179,12 @@ class FinanceMutation:
             ctx = info.context
             require(ctx.viewer, "finance")
             currency = currency_or_error(input.currency, "currency")
+            raw = raw_decimal(input.minimum_amount)
             try:
-                minimum = parse_amount(input.minimum_amount, currency)
+                minimum = parse_amount(raw, currency)
             except MoneyError as exc:
-                code = "NEGATIVE" if input.minimum_amount < 0 else "INVALID_AMOUNT"
+                # from the text: comparing a NaN with 0 raises
+                code = "NEGATIVE" if str(raw).strip().startswith("-") else "INVALID_AMOUNT"
                 raise problem("minimumAmount", str(exc), code) from None
             try:
                 batch = payouts.create_payout_batch(
@@ -234,10 +236,7 @@ class FinanceMutation:
                 assert isinstance(row, PartnershipModel)
                 partnership = row
             currency = currency_or_error(input.currency, "currency")
-            try:
-                amount = parse_amount(input.amount, currency, allow_negative=True)
-            except MoneyError as exc:
-                raise problem("amount", str(exc), "INVALID_AMOUNT") from None
+            amount = amount_or_error(input.amount, currency, "amount", allow_negative=True)
             memo = input.memo.strip()
             if not memo:
                 raise problem("memo", "memo is required: say why", "REQUIRED")

@@ -22,6 +22,7 @@ from api.graphql.influencers.types import (
     SocialAccount,
 )
 from api.graphql.lookup import load_visible
+from api.graphql.money import decimal_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.influencers.audience import refresh_scores
@@ -215,6 +216,8 @@ def _add_account(
                 Problem(f"{field}.{camel}", f"{camel} must not be negative", "NEGATIVE")
             )
     pct = a.suspicious_audience_pct
+    if pct is not None:
+        pct = decimal_or_error(pct, f"{field}.suspiciousAudiencePct", negative=True)
     if pct is not None and not (0 <= pct <= 100):
         problems.append(
             Problem(f"{field}.suspiciousAudiencePct", "must be a percentage 0-100", "OUT_OF_RANGE")

@@ -15,6 +15,7 @@ from api.domain.partnership_status import PartnershipStatus
 from api.graphql.context import Info
 from api.graphql.errors import problem
 from api.graphql.lookup import load_visible
+from api.graphql.money import decimal_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.graphql.tracking.types import DiscountCode, TrackedLink, TrackingError, TrackingErrorCode
@@ -194,7 +195,8 @@ class TrackingMutation:
             ctx = info.context
             require(ctx.viewer, "tracking")
             partnership, campaign = _issuable(info, input.partnership_id)
-            bps = codes.percent_to_bps(input.percent_off)
+            percent = decimal_or_error(input.percent_off, "percentOff", negative=True)
+            bps = codes.percent_to_bps(percent)
             if bps is None:
                 raise problem(
                     "percentOff",
