@@ -84,21 +84,21 @@ def _refused(payload: dict[str, Any], field: str) -> str:
     return message
 
 
+def _create_campaign(gql: Any, w: dict[str, Any], **extra: Any) -> Any:
+    fields = {
+        "brandId": gid(w["brand"]),
+        "name": "Spring",
+        "objective": "CONVERSIONS",
+        "landingUrl": "https://shop.example.com/spring",
+        **extra,
+    }
+    return gql.mutate(w["keys"]["MANAGER"], "createCampaign", fields, "campaign { id }")
+
+
 @pytest.mark.parametrize("text", [*HOSTILE, 12.5])
 def test_create_campaign_budget(gql, db, factory, text):
     w = factory.world()
-    payload = gql.mutate(
-        w["keys"]["MANAGER"],
-        "createCampaign",
-        {
-            "brandId": gid(w["brand"]),
-            "name": "Spring",
-            "objective": "CONVERSIONS",
-            "landingUrl": "https://shop.example.com/spring",
-            "budget": {"amount": text, "currency": "EUR"},
-        },
-        "campaign { id }",
-    )
+    payload = _create_campaign(gql, w, budget={"amount": text, "currency": "EUR"})
     assert "decimal" in _refused(payload, "budget.amount")
     brand = w["brand"].id
     assert db.scalar(select(func.count()).where(Campaign.brand_id == brand)) == 1  # the world's
@@ -155,16 +155,6 @@ def test_create_ledger_adjustment_amount(gql, db, factory, text):
 
 def test_compensation_plan_amount(gql, factory):
     w = factory.world()
-    payload = gql.mutate(
-        w["keys"]["MANAGER"],
-        "createCampaign",
-        {
-            "brandId": gid(w["brand"]),
-            "name": "Plan",
-            "objective": "CONVERSIONS",
-            "landingUrl": "https://shop.example.com/spring",
-            "compensationPlan": {"currency": "EUR", "flatFeePerDeliverable": "1e-999999999"},
-        },
-        "campaign { id }",
-    )
+    plan = {"currency": "EUR", "flatFeePerDeliverable": "1e-999999999"}
+    payload = _create_campaign(gql, w, compensationPlan=plan)
     _refused(payload, "compensationPlan.flatFeePerDeliverable")
