@@ -6,14 +6,38 @@ and changes nothing.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from api.graphql.errors import problem
 
+# C0 and C1 controls and DEL (PostgreSQL refuses NUL in text; the others corrupt CSVs, logs and
+# screens), and the bidi embeddings, overrides and isolates that make text read otherwise than
+# it is stored (U+202A-U+202E, U+2066-U+2069, "Trojan Source").
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+# Multi-line text (briefs, notes, captions, memos, reasons) keeps its tabs and line breaks.
+_MULTILINE_CONTROL = re.compile(f"(?![\t\n\r])[{_CONTROLS}]")
 
-def text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    """The value without surrounding blanks; None for a blank optional value."""
-    stripped = (value or "").strip()
+
+def no_controls(value: str, field: str, *, multiline: bool = False) -> str:
+    """The value, or a user error naming the field and the first control character in it."""
+    found = (_MULTILINE_CONTROL if multiline else _CONTROL).search(value)
+    if found:
+        raise problem(
+            field,
+            f"{field} contains a control character (U+{ord(found.group()):04X})",
+            "INVALID",
+        )
+    return value
+
+
+def text(
+    value: str | None, field: str, limit: int, *, required: bool = False, multiline: bool = False
+) -> str | None:
+    """The value without surrounding blanks; None for a blank optional value. Control
+    characters are refused (tabs and line breaks are kept in `multiline` text)."""
+    stripped = no_controls((value or "").strip(), field, multiline=multiline)
     if not stripped and required:
         raise problem(field, f"{field} is required", "REQUIRED")
     if len(stripped) > limit:

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 
 from api.domain import commission as c
+from api.graphql import inputs
 from api.graphql.errors import from_domain, problem
 from api.graphql.money import Money, amount_or_error, currency_or_error
 
@@ -154,6 +155,10 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
         raise problem(f"{field}.commission", str(exc), "INVALID") from None
     gift = value.gifted_product
     bonus = value.bonus
+    if gift:
+        inputs.no_controls(gift.description, f"{field}.giftedProduct.description", multiline=True)
+    if bonus:
+        inputs.no_controls(bonus.description, f"{field}.bonus.description", multiline=True)
     plan = c.CompensationPlan(
         currency=currency,
         flat_fee_per_deliverable_minor=minor(

@@ -125,7 +125,7 @@ def _list(values: list[str] | None, field: str, clean: Any, what: str) -> list[s
         raise problem(field, "at most 50 values", "TOO_LONG")
     out = []
     for i, value in enumerate(values):
-        cleaned = clean(value)
+        cleaned = clean(inputs.no_controls(value.strip(), f"{field}[{i}]"))
         if cleaned is None:
             raise problem(f"{field}[{i}]", f"{value!r} is not a valid {what}", "INVALID")
         out.append(cleaned)
@@ -159,9 +159,9 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
     if creating or data.objective is not None:
         row.objective = data.objective.value
     if creating or data.brief is not None:
-        row.brief = (data.brief or "").strip() or None
+        row.brief = inputs.text(data.brief, "brief", 10_000, multiline=True)
     if creating or data.landing_url is not None:
-        url = validation.http_url(data.landing_url or "")
+        url = validation.http_url(inputs.no_controls(data.landing_url or "", "landingUrl"))
         if url is None:
             raise problem("landingUrl", "landingUrl must be an http(s) URL", "INVALID_URL")
         row.landing_url = url

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +11,7 @@ from api.db import utcnow
 from api.domain import validation
 from api.domain.campaign_status import CampaignStatus
 from api.domain.partnership_status import PartnershipStatus
+from api.graphql import inputs
 from api.graphql.context import Info
 from api.graphql.errors import problem
 from api.graphql.lookup import load_visible
@@ -31,7 +31,6 @@ ERRORS = (TrackingError, TrackingErrorCode)
 ISSUABLE_PARTNERSHIPS = (PartnershipStatus.ACCEPTED, PartnershipStatus.ACTIVE)
 CLOSED_CAMPAIGNS = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 UTM_MAX_LENGTH = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @strawberry.input
@@ -115,12 +114,7 @@ def _utm(value: UtmInput | None) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in ("source", "medium", "campaign", "content"):
         raw = getattr(value, name) if value is not None else None
-        text = (raw or "").strip() or None
-        if text is not None and len(text) > UTM_MAX_LENGTH:
-            raise problem(f"utm.{name}", f"at most {UTM_MAX_LENGTH} characters", "TOO_LONG")
-        if text is not None and _CONTROL.search(text):
-            raise problem(f"utm.{name}", "control characters are not allowed", "INVALID")
-        out[f"utm_{name}"] = text
+        out[f"utm_{name}"] = inputs.text(raw, f"utm.{name}", UTM_MAX_LENGTH)
     return out
 
 
@@ -162,6 +156,8 @@ class TrackingMutation:
             partnership, campaign = _issuable(info, input.partnership_id)
             allowed = campaign.allowed_domains or [validation.host_of(campaign.landing_url)]
             given = input.destination_url
+            if given is not None:
+                inputs.no_controls(given, "destinationUrl")
             url = validation.redirect_url(campaign.landing_url if given is None else given, allowed)
             if url is None:
                 raise problem(
