@@ -20,14 +20,15 @@ _CONTROL = re.compile(f"[{_CONTROLS}]")
 _MULTILINE_CONTROL = re.compile(f"(?![\t\n\r])[{_CONTROLS}]")
 
 
-def no_controls(value: str, field: str, *, multiline: bool = False) -> str:
-    """The value, or a user error naming the field and the first control character in it."""
+def no_controls(value: str, field: str, *, multiline: bool = False, code: str = "INVALID") -> str:
+    """The value, or a user error naming the field and the first control character in it
+    (`code` INVALID_URL for a URL, as every other bad URL)."""
     found = (_MULTILINE_CONTROL if multiline else _CONTROL).search(value)
     if found:
         raise problem(
             field,
             f"{field} contains a control character (U+{ord(found.group()):04X})",
-            "INVALID",
+            code,
         )
     return value
 

@@ -43,7 +43,7 @@ class BrandPayload:
 def _website(value: str | None) -> str | None:
     if value is None or value.strip() == "":
         return None
-    url = validation.http_url(inputs.no_controls(value, "website"))
+    url = validation.http_url(inputs.no_controls(value, "website", code="INVALID_URL"))
     if url is None:
         raise problem("website", "website must be an http(s) URL", "INVALID_URL")
     return url

@@ -161,7 +161,9 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
     if creating or data.brief is not None:
         row.brief = inputs.text(data.brief, "brief", 10_000, multiline=True)
     if creating or data.landing_url is not None:
-        url = validation.http_url(inputs.no_controls(data.landing_url or "", "landingUrl"))
+        url = validation.http_url(
+            inputs.no_controls(data.landing_url or "", "landingUrl", code="INVALID_URL")
+        )
         if url is None:
             raise problem("landingUrl", "landingUrl must be an http(s) URL", "INVALID_URL")
         row.landing_url = url

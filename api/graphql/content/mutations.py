@@ -240,7 +240,9 @@ class ContentMutation:
                 )
             media_url = None
             if input.media_url is not None and input.media_url.strip():
-                media_url = validation.http_url(inputs.no_controls(input.media_url, "mediaUrl"))
+                media_url = validation.http_url(
+                    inputs.no_controls(input.media_url, "mediaUrl", code="INVALID_URL")
+                )
                 if media_url is None:
                     problems.append(
                         Problem("mediaUrl", "mediaUrl must be an http(s) URL", "INVALID_URL")
@@ -335,7 +337,7 @@ class ContentMutation:
             ctx = info.context
             require(ctx.viewer, "content_review")
             row, _ = load_deliverable(info, input.deliverable_id)
-            url = validation.http_url(inputs.no_controls(input.url, "url"))
+            url = validation.http_url(inputs.no_controls(input.url, "url", code="INVALID_URL"))
             if url is None:
                 raise problem("url", "url must be an http(s) URL", "INVALID_URL")
             published_at = inputs.aware(input.published_at, "publishedAt") or utcnow()

@@ -212,7 +212,7 @@ def _add_account(
         )
     url = None
     if a.url:
-        url = validation.http_url(inputs.no_controls(a.url, f"{field}.url"))
+        url = validation.http_url(inputs.no_controls(a.url, f"{field}.url", code="INVALID_URL"))
         if url is None:
             problems.append(Problem(f"{field}.url", "url must be an http(s) URL", "INVALID_URL"))
     for name in ("followers", "following", "posts", "avg_likes", "avg_comments", "avg_views"):

@@ -157,7 +157,7 @@ class TrackingMutation:
             allowed = campaign.allowed_domains or [validation.host_of(campaign.landing_url)]
             given = input.destination_url
             if given is not None:
-                inputs.no_controls(given, "destinationUrl")
+                inputs.no_controls(given, "destinationUrl", code="INVALID_URL")
             url = validation.redirect_url(campaign.landing_url if given is None else given, allowed)
             if url is None:
                 raise problem(
