@@ -8,7 +8,9 @@ Rounding happens once, half-even, where a ledger entry is computed (`round_half_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from tracker import decimals
 
 # ISO 4217 codes and their minor-unit exponents, shared with the tracker.
 from tracker.currencies import CURRENCIES
@@ -30,32 +32,25 @@ def exponent(currency: str) -> int:
     return CURRENCIES[normalize_currency(currency)]
 
 
-def parse_amount(value: str | Decimal | int, currency: str, *, allow_negative: bool = False) -> int:
+def parse_amount(value: object, currency: str, *, allow_negative: bool = False) -> int:
     """Turns a major-unit decimal ("49.90") into minor units (4990), exactly.
 
-    Refuses floats, NaN/Infinity, more decimals than the currency has, and negatives unless
-    allowed: a wrong amount is an error for the caller, never a silent rounding.
+    The grammar is the tracker's (`tracker.decimals`), so an amount the API takes the tracker
+    takes too: ASCII digits, an optional fraction, a "-" only when negatives are allowed; no
+    floats, exponents, "+", "_", other scripts' digits, NaN or Infinity. More decimals than the
+    currency has, or more than `MAX_MINOR`, is an error for the caller, never a silent rounding.
     """
-    if isinstance(value, (float, bool)):
-        raise MoneyError('amount must be a decimal string such as "12.50", not a float')
+    currency = normalize_currency(currency)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    elif isinstance(value, Decimal):
+        # str(), not format(): an exponent stays an exponent ("1E+999999999"), which the grammar
+        # refuses, where the plain digits of a huge exponent would take gigabytes.
+        value = str(value)
     try:
-        dec = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except InvalidOperation:
-        raise MoneyError(f"amount {value!r} is not a decimal number") from None
-    if not dec.is_finite():
-        raise MoneyError(f"amount {value!r} is not a finite number")
-    places = exponent(currency)
-    scaled = dec.scaleb(places)
-    if scaled != scaled.to_integral_value():
-        raise MoneyError(
-            f"amount {value!r} has more than {places} decimal places for {currency.upper()}"
-        )
-    if dec < 0 and not allow_negative:
-        raise MoneyError(f"amount {value!r} must not be negative")
-    minor = int(scaled)
-    if abs(minor) >= 10**15:
-        raise MoneyError(f"amount {value!r} is too large")
-    return minor
+        return decimals.to_minor(decimals.parse_decimal(value, negative=allow_negative), currency)
+    except decimals.DecimalError as exc:
+        raise MoneyError(f"amount {exc}") from None
 
 
 def format_amount(minor: int, currency: str) -> str:

@@ -253,6 +253,9 @@ def test_every_url_input_refuses_every_bad_url(
             out,
         )
         message = out["userErrors"][0]["message"]
+        if "\x00" in url:  # the mutations' own control-character check names the character
+            assert message.endswith(f"{name} contains a control character (U+0000)"), message
+            continue
         assert message.startswith(f"{name} {reason}"), (url, message)
     assert _counts(db) == before
 

@@ -28,16 +28,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
+from tracker import decimals
 from tracker.currencies import CURRENCIES
+from tracker.decimals import MAX_MINOR
 
 VERSION: Final = "1"
 TYPE_CONVERSION: Final = "conversion"
 TYPE_REFUND: Final = "refund"
 
-MAX_MINOR: Final = 10**15 - 1  # the ceiling of api.money.parse_amount
 MAX_EXPONENT: Final = max(CURRENCIES.values())
 ID_MAX_LENGTH: Final = 128
 CLICK_ID_MAX_LENGTH: Final = 32
@@ -46,7 +47,6 @@ DISCOUNT_CODE_MAX_LENGTH: Final = 64
 MAX_FUTURE_MS: Final = 3600 * 1000
 MIN_OCCURRED_MS: Final = 946_684_800_000  # 2000-01-01
 
-_DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _CLICK_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -75,39 +75,30 @@ def normalize_currency(value: Any, field: str = "currency") -> str:
 
 
 def parse_decimal(value: Any, field: str = "amount", *, positive: bool = False) -> Decimal:
-    """A non-negative decimal string in major units ("49.90"), with at most `MAX_EXPONENT`
-    decimals; refuses floats (JSON numbers), exponents, signs and NaN."""
-    if not isinstance(value, str):
-        raise FieldError(field, 'must be a decimal string in major units such as "49.90"')
-    text = value.strip()
-    if not _DECIMAL_RE.fullmatch(text):
-        raise FieldError(field, f'{value!r} is not a decimal amount such as "49.90"')
-    if text.startswith("-"):
-        raise FieldError(field, f"{value!r} must not be negative")
+    """A non-negative decimal string in major units ("49.90") of the grammar of
+    `tracker.decimals`, with at most `MAX_EXPONENT` decimals; refuses floats (JSON numbers),
+    exponents, signs and NaN."""
     try:
-        dec = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
-        raise FieldError(field, f"{value!r} is not a decimal number") from None
+        dec = decimals.parse_decimal(value)
+    except decimals.DecimalError as exc:
+        raise FieldError(field, str(exc)) from None
     if positive and dec == 0:
         raise FieldError(field, "must be greater than zero")
     if dec > MAX_MINOR:  # exact check per currency in `to_minor`
-        raise FieldError(field, f"{value!r} is too large")
-    scaled = dec.scaleb(MAX_EXPONENT)
-    if scaled != scaled.to_integral_value():
-        raise FieldError(field, f"{value!r} has more decimal places than any currency has")
+        raise FieldError(field, f"{decimals.shown(value)} is too large")
+    if decimals.decimal_places(dec) > MAX_EXPONENT:
+        raise FieldError(
+            field, f"{decimals.shown(value)} has more decimal places than any currency has"
+        )
     return dec
 
 
 def to_minor(amount: Decimal, currency: str, field: str = "amount") -> int:
     """Major units to minor units of `currency`, exactly; refuses more decimals than it has."""
-    places = CURRENCIES[currency]
-    scaled = amount.scaleb(places)
-    if scaled != scaled.to_integral_value():
-        raise FieldError(field, f"{amount} has more than {places} decimal places for {currency}")
-    minor = int(scaled)
-    if minor > MAX_MINOR:
-        raise FieldError(field, f"{amount} {currency} is too large")
-    return minor
+    try:
+        return decimals.to_minor(amount, currency)
+    except decimals.DecimalError as exc:
+        raise FieldError(field, str(exc)) from None
 
 
 def decimal_text(amount: Decimal) -> str:

@@ -9,14 +9,13 @@ is for, in words: the order and the commission's sum, the refund, who posted or 
 Summary columns: statement_period, influencer_id, influencer_name, currency, opening, credits,
 debits, closing (closing = opening + credits - debits; debits positive).
 
+Cells a spreadsheet would run as formulas are neutralised (`api.finance.csvsafe`).
 Rows stream from a server-side cursor (`yield_per`): memory does not grow with the row count.
 Used by `vouch statements export` and by `GET /exports/statements.csv`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.db import get_sessionmaker, utcnow
 from api.finance.balances import status_expression
+from api.finance.csvsafe import line as _line
 from api.finance.statements import Period, parse_period
 from api.models import Campaign, Conversion, Influencer, LedgerEntry, PayoutBatch, PayoutLine
 from api.models.ledger import EntryKind, PayoutStatus
@@ -58,12 +58,6 @@ SUMMARY_COLUMNS = (
     "closing",
 )
 CHUNK = 2_000
-
-
-def _line(values: Any) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(values)
-    return buf.getvalue()
 
 
 def _covering_batch(as_of: datetime) -> Any:

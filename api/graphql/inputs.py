@@ -1,4 +1,4 @@
-"""Checks of plain input values that every domain's mutations share: text and times.
+"""Checks of plain input values that every domain's mutations share: text, times and URLs.
 
 Each raises `UserErrors` naming the input field (camelCase), so a mutation reports the problem
 and changes nothing.
@@ -6,16 +6,43 @@ and changes nothing.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from graphql import GraphQLError
 
+from api.domain import validation
 from api.graphql.errors import problem
+from api.settings import get_settings
+
+# C0 and C1 controls and DEL (PostgreSQL refuses NUL in text; the others corrupt CSVs, logs and
+# screens), and the bidi embeddings, overrides and isolates that make text read otherwise than
+# it is stored (U+202A-U+202E, U+2066-U+2069, "Trojan Source").
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+# Multi-line text (briefs, notes, captions, memos, reasons) keeps its tabs and line breaks.
+_MULTILINE_CONTROL = re.compile(f"(?![\t\n\r])[{_CONTROLS}]")
 
 
-def text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    """The value without surrounding blanks; None for a blank optional value."""
-    stripped = (value or "").strip()
+def no_controls(value: str, field: str, *, multiline: bool = False, code: str = "INVALID") -> str:
+    """The value, or a user error naming the field and the first control character in it
+    (`code` INVALID_URL for a URL, as every other bad URL)."""
+    found = (_MULTILINE_CONTROL if multiline else _CONTROL).search(value)
+    if found:
+        raise problem(
+            field,
+            f"{field} contains a control character (U+{ord(found.group()):04X})",
+            code,
+        )
+    return value
+
+
+def text(
+    value: str | None, field: str, limit: int, *, required: bool = False, multiline: bool = False
+) -> str | None:
+    """The value without surrounding blanks; None for a blank optional value. Control
+    characters are refused (tabs and line breaks are kept in `multiline` text)."""
+    stripped = no_controls((value or "").strip(), field, multiline=multiline)
     if not stripped and required:
         raise problem(field, f"{field} is required", "REQUIRED")
     if len(stripped) > limit:
@@ -42,3 +69,15 @@ def aware(value: datetime | None, field: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise problem(field, f"{field} needs a time zone, e.g. 2026-12-01T00:00:00Z")
     return value
+
+
+def url(value: str, field: str, name: str | None = None) -> str:
+    """`value` if it is a public http(s) URL (private ones too with ALLOW_PRIVATE_URLS), else
+    an INVALID_URL user error on `field` saying why: "landingUrl points at a private address
+    (10.0.0.1)". `name` is what the message calls the value (default: the field's last part)."""
+    no_controls(value, field, code="INVALID_URL")
+    try:
+        return validation.public_url(value, allow_private=get_settings().allow_private_urls)
+    except validation.UrlRefused as exc:
+        name = name or field.rpartition(".")[2]
+        raise problem(field, f"{name} {exc.reason}", "INVALID_URL") from None

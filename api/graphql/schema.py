@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 import strawberry
 from graphql import GraphQLError
@@ -31,6 +32,7 @@ from api.graphql.finance.mutations import FinanceMutation
 from api.graphql.finance.schema import FinanceQuery
 from api.graphql.influencers.mutations import InfluencerMutation
 from api.graphql.influencers.schema import InfluencerQuery
+from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
 from api.graphql.tracking.mutations import TrackingMutation
@@ -100,6 +102,8 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=_settings.max_page_size),
+    # Decimal inputs keep the client's text, checked against the money grammar where used.
+    scalar_overrides={Decimal: DECIMAL_SCALAR},
     extensions=[
         lambda: QueryDepthLimiter(max_depth=_settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=_settings.max_aliases),

@@ -5,6 +5,7 @@ from typing import NoReturn
 import strawberry
 
 from api.accounts import keys
+from api.graphql import inputs
 from api.graphql.accounts.types import AccountError, AccountErrorCode, ApiKey
 from api.graphql.context import Info
 from api.graphql.core.types import Role
@@ -74,7 +75,7 @@ class AccountMutation:
                     organization_id=ctx.viewer.organization_id,
                     role=input.role,
                     influencer_id=influencer_id,
-                    name=input.label or "",
+                    name=inputs.no_controls((input.label or "").strip(), "label"),
                 )
             except keys.KeyError_ as exc:
                 _raise(exc)

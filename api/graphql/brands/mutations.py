@@ -10,7 +10,6 @@ from api.graphql.lookup import load_visible
 from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
-from api.graphql.urls import checked_url
 from api.models import Brand as BrandModel
 from api.tracking import postback_secrets, publish
 
@@ -42,7 +41,7 @@ class BrandPayload:
 def _website(value: str | None) -> str | None:
     if value is None or value.strip() == "":
         return None
-    return checked_url(value, "website")
+    return inputs.url(value, "website")
 
 
 def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> BrandModel:

@@ -8,9 +8,9 @@ from enum import Enum
 import strawberry
 
 from api.domain import commission as c
+from api.graphql import inputs
 from api.graphql.errors import from_domain, problem
-from api.graphql.money import Money, currency_or_error
-from api.money import MoneyError, parse_amount
+from api.graphql.money import Money, amount_or_error, currency_or_error
 
 
 @strawberry.enum(name="CommissionKind")
@@ -131,10 +131,7 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
     def minor(amount: Decimal | None, path: str) -> int | None:
         if amount is None:
             return None
-        try:
-            return parse_amount(amount, currency, allow_negative=True)
-        except MoneyError as exc:
-            raise problem(f"{field}.{path}", str(exc), "INVALID_AMOUNT") from None
+        return amount_or_error(amount, currency, f"{field}.{path}", allow_negative=True)
 
     com_in = value.commission or CommissionInput(kind=CommissionKind.NONE)
     tiers = tuple(
@@ -158,6 +155,10 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
         raise problem(f"{field}.commission", str(exc), "INVALID") from None
     gift = value.gifted_product
     bonus = value.bonus
+    if gift:
+        inputs.no_controls(gift.description, f"{field}.giftedProduct.description", multiline=True)
+    if bonus:
+        inputs.no_controls(bonus.description, f"{field}.bonus.description", multiline=True)
     plan = c.CompensationPlan(
         currency=currency,
         flat_fee_per_deliverable_minor=minor(

@@ -29,7 +29,6 @@ from api.graphql.lookup import load_visible
 from api.graphql.money import MoneyInput, currency_or_error, minor_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
-from api.graphql.urls import checked_url
 from api.models import Campaign as CampaignModel
 from api.models import Partnership as PartnershipModel
 
@@ -126,7 +125,7 @@ def _list(values: list[str] | None, field: str, clean: Any, what: str) -> list[s
         raise problem(field, "at most 50 values", "TOO_LONG")
     out = []
     for i, value in enumerate(values):
-        cleaned = clean(value)
+        cleaned = clean(inputs.no_controls(value.strip(), f"{field}[{i}]"))
         if cleaned is None:
             raise problem(f"{field}[{i}]", f"{value!r} is not a valid {what}", "INVALID")
         out.append(cleaned)
@@ -160,9 +159,9 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
     if creating or data.objective is not None:
         row.objective = data.objective.value
     if creating or data.brief is not None:
-        row.brief = (data.brief or "").strip() or None
+        row.brief = inputs.text(data.brief, "brief", 10_000, multiline=True)
     if creating or data.landing_url is not None:
-        row.landing_url = checked_url(data.landing_url or "", "landingUrl")
+        row.landing_url = inputs.url(data.landing_url or "", "landingUrl")
     if creating or data.allowed_domains is not None:
         row.allowed_domains = _list(
             data.allowed_domains, "allowedDomains", validation.domain, "domain"

@@ -31,7 +31,6 @@ from api.graphql.lookup import load_visible
 from api.graphql.mutation import run_mutation
 from api.graphql.partnerships.mutations import actor, load_partnership
 from api.graphql.permissions import require
-from api.graphql.urls import checked_url
 from api.ledger.posting import credit_flat_fee
 from api.models import Campaign as CampaignModel
 from api.models import ContentSubmission as SubmissionModel
@@ -210,7 +209,7 @@ class ContentMutation:
                 platform=platform,
                 format=fmt,
                 title=inputs.text(input.title, "title", 200, required=True),
-                brief=inputs.text(input.brief, "brief", 10_000),
+                brief=inputs.text(input.brief, "brief", 10_000, multiline=True),
                 due_at=inputs.aware(input.due_at, "dueAt"),
                 status=StatusEnum.DRAFT.value,
             )
@@ -230,7 +229,7 @@ class ContentMutation:
             require(ctx.viewer, "content_submit")
             row, partnership = load_deliverable(info, input.deliverable_id)
             problems = []
-            caption = input.caption.strip()
+            caption = inputs.no_controls(input.caption.strip(), "caption", multiline=True)
             if not caption:
                 problems.append(Problem("caption", "caption is required", "REQUIRED"))
             elif len(caption) > MAX_CAPTION:
@@ -242,7 +241,7 @@ class ContentMutation:
             media_url = None
             if input.media_url is not None and input.media_url.strip():
                 try:
-                    media_url = checked_url(input.media_url, "mediaUrl")
+                    media_url = inputs.url(input.media_url, "mediaUrl")
                 except UserErrors as exc:
                     problems.extend(exc.problems)
             label = PlatformLabelEnum(input.platform_label) if input.platform_label else None
@@ -301,8 +300,8 @@ class ContentMutation:
             ctx = info.context
             require(ctx.viewer, "content_review")
             row, _ = load_deliverable(info, input.deliverable_id)
-            feedback = inputs.text(input.feedback, "feedback", 10_000)
-            reason = inputs.text(input.override_reason, "overrideReason", 2000)
+            feedback = inputs.text(input.feedback, "feedback", 10_000, multiline=True)
+            reason = inputs.text(input.override_reason, "overrideReason", 2000, multiline=True)
             approve = input.decision is ReviewDecision.APPROVE
             if not approve and feedback is None:
                 raise problem("feedback", "say what needs to change", "REQUIRED")
@@ -335,11 +334,11 @@ class ContentMutation:
             ctx = info.context
             require(ctx.viewer, "content_review")
             row, _ = load_deliverable(info, input.deliverable_id)
-            url = checked_url(input.url, "url")
+            url = inputs.url(input.url, "url")
             published_at = inputs.aware(input.published_at, "publishedAt") or utcnow()
             if published_at > utcnow():
                 raise problem("publishedAt", "publishedAt is in the future")
-            reason = inputs.text(input.override_reason, "overrideReason", 2000)
+            reason = inputs.text(input.override_reason, "overrideReason", 2000, multiline=True)
             _move(row, StatusEnum.PUBLISHED, "deliverableId")
             _disclosure_gate(info, row, _latest_submission(info, row.id), reason)
             row.published_url = url

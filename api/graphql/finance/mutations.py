@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.finance import payouts
 from api.finance.errors import FinanceError as FinanceProblem
+from api.graphql import inputs
 from api.graphql.context import Info
 from api.graphql.errors import Problem, UserErrors, problem
 from api.graphql.finance.types import (
@@ -20,7 +21,7 @@ from api.graphql.finance.types import (
     PayoutBatch,
 )
 from api.graphql.lookup import load_visible
-from api.graphql.money import currency_or_error
+from api.graphql.money import amount_or_error, currency_or_error, raw_decimal
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.ledger import posting
@@ -153,9 +154,7 @@ class FinanceMutation:
             require(ctx.viewer, "finance")
             row = _load(info, ConversionModel, input.conversion_id, "Conversion", "conversionId")
             assert isinstance(row, ConversionModel)
-            reason = (input.reason or "").strip() or None
-            if reason is not None and len(reason) > 2000:
-                raise problem("reason", "reason must be at most 2000 characters", "TOO_LONG")
+            reason = inputs.text(input.reason, "reason", 2000, multiline=True)
             review = (
                 posting.approve_conversion
                 if input.decision is ReviewDecision.APPROVE
@@ -179,10 +178,12 @@ class FinanceMutation:
             ctx = info.context
             require(ctx.viewer, "finance")
             currency = currency_or_error(input.currency, "currency")
+            raw = raw_decimal(input.minimum_amount)
             try:
-                minimum = parse_amount(input.minimum_amount, currency)
+                minimum = parse_amount(raw, currency)
             except MoneyError as exc:
-                code = "NEGATIVE" if input.minimum_amount < 0 else "INVALID_AMOUNT"
+                # from the text: comparing a NaN with 0 raises
+                code = "NEGATIVE" if str(raw).strip().startswith("-") else "INVALID_AMOUNT"
                 raise problem("minimumAmount", str(exc), code) from None
             try:
                 batch = payouts.create_payout_batch(
@@ -199,7 +200,11 @@ class FinanceMutation:
         self, info: Info, input: MarkPayoutBatchPaidInput
     ) -> PayoutBatchPayload:
         return _on_batch(
-            info, input.payout_batch_id, lambda s, row: payouts.mark_paid(s, row, input.reference)
+            info,
+            input.payout_batch_id,
+            lambda s, row: payouts.mark_paid(
+                s, row, inputs.no_controls(input.reference, "reference")
+            ),
         )
 
     @strawberry.mutation(
@@ -234,16 +239,13 @@ class FinanceMutation:
                 assert isinstance(row, PartnershipModel)
                 partnership = row
             currency = currency_or_error(input.currency, "currency")
-            try:
-                amount = parse_amount(input.amount, currency, allow_negative=True)
-            except MoneyError as exc:
-                raise problem("amount", str(exc), "INVALID_AMOUNT") from None
-            memo = input.memo.strip()
+            amount = amount_or_error(input.amount, currency, "amount", allow_negative=True)
+            memo = inputs.no_controls(input.memo.strip(), "memo", multiline=True)
             if not memo:
                 raise problem("memo", "memo is required: say why", "REQUIRED")
             if len(memo) > 500:
                 raise problem("memo", "memo must be at most 500 characters", "TOO_LONG")
-            key = input.idempotency_key.strip()
+            key = inputs.no_controls(input.idempotency_key.strip(), "idempotencyKey")
             if not 1 <= len(key) <= 100:
                 raise problem("idempotencyKey", "idempotencyKey must be 1-100 characters")
             try:

@@ -22,9 +22,9 @@ from api.graphql.influencers.types import (
     SocialAccount,
 )
 from api.graphql.lookup import load_visible
+from api.graphql.money import decimal_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
-from api.graphql.urls import checked_url
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import refresh_influencer_stats
 from api.models import Influencer as InfluencerModel
@@ -137,7 +137,7 @@ def _codes(values: list[str] | None, field: str, check: Any, what: str) -> list[
         raise problem(field, f"at most {MAX_LIST} {what}s", "TOO_LONG")
     out = []
     for i, v in enumerate(values):
-        code = check(v)
+        code = check(inputs.no_controls(v, f"{field}[{i}]"))
         if code is None:
             raise problem(f"{field}[{i}]", f"{v!r} is not a valid {what}", "INVALID")
         out.append(code)
@@ -149,6 +149,8 @@ def _tags(values: list[str] | None, field: str) -> list[str]:
         return []
     if len(values) > MAX_LIST:
         raise problem(field, f"at most {MAX_LIST} values", "TOO_LONG")
+    for i, v in enumerate(values):
+        inputs.no_controls(v.strip(), f"{field}[{i}]")
     tags = [v.strip().lower() for v in values if v.strip()]
     if any(len(t) > 50 for t in tags):
         raise problem(field, "each value must be at most 50 characters", "TOO_LONG")
@@ -158,7 +160,7 @@ def _tags(values: list[str] | None, field: str) -> list[str]:
 def _email(value: str | None, field: str) -> str | None:
     if value is None or not value.strip():
         return None
-    email = validation.email(value)
+    email = validation.email(inputs.no_controls(value.strip(), field))
     if email is None:
         raise problem(field, f"{value!r} is not an email address", "INVALID")
     return email
@@ -173,7 +175,7 @@ def _apply_profile(row: InfluencerModel, data: Any, *, creating: bool) -> None:
     if creating or data.country is not None:
         country = None
         if data.country:
-            country = validation.country(data.country)
+            country = validation.country(inputs.no_controls(data.country, "country"))
             if country is None:
                 raise problem("country", "country must be an ISO 3166 alpha-2 code such as FR")
         row.country = country
@@ -190,16 +192,20 @@ def _apply_profile(row: InfluencerModel, data: Any, *, creating: bool) -> None:
     if creating or data.agent_email is not None:
         row.agent_email = _email(data.agent_email, "agentEmail")
     if creating or data.notes is not None:
-        row.notes = inputs.text(data.notes, "notes", 10_000)
+        row.notes = inputs.text(data.notes, "notes", 10_000, multiline=True)
     if creating or data.customer_ids is not None:
-        row.customer_ids = [c.strip() for c in (data.customer_ids or []) if c.strip()]
+        ids = [
+            inputs.no_controls(c.strip(), f"customerIds[{i}]")
+            for i, c in enumerate(data.customer_ids or [])
+        ]
+        row.customer_ids = [c for c in ids if c]
 
 
 def _add_account(
     info: Info, influencer: InfluencerModel, a: SocialAccountInput, field: str
 ) -> AccountModel:
     problems = []
-    key = validation.handle_key(a.handle)
+    key = validation.handle_key(inputs.no_controls(a.handle.strip(), f"{field}.handle"))
     if key is None:
         problems.append(
             Problem(f"{field}.handle", "a handle is letters, digits, '.', '_' or '-'", "INVALID")
@@ -207,7 +213,7 @@ def _add_account(
     url = None
     if a.url:
         try:
-            url = checked_url(a.url, f"{field}.url")
+            url = inputs.url(a.url, f"{field}.url")
         except UserErrors as exc:
             problems.extend(exc.problems)
     for name in ("followers", "following", "posts", "avg_likes", "avg_comments", "avg_views"):
@@ -217,6 +223,8 @@ def _add_account(
                 Problem(f"{field}.{camel}", f"{camel} must not be negative", "NEGATIVE")
             )
     pct = a.suspicious_audience_pct
+    if pct is not None:
+        pct = decimal_or_error(pct, f"{field}.suspiciousAudiencePct", negative=True)
     if pct is not None and not (0 <= pct <= 100):
         problems.append(
             Problem(f"{field}.suspiciousAudiencePct", "must be a percentage 0-100", "OUT_OF_RANGE")

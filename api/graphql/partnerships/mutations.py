@@ -158,7 +158,7 @@ def _categories(values: list[str] | None) -> list[str]:
         raise problem("exclusivityCategories", f"at most {MAX_LIST} categories", "TOO_LONG")
     out = []
     for i, value in enumerate(values):
-        category = value.strip().lower()
+        category = inputs.no_controls(value.strip(), f"exclusivityCategories[{i}]").lower()
         if not category:
             raise problem(f"exclusivityCategories[{i}]", "a category must not be blank", "REQUIRED")
         if len(category) > 50:
@@ -179,7 +179,9 @@ def _terms(input: SetContractTermsInput, currency: str) -> dict[str, Any]:
             "NOT_ALLOWED",
         )
     return {
-        "deliverables_due": inputs.text(input.deliverables_due, "deliverablesDue", 5000),
+        "deliverables_due": inputs.text(
+            input.deliverables_due, "deliverablesDue", 5000, multiline=True
+        ),
         "usage_rights": rights,
         "usage_rights_days": days,
         "usage_rights_regions": regions,
@@ -223,7 +225,7 @@ class PartnershipMutation:
             influencer = load_influencer(info, input.influencer_id)
             if influencer.archived_at is not None:
                 raise problem("influencerId", "the influencer is archived", "NOT_ALLOWED")
-            message = inputs.text(input.message, "message", 5000)
+            message = inputs.text(input.message, "message", 5000, multiline=True)
             exists = ctx.session.scalar(
                 select(func.count()).where(
                     PartnershipModel.campaign_id == campaign.id,
@@ -264,7 +266,7 @@ class PartnershipMutation:
             ctx = info.context
             require(ctx.viewer, "partnership_response")
             row = load_partnership(info, input.partnership_id)
-            note = inputs.text(input.note, "note", 2000)
+            note = inputs.text(input.note, "note", 2000, multiline=True)
             target = (
                 StatusEnum.ACCEPTED
                 if input.decision is PartnershipDecision.ACCEPT

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,13 +11,14 @@ from api.db import utcnow
 from api.domain import validation
 from api.domain.campaign_status import CampaignStatus
 from api.domain.partnership_status import PartnershipStatus
+from api.graphql import inputs
 from api.graphql.context import Info
 from api.graphql.errors import problem
 from api.graphql.lookup import load_visible
+from api.graphql.money import decimal_or_error
 from api.graphql.mutation import run_mutation
 from api.graphql.permissions import require
 from api.graphql.tracking.types import DiscountCode, TrackedLink, TrackingError, TrackingErrorCode
-from api.graphql.urls import checked_url
 from api.models import Campaign as CampaignModel
 from api.models import DiscountCode as DiscountCodeModel
 from api.models import Partnership as PartnershipModel
@@ -31,7 +31,6 @@ ERRORS = (TrackingError, TrackingErrorCode)
 ISSUABLE_PARTNERSHIPS = (PartnershipStatus.ACCEPTED, PartnershipStatus.ACTIVE)
 CLOSED_CAMPAIGNS = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 UTM_MAX_LENGTH = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @strawberry.input
@@ -115,12 +114,7 @@ def _utm(value: UtmInput | None) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in ("source", "medium", "campaign", "content"):
         raw = getattr(value, name) if value is not None else None
-        text = (raw or "").strip() or None
-        if text is not None and len(text) > UTM_MAX_LENGTH:
-            raise problem(f"utm.{name}", f"at most {UTM_MAX_LENGTH} characters", "TOO_LONG")
-        if text is not None and _CONTROL.search(text):
-            raise problem(f"utm.{name}", "control characters are not allowed", "INVALID")
-        out[f"utm_{name}"] = text
+        out[f"utm_{name}"] = inputs.text(raw, f"utm.{name}", UTM_MAX_LENGTH)
     return out
 
 
@@ -163,7 +157,7 @@ class TrackingMutation:
             allowed = campaign.allowed_domains or [validation.host_of(campaign.landing_url)]
             given = input.destination_url
             # where the shopper is sent must be public (the landing URL may predate that rule)
-            checked = checked_url(
+            checked = inputs.url(
                 campaign.landing_url if given is None else given,
                 "destinationUrl",
                 None if given is not None else "the campaign's landingUrl",
@@ -201,7 +195,8 @@ class TrackingMutation:
             ctx = info.context
             require(ctx.viewer, "tracking")
             partnership, campaign = _issuable(info, input.partnership_id)
-            bps = codes.percent_to_bps(input.percent_off)
+            percent = decimal_or_error(input.percent_off, "percentOff", negative=True)
+            bps = codes.percent_to_bps(percent)
             if bps is None:
                 raise problem(
                     "percentOff",
