@@ -338,3 +338,21 @@ def test_a_time_without_a_zone_in_a_filter_is_an_error_not_a_crash(gql, factory,
     w = factory.world()
     [error] = gql.errors(w["keys"]["FINANCE"], query)
     assert "needs a time zone" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("filter_", "message"),
+    [
+        ('{search: "ma\\u0000ya"}', "search contains a control character (U+0000)"),
+        ('{niche: "be\\u0000auty"}', "niche contains a control character (U+0000)"),
+        ('{country: "F\\u0000R"}', "country contains a control character (U+0000)"),
+        ('{minEngagementRate: "NaN"}', "minEngagementRate"),
+        ('{minEngagementRate: "1e999999999"}', "minEngagementRate"),
+    ],
+)
+def test_bad_influencer_filters_are_errors_not_crashes(gql, factory, filter_, message):
+    """A NUL reached PostgreSQL (which refuses it) and a hostile decimal the comparison."""
+    w = factory.world()
+    query = f"{{ influencers(first: 5, filter: {filter_}) {{ totalCount }} }}"
+    [error] = gql.errors(w["keys"]["MANAGER"], query)
+    assert message in error["message"] and "Unexpected" not in error["message"]

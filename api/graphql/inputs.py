@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 
 from graphql import GraphQLError
 
 from api.domain import validation
 from api.graphql.errors import problem
 from api.settings import get_settings
+from tracker import decimals
 
 # C0 and C1 controls and DEL (PostgreSQL refuses NUL in text; the others corrupt CSVs, logs and
 # screens), and the bidi embeddings, overrides and isolates that make text read otherwise than
@@ -54,6 +56,26 @@ def required_text(value: str | None, field: str, limit: int) -> str:
     result = text(value, field, limit, required=True)
     assert result is not None  # text() raised for a blank value
     return result
+
+
+def text_argument(value: str | None, name: str) -> str | None:
+    """A query's text argument or filter without control characters: a GraphQL error (a NUL
+    would otherwise reach PostgreSQL, which refuses it)."""
+    if value is not None and (found := _CONTROL.search(value)):
+        raise GraphQLError(f"{name} contains a control character (U+{ord(found.group()):04X})")
+    return value
+
+
+def decimal_argument(value: Decimal | None, name: str) -> Decimal | None:
+    """A query's Decimal argument in the one decimal grammar (`tracker.decimals`)."""
+    if value is None:
+        return None
+    from api.graphql.money import raw_decimal
+
+    try:
+        return decimals.parse_decimal(raw_decimal(value), negative=True)
+    except decimals.DecimalError as exc:
+        raise GraphQLError(f"{name} {exc}") from None
 
 
 def aware_argument(value: datetime | None, name: str) -> datetime | None:

@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy import Select, String, cast, exists, func, or_, select
 
 from api.domain import metrics
+from api.graphql import inputs
 from api.graphql.context import Context
 from api.graphql.influencers.types import Platform, Tier
 from api.graphql.relay import SortKey
@@ -62,7 +63,7 @@ def apply_filter(stmt: Select[Any], f: InfluencerFilter | None, ctx: Context) ->
     if f is None:
         return stmt
     if f.search:
-        like = f"%{f.search.strip().lower()}%"
+        like = f"%{(inputs.text_argument(f.search, 'search') or '').strip().lower()}%"
         handle = exists().where(
             SocialAccount.influencer_id == Influencer.id, SocialAccount.handle_key.like(like)
         )
@@ -81,10 +82,12 @@ def apply_filter(stmt: Select[Any], f: InfluencerFilter | None, ctx: Context) ->
             )
         )
     if f.niche:
+        inputs.text_argument(f.niche, "niche")
         # JSON arrays are stored as text on both backends: match the quoted element.
         stmt = stmt.where(cast(Influencer.niches, String).like(f'%"{f.niche.strip().lower()}"%'))
     if f.country:
-        stmt = stmt.where(Influencer.country == f.country.strip().upper())
+        country = inputs.text_argument(f.country, "country") or ""
+        stmt = stmt.where(Influencer.country == country.strip().upper())
     if f.tier is not None:
         low, high = _tier_range(metrics.Tier(f.tier.value), ctx.tier_thresholds())
         stmt = stmt.where(Influencer.max_followers >= low)
@@ -95,7 +98,8 @@ def apply_filter(stmt: Select[Any], f: InfluencerFilter | None, ctx: Context) ->
     if f.max_followers is not None:
         stmt = stmt.where(Influencer.total_followers <= f.max_followers)
     if f.min_engagement_rate is not None:
-        stmt = stmt.where(Influencer.engagement_rate >= f.min_engagement_rate)
+        rate = inputs.decimal_argument(f.min_engagement_rate, "minEngagementRate")
+        stmt = stmt.where(Influencer.engagement_rate >= rate)
     if f.min_audience_quality is not None:
         stmt = stmt.where(Influencer.audience_quality_score >= f.min_audience_quality)
     return stmt
