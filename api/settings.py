@@ -35,6 +35,13 @@ def _default_database_url() -> str:
     return f"sqlite:///{os.path.abspath(os.path.join(data_dir, 'vouch.db'))}"
 
 
+def _positive(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise SettingError(name, str(value), "must be at least 1")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     # No DATABASE_URL: SQLite in a file under the working directory.
@@ -55,6 +62,8 @@ class Settings:
     max_tokens: int = 5000
     max_page_size: int = 100
     default_page_size: int = 20
+    # The largest request body the API reads (413 above it); a GraphQL document is a few KB.
+    max_body_bytes: int = field(default_factory=lambda: _positive("API_MAX_BODY_BYTES", 1 << 20))
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 
