@@ -15,12 +15,15 @@ What each request gets:
 - Unknown or deactivated code: 404 page; a GET is logged as an orphan event.
 - Malformed code: 404 page, no lookup, not logged.
 - Uncached code while Redis is unreachable: 503 with Retry-After.
+- `/metrics`: Prometheus text with `Authorization: Bearer <TRACKER_METRICS_TOKEN>`, 401 without
+  it; 404 when no token is set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import hmac
 import json
 import logging
 import time
@@ -499,6 +502,18 @@ class TrackerApp:
         )
 
     async def _metrics(self, request: Request) -> Response:
+        token = self.settings.metrics_token
+        if not token:
+            raise HTTPException(404)  # off: as for any other unknown path
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("latin-1"), token.encode()
+        ):
+            return JSONResponse(
+                {"error": "unauthorized", "message": "send 'Authorization: Bearer <token>'"},
+                status_code=401,
+                headers={"www-authenticate": 'Bearer realm="metrics"', "cache-control": "no-store"},
+            )
         return PlainTextResponse(
             self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
