@@ -42,7 +42,7 @@ from tracker import keys
 from tracker.bots import is_bot
 from tracker.cache import DedupeWindow
 from tracker.clientip import ClientIp, IpHasher, truncate_ip
-from tracker.events import SEP, clean, orphan_head, valid_code
+from tracker.events import SEP, clean, orphan_head, referer_origin_path, valid_code
 from tracker.events import new_id as _new_id
 from tracker.links import LinkResolver, Unavailable
 from tracker.metrics import Metrics
@@ -115,8 +115,12 @@ def _redirect_start(location: bytes) -> dict[str, Any]:
     }
 
 
+def _header_text_raw(raw: bytes | str, limit: int) -> str:
+    return raw[:limit] if isinstance(raw, str) else raw[:limit].decode("utf-8", "replace")
+
+
 def _header_text(raw: bytes | str, limit: int) -> str:
-    text = raw[:limit] if isinstance(raw, str) else raw[:limit].decode("utf-8", "replace")
+    text = _header_text_raw(raw, limit)
     return text if text.isprintable() else clean(text)
 
 
@@ -442,7 +446,7 @@ class TrackerApp:
     def _learn_referer(self, raw: bytes | str) -> str:
         """The text of a Referer header, remembered like User-Agents: most clicks come from a
         few pages (a bio link, a video description)."""
-        text = _header_text(raw, REFERER_LIMIT)
+        text = clean(referer_origin_path(_header_text_raw(raw, REFERER_LIMIT)))
         if len(self._referers) >= REFERER_CACHE_SIZE:
             self._referers.clear()
         self._referers[raw] = text
@@ -452,7 +456,10 @@ class TrackerApp:
         """The text and bot verdict of a User-Agent header, remembered: the same few hundred
         values make most of the traffic."""
         ua = _header_text(raw, USER_AGENT_LIMIT)
-        known = (ua, raw == UNREADABLE_USER_AGENT or is_bot(ua))
+        # By the known patterns only: a User-Agent that is not ASCII (a phone model, an app's
+        # name in its own script) is a shopper as often as any, and one granian cannot read
+        # (UNREADABLE_USER_AGENT) matches no pattern either.
+        known = (ua, is_bot(ua))
         if len(self._user_agents) >= USER_AGENT_CACHE_SIZE:
             self._user_agents.clear()
         self._user_agents[raw] = known
