@@ -214,3 +214,24 @@ def test_the_apis_own_cursors_page_through_and_only_they_do(gql, factory, field)
             break
         after = end
     assert len(seen) == len(set(seen)) == page["totalCount"] == 4
+
+
+@pytest.mark.parametrize("org", ["\u0661", "9" * 30, "+1", " 1"])
+def test_cli_organization_ids_are_ascii_bigints(factory, capsys, org):
+    """`--org` is an id or a name: other scripts' digits and numbers past BIGINT are neither
+    (int() took an Arabic-Indic one as 1, and 30 nines overflowed the driver)."""
+    from api.cli import main
+
+    factory.org()
+    assert main(["keys", "create", "--org", org, "--role", "ADMIN"]) == 2
+    assert capsys.readouterr().err == f"error: no organization {org!r}\n"
+
+
+@pytest.mark.parametrize("influencer", ["\u0661", "9" * 30])
+def test_cli_influencer_ids_are_ascii_bigints(factory, capsys, influencer):
+    from api.cli import main
+
+    org = factory.org()
+    args = ["keys", "create", "--org", str(org.id), "--role", "INFLUENCER"]
+    assert main([*args, "--influencer", influencer]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {influencer!r} is not an influencer id")
