@@ -9,10 +9,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from api.body_limit import BodyLimit
 from api.finance.http import statements_csv
 from api.graphql.schema import schema
 from api.graphql.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_URL, GraphQLView, RequireKey
 from api.log import RequestLog
+from api.settings import get_settings
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -27,4 +29,8 @@ def create_app() -> Starlette:
         Route("/exports/statements.csv", statements_csv),
         Mount(GRAPHIQL_ASSETS_URL, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(RequestLog)])
+    middleware = [
+        Middleware(RequestLog),  # outermost: a refused body is logged like any request
+        Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes),
+    ]
+    return Starlette(routes=routes, middleware=middleware)

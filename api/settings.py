@@ -76,6 +76,10 @@ class Settings:
     auth_failure_window_seconds: int = field(
         default_factory=lambda: env_count("AUTH_FAILURE_WINDOW", 60, minimum=1)
     )
+    # The largest request body the API reads (413 above it); a GraphQL document is a few KB.
+    max_body_bytes: int = field(
+        default_factory=lambda: env_count("API_MAX_BODY_BYTES", 1 << 20, minimum=1)
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

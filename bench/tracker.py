@@ -192,8 +192,14 @@ def run_wrk(url: str, script: Path | None, core: str, duration: int, connections
     )
 
 
+METRICS_TOKEN = secrets.token_urlsafe(16)
+
+
 def scrape(base: str) -> dict[str, float]:
-    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+    request = urllib.request.Request(
+        f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
         text = response.read().decode()
     values = {}
     for line in text.splitlines():
@@ -250,6 +256,7 @@ def start_tracker(interface: str, prefix: str, redis_url: str, core: str, work: 
         "TRACKER_SPOOL_DIR": str(spool),
         "TRUSTED_PROXIES": "127.0.0.1/32",
         "LOG_LEVEL": "WARNING",
+        "TRACKER_METRICS_TOKEN": METRICS_TOKEN,  # /metrics is off without one
     }
     process = subprocess.Popen(
         ["taskset", "-c", core, sys.executable, "-m", "tracker"], env=env, cwd=ROOT

@@ -92,6 +92,7 @@ def test_cli_writes_a_file_with_progress(db, factory, tmp_path, capsys):
         ("MANAGER", "period=2025-10", 403),
         ("INFLUENCER", "period=2025-10", 403),
         ("FINANCE", "period=2025-13", 422),
+        ("FINANCE", "period=9999-12", 422),
         ("FINANCE", "", 422),
         ("ADMIN", "period=2025-10&currency=EURO", 422),
         ("FINANCE", "period=2025-10&currency=EUR", 200),

@@ -242,7 +242,9 @@ def test_statement_reconciles_with_a_hand_computed_ledger(db, factory):
     assert dec.entries == [] and dec.opening_balance == dec.closing_balance == 10_861
 
 
-@pytest.mark.parametrize("period", ["2026-13", "2026-00", "2026-1", "26-10", "", "2026-10-01"])
+@pytest.mark.parametrize(
+    "period", ["2026-13", "2026-00", "2026-1", "26-10", "", "2026-10-01", "9999-12", "1969-12"]
+)
 def test_bad_periods(db, factory, period):
     w = factory.world()
     with pytest.raises(FinanceError) as err:
@@ -415,6 +417,14 @@ def test_balance_and_statement_queries(gql, db, factory):
         i=gid(w["influencer"]),
     )
     assert "2026-13" in errors[0]["message"] and "YYYY-MM" in errors[0]["message"]
+    # The month whose end would be year 10000: refused in words, not an Unexpected error.
+    errors = gql.errors(
+        key,
+        'query($i: ID!) { statement(influencerId: $i, period: "9999-12", '
+        'currency: "EUR") { period } }',
+        i=gid(w["influencer"]),
+    )
+    assert errors[0]["message"] == "period '9999-12' is out of range: the last month is 9999-11"
 
 
 def _conversion(db: Any, w: dict[str, Any], status: ConversionStatus) -> Conversion:

@@ -15,12 +15,15 @@ What each request gets:
 - Unknown or deactivated code: 404 page; a GET is logged as an orphan event.
 - Malformed code: 404 page, no lookup, not logged.
 - Uncached code while Redis is unreachable: 503 with Retry-After.
+- `/metrics`: Prometheus text with `Authorization: Bearer <TRACKER_METRICS_TOKEN>`, 401 without
+  it; 404 when no token is set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import hmac
 import json
 import logging
 import time
@@ -39,7 +42,7 @@ from tracker import keys, sealing
 from tracker.bots import is_bot
 from tracker.cache import DedupeWindow
 from tracker.clientip import ClientIp, IpHasher, truncate_ip
-from tracker.events import SEP, clean, orphan_head, valid_code
+from tracker.events import SEP, clean, orphan_head, referer_origin_path, valid_code
 from tracker.events import new_id as _new_id
 from tracker.links import LinkResolver, Unavailable
 from tracker.metrics import Metrics
@@ -112,8 +115,12 @@ def _redirect_start(location: bytes) -> dict[str, Any]:
     }
 
 
+def _header_text_raw(raw: bytes | str, limit: int) -> str:
+    return raw[:limit] if isinstance(raw, str) else raw[:limit].decode("utf-8", "replace")
+
+
 def _header_text(raw: bytes | str, limit: int) -> str:
-    text = raw[:limit] if isinstance(raw, str) else raw[:limit].decode("utf-8", "replace")
+    text = _header_text_raw(raw, limit)
     return text if text.isprintable() else clean(text)
 
 
@@ -442,7 +449,7 @@ class TrackerApp:
     def _learn_referer(self, raw: bytes | str) -> str:
         """The text of a Referer header, remembered like User-Agents: most clicks come from a
         few pages (a bio link, a video description)."""
-        text = _header_text(raw, REFERER_LIMIT)
+        text = clean(referer_origin_path(_header_text_raw(raw, REFERER_LIMIT)))
         if len(self._referers) >= REFERER_CACHE_SIZE:
             self._referers.clear()
         self._referers[raw] = text
@@ -452,7 +459,10 @@ class TrackerApp:
         """The text and bot verdict of a User-Agent header, remembered: the same few hundred
         values make most of the traffic."""
         ua = _header_text(raw, USER_AGENT_LIMIT)
-        known = (ua, raw == UNREADABLE_USER_AGENT or is_bot(ua))
+        # By the known patterns only: a User-Agent that is not ASCII (a phone model, an app's
+        # name in its own script) is a shopper as often as any, and one granian cannot read
+        # (UNREADABLE_USER_AGENT) matches no pattern either.
+        known = (ua, is_bot(ua))
         if len(self._user_agents) >= USER_AGENT_CACHE_SIZE:
             self._user_agents.clear()
         self._user_agents[raw] = known
@@ -502,6 +512,18 @@ class TrackerApp:
         )
 
     async def _metrics(self, request: Request) -> Response:
+        token = self.settings.metrics_token
+        if not token:
+            raise HTTPException(404)  # off: as for any other unknown path
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("latin-1"), token.encode()
+        ):
+            return JSONResponse(
+                {"error": "unauthorized", "message": "send 'Authorization: Bearer <token>'"},
+                status_code=401,
+                headers={"www-authenticate": 'Bearer realm="metrics"', "cache-control": "no-store"},
+            )
         return PlainTextResponse(
             self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )

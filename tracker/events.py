@@ -20,7 +20,9 @@ strings:
 - `ts`: milliseconds since the epoch, when the tracker answered.
 - `ip`: the client IP truncated to /24 (IPv4) or /48 (IPv6); `ip_hash`: hex HMAC-SHA256 of
   the full IP with the tracker's `ip_hash_key`. The full IP is never stored.
-- `ua`, `referer`: the request's headers (truncated), "" when absent.
+- `ua`: the request's User-Agent (truncated), "" when absent.
+- `referer`: the Referer's origin and path only (`referer_origin_path`), "" when absent or not
+  a URL: its query and fragment can carry tokens, session ids and e-mail addresses.
 - `bot`: "1" for crawlers, link previewers and HTTP libraries (never counted as clicks).
 - `unique`: "1" for the first click of a visitor on a code within the dedupe window.
 """
@@ -198,6 +200,23 @@ _CONTROL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f]")
 def clean(text: str) -> str:
     """The text without control characters (each becomes a space)."""
     return text if text.isprintable() else _CONTROL_CHARS_RE.sub(" ", text)
+
+
+def referer_origin_path(text: str) -> str:
+    """`scheme://host[:port]/path` of a Referer header: what a click's source is. Its query and
+    fragment (`?token=...`, `#access_token=...`) and any `user:password@` are dropped, and what
+    is not an absolute URL is "" (nothing in it can be told apart from a secret)."""
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError when it is not a number in range
+    except ValueError:
+        return ""
+    host = parts.hostname
+    if not parts.scheme or not host:
+        return ""
+    if ":" in host:  # IPv6: urlsplit took off the brackets
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{'' if port is None else f':{port}'}{parts.path}"
 
 
 KIND_CLICK = "click"

@@ -2,40 +2,57 @@
 tracker (which reads a brand's id from the `Vouch-Brand` header and never imports `api`).
 
 The encoding is strawberry's (`relay.GlobalID`), so an id made here resolves with `node(id:)`.
-Decoding is lenient where a client may be: missing `=` padding and the URL-safe alphabet.
+Decoding is canonical: only the exact text `encode` makes is an id. Lenient forms (no padding,
+the URL-safe alphabet, spaces, `Brand: 1`, `Brand:01`, `Brand:+1`, other scripts' digits, which
+`int()` takes) would give one row many ids, and a cache or a rate limit keyed by the id text
+would count the same row under each of them.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 MAX_PK = 2**63  # BIGINT
+
+# A positive decimal without a leading zero, ASCII only; a global id is a GraphQL type name, a
+# colon and one of these.
+_PK = re.compile(r"[1-9][0-9]{0,18}", re.ASCII)
+_DECODED = re.compile(rf"([A-Za-z_][A-Za-z0-9_]*):({_PK.pattern})", re.ASCII)
 
 
 def encode(type_name: str, pk: int) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
+def parse_pk(text: object) -> int | None:
+    """A primary key written as `encode` writes it (a positive 64-bit decimal, no sign, no
+    leading zero, no spaces, ASCII digits), or None."""
+    if not isinstance(text, str) or not _PK.fullmatch(text):
+        return None
+    pk = int(text)
+    return pk if pk < MAX_PK else None
+
+
 def decode(value: object, *expected: str) -> tuple[str, int] | None:
     """(type name, primary key) of a global id, or None when it is not one (or not of one of
     the `expected` types, when given). The key is a positive 64-bit integer."""
-    if not isinstance(value, str):
-        value = str(value)
-    text = value.strip()
-    if not text or len(text) > 200:
+    if not isinstance(value, str) or not value or len(value) > 200:
         return None
     try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=False)
-        decoded = raw.decode()
+        decoded = base64.b64decode(value, validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    type_name, sep, pk = decoded.partition(":")
-    if not sep or not type_name or (expected and type_name not in expected):
+    match = _DECODED.fullmatch(decoded)
+    if match is None or (expected and match.group(1) not in expected):
         return None
-    if not pk.isascii() or not pk.isdigit() or not 0 < int(pk) < MAX_PK:
+    type_name, pk = match.group(1), parse_pk(match.group(2))
+    # b64decode ignores the unused low bits of the last character ("MR==" reads as "MQ=="):
+    # only the one spelling is the id.
+    if pk is None or encode(type_name, pk) != value:
         return None
-    return type_name, int(pk)
+    return type_name, pk
 
 
 def decode_pk(value: object, *expected: str) -> int | None:

@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -137,18 +138,37 @@ def decode_brand_id(value: str) -> int:
     return pk
 
 
+# Unix seconds as a brand's server writes them: ASCII digits, no sign, at most 12 of them (the
+# year 33658). `str.isdigit` also takes other scripts' digits, and 400 digits make a number the
+# clock comparison cannot turn into a float: both were a 503 with a traceback, not a 401.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+# A hex HMAC-SHA256; anything else (non-ASCII text included) cannot match and must not reach
+# `hmac.compare_digest`, which raises on non-ASCII str.
+_SIGNATURE = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_MAX_SIGNATURES = 8  # one per secret a brand may be rotating through, with room to spare
+
+
 def parse_signature(header: str) -> tuple[int, list[str]]:
-    timestamp: int | None = None
+    """(t, [v1, ...]) of a `Vouch-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]` header;
+    ValueError (a 401) for anything else."""
+    timestamps: list[str] = []
     signatures: list[str] = []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
-            timestamp = int(value)
-        elif name == "v1" and value:
-            signatures.append(value.strip().lower())
-    if timestamp is None or not signatures:
+        value = value.strip()
+        if name == "t":
+            timestamps.append(value)
+        elif name == "v1":
+            signatures.append(value.lower())
+    if (
+        len(timestamps) != 1
+        or not _TIMESTAMP.fullmatch(timestamps[0])
+        or not signatures
+        or len(signatures) > _MAX_SIGNATURES
+        or not all(_SIGNATURE.fullmatch(s) for s in signatures)
+    ):
         raise ValueError("expected t=<unix seconds>,v1=<hex HMAC-SHA256>")
-    return timestamp, signatures
+    return int(timestamps[0]), signatures
 
 
 def valid_secrets(raw: bytes | str | None, now: float, sealer: Sealer) -> list[str]:

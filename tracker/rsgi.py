@@ -8,8 +8,9 @@ so every rule lives in one place.
 
 What RSGI changes, and how it is handled:
 - Header values are `str`, and granian leaves out a value that is not visible ASCII: `get`
-  returns None, `items()` skips it, only `in` still sees the name. The hot path logs such a
-  User-Agent as `UNREADABLE_USER_AGENT` (a bot: browsers send ASCII) and such a Referer as "".
+  returns None, `items()` skips it, only `in` still sees the name. Both paths log such a
+  User-Agent as `UNREADABLE_USER_AGENT`, classed like any other by the bot patterns (which it
+  does not match: non-ASCII is no sign of a bot), and such a Referer as "".
 - The client is one "host:port" string, an IPv6 host in brackets (`peer_host`).
 - The body arrives in chunks from `async for`: passed on as `more_body` messages, so the
   postbacks' size limit still stops reading early.
@@ -40,6 +41,12 @@ def _host_port(address: str) -> tuple[str, int] | None:
 
 def asgi_scope(scope: Any) -> dict[str, Any]:
     """The ASGI HTTP scope of an RSGI one."""
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in scope.headers.items()
+    ]
+    if "user-agent" in scope.headers and scope.headers.get("user-agent") is None:
+        # present but unreadable: not the same as absent (an empty User-Agent is a bot's)
+        headers.append((b"user-agent", UNREADABLE_USER_AGENT.encode()))
     return {
         "type": "http",
         "asgi": _ASGI_VERSION,
@@ -49,10 +56,7 @@ def asgi_scope(scope: Any) -> dict[str, Any]:
         "path": scope.path,
         "query_string": scope.query_string.encode("latin-1"),
         "root_path": "",
-        "headers": [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in scope.headers.items()
-        ],
+        "headers": headers,
         "client": _host_port(scope.client),
         "server": _host_port(scope.server),
         "state": {},

@@ -205,6 +205,10 @@ class TrackerSettings:
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     log_format: str = field(default_factory=lambda: env_choice("LOG_FORMAT", "text", LOG_FORMATS))
+    # The bearer token Prometheus scrapes /metrics with (`authorization: {credentials: ...}` in
+    # its scrape config). Unset, /metrics is off (404): the tracker faces the internet, and a
+    # proxy in front of it would make a loopback-only rule let everyone in.
+    metrics_token: str = field(default_factory=lambda: _env("TRACKER_METRICS_TOKEN"))
     redis: RedisSettings = field(default_factory=RedisSettings)
 
     def __post_init__(self) -> None:

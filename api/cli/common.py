@@ -21,9 +21,11 @@ def find_org(session: Any, value: str) -> Any:
     from sqlalchemy import select
 
     from api.models import Organization
+    from tracker.globalid import parse_pk
 
-    if value.isdigit():
-        return session.get(Organization, int(value))
+    pk = parse_pk(value)  # ASCII digits in BIGINT range: Arabic-Indic digits or 30 nines are no id
+    if pk is not None:
+        return session.get(Organization, pk)
     return session.scalar(select(Organization).where(Organization.name == value))
 
 

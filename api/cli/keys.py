@@ -24,6 +24,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     from api.accounts import keys
     from api.graphql.relay import decode_id
     from api.models.enums import Role
+    from tracker.globalid import parse_pk
 
     try:
         role = Role(args.role.upper())
@@ -38,7 +39,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         influencer_id = None
         if args.influencer:
             raw = args.influencer
-            influencer_id = int(raw) if raw.isdigit() else decode_id(raw, "Influencer")
+            influencer_id = parse_pk(raw) or decode_id(raw, "Influencer")
             if influencer_id is None:
                 print(f"error: {raw!r} is not an influencer id", file=sys.stderr)
                 return 2

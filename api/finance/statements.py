@@ -36,6 +36,14 @@ def parse_period(value: str, field: str = "period") -> Period:
         )
     year, month = int(match.group(1)), int(match.group(2))
     start = datetime(year, month, 1, tzinfo=UTC)
+    if (year, month) == (datetime.max.year, 12):
+        # Its end (the exclusive bound of every query) would be year 10000, which datetime
+        # cannot hold: refused like any other bad period rather than a 500.
+        raise FinanceError(
+            "INVALID_PERIOD",
+            f"period {value!r} is out of range: the last month is {datetime.max.year}-11",
+            field,
+        )
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     return Period(f"{year:04d}-{month:02d}", start, end)
 

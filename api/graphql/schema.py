@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from decimal import Decimal
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -82,6 +84,28 @@ def is_unexpected(error: GraphQLError) -> bool:
 log = logging.getLogger("vouch.api")
 
 
+class OperationNameRequired(SchemaExtension):
+    """A document of several operations with no `operationName` is a request error, as the
+    GraphQL spec's GetOperation says; strawberry would run the first one. Checked right after
+    parsing, so the client gets a parse-time error (400 with graphql-response+json, a 200 with
+    `errors` for application/json) and nothing is validated or run."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        document = context.graphql_document
+        # strawberry keeps the name the client gave only here: `operation_name` falls back to
+        # the first operation's
+        if document is None or getattr(context, "_provided_operation_name", None) is not None:
+            return
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1:
+            raise GraphQLError(
+                "Must provide operationName if the document contains multiple operations.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -109,6 +133,7 @@ schema = Schema(
         lambda: MaxAliasesLimiter(max_alias_count=_settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=_settings.max_tokens),
         lambda: _PARSER_CACHE,
+        OperationNameRequired,
         lambda: _VALIDATION_CACHE,
         # Unexpected exceptions reach the client as "Unexpected error.", never a stack trace.
         lambda: MaskErrors(should_mask_error=is_unexpected),

@@ -322,7 +322,7 @@ async def test_healthz_metrics_and_other_paths(
     make_settings: MakeSettings, sync_redis: redis.Redis, prefix: str
 ) -> None:
     publish(sync_redis, prefix, link("spring24"))
-    async with asgi_client(make_settings()) as (_, client):
+    async with asgi_client(make_settings(metrics_token="scrape-me")) as (_, client):
         await client.get("/c/spring24", headers=BROWSER)
         await client.get("/c/spring24", headers={"user-agent": "Slackbot 1.0"})
         await client.head("/c/spring24")
@@ -330,7 +330,8 @@ async def test_healthz_metrics_and_other_paths(
         await wait_for_events(sync_redis, prefix, 3)
         health = await client.get("/healthz")
         assert health.json() == {"status": "ok", "redis": True, "buffer": 0, "spool": 0}
-        metrics = (await client.get("/metrics")).text
+        scrape = {"authorization": "Bearer scrape-me"}
+        metrics = (await client.get("/metrics", headers=scrape)).text
         post = await client.post("/c/spring24")
         missing = await client.get("/nope")
     values = dict(
@@ -358,10 +359,11 @@ async def test_header_values_cannot_break_the_event_format(
     async with asgi_client(make_settings()) as (_, client):
         ua = BROWSER_UA + " \x1f tail " + "é" * 600
         response = await client.get(
-            "/c/spring24", headers=[(b"user-agent", ua.encode()), (b"referer", b"x\x1fy")]
+            "/c/spring24",
+            headers=[(b"user-agent", ua.encode()), (b"referer", b"https://a.example/x\x1fy")],
         )
         assert response.status_code == 302
         [event] = await wait_for_events(sync_redis, prefix, 1)
-    assert "\x1f" not in event.user_agent and event.referer == "x y"
+    assert "\x1f" not in event.user_agent and event.referer == "https://a.example/x y"
     assert event.user_agent.startswith(BROWSER_UA + "   tail")
     assert len(event.user_agent) <= 512

@@ -1,4 +1,4 @@
-"""The one global-id codec: strawberry's encoding, lenient decoding, nothing else accepted."""
+"""The one global-id codec: strawberry's encoding, and only that exact text decodes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ def test_encode_is_strawberrys_and_round_trips(type_name: str, pk: int) -> None:
     value = globalid.encode(type_name, pk)
     assert value == str(relay.GlobalID(type_name, str(pk)))
     assert globalid.decode(value) == (type_name, pk)
-    assert globalid.decode(value.rstrip("=")) == (type_name, pk)  # padding dropped
+    unpadded = value.rstrip("=")
+    assert globalid.decode(unpadded) == (None if unpadded != value else (type_name, pk))
+    assert globalid.decode(f" {value}") is None
     assert globalid.decode_pk(value, type_name) == pk
     assert globalid.decode_pk(value, "Campaign") is None  # another type
 
@@ -35,6 +37,14 @@ def test_encode_is_strawberrys_and_round_trips(type_name: str, pk: int) -> None:
         "QnJhbmQ6MWE=",  # Brand:1a
         "QnJhbmQ677yR",  # Brand: and a full-width digit one
         "A" * 300,
+        "QnJhbmQ6MR==",  # Brand:1 spelt with unused bits set
+        "QnJhbmQ6IDE=",  # Brand: 1
+        "QnJhbmQ6MDE=",  # Brand:01
+        "QnJhbmQ6KzE=",  # Brand:+1
+        "QnJhbmQ6MSA=",  # Brand:1 and a space
+        "QnJhbmQ62aE=",  # Brand: and an Arabic-Indic digit one
+        "QnJhbmQ6MQ",  # padding dropped
+        "Rm9vLUJhcjox",  # not a GraphQL type name
         None,
         12,
     ],

@@ -5,7 +5,7 @@ import strawberry
 from api.graphql.brands.types import Brand
 from api.graphql.context import Info
 from api.graphql.permissions import scoped
-from api.graphql.relay import Connection, decode_id, paginate
+from api.graphql.relay import Connection, id_argument, paginate
 from api.models import Brand as BrandModel
 
 
@@ -26,9 +26,7 @@ class BrandQuery:
 
     @strawberry.field
     def brand(self, info: Info, id: strawberry.ID) -> Brand | None:
-        pk = decode_id(id, "Brand")
-        if pk is None:
-            return None
+        pk = id_argument(id, "Brand")
         row = info.context.session.scalar(
             scoped(BrandModel, info.context.viewer).where(BrandModel.id == pk)
         )

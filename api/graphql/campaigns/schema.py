@@ -6,7 +6,7 @@ from api.graphql.campaigns.types import Campaign, CampaignStatus
 from api.graphql.context import Info
 from api.graphql.loaders import by_id
 from api.graphql.permissions import scoped
-from api.graphql.relay import Connection, decode_id, paginate
+from api.graphql.relay import Connection, id_argument, paginate
 from api.models import Campaign as CampaignModel
 
 
@@ -33,13 +33,13 @@ class CampaignQuery:
         if filter is not None and filter.status is not None:
             stmt = stmt.where(CampaignModel.status == filter.status.value)
         if filter is not None and filter.brand_id is not None:
-            stmt = stmt.where(CampaignModel.brand_id == (decode_id(filter.brand_id, "Brand") or 0))
+            stmt = stmt.where(CampaignModel.brand_id == id_argument(filter.brand_id, "Brand"))
         return paginate(
             info, stmt, model=CampaignModel, node=Campaign.from_row, first=first, after=after
         )
 
     @strawberry.field
     async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
-        pk = decode_id(id, "Campaign")
-        row = await by_id(info.context, CampaignModel).load(pk) if pk else None
+        pk = id_argument(id, "Campaign")
+        row = await by_id(info.context, CampaignModel).load(pk)
         return Campaign.from_row(row) if row else None

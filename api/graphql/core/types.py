@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from api.graphql.context import Info
-from api.graphql.relay import ModelNode
+from api.graphql.relay import ModelNode, resolve_node
 from api.models import Organization as OrganizationModel
 from api.models.enums import Role as RoleEnum
 
@@ -33,6 +35,14 @@ class Viewer:
 
 @strawberry.type
 class CoreQuery:
+    @strawberry.field
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The ID of the object.")],
+    ) -> strawberry.relay.Node | None:
+        return await resolve_node(info, id)
+
     @strawberry.field(description="The caller: its role and organization.")
     def viewer(self, info: Info) -> Viewer:
         v = info.context.viewer
@@ -44,5 +54,3 @@ class CoreQuery:
             if v.influencer_id
             else None,
         )
-
-    node: strawberry.relay.Node | None = strawberry.relay.node()

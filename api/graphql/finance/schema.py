@@ -22,7 +22,7 @@ from api.graphql.finance.types import (
 )
 from api.graphql.money import Money
 from api.graphql.permissions import scoped
-from api.graphql.relay import Connection, SortKey, decode_id, paginate
+from api.graphql.relay import Connection, SortKey, id_argument, paginate
 from api.models import Conversion as ConversionModel
 from api.models import Influencer as InfluencerModel
 from api.models import LedgerEntry as LedgerEntryModel
@@ -57,9 +57,7 @@ def _currency(code: str) -> str:
 
 def _influencer_pk(info: Info, gid: strawberry.ID) -> int | None:
     """The influencer's pk if the viewer may see it (other tenants' ids resolve to nothing)."""
-    pk = decode_id(gid, "Influencer")
-    if pk is None:
-        return None
+    pk = id_argument(gid, "Influencer")
     stmt = scoped(InfluencerModel, info.context.viewer).where(InfluencerModel.id == pk)
     return pk if info.context.session.scalar(stmt) is not None else None
 
@@ -87,10 +85,10 @@ class FinanceQuery:
                 stmt = stmt.where(m.status == filter.status.value)
             if filter.partnership_id is not None:
                 stmt = stmt.where(
-                    m.partnership_id == (decode_id(filter.partnership_id, "Partnership") or 0)
+                    m.partnership_id == id_argument(filter.partnership_id, "Partnership")
                 )
             if filter.campaign_id is not None:
-                stmt = stmt.where(m.campaign_id == (decode_id(filter.campaign_id, "Campaign") or 0))
+                stmt = stmt.where(m.campaign_id == id_argument(filter.campaign_id, "Campaign"))
             if filter.from_ is not None:
                 stmt = stmt.where(m.occurred_at >= inputs.aware_argument(filter.from_, "from"))
             if filter.to is not None:
@@ -118,7 +116,7 @@ class FinanceQuery:
         if filter is not None:
             if filter.influencer_id is not None:
                 stmt = stmt.where(
-                    m.influencer_id == (decode_id(filter.influencer_id, "Influencer") or 0)
+                    m.influencer_id == id_argument(filter.influencer_id, "Influencer")
                 )
             if filter.kind is not None:
                 stmt = stmt.where(m.kind == filter.kind.value)

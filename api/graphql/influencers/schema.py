@@ -12,7 +12,7 @@ from api.graphql.influencers.filters import (
 from api.graphql.influencers.types import Influencer
 from api.graphql.loaders import by_id
 from api.graphql.permissions import scoped
-from api.graphql.relay import Connection, decode_id, paginate
+from api.graphql.relay import Connection, id_argument, paginate
 from api.models import Influencer as InfluencerModel
 
 
@@ -40,6 +40,6 @@ class InfluencerQuery:
 
     @strawberry.field
     async def influencer(self, info: Info, id: strawberry.ID) -> Influencer | None:
-        pk = decode_id(id, "Influencer")
-        row = await by_id(info.context, InfluencerModel).load(pk) if pk else None
+        pk = id_argument(id, "Influencer")
+        row = await by_id(info.context, InfluencerModel).load(pk)
         return Influencer.from_row(row) if row else None

@@ -6,7 +6,7 @@ from api.graphql.context import Info
 from api.graphql.loaders import by_id
 from api.graphql.partnerships.types import Partnership, PartnershipStatus
 from api.graphql.permissions import scoped
-from api.graphql.relay import Connection, decode_id, paginate
+from api.graphql.relay import Connection, id_argument, paginate
 from api.models import Partnership as PartnershipModel
 
 
@@ -32,10 +32,10 @@ class PartnershipQuery:
             if filter.status is not None:
                 stmt = stmt.where(PartnershipModel.status == filter.status.value)
             if filter.campaign_id is not None:
-                campaign = decode_id(filter.campaign_id, "Campaign") or 0
+                campaign = id_argument(filter.campaign_id, "Campaign")
                 stmt = stmt.where(PartnershipModel.campaign_id == campaign)
             if filter.influencer_id is not None:
-                influencer = decode_id(filter.influencer_id, "Influencer") or 0
+                influencer = id_argument(filter.influencer_id, "Influencer")
                 stmt = stmt.where(PartnershipModel.influencer_id == influencer)
         return paginate(
             info, stmt, model=PartnershipModel, node=Partnership.from_row, first=first, after=after
@@ -43,6 +43,6 @@ class PartnershipQuery:
 
     @strawberry.field
     async def partnership(self, info: Info, id: strawberry.ID) -> Partnership | None:
-        pk = decode_id(id, "Partnership")
-        row = await by_id(info.context, PartnershipModel).load(pk) if pk else None
+        pk = id_argument(id, "Partnership")
+        row = await by_id(info.context, PartnershipModel).load(pk)
         return Partnership.from_row(row) if row else None
