@@ -8,6 +8,11 @@ that are valid for the schema, and ones that are not. They are sent with an ADMI
 organization that has data, through the whole ASGI app (key check, limits, strawberry, the
 database). The custom scalars get strategies of their own, so the mutations that take money
 and dates are fuzzed with the values a client would send and with hostile ones.
+
+Why hypothesis-graphql and not schemathesis around it: schemathesis's pytest plugin does not
+load under this pytest, and driven by hand its built-in DateTime strategy replaces ours and
+never sends a time without a zone; hypothesis-graphql found that bug (a filter's naive `from`)
+in 30 examples, schemathesis not in 150.
 """
 
 from __future__ import annotations
