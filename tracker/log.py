@@ -86,11 +86,28 @@ def dict_config(level: str, fmt: str = "text") -> dict[str, Any]:
     }
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record is emitted, not the stream it was when
+    logging was configured (which a test's capture, or a redirection, may have closed since)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def configure_logging(
     level: str | int = "INFO", stream: TextIO | None = None, fmt: str = "text"
 ) -> None:
-    """Sends every logger's records to `stream` (stderr) in the format `fmt` (text or json)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Sends every logger's records to `stream` (default: the process's stderr of the moment)
+    in the format `fmt` (text or json)."""
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else StderrHandler()
     handler.setFormatter(FORMATTERS[fmt]())
     root = logging.getLogger()
     for old in list(root.handlers):

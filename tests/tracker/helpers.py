@@ -169,7 +169,8 @@ async def lifespan(app: TrackerApp) -> AsyncIterator[TrackerApp]:
         yield app
     finally:
         await inbox.put({"type": "lifespan.shutdown"})
-        message = await outbox.get()
+        # a shutdown that hangs fails here, with its cause, not at the suite's 300 s timeout
+        message = await asyncio.wait_for(outbox.get(), timeout=60)
         assert message["type"] == "lifespan.shutdown.complete", message
         await task
 
