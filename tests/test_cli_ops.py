@@ -31,6 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cr3t-Passw0rd"
 
 
+# These start `vouch run` or services in subprocesses on the embedded defaults (clean_env), so
+# they test the same thing in both legs of `make test`: they run once, in the embedded leg.
+embedded_leg_only = pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")),
+    reason="on the embedded defaults whatever the leg: run once, in the embedded leg",
+)
+
+
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a fresh shell: embedded defaults under tmp_path, free ports."""
     env = {
@@ -225,6 +233,7 @@ def test_the_tracker_refuses_a_redis_setting_that_cannot_work(
     assert_one_line(result, "REDIS_URL", problem)
 
 
+@embedded_leg_only
 def test_the_tracker_starts_while_redis_is_down_and_says_so(tmp_path: Path) -> None:
     """It redirects from its cache and spools the clicks until Redis is back: a Redis that
     does not answer is an outage to ride out, not a setting to refuse."""
@@ -327,6 +336,7 @@ def wait_for_http(url: str, process: subprocess.Popen[Any], timeout: float = 60)
             time.sleep(0.1)
 
 
+@embedded_leg_only
 def test_a_second_tracker_on_a_taken_port_is_refused(tmp_path: Path, plain_redis: Any) -> None:
     env = clean_env(tmp_path, REDIS_URL=plain_redis.url)
     first = subprocess.Popen(
@@ -350,6 +360,7 @@ def test_a_second_tracker_on_a_taken_port_is_refused(tmp_path: Path, plain_redis
     ]
 
 
+@embedded_leg_only
 def test_taken_ports_are_refused_before_anything_starts(tmp_path: Path) -> None:
     with listening() as api, listening() as tracker:
         env = clean_env(tmp_path)
@@ -495,6 +506,7 @@ def seed_one_org(env: dict[str, str]) -> str:
     return created.stdout.split()[1]
 
 
+@embedded_leg_only
 def test_ctrl_c_stops_every_process_and_start_up_is_the_banner(run_env) -> None:
     run = Run(run_env)
     try:
@@ -517,6 +529,7 @@ def test_ctrl_c_stops_every_process_and_start_up_is_the_banner(run_env) -> None:
     assert "Vouch is running:" in run.stdout and any("ADMIN" in x for x in run.stdout)
 
 
+@embedded_leg_only
 def test_sigterm_stops_every_process_and_every_child_logs_json(run_env) -> None:
     org = seed_one_org(run_env)
     key = vouch("keys", "create", "--org", org, "--role", "ADMIN", env=run_env).stdout.strip()
@@ -551,6 +564,7 @@ def test_sigterm_stops_every_process_and_every_child_logs_json(run_env) -> None:
     assert not [r for r in records if r["level"] in ("error", "critical")], records
 
 
+@embedded_leg_only
 def test_a_child_that_exits_stops_all_the_others(run_env) -> None:
     seed_one_org(run_env)
     run = Run(run_env)
