@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 
 from api.finance.performance import Performance, performance_of_many
+from api.graphql import inputs
 from api.graphql.context import Context, Info
 from api.graphql.loaders import by_id
 from api.graphql.money import Money
@@ -100,8 +101,8 @@ async def resolve_performance(
     computed together by one DataLoader, in the same three statements as one scope. An
     INFLUENCER key reads its own share only (`share_of`): a campaign's performance is then the
     sum over its own partnerships of that campaign, never the other influencers' results."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise GraphQLError("from and to need a time zone, e.g. 2026-10-01T00:00:00Z")
+    inputs.aware_argument(start, "from")
+    inputs.aware_argument(end, "to")
     if end <= start:
         raise GraphQLError("to must be after from")
     if (end - start).days > MAX_RANGE_DAYS:
