@@ -68,6 +68,9 @@ return count
 """.replace("FIELD_NAMES", ", ".join(f"'{name}'" for name in FIELDS))  # plain identifiers
 
 _MAX_MARKER_DELETES = 256
+# How long `close` lets maintenance finish (a Redis probe, one segment replayed) before
+# cancelling it.
+CLOSE_GRACE_SECONDS = 5.0
 
 
 class RedisHealth:
@@ -153,6 +156,10 @@ class ClickSink:
         """Writes out everything buffered (to Redis, else to the spool) and stops."""
         self._closing = True
         if self._maintainer is not None:
+            # Let maintenance finish what it is doing (a replayed segment is removed and its
+            # markers queued for deletion below), then stop; cancel it only if it hangs.
+            self._wake.set()
+            await asyncio.wait({self._maintainer}, timeout=CLOSE_GRACE_SECONDS)
             self._maintainer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintainer
@@ -282,9 +289,13 @@ class ClickSink:
     # --- maintenance: probe Redis, replay the spool ----------------------------------------
 
     async def _maintain(self) -> None:
-        while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._replay_interval)
+        # `asyncio.timeout`, not `asyncio.wait_for`: on Python 3.11, wait_for swallows a
+        # cancellation that arrives as the event is set (gh-86296), and `close` then waited
+        # for this loop forever. `_closing` ends it even so.
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._replay_interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 if not self.health.up:
@@ -308,7 +319,11 @@ class ClickSink:
         self._replaying = True
         try:
             await self._spool.rotate()
-            while self.health.up and (segment := await self._spool.claim()) is not None:
+            while (
+                self.health.up
+                and not self._closing  # the rest waits on disk for the next start
+                and (segment := await self._spool.claim()) is not None
+            ):
                 try:
                     for batch in segment.batches:
                         written = await self.write(batch)
