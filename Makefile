@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
+.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ bench-ingest: $(STAMP)
 
 bench-export: $(STAMP)
 	$(BIN)/python bench/export.py $(BENCH_ARGS)
+
+bench-api: $(STAMP)
+	$(BIN)/python bench/api.py $(BENCH_ARGS)
 
 bench-disclosure: $(STAMP)
 	$(BIN)/python bench/disclosure.py $(BENCH_ARGS)
