@@ -47,6 +47,26 @@ def test_limits_are_graphql_errors(gql, factory):
     assert "invalid cursor" in response.json()["errors"][0]["message"]
 
 
+def test_a_document_sent_again_is_not_validated_again(gql, factory):
+    """The validation cache hits for a repeated document (its key holds the limit rules, made
+    once), and a refused document stays refused when it comes from the cache."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from api.graphql.schema import _CACHE_SIZE
+
+    key = factory.world()["keys"]["ADMIN"]
+    cache = _get_validate_cache(_CACHE_SIZE)
+    document = "{ viewer { role } influencers(first: 3) { totalCount } }"
+    assert "errors" not in gql.post(key, document).json()
+    hits = cache.cache_info().hits
+    for _ in range(3):
+        assert "errors" not in gql.post(key, document).json()
+    assert cache.cache_info().hits == hits + 3
+    for _ in range(2):
+        too_deep = gql.post(key, _nested(6)).json()
+        assert "exceeds maximum operation depth" in too_deep["errors"][0]["message"]
+
+
 def test_errors_never_leak_tracebacks(gql, factory):
     key = factory.world()["keys"]["ADMIN"]
     response = gql.post(key, '{ node(id: "%%%") { id } }')
