@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -77,7 +77,7 @@ _settings = get_settings()
 # again (about 20 ms for a page of a frontend). Extensions are made per request (strawberry sets
 # each one's `execution_context`, so sharing an instance between concurrent requests would mix
 # them up); the parser and validation caches live in strawberry's module, shared by all.
-_LIMITS = [
+_LIMITS: list[type[ASTValidationRule]] = [
     query_depth_limiter.create_validator(_settings.max_query_depth, None),
     max_aliases.create_validator(_settings.max_aliases),
 ]
