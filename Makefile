@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core. Each has its own database, Redis prefix and ports.
+TEST_WORKERS ?= auto
 BENCH_ARGS ?=
 
 .PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api clean
@@ -34,10 +36,10 @@ chromium:
 # collects no test (exit 5), so an empty run cannot pass.
 test: $(STAMP) chromium
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u DATABASE_URL -u REDIS_URL -u REDIS_CLUSTER_URL \
-		$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+		$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on $$TEST_DATABASE_URL and $${TEST_REDIS_URL:-a test-started Redis} =="; \
-		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS); \
 	fi
 
 schema: $(STAMP)
