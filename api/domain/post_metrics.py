@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
@@ -123,25 +122,19 @@ def validate(counts: Counts) -> list[Problem]:
     return problems
 
 
-def regressions(
-    earlier: Counts | None, later: Counts | None, *, earlier_at: datetime | None = None
-) -> list[Problem]:
+def regressions(earlier: Counts | None, later: Counts | None, note: str = "") -> list[Problem]:
     """Counters of `later` below those of `earlier` (both snapshots of one deliverable, in
     capturedAt order): a post's totals only grow, so a drop is a typo or a different post. A
-    counter unknown in either snapshot is not compared."""
+    counter unknown in either snapshot is not compared. `note` ends each message (which
+    snapshot it was compared with)."""
     if earlier is None or later is None:
         return []
-    when = f" of {earlier_at.isoformat()}" if earlier_at else ""
     problems = []
     for name, before in earlier.values().items():
         after = getattr(later, name)
         if before is not None and after is not None and after < before:
             problems.append(
-                Problem(
-                    name,
-                    f"{name} went backwards: {after} after {before} in the snapshot{when}",
-                    "REGRESSION",
-                )
+                Problem(name, f"{name} goes backwards: {before} then {after}{note}", "REGRESSION")
             )
     return problems
 

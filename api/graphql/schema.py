@@ -37,6 +37,7 @@ from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
+from api.graphql.post_metrics.mutations import PostMetricsMutation
 from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
@@ -61,6 +62,7 @@ Mutation = merge_types(
         CampaignMutation,
         PartnershipMutation,
         ContentMutation,
+        PostMetricsMutation,
         TrackingMutation,
         FinanceMutation,
         AccountMutation,

@@ -73,7 +73,7 @@ def test_regressions_compare_known_counters_only():
     at = datetime(2026, 12, 1, tzinfo=UTC)
     earlier = Counts(likes=10, views=100, saves=None)
     later = Counts(likes=9, views=None, saves=4)
-    [problem] = pm.regressions(earlier, later, earlier_at=at)
+    [problem] = pm.regressions(earlier, later, f" (snapshot of {at.isoformat()})")
     assert problem.field == "likes" and problem.code == "REGRESSION"
     assert "2026-12-01" in problem.message
     assert pm.regressions(None, later) == []
