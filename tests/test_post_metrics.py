@@ -189,3 +189,61 @@ def test_a_deliverable_cost_is_split_over_published_deliverables(db, w, factory)
     # The earliest published takes the odd cent; the draft costs nothing of it.
     assert costs == {w["published"].id: ("EUR", 501), second.id: ("EUR", 500)}
     assert db.get(Deliverable, w["draft"].id).status == "DRAFT"
+
+
+def snapshot(db: Any, deliverable: Any, at: datetime, **counts: Any) -> None:
+    db.add(
+        PostMetricSnapshot(
+            organization_id=deliverable.organization_id,
+            deliverable_id=deliverable.id,
+            captured_at=at,
+            source=MetricSource.MANUAL,
+            **counts,
+        )
+    )
+    db.commit()
+
+
+PERFORMANCE = """query($id: ID!, $from: DateTime!, $to: DateTime!) { node(id: $id) {
+  ... on Campaign { performance(from: $from, to: $to) {
+    impressions reach views engagements engagementRate ctr cost { amount }
+    cpm { amount } cpe { amount } cpv { amount } costPerConversion { amount } } } } }"""
+
+
+def test_performance_sums_the_latest_snapshot_of_posts_published_in_the_range(gql, db, w, factory):
+    gift(db, w, 10_000)
+    d = w["published"]
+    snapshot(db, d, NOW - timedelta(days=5), impressions=1000, reach=500, likes=10)
+    snapshot(db, d, NOW - timedelta(days=1), impressions=4000, reach=2000, likes=80, comments=20)
+    old = factory.deliverable(
+        w["partnership"], status="PUBLISHED", published_at=NOW - timedelta(days=40)
+    )
+    snapshot(db, old, NOW - timedelta(days=1), impressions=99_000, likes=9000)
+    # Another influencer's post in the campaign: in the manager's sums, not in A's share.
+    other = factory.deliverable(
+        factory.partnership(w["campaign"], factory.influencer(w["org"])),
+        status="PUBLISHED",
+        published_at=PUBLISHED,
+    )
+    snapshot(db, other, NOW - timedelta(days=1), impressions=6000, views=3000, likes=100)
+    window = {
+        "id": gid(w["campaign"]),
+        "from": (NOW - timedelta(days=20)).isoformat(),
+        "to": (NOW + timedelta(hours=1)).isoformat(),
+    }
+    whole = gql(w["keys"]["MANAGER"], PERFORMANCE, **window)["node"]["performance"]
+    assert whole["impressions"] == 10_000  # 4000 (latest of d) + 6000; `old` is before `from`
+    assert whole["reach"] == 2000 and whole["views"] == 3000
+    assert whole["engagements"] == 200  # 100 + 100
+    assert whole["engagementRate"] == "5.00"  # 100 / 2000: only d reported reach
+    assert whole["ctr"] is None  # nobody reported link clicks
+    assert whole["cost"] == {"amount": "100.00"}
+    assert whole["cpm"] == {"amount": "10.00"}  # 10000 x 1000 / 10000 impressions
+    assert whole["cpe"] == {"amount": "0.50"}
+    assert whole["cpv"] == {"amount": "0.03"}  # 3.33 cents, half-even to 3
+    assert whole["costPerConversion"] is None  # no conversions
+    own = gql(w["keys"]["INFLUENCER"], PERFORMANCE, **window)["node"]["performance"]
+    assert (own["impressions"], own["engagements"], own["views"]) == (4000, 100, None)
+    empty = window | {"to": (NOW - timedelta(days=15)).isoformat()}
+    nothing = gql(w["keys"]["MANAGER"], PERFORMANCE, **empty)["node"]["performance"]
+    assert nothing["impressions"] is None and nothing["cpm"] is None
