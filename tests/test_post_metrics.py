@@ -229,7 +229,7 @@ def test_performance_sums_the_latest_snapshot_of_posts_published_in_the_range(gq
     window = {
         "id": gid(w["campaign"]),
         "from": (NOW - timedelta(days=20)).isoformat(),
-        "to": (NOW + timedelta(hours=1)).isoformat(),
+        "to": (NOW + timedelta(hours=2)).isoformat(),  # rounded down to the hour: past now
     }
     whole = gql(w["keys"]["MANAGER"], PERFORMANCE, **window)["node"]["performance"]
     assert whole["impressions"] == 10_000  # 4000 (latest of d) + 6000; `old` is before `from`
