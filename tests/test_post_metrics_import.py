@@ -84,9 +84,10 @@ def test_one_refused_line_keeps_the_whole_file_out_unless_skip_invalid(gql, db, 
         f",{URL},2026-11-05,6000,3100,1000,12.5,,,,,\n"  # not a whole number
         f",{URL},tomorrow,6000,3100,1000,1,,,,,\n"  # not a date
         f",{URL},2026-11-06,6000,3100,1000,100,,,,,\n"  # likes back from 150 to 100
+        f",{URL},2026-11-07,6000,3100,3000000000,200,,,,,\n"  # views beyond a GraphQL Int
     )
     result = run(gql, w, csv)["result"]
-    assert result["committed"] is False and result["errors"] == 5
+    assert result["committed"] is False and result["errors"] == 6
     refused = [(x["line"], x["column"], x["code"]) for x in result["lines"][2:]]
     assert refused == [
         (4, "Likes", "NEGATIVE"),
@@ -94,11 +95,12 @@ def test_one_refused_line_keeps_the_whole_file_out_unless_skip_invalid(gql, db, 
         (6, "Likes", "INVALID"),
         (7, "Date", "INVALID"),
         (8, "Likes", "REGRESSION"),
+        (9, "Video Views", "OUT_OF_RANGE"),
     ]
     assert all(x["message"] for x in result["lines"][2:])
     assert snapshots(db, w) == []
     skipping = run(gql, w, csv, skipInvalid=True)["result"]
-    assert (skipping["created"], skipping["skipped"], skipping["committed"]) == (2, 5, True)
+    assert (skipping["created"], skipping["skipped"], skipping["committed"]) == (2, 6, True)
     assert len(snapshots(db, w)) == 2
 
 

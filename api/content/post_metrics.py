@@ -133,8 +133,13 @@ def _check(deliverable: Deliverable, reading: Reading, now: datetime) -> Iterabl
     if reading.captured_at > now:
         yield Problem("captured_at", "capturedAt is in the future", "OUT_OF_RANGE")
     yield from post_metrics.validate(reading.counts)
-    if reading.followers_at_posting is not None and reading.followers_at_posting < 0:
-        yield Problem("followers_at_posting", "followersAtPosting must not be negative", "NEGATIVE")
+    followers = reading.followers_at_posting
+    if followers is not None and not 0 <= followers <= post_metrics.MAX_COUNTER:
+        yield Problem(
+            "followers_at_posting",
+            f"followersAtPosting must be 0 to {post_metrics.MAX_COUNTER}",
+            "NEGATIVE" if followers < 0 else "OUT_OF_RANGE",
+        )
     if reading.caption is not None and len(reading.caption) > MAX_CAPTION:
         yield Problem("caption", f"caption must be at most {MAX_CAPTION} characters", "TOO_LONG")
 

@@ -34,7 +34,8 @@ from api.money import round_half_even
 
 RATE_PLACES = 2
 _QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
-MAX_COUNTER = 10**15  # far above any post's audience; keeps a typo out of a BIGINT sum
+# The largest GraphQL Int: a counter an import stored must be readable through the API.
+MAX_COUNTER = 2**31 - 1
 
 
 class MetricSource(StrEnum):
