@@ -820,3 +820,27 @@ def test_history_leaves_no_redis_keys(s: Session) -> None:
     prefix = get_settings().redis.prefix
     assert not list(client.scan_iter(match=f"{prefix}:demo-*", count=1000))
     client.close()
+
+
+def test_published_posts_have_rising_results(s: Session) -> None:
+    from itertools import pairwise
+
+    from api.content.post_metrics import counts_of
+    from api.domain import post_metrics
+    from api.models import PostMetricSnapshot
+
+    published = {
+        d.id: d for d in s.scalars(select(Deliverable).where(Deliverable.status == "PUBLISHED"))
+    }
+    history: dict[int, list[PostMetricSnapshot]] = defaultdict(list)
+    for row in s.scalars(select(PostMetricSnapshot).order_by(PostMetricSnapshot.captured_at)):
+        history[row.deliverable_id].append(row)
+    assert history and set(history) <= set(published)
+    assert sum(len(rows) >= 2 for rows in history.values()) >= len(published) // 2
+    for deliverable_id, rows in history.items():
+        published_at = published[deliverable_id].published_at
+        assert published_at is not None and all(r.captured_at > published_at for r in rows)
+        for earlier, later in pairwise(rows):
+            assert post_metrics.regressions(counts_of(earlier), counts_of(later)) == []
+        assert all(post_metrics.validate(counts_of(r)) == [] for r in rows)
+        assert rows[-1].impressions and rows[-1].likes

@@ -38,7 +38,7 @@ from api.domain.commission import Commission, CommissionKind, CompensationPlan
 from api.finance.payouts import create_payout_batch
 from api.graphql.schema import schema as vouch_schema
 from api.ledger.posting import approve_conversion
-from api.models import DiscountCode, MetricSnapshot, TrackedLink
+from api.models import DiscountCode, MetricSnapshot, PostMetricSnapshot, TrackedLink
 from api.models.enums import Role
 from api.models.events import Click, ClickRollup, Conversion
 from api.models.ledger import CampaignCost
@@ -106,6 +106,40 @@ FIGURES = {
     "Performance.averageOrderValue": OWN,
     "Performance.roi": OWN,
     "Performance.roas": OWN,
+    "Performance.impressions": OWN,
+    "Performance.reach": OWN,
+    "Performance.views": OWN,
+    "Performance.engagements": OWN,
+    "Performance.engagementRate": OWN,
+    "Performance.ctr": OWN,
+    "Performance.cpm": OWN,
+    "Performance.cpe": OWN,
+    "Performance.cpv": OWN,
+    "Performance.costPerConversion": OWN,
+    # A's own posts' results (B's deliverables are not A's to see) and their cost share.
+    **{
+        f"PostMetrics.{name}": OWN
+        for name in [
+            "impressions",
+            "reach",
+            "views",
+            "likes",
+            "comments",
+            "shares",
+            "saves",
+            "linkClicks",
+            "followersAtPosting",
+            "engagements",
+            "engagementRate",
+            "engagementRateByFollowers",
+            "ctr",
+            "cost",
+            "cpm",
+            "cpe",
+            "cpv",
+            "costPerClick",
+        ]
+    },
     "SocialAccount.followers": OWN,
     "SocialAccount.following": OWN,
     "SocialAccount.posts": OWN,
@@ -496,7 +530,32 @@ def world(factory: Any, db: Any) -> dict[str, Any]:
         partnership = factory.partnership(campaign, influencer, compensation_override=override)
         factory.contract(partnership)
         for i in range(deliverables):
-            factory.deliverable(partnership, title=f"{name} post {i}")
+            post = factory.deliverable(
+                partnership,
+                title=f"{name} post {i}",
+                status="PUBLISHED",
+                published_at=utcnow() - timedelta(hours=2),
+            )
+            # B's post results are marked too (its smallest counter, comments, is MARK), and
+            # its three posts' sums still fit a GraphQL Int.
+            scale = 1 if name == "A" else MARK // 5
+            db.add(
+                PostMetricSnapshot(
+                    organization_id=org.id,
+                    deliverable_id=post.id,
+                    captured_at=utcnow() - timedelta(hours=1),
+                    impressions=1000 * scale,
+                    reach=800 * scale,
+                    views=500 * scale,
+                    likes=50 * scale,
+                    comments=5 * scale,
+                    shares=2 * scale,
+                    saves=3 * scale,
+                    link_clicks=20 * scale,
+                    followers_at_posting=followers,
+                    source="MANUAL",
+                )
+            )
         common = {
             "organization_id": org.id,
             "brand_id": brand.id,

@@ -109,7 +109,7 @@ def test_statements_do_not_grow_with_page_size(gql, factory, db):
 PERFORMANCE = """
 query($n: Int!, $from: DateTime!, $to: DateTime!) {
   campaigns(first: $n) { nodes {
-    name performance(from: $from, to: $to) { clicks revenue { amount } }
+    name performance(from: $from, to: $to) { clicks revenue { amount } impressions cpm { amount } }
     partnerships { performance(from: $from, to: $to) { conversions }
       influencer { performance(from: $from, to: $to, currency: "EUR") { cost { amount } } } } } }
 }
@@ -124,12 +124,71 @@ def test_performance_of_a_page_is_a_fixed_number_of_statements(gql, factory, db)
         factory.partnership(campaign, factory.influencer(org))
     db.commit()
     key = used_key(gql, factory, org)
+
+    def check(data: Any, n: int) -> None:
+        nodes = data["campaigns"]["nodes"]
+        assert len(nodes) == n and all(c["performance"]["clicks"] == 0 for c in nodes)
+
+    counts = statements_per_page(gql, key, PERFORMANCE, check)
+    assert counts[2] == counts[12], counts
+
+
+def statements_per_page(gql: Any, key: str, query: str, check: Any) -> dict[int, int]:
+    """The statements of `query` over 2026 for pages of 2 and 12, each result `check`ed."""
     window = {"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
     counts = {}
     for n in (2, 12):
         with count_statements() as counter:
-            data = gql(key, PERFORMANCE, n=n, **window)
-        nodes = data["campaigns"]["nodes"]
-        assert len(nodes) == n and all(c["performance"]["clicks"] == 0 for c in nodes)
+            data = gql(key, query, n=n, **window)
+        check(data, n)
         counts[n] = counter["n"]
+    return counts
+
+
+POST_METRICS = """
+query($n: Int!, $from: DateTime!, $to: DateTime!) {
+  partnerships(first: $n) { nodes {
+    performance(from: $from, to: $to) { impressions engagementRate ctr cpm { amount } }
+    deliverables { metrics { likes engagementRate cost { amount } cpm { amount } cpe { amount } }
+      metricsHistory { capturedAt likes } } } }
+}
+"""
+
+
+def test_post_metrics_of_a_page_are_a_fixed_number_of_statements(gql, factory, db):
+    from datetime import UTC, datetime, timedelta
+
+    from api.models import PostMetricSnapshot
+
+    org = factory.org()
+    brand = factory.brand(org)
+    published = datetime(2026, 6, 1, tzinfo=UTC)
+    campaign = factory.campaign(brand)
+    for _ in range(12):
+        partnership = factory.partnership(campaign, factory.influencer(org))
+        for _ in range(2):
+            post = factory.deliverable(partnership, status="PUBLISHED", published_at=published)
+            db.add_all(
+                PostMetricSnapshot(
+                    organization_id=org.id,
+                    deliverable_id=post.id,
+                    captured_at=published + timedelta(days=day),
+                    impressions=1000 * day,
+                    reach=500 * day,
+                    likes=10 * day,
+                    source="MANUAL",
+                )
+                for day in (1, 2, 3)
+            )
+    db.commit()
+    key = used_key(gql, factory, org)
+
+    def check(data: Any, n: int) -> None:
+        nodes = data["partnerships"]["nodes"]
+        assert len(nodes) == n
+        assert all(p["performance"]["impressions"] == 6000 for p in nodes)  # 2 posts x 3000
+        assert all(len(d["metricsHistory"]) == 3 for p in nodes for d in p["deliverables"])
+        assert all(d["metrics"]["likes"] == 30 for p in nodes for d in p["deliverables"])
+
+    counts = statements_per_page(gql, key, POST_METRICS, check)
     assert counts[2] == counts[12], counts

@@ -31,6 +31,9 @@ ACTIONS: Final = {
     "partnership_response": _action(
         "answer an invitation", Role.ADMIN, Role.MANAGER, Role.INFLUENCER
     ),
+    # An INFLUENCER key reports its own deliverables' results only (scoped), as SELF_REPORTED.
+    "post_metrics": _action("record post results", Role.ADMIN, Role.MANAGER, Role.INFLUENCER),
+    "post_metrics_import": _action("import post results", Role.ADMIN, Role.MANAGER),
     "tracking": _action("issue or deactivate links and discount codes", Role.ADMIN, Role.MANAGER),
     "finance": _action(
         "approve commissions, adjust the ledger, pay out or export statements",

@@ -7,6 +7,10 @@ adds gifted-product value (`campaign_costs`, a row per partnership). Everything 
 currency: rows in other currencies are left out. Rollups are keyed by partnership, so one
 influencer's share of a campaign (or of a link, a partnership) is the sum over its own
 partnerships' rows: the same statements with one more condition.
+
+Post results (impressions, reach, views, engagements) are the latest snapshot of every
+deliverable published in the range (`api.content.post_metrics.post_totals_of_many`): a fourth
+statement, none for a tracked link (posts belong to partnerships, not to a link).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, join, literal, select
 from sqlalchemy.orm import Session
 
+from api.content.post_metrics import post_totals_of_many
+from api.domain.post_metrics import CostFigures, PostTotals, cost_figures
 from api.ledger.rollups import hour_of
 from api.models import Partnership
 from api.models.events import ClickRollup
@@ -48,10 +54,25 @@ class Performance:
     commission: int  # commission net of reversals and clawbacks
     fees: int  # flat fees and bonuses
     gifted: int  # value of gifted products
+    posts: PostTotals | None = None  # None for a tracked link
 
     @property
     def cost(self) -> int:
         return self.commission + self.fees + self.gifted
+
+    @property
+    def post_costs(self) -> CostFigures | None:
+        """CPM, CPE, CPV and cost per conversion of the range's cost over its post results."""
+        if self.posts is None:
+            return None
+        return cost_figures(
+            self.cost,
+            impressions=self.posts.impressions,
+            engagements=self.posts.engagements,
+            views=self.posts.views,
+            link_clicks=self.posts.link_clicks,
+            conversions=self.conversions,
+        )
 
     @property
     def conversion_rate(self) -> Decimal | None:
@@ -115,9 +136,9 @@ def performance_of_many(
     """The performance of many scopes of one kind ("campaign_id", "partnership_id",
     "influencer_id", "link_id"; None: the whole organization, under id 0) in three aggregate
     statements grouped by scope, whatever the number of scopes or the data size (a page of
-    campaigns costs what one does). With `share_of` (an influencer's id), only that
-    influencer's share: the rows of its own partnerships. Rollups are hourly: `start` and `end`
-    are rounded down to the hour (UTC)."""
+    campaigns costs what one does), and one for post results. With `share_of` (an influencer's
+    id), only that influencer's share: the rows of its own partnerships. Rollups are hourly:
+    `start` and `end` are rounded down to the hour (UTC)."""
     start, end = hour_of(start), hour_of(end)
     wanted = sorted(set(ids))
 
@@ -177,6 +198,12 @@ def performance_of_many(
             )
         }
 
+    posts: dict[int, PostTotals] = {}
+    if kind != "link_id":
+        posts = post_totals_of_many(
+            session, organization_id, kind, wanted, start, end, share_of=share_of
+        )
+
     clicks = {int(k): (int(n or 0), int(u or 0)) for k, n, u in click_rows}
     sums = {int(k): tuple(int(v or 0) for v in rest) for k, *rest in rollup_rows}
     result = {}
@@ -192,6 +219,7 @@ def performance_of_many(
             commission=commission,
             fees=fees,
             gifted=gifts.get(key, 0),
+            posts=posts.get(key),
         )
     return result
 

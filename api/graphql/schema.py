@@ -38,6 +38,7 @@ from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
+from api.graphql.post_metrics.mutations import PostMetricsMutation
 from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
@@ -62,6 +63,7 @@ Mutation = merge_types(
         CampaignMutation,
         PartnershipMutation,
         ContentMutation,
+        PostMetricsMutation,
         TrackingMutation,
         FinanceMutation,
         AccountMutation,

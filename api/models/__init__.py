@@ -19,6 +19,7 @@ from api.models.ledger import (
     PayoutLine,
 )
 from api.models.partnerships import Contract, Partnership
+from api.models.post_metrics import PostMetricSnapshot
 from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
@@ -46,6 +47,7 @@ __all__ = [
     "PayoutBatch",
     "PayoutLine",
     "PerformanceRollup",
+    "PostMetricSnapshot",
     "Refund",
     "SocialAccount",
     "TrackedLink",

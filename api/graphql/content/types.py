@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from api.domain.deliverable_status import DeliverableStatus as StatusEnum
@@ -21,6 +22,7 @@ from api.models.enums import PlatformLabel as PlatformLabelEnum
 if TYPE_CHECKING:
     from api.graphql.compliance.types import DisclosureReport
     from api.graphql.partnerships.types import Partnership
+    from api.graphql.post_metrics.types import PostMetrics
 
 DeliverableStatus = StatusEnum
 strawberry.enum(DeliverableStatus, name="DeliverableStatus")
@@ -103,3 +105,25 @@ class Deliverable(ModelNode):
     async def latest_submission(self, info: Info) -> ContentSubmission | None:
         versions = await self.submissions(info)
         return versions[-1] if versions else None
+
+    @strawberry.field(description="The latest post-metric snapshot (results so far), if any.")
+    async def metrics(
+        self, info: Info
+    ) -> Annotated[PostMetrics, strawberry.lazy("api.graphql.post_metrics.types")] | None:
+        from api.graphql.post_metrics.types import PostMetrics, latest_metrics
+
+        row = await latest_metrics(info.context).load(self.id)
+        return PostMetrics.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The `last` most recent post-metric snapshots (1-100, default 100), oldest "
+        "first."
+    )
+    async def metrics_history(
+        self, info: Info, last: int = 100
+    ) -> list[Annotated[PostMetrics, strawberry.lazy("api.graphql.post_metrics.types")]]:
+        from api.graphql.post_metrics.types import MAX_HISTORY, PostMetrics, metrics_history
+
+        if not 1 <= last <= MAX_HISTORY:
+            raise GraphQLError(f"last must be between 1 and {MAX_HISTORY}")
+        return PostMetrics.from_rows(await metrics_history(info.context, last).load(self.id))

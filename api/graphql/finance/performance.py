@@ -23,6 +23,13 @@ from api.money import MoneyError, normalize_currency
 MAX_RANGE_DAYS = 731
 
 
+POSTS = (
+    "Post results: over the latest snapshot (results so far) of every deliverable whose "
+    "publishedAt is in [from, to), null when none reported it, and null on a tracked link "
+    "(posts belong to the partnership, not to one link)."
+)
+
+
 @strawberry.type(
     name="Performance",
     description="Results over [from, to) in one currency, from hourly rollups: from and to are "
@@ -43,6 +50,28 @@ class PerformanceType:
     average_order_value: Money | None
     roi: Decimal | None = strawberry.field(description="(revenue - cost) / cost.")
     roas: Decimal | None = strawberry.field(description="revenue / cost.")
+    impressions: int | None = strawberry.field(description=POSTS + " Sum of impressions.")
+    reach: int | None = strawberry.field(description=POSTS + " Sum of reach.")
+    views: int | None = strawberry.field(description=POSTS + " Sum of views.")
+    engagements: int | None = strawberry.field(
+        description=POSTS + " Sum of likes + comments + shares + saves."
+    )
+    engagement_rate: Decimal | None = strawberry.field(
+        description=POSTS + " Engagements / reach x 100 over the posts that reported both, "
+        "percent, 2 places half-even."
+    )
+    ctr: Decimal | None = strawberry.field(
+        description=POSTS + " Link clicks / impressions x 100 over the posts that reported "
+        "both, percent, 2 places half-even."
+    )
+    cpm: Money | None = strawberry.field(
+        description="cost x 1000 / impressions, half-even to the minor unit."
+    )
+    cpe: Money | None = strawberry.field(description="cost / engagements, half-even.")
+    cpv: Money | None = strawberry.field(description="cost / views, half-even.")
+    cost_per_conversion: Money | None = strawberry.field(
+        description="cost / conversions, half-even."
+    )
 
 
 DESCRIPTION = (
@@ -117,6 +146,8 @@ async def resolve_performance(
     def money(minor: int | None) -> Money | None:
         return Money.of(minor, currency)
 
+    posts, costs = p.posts, p.post_costs
+
     return PerformanceType(
         currency=currency,
         clicks=p.clicks,
@@ -130,6 +161,16 @@ async def resolve_performance(
         average_order_value=money(p.average_order_value),
         roi=p.roi,
         roas=p.roas,
+        impressions=posts.impressions if posts else None,
+        reach=posts.reach if posts else None,
+        views=posts.views if posts else None,
+        engagements=posts.engagements if posts else None,
+        engagement_rate=posts.engagement_rate if posts else None,
+        ctr=posts.ctr if posts else None,
+        cpm=money(costs.cpm) if costs else None,
+        cpe=money(costs.cpe) if costs else None,
+        cpv=money(costs.cpv) if costs else None,
+        cost_per_conversion=money(costs.cost_per_conversion) if costs else None,
     )
 
 

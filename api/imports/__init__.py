@@ -1,0 +1,1 @@
+"""Bulk imports from spreadsheets: the generic CSV reading (`csvfile`) the importers share."""
