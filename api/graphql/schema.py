@@ -37,6 +37,8 @@ from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
+from api.graphql.payouts.mutations import PayoutMutation
+from api.graphql.payouts.schema import PayoutQuery
 from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
@@ -50,6 +52,7 @@ Query = merge_types(
         PartnershipQuery,
         ComplianceQuery,
         FinanceQuery,
+        PayoutQuery,
         AccountQuery,
     ),
 )
@@ -63,6 +66,7 @@ Mutation = merge_types(
         ContentMutation,
         TrackingMutation,
         FinanceMutation,
+        PayoutMutation,
         AccountMutation,
     ),
 )

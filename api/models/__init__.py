@@ -19,6 +19,16 @@ from api.models.ledger import (
     PayoutLine,
 )
 from api.models.partnerships import Contract, Partnership
+from api.models.payouts import (
+    ContractSignature,
+    DebtorAccount,
+    InvoiceCounter,
+    PayoutDetails,
+    PayoutDetailsChange,
+    PayoutFxRate,
+    SelfBillingInvoice,
+    TaxProfile,
+)
 from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
@@ -33,10 +43,13 @@ __all__ = [
     "ClickRollup",
     "ContentSubmission",
     "Contract",
+    "ContractSignature",
     "Conversion",
+    "DebtorAccount",
     "Deliverable",
     "DiscountCode",
     "Influencer",
+    "InvoiceCounter",
     "LedgerEntry",
     "MetricSnapshot",
     "Organization",
@@ -44,10 +57,15 @@ __all__ = [
     "OrphanVisitRollup",
     "Partnership",
     "PayoutBatch",
+    "PayoutDetails",
+    "PayoutDetailsChange",
+    "PayoutFxRate",
     "PayoutLine",
     "PerformanceRollup",
     "Refund",
+    "SelfBillingInvoice",
     "SocialAccount",
+    "TaxProfile",
     "TrackedLink",
     "TrackerPublication",
 ]
