@@ -83,7 +83,7 @@ def snapshot(session: Session, contract: Contract) -> dict[str, Any]:
         "currency": campaign.currency,
         **_plan_terms(effective_plan(campaign, partnership)),
         "deliverables": contract.deliverables_due or "as listed in the campaign",
-        "usage_rights": contract.usage_rights.value,
+        "usage_rights": str(contract.usage_rights),
         "usage_rights_days": contract.usage_rights_days,
         "usage_rights_regions": list(contract.usage_rights_regions or []),
         "exclusivity_days": contract.exclusivity_days,
@@ -196,6 +196,10 @@ def sign(
             f"the partnership is {partnership.status}: its contract cannot be signed",
             "contractId",
         )
+    if signature_of(session, contract.id) is not None:
+        raise FinanceError(
+            "ALREADY_SIGNED", "this contract version is signed already", "contractId"
+        )
     latest = session.scalar(
         select(Contract.version)
         .where(Contract.partnership_id == contract.partnership_id)
@@ -207,10 +211,6 @@ def sign(
             "SUPERSEDED",
             f"version {contract.version} was replaced by version {latest}: sign the latest",
             "contractId",
-        )
-    if signature_of(session, contract.id) is not None:
-        raise FinanceError(
-            "ALREADY_SIGNED", "this contract version is signed already", "contractId"
         )
     if contract.document is None:
         contract.document = snapshot(session, contract)  # what is signed never changes again

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.finance.payout_details import seal_json, unseal_json
 from api.finance.pdf import Document
-from api.ledger.sql import insert_ignore
+from api.ledger.sql import dialect_insert
 from api.models import (
     Influencer,
     InvoiceCounter,
@@ -33,11 +33,11 @@ from api.money import format_money
 
 def _next_numbers(session: Session, organization_id: int, count: int) -> int:
     """Takes `count` numbers and returns the first; the counter row stays locked until commit."""
-    insert_ignore(
-        session,
-        InvoiceCounter,
-        {"organization_id": organization_id, "last_number": 0},
-        ["organization_id"],
+    session.flush()
+    session.connection().execute(
+        dialect_insert(session, InvoiceCounter.__table__)
+        .values(organization_id=organization_id, last_number=0)
+        .on_conflict_do_nothing(index_elements=["organization_id"])
     )
     counter = session.scalars(
         select(InvoiceCounter)

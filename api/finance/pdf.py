@@ -28,6 +28,7 @@ class Document:
 
     def __init__(self, title: str, created: datetime) -> None:
         pdf = FPDF(format="A4")
+        pdf.set_compression(False)  # small documents, whose text a test (or a person) can grep
         pdf.set_margins(15, 15, 15)
         pdf.set_auto_page_break(True, margin=15)
         pdf.set_creation_date(

@@ -57,7 +57,7 @@ def check_tax_id(kind: str, value: str, country: str) -> str:
         from stdnum.eu import vat as eu_vat
 
         prefix = value.strip().upper()[:2]
-        module = eu_vat if prefix.isalpha() and prefix in eu_vat.MEMBER_STATES else None
+        module = eu_vat if prefix.isalpha() and prefix.lower() in eu_vat.MEMBER_STATES else None
         if module is None:
             try:
                 module = get_cc_module(country.lower(), "vat")
