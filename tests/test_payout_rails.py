@@ -15,6 +15,7 @@ import xmlschema
 from sqlalchemy import select, text
 
 from api.finance import fx, payout_details
+from api.finance.export import entry_rows
 from api.finance.errors import FinanceError
 from api.finance.payouts import create_payout_batch, mark_paid
 from api.models import LedgerEntry, PayoutDetailsChange, PayoutLine
@@ -368,6 +369,13 @@ def test_payout_files_end_to_end(gql, db, factory):
         )
     ).one()
     assert (debit.amount, debit.currency) == (-5000, "EUR")
+    # No clear account anywhere but the payout file: not the debtor's row, not the statements.
+    raw = " ".join(str(r) for r in db.execute(text("SELECT * FROM debtor_accounts")).all())
+    assert raw and DEBTOR_IBAN not in raw and "ABNANL2A" not in raw
+    statements = "".join(entry_rows(db, f"{TODAY:%Y-%m}", org_id=w["org"].id))
+    for clear in (IBAN_FR, DEBTOR_IBAN, "pp@example.com", "40001234"):
+        assert clear not in statements
+    assert "Paid in payout batch" in statements
 
 
 def test_a_rate_is_needed_to_mark_paid_and_only_on_drafts(gql, db, factory):
