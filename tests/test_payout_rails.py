@@ -15,8 +15,8 @@ import xmlschema
 from sqlalchemy import select, text
 
 from api.finance import fx, payout_details
-from api.finance.export import entry_rows
 from api.finance.errors import FinanceError
+from api.finance.export import entry_rows
 from api.finance.payouts import create_payout_batch, mark_paid
 from api.models import LedgerEntry, PayoutDetailsChange, PayoutLine
 from api.models.ledger import EntryKind
@@ -96,6 +96,11 @@ def test_details_are_masked_sealed_and_audited(gql, db, factory, caplog):
     ).one()
     assert change.fields == ["account_holder", "bic", "currency", "iban", "method"]
     assert change.notified_at is None  # pending for the mailer
+    assert change.notify_to == w["influencer"].email
+    assert "iban" in change.notification and f"influencer:{w['influencer'].id}" in (
+        change.notification
+    )
+    assert IBAN[-6:] not in change.notification and "Ana Lopez" not in change.notification
     # The same details again record nothing; PayPal replaces them, audited.
     assert _set(gql, w["keys"]["ADMIN"], w["influencer"], **_sepa())["userErrors"] == []
     paypal = _set(

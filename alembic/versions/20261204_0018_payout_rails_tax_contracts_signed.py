@@ -63,6 +63,8 @@ def upgrade() -> None:
     sa.Column('fields', sa.JSON(), nullable=False),
     sa.Column('changed_by', sa.String(length=200), nullable=False),
     sa.Column('changed_at', api.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('notify_to', sa.String(length=320), nullable=True),
+    sa.Column('notification', sa.Text(), nullable=True),
     sa.Column('notified_at', api.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['influencer_id'], ['influencers.id'], name=op.f('fk_payout_details_changes_influencer_id_influencers')),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_payout_details_changes_organization_id_organizations')),

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.domain import validation
 from api.finance.errors import FinanceError
-from api.models import DebtorAccount, PayoutDetails, PayoutDetailsChange
+from api.models import DebtorAccount, Influencer, PayoutDetails, PayoutDetailsChange
 from api.models.payouts import PayoutMethod
 from api.money import MoneyError, normalize_currency
 from api.settings import get_settings
@@ -313,13 +313,21 @@ def record_change(
 
 
 def notify_payout_details_changed(session: Session, change: PayoutDetailsChange) -> None:
-    """Tells the influencer its payout details or tax profile changed (who, when, which kinds
-    of field), so a change it did not make is noticed.
-
-    Vouch has no mail module yet: until one is wired here, the audit row itself is the pending
-    notification (`notified_at` is null), which the mailer will pick up and mark sent. This is
-    the one function to change."""
-    del session, change  # the row is already written: nothing else to do until mail exists
+    """Writes the e-mail that tells the influencer its payout details or tax profile changed
+    (who, when, which kinds of field: never the values), so that a change it did not make is
+    noticed. Vouch has no mail module yet: the message waits on the audit row (`notified_at`
+    null) for the mailer to send and mark; wiring one in is a change to this function only."""
+    influencer = session.get_one(Influencer, change.influencer_id)
+    what = "tax profile" if change.subject != SUBJECT_DETAILS else "payout details"
+    fields = ", ".join(k.replace("_", " ") for k in change.fields) or "nothing"
+    change.notify_to = influencer.email
+    change.notification = (
+        f"Hello {influencer.name},\n\nyour {what} in Vouch changed on "
+        f"{change.changed_at.strftime('%Y-%m-%d %H:%M UTC')} by {change.changed_by}: {fields}.\n"
+        "If you did not make or ask for this change, tell the brand at once: payments go to "
+        "the account on file.\n"
+    )
+    session.flush()
 
 
 def set_debtor(

@@ -72,8 +72,8 @@ class PayoutDetails(Base):
 
 class PayoutDetailsChange(Base):
     """The audit record of one change of payout details or tax profile: who, when and which
-    kinds of field changed, never the values. `notified_at` is set once the influencer has been
-    e-mailed (`api.finance.payout_details.notify_payout_details_changed`)."""
+    kinds of field changed, never the values, and the e-mail that tells the influencer
+    (`api.finance.payout_details.notify_payout_details_changed`), pending until sent."""
 
     __tablename__ = "payout_details_changes"
 
@@ -84,6 +84,10 @@ class PayoutDetailsChange(Base):
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The e-mail to send (`notify_payout_details_changed`): to whom, and its text (kinds of
+    # field, never values). `notified_at` is set once the mailer has sent it.
+    notify_to: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    notification: Mapped[str | None] = mapped_column(Text, nullable=True)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     @staticmethod
