@@ -299,7 +299,6 @@ def record_change(
         changed_at=now,
     )
     session.add(change)
-    session.flush()
     # Field names only: the values never reach a log.
     log.info(
         "%s of influencer %s changed by %s: %s",
@@ -327,7 +326,6 @@ def notify_payout_details_changed(session: Session, change: PayoutDetailsChange)
         "If you did not make or ask for this change, tell the brand at once: payments go to "
         "the account on file.\n"
     )
-    session.flush()
 
 
 def set_debtor(
