@@ -137,6 +137,16 @@ def test_details_are_masked_sealed_and_audited(gql, db, factory, caplog):
         i=gid(w["influencer"]),
     )
     assert read["payoutDetails"]["paypalEmail"] == "a***@example.com"
+    audit = gql(
+        w["keys"]["INFLUENCER"],
+        "query($i: ID!) { payoutDetailsChanges(influencerId: $i) { subject fields changedBy "
+        "notifiedAt } }",
+        i=gid(w["influencer"]),
+    )["payoutDetailsChanges"]
+    assert [(a["subject"], a["notifiedAt"]) for a in audit] == [("PAYOUT_DETAILS", None)] * 2
+    assert "ADMIN key" in audit[0]["changedBy"]  # newest first: the ADMIN's change to PayPal
+    assert audit[1]["changedBy"] == f"influencer:{w['influencer'].id}"
+    assert "paypal_email" in audit[0]["fields"]
 
 
 @pytest.mark.parametrize(

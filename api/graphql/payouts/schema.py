@@ -18,6 +18,7 @@ from api.graphql.payouts.types import (
     FxRate,
     MissingDetails,
     PayoutDetails,
+    PayoutDetailsChange,
     PayoutFile,
     PayoutFileFormat,
     SelfBillingInvoice,
@@ -28,6 +29,7 @@ from api.graphql.relay import id_argument
 from api.models import DebtorAccount as DebtorAccountModel
 from api.models import Influencer as InfluencerModel
 from api.models import PayoutBatch as PayoutBatchModel
+from api.models import PayoutDetailsChange as PayoutDetailsChangeModel
 from api.models import PayoutFxRate as PayoutFxRateModel
 from api.models import PayoutLine as PayoutLineModel
 from api.models import SelfBillingInvoice as SelfBillingInvoiceModel
@@ -97,6 +99,34 @@ class PayoutQuery:
         pk = _visible_influencer(info, influencer_id)
         row = payout_details.details_of(info.context.session, pk) if pk else None
         return PayoutDetails.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The audit of an influencer's payout details and tax profile, newest first "
+        "(at most 100)."
+    )
+    def payout_details_changes(
+        self, info: Info, influencer_id: strawberry.ID
+    ) -> list[PayoutDetailsChange]:
+        pk = _visible_influencer(info, influencer_id)
+        if pk is None:
+            return []
+        m = PayoutDetailsChangeModel
+        rows = info.context.session.scalars(
+            scoped(m, info.context.viewer)
+            .where(m.influencer_id == pk)
+            .order_by(m.id.desc())
+            .limit(100)
+        )
+        return [
+            PayoutDetailsChange(
+                subject=r.subject,
+                fields=list(r.fields),
+                changed_by=r.changed_by,
+                changed_at=r.changed_at,
+                notified_at=r.notified_at,
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="An influencer's tax profile, the tax id masked.")
     def tax_profile(self, info: Info, influencer_id: strawberry.ID) -> TaxProfile | None:

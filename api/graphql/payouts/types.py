@@ -101,6 +101,21 @@ class PayoutDetails:
         return await _influencer(info, self.row.influencer_id)
 
 
+@strawberry.type(
+    name="PayoutDetailsChange",
+    description="An audit record: who changed an influencer's payout details or tax profile, "
+    "when, and which kinds of field (never the values).",
+)
+class PayoutDetailsChange:
+    subject: str = strawberry.field(description="PAYOUT_DETAILS or TAX_PROFILE.")
+    fields: list[str]
+    changed_by: str
+    changed_at: datetime
+    notified_at: datetime | None = strawberry.field(
+        description="When the influencer was e-mailed; null while the e-mail is pending."
+    )
+
+
 @strawberry.type(name="PayoutDebtorAccount", description="The organization's paying account.")
 class DebtorAccount:
     account_holder: str | None
