@@ -3,8 +3,9 @@
 - SEPA_PAIN_001: an ISO 20022 credit transfer, pain.001.001.09 (the EPC schemes' version since
   March 2024), built with `sepaxml` and validated against the schema it ships before it is
   returned; the debtor is the organization's account (`payout_details.set_debtor`).
-- PAYPAL_PAYOUTS_CSV: PayPal's Payouts web upload: recipient, amount, currency, customer id
-  (30 characters), note. One currency a file: the batch's.
+- PAYPAL_PAYOUTS_CSV: PayPal's Payouts web upload, its columns by position and no header row:
+  recipient, amount, currency, customer id (30 characters), note, wallet (PAYPAL). One currency
+  a file: the batch's.
 - WISE_BATCH_CSV: Wise's batch transfer CSV by e-mail or saved recipient, the amount fixed on the
   recipient's side (`amountCurrency` = target), so what the payee receives is the line's.
 
@@ -54,7 +55,7 @@ METHOD = {
     PayoutFileFormat.WISE_BATCH_CSV: PayoutMethod.WISE,
 }
 SEPA_SCHEMA = "pain.001.001.09"
-PAYPAL_HEADER = ("recipient", "amount", "currency", "customer_id", "note")
+PAYPAL_COLUMNS = ("recipient", "amount", "currency", "customer_id", "note", "wallet")  # no header
 WISE_HEADER = (
     "name",
     "recipientEmail",
@@ -219,7 +220,7 @@ def _sepa(session: Session, batch: PayoutBatch, included: list[Included], now: d
 
 
 def _paypal(batch: PayoutBatch, included: list[Included]) -> str:
-    out = [csvsafe.line(PAYPAL_HEADER)]
+    out = []
     for item in included:
         out.append(
             csvsafe.line(
@@ -229,6 +230,7 @@ def _paypal(batch: PayoutBatch, included: list[Included]) -> str:
                     item.payment.currency,
                     line_reference(batch, item.line)[:30],
                     f"{batch_reference(batch)}: payout of {batch.as_of.isoformat()}",
+                    "PAYPAL",
                 )
             )
         )
