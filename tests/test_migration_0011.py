@@ -79,8 +79,10 @@ def test_downgrade_unseals_and_upgrade_seals_what_is_in_clear(factory, db):
 
 
 def test_downgrade_stops_in_one_line_at_a_secret_no_key_unseals(factory, db):
+    from alembic.script import ScriptDirectory
+
     from api.db import get_engine, reset_engine
-    from api.migrations import current_revision, downgrade, upgrade
+    from api.migrations import config, current_revision, downgrade, upgrade
 
     w = factory.world()
     lost = Sealer([new_key()]).seal("whsec_lost")
@@ -94,7 +96,10 @@ def test_downgrade_stops_in_one_line_at_a_secret_no_key_unseals(factory, db):
         message = str(refused.value)
         assert message.startswith("VOUCH_SECRET_KEYS '***': postback secret ")
         assert "\n" not in message and "cannot downgrade it to clear" in message
-        assert current_revision() == "0011"
+        # Stopped at 0011; migrations of later branches above it went down first, except on
+        # PostgreSQL, where the whole downgrade is one transaction and rolled back.
+        head = ScriptDirectory.from_config(config()).get_current_head()
+        assert current_revision() in ("0011", head)
         assert _secrets(get_engine(), w["brand"].id) == [lost]
         with get_engine().connect() as conn:  # nothing changed: no row left in clear
             everything = conn.scalars(text("SELECT secret FROM brand_postback_secrets")).all()
