@@ -10,6 +10,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from api.body_limit import BodyLimit
+from api.finance import downloads
 from api.finance.http import statements_csv
 from api.graphql.schema import schema
 from api.graphql.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_URL, GraphQLView, RequireKey
@@ -27,6 +28,9 @@ def create_app() -> Starlette:
         Route("/healthz", healthz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/exports/statements.csv", statements_csv),
+        Route("/exports/payout-file", downloads.payout_file),
+        Route("/exports/contract.pdf", downloads.contract_pdf),
+        Route("/exports/invoice.pdf", downloads.invoice_pdf),
         Mount(GRAPHIQL_ASSETS_URL, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql"),
     ]
     middleware = [

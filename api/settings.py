@@ -85,6 +85,13 @@ class Settings:
     import_max_bytes: int = field(
         default_factory=lambda: env_count("IMPORT_MAX_BYTES", 10 << 20, minimum=1)
     )
+    # The 1099-NEC reporting threshold in whole US dollars for `vouch tax report`; unset: the
+    # statute's figure for the year ($2,000 for payments from 2026, $600 before).
+    tax_1099_threshold_usd: int | None = field(
+        default_factory=lambda: (
+            env_count("TAX_1099_THRESHOLD", 0, minimum=1) if _env("TAX_1099_THRESHOLD") else None
+        )
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

@@ -844,3 +844,31 @@ def test_published_posts_have_rising_results(s: Session) -> None:
             assert post_metrics.regressions(counts_of(earlier), counts_of(later)) == []
         assert all(post_metrics.validate(counts_of(r)) == [] for r in rows)
         assert rows[-1].impressions and rows[-1].likes
+
+
+def test_payout_rails_show_on_first_run(s: Session) -> None:
+    """Payout details, paying accounts, GBP batches paid at a rate to EUR payees, self-billing
+    invoices numbered from 1 without gaps, signed contracts."""
+    from api.models import (
+        ContractSignature,
+        DebtorAccount,
+        PayoutDetails,
+        PayoutLine,
+        SelfBillingInvoice,
+    )
+
+    assert s.scalar(select(func.count()).select_from(DebtorAccount)) == 2
+    assert s.scalar(select(func.count()).select_from(PayoutDetails)) > 50
+    converted = s.scalars(select(PayoutLine).where(PayoutLine.fx_rate.is_not(None))).all()
+    assert converted and {(line.currency, line.paid_currency) for line in converted} == {
+        ("GBP", "EUR")
+    }
+    for org_id in s.scalars(select(SelfBillingInvoice.organization_id).distinct()):
+        numbers = s.scalars(
+            select(SelfBillingInvoice.number)
+            .where(SelfBillingInvoice.organization_id == org_id)
+            .order_by(SelfBillingInvoice.number)
+        ).all()
+        assert numbers == list(range(1, len(numbers) + 1))
+    assert s.scalar(select(func.count()).select_from(SelfBillingInvoice)) > 0
+    assert s.scalar(select(func.count()).select_from(ContractSignature)) == 24

@@ -183,6 +183,14 @@ FIGURES = {
     "PayoutBatch.total": OWN,
     "PayoutBatch.lines": OWN,
     "PayoutLine.amount": OWN,
+    "PayoutLine.paidAmount": OWN,
+    "PayoutLine.fxRate": SETTING,
+    "SelfBillingInvoice.amount": OWN,
+    # FINANCE and ADMIN only: refused as a whole (FORBIDDEN) for an INFLUENCER key.
+    "Query.payoutFile": REFUSED,
+    "PayoutFile.lineCount": REFUSED,
+    "PayoutFile.totals": REFUSED,
+    "PayoutFxRate.rate": SETTING,
 }
 NUMBERS = {"Int", "Float", "Decimal"}
 
@@ -574,9 +582,10 @@ def world(factory: Any, db: Any) -> dict[str, Any]:
     _results(db, w, sides["A"], A_CLICKS, A_ORDERS, A_GIFT)
     _results(db, w, sides["B"], B_CLICKS, B_ORDERS, B_GIFT)
     db.flush()
-    create_payout_batch(db, org.id, "EUR", utcnow().date(), 0)
+    batch = create_payout_batch(db, org.id, "EUR", utcnow().date(), 0)
     db.commit()
     w.update(
+        batch=batch,
         a=sides["A"],
         b=sides["B"],
         influencer_key=factory.key(org, Role.INFLUENCER, sides["A"].influencer),
@@ -599,6 +608,8 @@ def _values(w: dict[str, Any], side: Side) -> dict[str, Any]:
         "Query.campaign.id": gid(w["campaign"]),
         "Query.influencer.id": gid(side.influencer),
         "Query.partnership.id": gid(side.partnership),
+        "batchId": gid(w["batch"]),
+        "format": EnumValue("WISE_BATCH_CSV"),
         "input": {
             "caption": "#ad New serum",
             "platform": EnumValue("INSTAGRAM"),

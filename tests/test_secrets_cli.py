@@ -11,7 +11,9 @@ from sqlalchemy import delete, select
 
 from api.cli import main
 from api.cli.checks import DATABASE, DEV_KEY_IN_USE, preflight
-from api.models import BrandPostbackSecret
+from api.finance import payout_details
+from api.models import BrandPostbackSecret, PayoutDetails
+from api.models.payouts import PayoutMethod
 from api.settings import get_settings, reset_settings
 from api.tracking import postback_secrets, publish
 from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
@@ -96,6 +98,10 @@ def test_reencrypt_moves_every_secret_and_the_trackers_copy_to_the_newest_key(
     w = factory.world()
     clear = postback_secrets.rotate(db, w["brand"].id)
     publish.mark(db, publish.BRAND_SECRETS, w["brand"].id)
+    account = payout_details.validate(
+        PayoutMethod.SEPA, currency="EUR", account_holder="Ana", iban="DE89370400440532013000"
+    )
+    details, _ = payout_details.set_details(db, w["org"].id, w["influencer"].id, account, "t")
     db.commit()
     new = new_key()
     env(VOUCH_SECRET_KEYS=f"{new},{OLD}")
@@ -104,6 +110,10 @@ def test_reencrypt_moves_every_secret_and_the_trackers_copy_to_the_newest_key(
         err = capsys.readouterr().err
         assert "the 1 older key(s) may be dropped" in err
         only_new = sealer((new,))
+        # Payout details too: under the new key, the same account.
+        db.expire_all()
+        sealed = db.get(PayoutDetails, details.id).sealed
+        assert only_new.key_index(sealed) == 0 and payout_details.account_of(details) == account
         tokens = _tokens(db)
         assert all(only_new.key_index(t) == 0 for t in tokens.values())
         record = redis_env.client.get(keys.brand_secrets(redis_env.prefix, w["brand"].id))

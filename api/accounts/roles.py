@@ -40,6 +40,13 @@ ACTIONS: Final = {
         Role.ADMIN,
         Role.FINANCE,
     ),
+    "payout_details": _action(
+        "change payout details or tax profiles (only the influencer itself or an ADMIN may)",
+        Role.ADMIN,
+        Role.INFLUENCER,
+    ),
+    "debtor_account": _action("change the organization's own bank account", Role.ADMIN),
+    "contract_sign": _action("sign a contract (only the influencer may)", Role.INFLUENCER),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
 }

@@ -29,6 +29,17 @@ def find_org(session: Any, value: str) -> Any:
     return session.scalar(select(Organization).where(Organization.name == value))
 
 
+def org_option(session: Any, value: str | None) -> int | None:
+    """The id of the organization an `--org` option names (None: every organization); raises
+    LookupError, with the message for stderr, when it names none."""
+    if not value:
+        return None
+    org = find_org(session, value)
+    if org is None:
+        raise LookupError(f"no organization {value!r} (give its id or name)")
+    return int(org.id)
+
+
 def print_keys(result: Any) -> None:
     print("\nDemo API keys (send as 'Authorization: Bearer <key>'):")
     for org_name, keys in result.keys.items():

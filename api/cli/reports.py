@@ -11,7 +11,7 @@ def cmd_statements_export(args: argparse.Namespace) -> int:
     """`vouch statements export --period 2026-10 [--currency EUR] [--out FILE] [--org ORG]`:
     every ledger entry of the month as CSV, with a progress line on stderr."""
     from api.cli import progress
-    from api.cli.common import find_org, session
+    from api.cli.common import org_option, session
     from api.finance.errors import FinanceError
     from api.finance.export import count_entries, entry_rows
     from api.finance.statements import parse_period
@@ -24,13 +24,11 @@ def cmd_statements_export(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with session() as db:
-        org_id = None
-        if args.org:
-            org = find_org(db, args.org)
-            if org is None:
-                print(f"error: no organization {args.org!r} (give its id or name)", file=sys.stderr)
-                return 2
-            org_id = org.id
+        try:
+            org_id = org_option(db, args.org)
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         total = count_entries(db, args.period, org_id, currency)
         out = sys.stdout if args.out in (None, "-") else open(args.out, "w", newline="")  # noqa: SIM115
         try:

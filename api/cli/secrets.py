@@ -36,10 +36,17 @@ def _postback_secrets(db: Any, sealer: Any) -> int:
     )
 
 
-# Every kind of sealed secret (the shop-connector and webhook secrets and payout details will
-# add theirs): what it is called, and what seals its rows again with the newest key.
+def _payout_details(db: Any, sealer: Any) -> int:
+    from api.finance import payout_details
+
+    return payout_details.reencrypt(db, sealer)
+
+
+# Every kind of sealed secret (the shop-connector and webhook secrets will add theirs): what it
+# is called, and what seals its rows again with the newest key.
 SEALED: tuple[tuple[str, Callable[[Any, Any], int]], ...] = (
     ("postback secrets", _postback_secrets),
+    ("payout details, debtor accounts, tax ids and invoice parties", _payout_details),
 )
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from api.db import utcnow
 from api.demo.catalog import BRANDS
+from api.demo.payouts import enter_rates
 from api.demo.state import Seeding
 from api.finance.errors import FinanceError
 from api.finance.payouts import create_payout_batch, mark_paid
@@ -207,6 +208,7 @@ class Actions:
                 return
             raise
         self.counts["payout_batches"] += 1
+        enter_rates(self.state, batch)  # payees paid in another currency than the batch's
         paid_at = run + PAID_AFTER if run is not None else None
         if paid_at is not None and paid_at < self.state.now:
             reference = f"{currency}-TRANSFER-{as_of:%Y%m}-{org_id}"

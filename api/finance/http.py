@@ -12,14 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.accounts import lockout, roles
+from api.accounts.keys import Viewer
 from api.finance.errors import FinanceError
 from api.finance.export import stream
 from api.finance.statements import parse_period
 from api.money import MoneyError, normalize_currency
 
 
-async def statements_csv(request: Request) -> Response:
-    viewer = await run_in_threadpool(lockout.authenticate_request, request)
+def authenticated(request: Request) -> Viewer | Response:
+    """The caller of an export, or the 401/429 answer (blocking: call it in a worker thread)."""
+    viewer = lockout.authenticate_request(request)
     if isinstance(viewer, lockout.Limited):
         return JSONResponse(
             {"error": viewer.message, "retry_after": viewer.retry_after},
@@ -32,6 +34,13 @@ async def statements_csv(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return viewer
+
+
+async def statements_csv(request: Request) -> Response:
+    viewer = await run_in_threadpool(authenticated, request)
+    if isinstance(viewer, Response):
+        return viewer
     if not roles.may(viewer.role, "finance"):
         return JSONResponse({"error": roles.refusal(viewer.role, "finance")}, status_code=403)
     params = request.query_params

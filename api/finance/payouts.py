@@ -22,6 +22,7 @@ from sqlalchemy import func, not_, select
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
+from api.finance import fx, invoices
 from api.finance.errors import FinanceError
 from api.ledger.posting import insert_ignore, locked
 from api.ledger.sql import dialect_insert
@@ -230,7 +231,9 @@ def mark_paid(
             f"payout batch {batch.id} was cancelled: create a new batch to pay its lines",
             "payoutBatchId",
         )
-    for line in lines_of(session, batch):
+    lines = lines_of(session, batch)
+    fx.freeze(session, batch, lines)  # what each payee receives, in its currency
+    for line in lines:
         insert_ignore(
             session,
             LedgerEntry,
@@ -254,6 +257,7 @@ def mark_paid(
     batch.reference = reference
     batch.paid_at = now
     session.flush()
+    invoices.issue(session, batch, lines, now=now)  # numbered in this transaction: no gaps
     return batch
 
 

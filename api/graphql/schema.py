@@ -38,6 +38,8 @@ from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
+from api.graphql.payouts.mutations import PayoutMutation
+from api.graphql.payouts.schema import PayoutQuery
 from api.graphql.post_metrics.mutations import PostMetricsMutation
 from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
@@ -52,6 +54,7 @@ Query = merge_types(
         PartnershipQuery,
         ComplianceQuery,
         FinanceQuery,
+        PayoutQuery,
         AccountQuery,
     ),
 )
@@ -66,6 +69,7 @@ Mutation = merge_types(
         PostMetricsMutation,
         TrackingMutation,
         FinanceMutation,
+        PayoutMutation,
         AccountMutation,
     ),
 )

@@ -19,6 +19,16 @@ from api.models.ledger import (
     PayoutLine,
 )
 from api.models.partnerships import Contract, Partnership
+from api.models.payouts import (
+    ContractSignature,
+    DebtorAccount,
+    InvoiceCounter,
+    PayoutDetails,
+    PayoutDetailsChange,
+    PayoutFxRate,
+    SelfBillingInvoice,
+    TaxProfile,
+)
 from api.models.post_metrics import PostMetricSnapshot
 from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
@@ -34,10 +44,13 @@ __all__ = [
     "ClickRollup",
     "ContentSubmission",
     "Contract",
+    "ContractSignature",
     "Conversion",
+    "DebtorAccount",
     "Deliverable",
     "DiscountCode",
     "Influencer",
+    "InvoiceCounter",
     "LedgerEntry",
     "MetricSnapshot",
     "Organization",
@@ -45,11 +58,16 @@ __all__ = [
     "OrphanVisitRollup",
     "Partnership",
     "PayoutBatch",
+    "PayoutDetails",
+    "PayoutDetailsChange",
+    "PayoutFxRate",
     "PayoutLine",
     "PerformanceRollup",
     "PostMetricSnapshot",
     "Refund",
+    "SelfBillingInvoice",
     "SocialAccount",
+    "TaxProfile",
     "TrackedLink",
     "TrackerPublication",
 ]

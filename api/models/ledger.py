@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Date,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -253,6 +255,12 @@ class PayoutLine(Base):
     amount: Mapped[int] = mapped_column(BigId)  # minor units
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when the batch is paid (`api.finance.fx`): what the payee received, in its payout
+    # currency; with a rate when that differs from the batch's (`amount` x `fx_rate`, rounded
+    # half-even once). The ledger's PAYOUT entry stays `amount` in the batch currency.
+    paid_amount: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    paid_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    fx_rate: Mapped[Decimal | None] = mapped_column(Numeric(20, 8), nullable=True)
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:

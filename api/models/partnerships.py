@@ -56,3 +56,5 @@ class Contract(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     accepted_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the version's PDF shows, frozen when the version is made or signed (`api.contracts`).
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 
 import strawberry
@@ -44,6 +45,7 @@ FinanceError, FinanceErrorCode = error_type(
         "NOT_ATTRIBUTED",
         "NOT_PRICEABLE",
         "IDEMPOTENCY_KEY_REUSED",
+        "MISSING_FX_RATE",
     ),
 )
 ConversionStatus = ConversionStatusEnum
@@ -171,6 +173,19 @@ class PayoutLine:
         money = Money.of(self.row.amount, self.row.currency)
         assert money is not None
         return money
+
+    @strawberry.field(
+        description="What the payee received, in its payout currency (set when the batch is "
+        "paid); `amount` is what the ledger debited, in the batch currency."
+    )
+    def paid_amount(self) -> Money | None:
+        if self.row.paid_amount is None or self.row.paid_currency is None:
+            return None
+        return Money.of(self.row.paid_amount, self.row.paid_currency)
+
+    @strawberry.field(description="The batch's rate paidAmount was converted at, if any.")
+    def fx_rate(self) -> Decimal | None:
+        return self.row.fx_rate
 
     @strawberry.field
     async def influencer(self, info: Info) -> Influencer | None:

@@ -7,6 +7,7 @@ import strawberry
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from api import contracts
 from api.accounts.keys import Viewer
 from api.db import utcnow
 from api.domain import campaign_status, partnership_status, validation
@@ -342,6 +343,9 @@ class PartnershipMutation:
                 **terms,
             )
             ctx.session.add(contract)
+            ctx.session.flush()
+            # What its PDF shows, frozen now: the version signed is the version made.
+            contract.document = contracts.snapshot(ctx.session, contract)
             ctx.session.flush()
             return {
                 "contract": Contract.from_row(contract),

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote
 
 import strawberry
 
 from api.campaigns.plans import effective_plan
 from api.domain.partnership_status import PartnershipStatus as StatusEnum
+from api.finance.pdf import sha256
 from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
 from api.graphql.errors import error_type
@@ -15,6 +17,7 @@ from api.graphql.loaders import by_fk, by_id
 from api.graphql.relay import ModelNode
 from api.models import Campaign as CampaignModel
 from api.models import Contract as ContractModel
+from api.models import ContractSignature as ContractSignatureModel
 from api.models import Deliverable as DeliverableModel
 from api.models import DiscountCode as DiscountCodeModel
 from api.models import Influencer as InfluencerModel
@@ -22,11 +25,13 @@ from api.models import Partnership as PartnershipModel
 from api.models import TrackedLink as TrackedLinkModel
 from api.models.enums import MaterialConnection as ConnectionEnum
 from api.models.enums import UsageRights as UsageRightsEnum
+from tracker import globalid
 
 if TYPE_CHECKING:
     from api.graphql.campaigns.types import Campaign
     from api.graphql.content.types import Deliverable
     from api.graphql.influencers.types import Influencer
+    from api.graphql.payouts.types import ContractSignature
     from api.graphql.tracking.types import DiscountCode, TrackedLink
 
 PartnershipStatus = StatusEnum
@@ -54,6 +59,29 @@ class Contract(ModelNode):
     accepted_at: datetime | None
     accepted_by: str | None
     created_at: datetime
+
+    @strawberry.field(
+        description="The SHA-256 of this version's PDF: the same version, the same bytes."
+    )
+    def pdf_sha256(self, info: Info) -> str:
+        from api import contracts
+
+        return sha256(contracts.pdf_of(info.context.session, self.row))
+
+    @strawberry.field(description="Where to download this version's PDF (the same bearer key).")
+    def pdf_url(self) -> str:
+        return "/exports/contract.pdf?id=" + quote(globalid.encode("Contract", self.id), safe="")
+
+    @strawberry.field(description="The influencer's signature of this version, if signed.")
+    async def signature(
+        self, info: Info
+    ) -> Annotated[ContractSignature, strawberry.lazy("api.graphql.payouts.types")] | None:
+        from api.graphql.payouts.types import ContractSignature
+
+        rows = await by_fk(
+            info.context, ContractSignatureModel, ContractSignatureModel.contract_id
+        ).load(self.id)
+        return ContractSignature.from_row(rows[0]) if rows else None
 
 
 @strawberry.type(name="Partnership")
