@@ -37,6 +37,7 @@ from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
+from api.graphql.shops.mutations import ShopMutation
 from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
@@ -62,6 +63,7 @@ Mutation = merge_types(
         PartnershipMutation,
         ContentMutation,
         TrackingMutation,
+        ShopMutation,
         FinanceMutation,
         AccountMutation,
     ),

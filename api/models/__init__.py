@@ -20,6 +20,7 @@ from api.models.ledger import (
 )
 from api.models.partnerships import Contract, Partnership
 from api.models.rollups import PerformanceRollup
+from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
 
@@ -34,6 +35,7 @@ __all__ = [
     "ContentSubmission",
     "Contract",
     "Conversion",
+    "CustomerClaim",
     "Deliverable",
     "DiscountCode",
     "Influencer",
@@ -47,6 +49,8 @@ __all__ = [
     "PayoutLine",
     "PerformanceRollup",
     "Refund",
+    "ShopConnection",
+    "ShopConnectionSecret",
     "SocialAccount",
     "TrackedLink",
     "TrackerPublication",
