@@ -250,10 +250,15 @@ def _shopify_net(order: Mapping[str, Any], currency: str) -> int:
 
 
 def _shopify_refund_subtotal(refund: Mapping[str, Any], currency: str) -> int:
-    return sum(
-        _money(_obj(line).get("subtotal"), currency, "refund_line_items.subtotal")
-        for line in _list(refund.get("refund_line_items"))
-    )
+    """The refunded lines' subtotal, from the shop-money text (`subtotal` is a JSON number)."""
+    total = 0
+    for line in _list(refund.get("refund_line_items")):
+        money = _obj(_obj(_obj(line).get("subtotal_set")).get("shop_money"))
+        value = money.get("amount")
+        if value is None and isinstance(_obj(line).get("subtotal"), int | float):
+            value = str(_obj(line)["subtotal"])  # the shortest text of the number sent
+        total += _money(value, currency, "refund_line_items.subtotal_set")
+    return total
 
 
 def shopify(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) -> Outcome:
