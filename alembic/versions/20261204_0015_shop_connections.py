@@ -21,6 +21,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The ways a conversion is attributed, as of this revision and the one before: CUSTOMER (a
+# repeat order of a claimed customer) joins the CHECK constraint of 0002.
+_VIA_BEFORE = ("CLICK", "DISCOUNT_CODE")
+_VIA_AFTER = (*_VIA_BEFORE, "CUSTOMER")
+_VIA_CHECK = "ck_conversions_attributedvia"
+
+
+def _via(values: tuple[str, ...]) -> str:
+    return "attributed_via IN ({})".format(", ".join(f"'{v}'" for v in values))
+
+
 def _id() -> sa.types.TypeEngine:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -140,6 +151,8 @@ def upgrade() -> None:
             sa.Column("repeat", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(sa.Column("commission_bps", sa.Integer(), nullable=True))
+        batch_op.drop_constraint(op.f(_VIA_CHECK), type_="check")
+        batch_op.create_check_constraint(op.f(_VIA_CHECK), _via(_VIA_AFTER))
     with op.batch_alter_table("performance_rollups_hourly") as batch_op:
         batch_op.add_column(
             sa.Column("repeat_revenue", _id(), nullable=False, server_default="0")
@@ -149,7 +162,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("performance_rollups_hourly") as batch_op:
         batch_op.drop_column("repeat_revenue")
+    # The old constraint has no CUSTOMER: a repeat order keeps its partnership, its via is
+    # forgotten (as for an order attributed before vias were recorded).
+    op.execute("UPDATE conversions SET attributed_via = NULL WHERE attributed_via = 'CUSTOMER'")
     with op.batch_alter_table("conversions") as batch_op:
+        batch_op.drop_constraint(op.f(_VIA_CHECK), type_="check")
+        batch_op.create_check_constraint(op.f(_VIA_CHECK), _via(_VIA_BEFORE))
         batch_op.drop_column("commission_bps")
         batch_op.drop_column("repeat")
     with op.batch_alter_table("discount_codes") as batch_op:

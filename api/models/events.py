@@ -38,6 +38,7 @@ def _own_partnerships(influencer_id: int) -> Select[Any]:
 class AttributedVia(StrEnum):
     CLICK = "CLICK"
     DISCOUNT_CODE = "DISCOUNT_CODE"
+    CUSTOMER = "CUSTOMER"  # a repeat order of a claimed customer (`api.domain.attribution`)
 
 
 class UnattributedReason(StrEnum):

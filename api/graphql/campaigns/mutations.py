@@ -337,6 +337,7 @@ class CampaignMutation:
                     commission=plan.commission,
                     gifted_product=plan.gifted_product,
                     bonus=plan.bonus,
+                    repeat_order_bps=plan.repeat_order_bps,
                 )
                 partnership.compensation_override = override.to_dict()
             ctx.session.flush()
