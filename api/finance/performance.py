@@ -48,6 +48,11 @@ class Performance:
     commission: int  # commission net of reversals and clawbacks
     fees: int  # flat fees and bonuses
     gifted: int  # value of gifted products
+    repeat_revenue: int = 0  # the part of `revenue` from customers who came back
+
+    @property
+    def first_order_revenue(self) -> int:
+        return self.revenue - self.repeat_revenue
 
     @property
     def cost(self) -> int:
@@ -145,6 +150,7 @@ def performance_of_many(
             func.sum(r.revenue),
             func.sum(r.commission),
             func.sum(r.fees),
+            func.sum(r.repeat_revenue),
         )
         .where(
             r.organization_id == organization_id,
@@ -182,7 +188,7 @@ def performance_of_many(
     result = {}
     for key in wanted:
         n, unique = clicks.get(key, (0, 0))
-        conversions, revenue, commission, fees = sums.get(key, (0, 0, 0, 0))
+        conversions, revenue, commission, fees, repeat = sums.get(key, (0, 0, 0, 0, 0))
         result[key] = Performance(
             currency=currency,
             clicks=n,
@@ -192,6 +198,7 @@ def performance_of_many(
             commission=commission,
             fees=fees,
             gifted=gifts.get(key, 0),
+            repeat_revenue=repeat,
         )
     return result
 
