@@ -36,10 +36,19 @@ def _postback_secrets(db: Any, sealer: Any) -> int:
     )
 
 
+def _shop_secrets(db: Any, sealer: Any) -> int:
+    from api.tracking import publish, shop_connections
+
+    return shop_connections.reencrypt(
+        db, sealer, lambda s, connection_id: publish.mark(s, publish.SHOP, connection_id)
+    )
+
+
 # Every kind of sealed secret (the shop-connector and webhook secrets and payout details will
 # add theirs): what it is called, and what seals its rows again with the newest key.
 SEALED: tuple[tuple[str, Callable[[Any, Any], int]], ...] = (
     ("postback secrets", _postback_secrets),
+    ("shop webhook secrets", _shop_secrets),
 )
 
 

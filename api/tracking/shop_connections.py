@@ -13,7 +13,7 @@ secret over some time (Shopify takes up to an hour, Stripe lets the old one live
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.models import ShopConnection, ShopConnectionSecret
 from api.settings import get_settings
-from tracker.sealing import sealer
+from api.tracking import postback_secrets
+from tracker.sealing import Sealer, sealer
 from tracker.shop_record import KINDS, ShopRecord
 
 GRACE: Final = timedelta(hours=24)
@@ -106,6 +107,23 @@ def disconnect(
     connection.disconnected_at = now
     connection.updated_at = now
     session.flush()
+
+
+def reencrypt(
+    session: Session,
+    keys: Sealer,
+    changed_connection: Callable[[Session, int], object],
+    batch_size: int = 500,
+) -> int:
+    """Seals every shop secret not under the newest key again (`postback_secrets.reseal`)."""
+    return postback_secrets.reseal(
+        session,
+        ShopConnectionSecret,
+        ("shop webhook secret", "connection_id", "shop connection"),
+        keys,
+        changed_connection,
+        batch_size,
+    )
 
 
 def valid_secrets(
