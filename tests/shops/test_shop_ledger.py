@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from api.db import utcnow
 from api.finance.balances import net_total
 from api.finance.payouts import create_payout_batch, mark_paid, payable_amounts
-from api.models import Conversion, Refund, ShopConnection
+from api.models import Campaign, Conversion, Refund, ShopConnection
 from api.models.events import ConversionStatus, RefundStatus
 from api.models.ledger import EntryKind, payout_cutoff
 from api.tracking import publish, shop_connections
@@ -22,6 +22,7 @@ from tests.shops.shops import (
     SHOP_DOMAIN,
     SHOPIFY_SECRET,
     STRIPE_SECRET,
+    WOO_SECRET,
     Shop,
     app_for,
     fixture,
@@ -159,3 +160,45 @@ def test_disconnect_unpublishes_the_connection(client, session, rds, prefix):
     publish.publish_pending(session, rds, prefix=prefix)
     assert not rds.exists(keys.shop_connection(prefix, row.public_id))
     assert shop.shopify("orders/paid", shopify_order(w.p.discount_code)).status_code == 401
+
+
+def test_woocommerce_order_and_its_refunds(client, session, sessions, rds, prefix):
+    w = seed.world(session)  # 10% in EUR
+    row = connect(session, rds, prefix, w, "WOOCOMMERCE", "shop.example.com", WOO_SECRET)
+    shop = Shop(client, row.public_id, "woocommerce", WOO_SECRET)
+    body = fixture("woocommerce_order_updated")
+    body["coupon_lines"] = [{"id": 1, "code": w.p.discount_code.lower(), "discount": "5.00"}]
+    assert shop.woocommerce("order.created", body).json()["status"] == "accepted"
+    assert shop.woocommerce("order.updated", body).json()["status"] == "duplicate"
+    refunded = body | {"status": "refunded", "refunds": [{"id": 730, "total": "-10.00"}]}
+    assert shop.woocommerce("order.updated", refunded).json()["status"] == "accepted"
+    drain(rds, sessions, prefix)
+    assert entries(session) == [
+        (EntryKind.COMMISSION, 450),
+        (EntryKind.REVERSAL, -100),
+        (EntryKind.REVERSAL, -350),
+    ]
+
+
+def test_stripe_renewals_credit_the_customers_influencer(client, session, sessions, rds, prefix):
+    plan = seed.percent(1000, currency="USD", repeat_order_bps=500)
+    w = seed.world(session, plan=plan, currency="USD")
+    session.execute(
+        update(Campaign).where(Campaign.id == w.p.campaign_id).values(repeat_orders="LIFETIME")
+    )
+    session.commit()
+    shop = stripe_shop(client, session, rds, prefix, w)
+    checkout = fixture("stripe_checkout_session_completed")
+    checkout["data"]["object"] |= {
+        "mode": "subscription",
+        "metadata": {"discount_code": w.p.discount_code},
+    }
+    assert shop.stripe(checkout).json()["status"] == "accepted"
+    drain(rds, sessions, prefix)
+    assert shop.stripe(fixture("stripe_invoice_paid")).json()["status"] == "accepted"
+    drain(rds, sessions, prefix)
+    renewal = session.scalars(
+        select(Conversion).where(Conversion.order_id == "in_1QbTestRenewal")
+    ).one()
+    assert (renewal.partnership_id, renewal.repeat) == (w.p.partnership_id, True)
+    assert entries(session) == [(EntryKind.COMMISSION, 1100), (EntryKind.COMMISSION, 100)]
