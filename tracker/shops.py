@@ -71,6 +71,7 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 _BASE64_SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=", re.ASCII)
 _WOO_PING = re.compile(rb"webhook_id=[0-9]{1,20}")
 _DELIVERY_ID = re.compile(r"[\x21-\x7e]{1,128}", re.ASCII)
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)  # `secrets.token_urlsafe` text
 
 # KEYS: a charge's refunded high-water mark. ARGV: the new cumulative net refund, ttl. Never
 # lowers it: an older charge.refunded arriving late refunds nothing more.
@@ -188,6 +189,8 @@ class Shops:
         if kind is None:
             return _error(404, "expected /shops/<connection>/shopify|stripe|woocommerce", None)
         public_id = str(request.path_params["connection"])
+        if not _PUBLIC_ID.fullmatch(public_id):
+            return _error(401, "unknown or disconnected shop connection", "connection")
         client = self.postbacks.redis()
         try:
             raw = await client.get(keys.shop_connection(self.prefix, public_id))

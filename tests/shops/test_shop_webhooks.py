@@ -145,6 +145,8 @@ def test_shopify_domain_connection_and_path_are_checked(client, shopify, rds, pr
     assert other.status_code == 401 and other.json()["field"] == "domain"
     stranger = Shop(client, "no-such-connection", "shopify", SHOPIFY_SECRET)
     assert stranger.shopify("orders/paid", body).status_code == 401
+    too_long = Shop(client, "x" * 65, "shopify", SHOPIFY_SECRET)
+    assert too_long.shopify("orders/paid", body).status_code == 401
     wrong_platform = Shop(client, shopify.url.split("/")[2], "stripe", SHOPIFY_SECRET)
     assert wrong_platform.stripe(fixture("stripe_checkout_session_completed")).status_code == 401
     assert client.post("/shops/x/magento", content=b"{}").status_code == 404
