@@ -16,8 +16,8 @@ What counts (the subtotal after discounts, net of tax and shipping, in the order
   invoice (`billing_reason=subscription_cycle`) `total_excluding_tax`. The order id is the
   payment intent when there is one (what a charge's refund names), else the invoice or session.
 - WooCommerce: `total - total_tax - shipping_total` (the discounts are off `total` already);
-  each of `refunds[]` is a refund of its amount; status `refunded` or `cancelled` of a paid order
-  refunds what is left.
+  each of `refunds[]` (amounts of the gross total) refunds its share of that net amount; status
+  `refunded` or `cancelled` of a paid order refunds what is left.
 
 Attribution: the first discount code of the order, the `vclid` of the landing URL (Shopify
 `landing_site`, the `vclid` note attribute (cart attribute), Stripe `client_reference_id` or
@@ -33,7 +33,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -426,6 +426,14 @@ def stripe(body: Mapping[str, Any], customer_key: CustomerKey) -> Outcome:
     )
 
 
+def share(net: int, part: int, whole: int) -> int:
+    """net x part / whole in minor units, half-even (`whole` 0: all of it)."""
+    if whole <= 0:
+        return net
+    value = Decimal(net) * Decimal(part) / Decimal(whole)
+    return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
 # --- WooCommerce ------------------------------------------------------------------------------
 
 WOOCOMMERCE_TOPICS: Final = ("order.created", "order.updated")
@@ -462,15 +470,26 @@ def woocommerce(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) 
     if isinstance(order, Ignored):
         return order
     outcome += order
-    refunded = 0
+    # WooCommerce refunds are amounts of the gross total (tax and shipping included): each
+    # takes its share of the net amount, cumulatively in id order, so an earlier refund's share
+    # never changes when a later one joins it and refunding the whole total refunds the net.
+    gross = _money(body.get("total"), currency, "total")
     modified = _time_ms(body.get("date_modified_gmt"), gmt=True)
+    refunds = []
     for refund in _list(body.get("refunds")):
         refund = _obj(refund)
         amount = _money(refund.get("total"), currency, "refunds.total", negative=True)
         if amount > 0:
-            refund_id = _id(refund.get("id"), "refunds.id")
-            outcome.append(Refunded(f"woo:{refund_id}", order_id, amount, currency, modified))
-            refunded += amount
+            refunds.append((_id(refund.get("id"), "refunds.id"), amount))
+    refunds.sort(key=lambda r: (len(r[0]), r[0]))  # numeric ids in order
+    refunded = cumulative = 0
+    for refund_id, amount in refunds:
+        cumulative += amount
+        target = min(net, share(net, cumulative, gross))
+        if target > refunded:
+            part = target - refunded
+            outcome.append(Refunded(f"woo:{refund_id}", order_id, part, currency, modified))
+            refunded = target
     if status in _WOO_UNDONE and net - refunded > 0:
         left = net - refunded
         outcome.append(Refunded(f"{status}:{order_id}", order_id, left, currency, modified))

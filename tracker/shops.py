@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -354,7 +354,7 @@ class Shops:
                 now_ms,
             )
         charged = item.charge_amount or 0
-        target = net if charged <= 0 or item.gross >= charged else _pro_rata(net, item, charged)
+        target = net if item.gross >= charged else shop_orders.share(net, item.gross, charged)
         hkey = charge_key(self.prefix, brand_id, item.charge_id)
         before = int(await client.get(hkey) or 0)
         if target <= before:
@@ -367,11 +367,6 @@ class Shops:
             ttl = self.postbacks.dedupe_ttl_seconds
             await client.eval(_HIGH_WATER_LUA, 1, hkey, str(target), str(ttl))
         return answer
-
-
-def _pro_rata(net: int, item: shop_orders.StripeRefund, charged: int) -> int:
-    share = Decimal(net) * Decimal(item.gross) / Decimal(charged)
-    return int(share.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _overall(results: list[dict[str, str]]) -> str:

@@ -174,9 +174,9 @@ def test_woocommerce_order_and_its_refunds(client, session, sessions, rds, prefi
     assert shop.woocommerce("order.updated", refunded).json()["status"] == "accepted"
     drain(rds, sessions, prefix)
     assert entries(session) == [
-        (EntryKind.COMMISSION, 450),
-        (EntryKind.REVERSAL, -100),
-        (EntryKind.REVERSAL, -350),
+        (EntryKind.COMMISSION, 450),  # 10% of the net 45.00
+        (EntryKind.REVERSAL, -77),  # 7.70: the net share of 10.00 of the gross 58.45
+        (EntryKind.REVERSAL, -373),
     ]
 
 

@@ -156,11 +156,20 @@ def test_woocommerce_order_by_status_with_its_refunds():
     assert order.click_id == "PLACEHOLDER" and order.customer_id == KEY(
         "w", 0, "maya.lind@example.com"
     )
+    # Refunds are of the gross 58.45: 10.00 of it takes 7.70 of the net 45.00 (half-even).
     refunded = body | {"status": "refunded", "refunds": [{"id": 730, "total": "-10.00"}]}
     outcome = shop_orders.woocommerce("order.updated", refunded, KEY)
     assert [(r.refund_id, r.amount) for r in outcome if isinstance(r, Refunded)] == [  # type: ignore[union-attr]
-        ("woo:730", 1000),
-        ("refunded:727", 3500),
+        ("woo:730", 770),
+        ("refunded:727", 3730),
+    ]
+    # Shares are cumulative in id order: a later refund leaves the earlier one's as it was, and
+    # refunding the whole gross refunds exactly the net.
+    both = body | {"refunds": [{"id": 731, "total": "-48.45"}, {"id": 730, "total": "-10.00"}]}
+    outcome = shop_orders.woocommerce("order.updated", both, KEY)
+    assert [(r.refund_id, r.amount) for r in outcome if isinstance(r, Refunded)] == [  # type: ignore[union-attr]
+        ("woo:730", 770),
+        ("woo:731", 3730),
     ]
     pending = body | {"status": "pending", "date_paid_gmt": None}
     assert isinstance(shop_orders.woocommerce("order.created", pending, KEY), Ignored)
