@@ -3,7 +3,11 @@ in one run (`make bench-ingest`).
 
 Pre-loads the click and conversion streams of a fresh redis-server (free port) with a tracker-like
 load: N clicks (5 % bots, 20 % repeats) and, per 100 clicks, `--conversion-rate` orders (half by
-click id, half by discount code) and a refund for one order in ten. Then starts the worker
+click id, half by discount code) and a refund for one order in ten. `--connector-share` of the
+orders come as the shop connectors (`tracker/shops.py`) write them, with the shop's customer id,
+from a pool of customers a third the size of the orders: the campaign credits repeat orders for
+life, so the worker also looks up and writes customer claims (and the commission total is the
+same: every partnership earns the same rate). Then starts the worker
 (`python -m api.ingest`, one process per `--workers`) and times it draining the streams, with
 progress every second. Database: DATABASE_URL if set (PostgreSQL), else a temporary database on
 postgresql+psycopg://postgres@127.0.0.1:5432, dropped at the end.
@@ -154,6 +158,7 @@ def seed(session: Session) -> dict[str, Any]:
         status="ACTIVE",
         currency="EUR",
         landing_url="https://shop.example.com/",
+        repeat_orders="LIFETIME",
         compensation=CompensationPlan(
             currency="EUR", commission=Commission(CommissionKind.PERCENT, bps=BPS)
         ).to_dict(),
@@ -203,9 +208,15 @@ def _fields(event: Any) -> Any:
 
 
 def load_streams(
-    client: redis.Redis, prefix: str, world: dict[str, Any], n_clicks: int, rate: float
+    client: redis.Redis,
+    prefix: str,
+    world: dict[str, Any],
+    n_clicks: int,
+    rate: float,
+    connector_share: float = 0.5,
 ) -> dict[str, int]:
     rnd = random.Random(42)
+    customers = max(1, round(n_clicks * rate / 100 / 3))
     clicks_stream = keys.clicks_stream(prefix)
     conv_stream = keys.conversions_stream(prefix)
     now = int(time.time() * 1000) - 3_600_000
@@ -258,6 +269,9 @@ def load_streams(
                         received_at_ms=int(time.time() * 1000),
                         click_id=None if by_code else event_id,
                         discount_code=code if by_code else None,
+                        customer_id=f"shopify:{rnd.randrange(customers)}"
+                        if rnd.random() < connector_share
+                        else None,
                     )
                 ),
             )
@@ -381,7 +395,9 @@ def run_round(
     with Session(engine) as session:
         world = seed(session)
     say(f"loading {n_clicks:,} clicks (+ ~{args.conversion_rate:g} orders per 100) into Redis")
-    expected = load_streams(client, prefix, world, n_clicks, args.conversion_rate)
+    expected = load_streams(
+        client, prefix, world, n_clicks, args.conversion_rate, args.connector_share
+    )
     events = expected["clicks"] + expected["orders"] + expected["refunds"]
     say(
         f"  {expected['clicks']:,} clicks, {expected['orders']:,} orders, "
@@ -503,6 +519,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clicks", type=int, default=100_000)
     parser.add_argument("--conversion-rate", type=float, default=2.0, help="orders per 100 clicks")
+    parser.add_argument(
+        "--connector-share",
+        type=float,
+        default=0.5,
+        help="share of orders from shop connectors, with a customer id (0-1)",
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument(
         "--batch-size", type=int, default=None, help="clicks per batch (default: the worker's)"

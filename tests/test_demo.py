@@ -596,7 +596,9 @@ def test_history_has_every_kind_of_order(s: Session) -> None:
     via = Counter(
         s.scalars(select(Conversion.attributed_via).where(Conversion.status == "APPROVED"))
     )
-    assert via.keys() == {"CLICK", "DISCOUNT_CODE"}
+    assert via.keys() == {"CLICK", "DISCOUNT_CODE", "CUSTOMER"}  # CUSTOMER: repeat orders
+    repeats = s.scalars(select(Conversion.repeat).where(Conversion.attributed_via == "CUSTOMER"))
+    assert all(repeats)
     reasons = Counter(s.scalars(select(Conversion.unattributed_reason)))
     assert reasons["NO_MATCH"] and reasons["EXPIRED_CLICK"]
     reviewed = s.execute(

@@ -51,6 +51,7 @@ from tracker.redirect import Target
 from tracker.redis_client import async_client
 from tracker.rsgi import UNREADABLE_USER_AGENT, call_asgi, peer_host
 from tracker.settings import TrackerSettings, load
+from tracker.shops import Shops
 from tracker.sink import REDIS_ERRORS, ClickSink, RedisHealth
 from tracker.spool import Spool
 
@@ -199,14 +200,16 @@ class TrackerApp:
         # the last start or stop granian's embedded server scheduled (see `__rsgi_init__`)
         self.lifecycle: asyncio.Task[None] | None = None
 
+        postbacks = Postbacks(
+            redis, settings.redis.prefix, sealer=sealing.sealer(settings.secret_keys)
+        )
         self._web = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/metrics", self._metrics, methods=["GET"]),
-                # POST /v1/conversions, refunds
-                *Postbacks(
-                    redis, settings.redis.prefix, sealer=sealing.sealer(settings.secret_keys)
-                ).routes(),
+                # POST /v1/conversions, refunds; POST /shops/{connection}/{platform}
+                *postbacks.routes(),
+                *Shops(postbacks, customer_hash_key=settings.customer_hash_key).routes(),
             ],
             exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
         )

@@ -19,6 +19,12 @@ def brand_secrets(prefix: str, brand_id: int | str) -> str:
     return f"{prefix}:brand:{brand_id}:secrets"
 
 
+def shop_connection(prefix: str, public_id: str) -> str:
+    """JSON of a shop connection (`tracker.shops.ShopRecord`): its brand, kind, domain and
+    sealed webhook secrets; written by the API, deleted on disconnect."""
+    return f"{prefix}:shop:{public_id}"
+
+
 def clicks_stream(prefix: str) -> str:
     return f"{prefix}:{{ev}}:clicks"
 

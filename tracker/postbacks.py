@@ -272,6 +272,64 @@ class Postbacks:
             self._scripts = {id(client): scripts}
         return scripts
 
+    async def record_conversion(self, event: ConversionEvent) -> str:
+        """Appends the order's event unless it was accepted before: "accepted", "duplicate"
+        (the same amount and currency) or "conflict:<amount>:<currency>" (another one)."""
+        client = self.redis()
+        fields = event.to_fields()
+        result = await self._script(client)[0](
+            keys=[
+                order_key(self.prefix, event.brand_id, event.order_id),
+                keys.conversions_stream(self.prefix),
+            ],
+            args=[
+                event.fingerprint(),
+                str(event.amount),
+                event.currency,
+                str(self.dedupe_ttl_seconds),
+                *[x for pair in fields.items() for x in pair],
+            ],
+        )
+        return _text(result)
+
+    async def record_refund(self, event: RefundEvent) -> tuple[str, str, str | None]:
+        """Appends the refund's event unless it was accepted before; (outcome, its minor amount
+        ("" while its order is unknown here), its currency). The outcome is "accepted",
+        "duplicate", "exceeds:<left>" or "conflict:<order>\x1f<amount>". FieldError when the
+        tracker knows the order and the refund cannot be one of it."""
+        client = self.redis()
+        okey = order_key(self.prefix, event.brand_id, event.order_id)
+        order_amount, order_currency = await client.hmget(okey, ["amount", "currency"])
+        minor = ""
+        currency = event.currency
+        if order_currency is not None and order_amount is not None:
+            currency = _text(order_currency)
+            minor = str(event.minor(currency))  # 422 for decimals the currency lacks
+            if int(minor) > int(order_amount):
+                raise FieldError(
+                    "amount",
+                    f"{_fmt(int(minor), currency)} is more than the order's "
+                    f"{_fmt(int(order_amount), currency)}",
+                )
+        fields = event.to_fields()
+        if currency is not None:
+            fields["currency"] = currency
+        result = await self._script(client)[1](
+            keys=[
+                refund_key(self.prefix, event.brand_id, event.refund_id),
+                okey,
+                keys.conversions_stream(self.prefix),
+            ],
+            args=[
+                event.fingerprint(),
+                minor,
+                currency or "",
+                str(self.dedupe_ttl_seconds),
+                *[x for pair in fields.items() for x in pair],
+            ],
+        )
+        return _text(result), minor, currency
+
     async def conversion(self, request: Request) -> JSONResponse:
         try:
             brand_id, body = await self._authenticate(request)
@@ -279,22 +337,7 @@ class Postbacks:
             event = ConversionEvent.from_body(
                 parse_json_object(body), brand_id=brand_id, event_id=new_id(now_ms), now_ms=now_ms
             )
-            client = self.redis()
-            script = self._script(client)[0]
-            fields = event.to_fields()
-            result = await script(
-                keys=[
-                    order_key(self.prefix, brand_id, event.order_id),
-                    keys.conversions_stream(self.prefix),
-                ],
-                args=[
-                    event.fingerprint(),
-                    str(event.amount),
-                    event.currency,
-                    str(self.dedupe_ttl_seconds),
-                    *[x for pair in fields.items() for x in pair],
-                ],
-            )
+            outcome = await self.record_conversion(event)
         except _Refused as refused:
             return refused.response
         except FieldError as exc:
@@ -302,7 +345,6 @@ class Postbacks:
         except Exception:  # Redis down or failing: nothing was recorded, the brand retries
             log.exception("conversion postback could not be recorded")
             return _error(503, "temporarily unavailable: nothing was recorded, retry", None)
-        outcome = _text(result)
         if outcome == "accepted":
             return JSONResponse({"status": "accepted"}, status_code=202)
         if outcome == "duplicate":
@@ -322,37 +364,7 @@ class Postbacks:
             event = RefundEvent.from_body(
                 parse_json_object(body), brand_id=brand_id, event_id=new_id(now_ms), now_ms=now_ms
             )
-            client = self.redis()
-            okey = order_key(self.prefix, brand_id, event.order_id)
-            order_amount, order_currency = await client.hmget(okey, ["amount", "currency"])
-            minor = ""
-            currency = event.currency
-            if order_currency is not None and order_amount is not None:
-                currency = _text(order_currency)
-                minor = str(event.minor(currency))  # 422 for decimals the currency lacks
-                if int(minor) > int(order_amount):
-                    raise FieldError(
-                        "amount",
-                        f"{_fmt(int(minor), currency)} is more than the order's "
-                        f"{_fmt(int(order_amount), currency)}",
-                    )
-            fields = event.to_fields()
-            if currency is not None:
-                fields["currency"] = currency
-            result = await self._script(client)[1](
-                keys=[
-                    refund_key(self.prefix, brand_id, event.refund_id),
-                    okey,
-                    keys.conversions_stream(self.prefix),
-                ],
-                args=[
-                    event.fingerprint(),
-                    minor,
-                    currency or "",
-                    str(self.dedupe_ttl_seconds),
-                    *[x for pair in fields.items() for x in pair],
-                ],
-            )
+            outcome, minor, currency = await self.record_refund(event)
         except _Refused as refused:
             return refused.response
         except FieldError as exc:
@@ -360,7 +372,6 @@ class Postbacks:
         except Exception:
             log.exception("refund postback could not be recorded")
             return _error(503, "temporarily unavailable: nothing was recorded, retry", None)
-        outcome = _text(result)
         if outcome == "accepted":
             return JSONResponse({"status": "accepted"}, status_code=202)
         if outcome == "duplicate":

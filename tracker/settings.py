@@ -154,6 +154,11 @@ class TrackerSettings:
     public_url: str = field(default_factory=lambda: _env("TRACKER_PUBLIC_URL") or _local_url())
     # Keyed hash of shopper IPs: the full IP is never stored, only this HMAC and a truncated IP.
     ip_hash_key: str = field(default_factory=lambda: _env("IP_HASH_KEY", "dev-ip-hash-key"))
+    # Keyed hash of the e-mail a shop reports for a customer with no customer id
+    # (`tracker.shop_orders.CustomerKey`): the e-mail itself is never stored.
+    customer_hash_key: str = field(
+        default_factory=lambda: _env("CUSTOMER_HASH_KEY", "dev-customer-hash-key")
+    )
     # Unseal the brands' postback secrets published in Redis (`tracker.sealing`).
     secret_keys: tuple[str, ...] = field(default_factory=secret_keys, repr=False)
     # Peers whose X-Forwarded-For is believed (CIDRs); anyone else is taken at its socket address.

@@ -42,11 +42,20 @@ def _payout_details(db: Any, sealer: Any) -> int:
     return payout_details.reencrypt(db, sealer)
 
 
-# Every kind of sealed secret (the shop-connector and webhook secrets will add theirs): what it
+def _shop_secrets(db: Any, sealer: Any) -> int:
+    from api.tracking import publish, shop_connections
+
+    return shop_connections.reencrypt(
+        db, sealer, lambda s, connection_id: publish.mark(s, publish.SHOP, connection_id)
+    )
+
+
+# Every kind of sealed secret (the webhook secrets will add theirs): what it
 # is called, and what seals its rows again with the newest key.
 SEALED: tuple[tuple[str, Callable[[Any, Any], int]], ...] = (
     ("postback secrets", _postback_secrets),
     ("payout details, debtor accounts, tax ids and invoice parties", _payout_details),
+    ("shop webhook secrets", _shop_secrets),
 )
 
 

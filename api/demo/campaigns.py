@@ -10,7 +10,7 @@ from api.demo.influencers import InfluencerPlan
 from api.demo.state import PartnershipRow, Seeding
 from api.domain.commission import Commission, CommissionKind, PlanOverride
 from api.models import Campaign, Contract, Partnership
-from api.models.enums import MaterialConnection, UsageRights
+from api.models.enums import CampaignObjective, MaterialConnection, UsageRights
 
 DECLINE_NOTES = [
     "Fully booked until next quarter, sorry!",
@@ -47,6 +47,11 @@ def seed_campaigns(state: Seeding) -> None:
             attribution_window_days=spec.attribution_window_days,
             hold_days=spec.hold_days,
             compensation=spec.plan.to_dict(),
+            # Sales campaigns credit a customer's repeat orders for six months.
+            repeat_orders="WITHIN_MONTHS"
+            if spec.objective == CampaignObjective.CONVERSIONS
+            else "FIRST_ORDER_ONLY",
+            repeat_months=6 if spec.objective == CampaignObjective.CONVERSIONS else None,
             created_at=min(starts - timedelta(days=21), state.days(-state.rng.randint(3, 10))),
         )
         state.campaigns.append((spec, campaign))

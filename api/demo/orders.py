@@ -33,6 +33,7 @@ LATE_SHARE = 0.02  # bought after the attribution window: not attributed
 WITH_CODE_SHARE = 0.2  # a click's order that also carries the creator's code
 CODE_ONLY_SHARE = 0.3  # per click's order, one more by someone who typed the code instead
 FOREIGN_SHARE = 0.005  # charged in another currency than the plan's
+REPEAT_SHARE = 0.25  # a click's shopper who orders again, with no click or code, weeks later
 REFUND_SHARE = 0.07
 PARTIAL_SHARE = 0.3
 SHOP_CODES = ("WELCOME10", "FREESHIP", "SPRING20")
@@ -105,6 +106,9 @@ def _orders(state: Seeding, traffic: list[LinkTraffic]) -> list[_Order]:
                         customer_id=visitor.customer_id,
                     )
                 )
+                again = at + rng.randint(7 * DAY_MS, 60 * DAY_MS)
+                if rng.random() < REPEAT_SHARE and again < now_ms - 60_000:
+                    orders.append(_order(rng, row, again, customer_id=visitor.customer_id))
             if rng.random() < CODE_ONLY_SHARE:  # saw the post, typed the code at checkout
                 at = rng.choice(people)[0].ts + rng.randint(600_000, 2 * DAY_MS)
                 if at < now_ms - 60_000:
@@ -200,11 +204,28 @@ def order_events(state: Seeding, traffic: list[LinkTraffic]) -> list[ConversionE
             "occurred_at": order.occurred_ms // 1000,
         }
         received = _received_ms(rng, order.occurred_ms, now_ms)
-        events.append(
-            ConversionEvent.from_body(
-                body, brand_id=order.brand_id, event_id=event_id(state, received), now_ms=received
+        eid = event_id(state, received)
+        if order.click_id is None and order.code is None:
+            # A repeat order of a known customer, as the shop's order webhook reports it (a
+            # postback needs a click id or a code; the shop connectors pass the customer on).
+            events.append(
+                ConversionEvent(
+                    event_id=eid,
+                    brand_id=order.brand_id,
+                    order_id=order_id,
+                    amount=order.amount,
+                    currency=order.currency,
+                    occurred_at_ms=order.occurred_ms // 1000 * 1000,
+                    received_at_ms=received,
+                    customer_id=order.customer_id,
+                )
             )
-        )
+        else:
+            events.append(
+                ConversionEvent.from_body(
+                    body, brand_id=order.brand_id, event_id=eid, now_ms=received
+                )
+            )
         if rng.random() < REFUND_SHARE:
             events += _refunds(state, order, order_id)
     return events

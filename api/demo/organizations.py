@@ -7,6 +7,8 @@ from api.demo.catalog import BRANDS, ORGS
 from api.demo.state import Seeding
 from api.models import Brand, Organization
 from api.models.enums import Role
+from api.tracking import shop_connections
+from tracker.shop_record import SHOPIFY
 
 
 def seed_organizations(state: Seeding) -> None:
@@ -28,6 +30,18 @@ def seed_organizations(state: Seeding) -> None:
     for org in state.orgs:
         state.result.organization_ids.append(org.id)
         state.result.organization_names[org.id] = org.name
+    # Each brand's shop is connected (the secret is the demo's: a real one comes from Shopify).
+    for index, brand in enumerate(state.brands):
+        slug = "".join(ch for ch in brand.name.lower() if ch.isalnum()) or f"brand{index}"
+        shop_connections.connect(
+            state.session,
+            organization_id=brand.organization_id,
+            brand_id=brand.id,
+            kind=SHOPIFY,
+            shop_domain=f"{slug}.myshopify.com",
+            secret=f"shpss_demo_{slug}_{index:02d}_webhook_secret",
+            now=state.now,
+        )
     state.count("organizations", len(state.orgs))
     state.count("brands", len(state.brands))
     state.progress("organizations", len(ORGS), len(ORGS))

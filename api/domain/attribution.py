@@ -18,6 +18,17 @@ plus the facts of the partnerships they point at, and calls `attribute()`. Rules
 - A candidate failing a rule is dropped and the other one may still attribute. With none left,
   the reason is the most specific failure: CAMPAIGN_NOT_ACTIVE (it matched but its campaign does
   not credit) > INACTIVE_CODE > EXPIRED_CLICK > NO_MATCH (unknown click id or code, or neither).
+- Customers who come back: the first attributed order of a customer (the shop's customer id,
+  or a keyed hash of their e-mail) claims them for its partnership (`CustomerClaimFacts`). The
+  campaign that won them says how long the claim credits their later orders (`RepeatOrders`):
+  FIRST_ORDER_ONLY (never: each order needs its own click or code), WITHIN_MONTHS(n) (orders
+  placed before n calendar months after the claim) or LIFETIME. While a claim is live (and its
+  campaign credits), the customer's order goes to the claiming partnership (via CUSTOMER) even
+  when it came through another influencer's click: a later click does not re-attribute a
+  claimed customer. Another partnership's active discount code still wins, as a code beats a
+  click (typing it is the shopper's deliberate choice). An order of a claimed customer that is
+  attributed to the claiming partnership, by whatever route, is a repeat order (`repeat`: the
+  plan's repeat-order rate applies).
 - An attributed conversion goes on hold when the customer is the influencer (SELF_REFERRAL,
   exact customer-id match: normalise e.g. e-mails before) or it came less than 10 s after the
   attributing click (FAST_CONVERSION: bots, or the influencer buying through their own link).
@@ -25,6 +36,7 @@ plus the facts of the partnerships they point at, and calls `attribute()`. Rules
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +53,18 @@ CREDITING_STATUSES: Final = frozenset({CampaignStatus.ACTIVE, CampaignStatus.PAU
 class AttributionVia(StrEnum):
     CLICK = "CLICK"
     DISCOUNT_CODE = "DISCOUNT_CODE"
+    CUSTOMER = "CUSTOMER"  # a repeat order of a customer the partnership claimed
+
+
+class RepeatOrders(StrEnum):
+    """Whether a campaign credits the later orders of a customer its influencer brought."""
+
+    FIRST_ORDER_ONLY = "FIRST_ORDER_ONLY"
+    WITHIN_MONTHS = "WITHIN_MONTHS"
+    LIFETIME = "LIFETIME"
+
+
+MAX_REPEAT_MONTHS: Final = 120
 
 
 class UnattributedReason(StrEnum):
@@ -90,6 +114,49 @@ class DiscountCodeFacts:
     partnership_id: int
     campaign_id: int
     active: bool
+    commission_bps: int | None = None  # the code's own rate (`commission_for_order(rate_bps)`)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerClaimFacts:
+    """The partnership that claimed the conversion's customer, and its campaign's rule."""
+
+    partnership_id: int
+    campaign_id: int
+    claimed_at: datetime
+    repeat_orders: RepeatOrders = RepeatOrders.FIRST_ORDER_ONLY
+    repeat_months: int | None = None
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later (the month's last day if shorter)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def claim_is_live(claim: CustomerClaimFacts, occurred_at: datetime) -> bool:
+    """Whether the claim credits an order placed at `occurred_at`."""
+    _require_aware("claimed_at", claim.claimed_at)
+    if claim.repeat_orders is RepeatOrders.LIFETIME:
+        return True
+    if claim.repeat_orders is RepeatOrders.WITHIN_MONTHS:
+        months = claim.repeat_months
+        if months is None or not 1 <= months <= MAX_REPEAT_MONTHS:
+            raise ValueError(f"WITHIN_MONTHS needs 1-{MAX_REPEAT_MONTHS} months, got {months}")
+        return occurred_at < add_months(claim.claimed_at, months)
+    return False
+
+
+def repeat_rule_problem(mode: RepeatOrders, months: int | None) -> str | None:
+    """Why a campaign's repeat-order setting is invalid, or None."""
+    if mode is RepeatOrders.WITHIN_MONTHS:
+        if months is None or not 1 <= months <= MAX_REPEAT_MONTHS:
+            return f"WITHIN_MONTHS needs repeatOrderMonths between 1 and {MAX_REPEAT_MONTHS}"
+    elif months is not None:
+        return f"repeatOrderMonths is for WITHIN_MONTHS, not {mode}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +178,7 @@ class Attribution:
     via: AttributionVia | None
     unattributed_reason: UnattributedReason | None
     hold_reasons: tuple[HoldReason, ...] = ()
+    repeat: bool = False  # a later order of a customer this partnership claimed
 
     @property
     def attributed(self) -> bool:
@@ -135,11 +203,13 @@ def attribute(
     click: ClickFacts | None,
     code: DiscountCodeFacts | None,
     partnerships: Mapping[int, PartnershipFacts],
+    claim: CustomerClaimFacts | None = None,
 ) -> Attribution:
     """Attributes a conversion (see the module docstring for the rules).
 
     `click`/`code` are None when the conversion has no click id/code or it matched nothing;
-    `partnerships` holds the facts of every partnership `click` and `code` point at.
+    `claim` is the claim on the conversion's customer, if any; `partnerships` holds the facts
+    of every partnership `click`, `code` and `claim` point at.
     Raises ValueError for inconsistent input (a caller bug, never a data condition).
     """
     _require_aware("occurred_at", conversion.occurred_at)
@@ -168,6 +238,17 @@ def attribute(
         winner: _Candidate | None = valid_code
     else:
         winner = valid_click or valid_code
+    repeat = False
+    if claim is not None:
+        if winner is not None and winner.partnership_id == claim.partnership_id:
+            repeat = True
+        elif (winner is None or winner.via is AttributionVia.CLICK) and _claims(
+            claim, conversion.occurred_at, partnerships
+        ):
+            winner = _Candidate(
+                claim.partnership_id, claim.campaign_id, AttributionVia.CUSTOMER, None
+            )
+            repeat = True
     if winner is None:
         failures += [c.failure for c in (click_candidate, code_candidate) if c and c.failure]
         reason = min(failures, key=_SPECIFICITY.index, default=UnattributedReason.NO_MATCH)
@@ -181,7 +262,17 @@ def attribute(
         holds.append(HoldReason.SELF_REFERRAL)
     if winner.click_age is not None and winner.click_age < FAST_CONVERSION:
         holds.append(HoldReason.FAST_CONVERSION)
-    return Attribution(winner.partnership_id, winner.campaign_id, winner.via, None, tuple(holds))
+    return Attribution(
+        winner.partnership_id, winner.campaign_id, winner.via, None, tuple(holds), repeat
+    )
+
+
+def _claims(
+    claim: CustomerClaimFacts, occurred_at: datetime, partnerships: Mapping[int, PartnershipFacts]
+) -> bool:
+    """Whether the claim takes the order: live, and its campaign still credits."""
+    facts = _facts(partnerships, claim.partnership_id)
+    return claim_is_live(claim, occurred_at) and facts.campaign_status in CREDITING_STATUSES
 
 
 def _judge_click(

@@ -98,6 +98,9 @@ class CompensationPlan:
     commission: Commission = field(default_factory=Commission)
     gifted_product: GiftedProduct | None = None
     bonus: Bonus | None = None
+    # The rate of a customer's repeat orders (`commission_for_order(repeat=True)`), e.g. 10%
+    # on the first order and 5% after; None: repeat orders earn as the first did.
+    repeat_order_bps: int | None = None
 
     @property
     def is_tiered(self) -> bool:
@@ -124,6 +127,8 @@ class CompensationPlan:
                 problems, "flat_fee_per_deliverable_minor", self.flat_fee_per_deliverable_minor
             )
         _check_commission(problems, self.commission)
+        if self.repeat_order_bps is not None:
+            _check_bps(problems, "repeat_order_bps", self.repeat_order_bps)
         if self.gifted_product is not None:
             if not self.gifted_product.description.strip():
                 problems.append(
@@ -161,6 +166,8 @@ class CompensationPlan:
             data["gifted_product"] = _gift_to_dict(self.gifted_product)
         if self.bonus is not None:
             data["bonus"] = _bonus_to_dict(self.bonus)
+        if self.repeat_order_bps is not None:
+            data["repeat_order_bps"] = self.repeat_order_bps
         return data
 
     @classmethod
@@ -173,6 +180,7 @@ class CompensationPlan:
             commission=_commission_from_dict(data.get("commission")),
             gifted_product=_gift_from_dict(data.get("gifted_product")),
             bonus=_bonus_from_dict(data.get("bonus")),
+            repeat_order_bps=_opt_int(data, "repeat_order_bps", "plan"),
         )
 
 
@@ -202,6 +210,7 @@ class PlanOverride:
     commission: Commission | Inherit = INHERIT
     gifted_product: GiftedProduct | Inherit | None = INHERIT
     bonus: Bonus | Inherit | None = INHERIT
+    repeat_order_bps: int | Inherit | None = INHERIT
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -216,6 +225,8 @@ class PlanOverride:
             data["gifted_product"] = None if gift is None else _gift_to_dict(gift)
         if self.bonus is not INHERIT:
             data["bonus"] = None if self.bonus is None else _bonus_to_dict(self.bonus)
+        if self.repeat_order_bps is not INHERIT:
+            data["repeat_order_bps"] = self.repeat_order_bps
         return data
 
     @classmethod
@@ -235,6 +246,11 @@ class PlanOverride:
                 _gift_from_dict(data["gifted_product"]) if "gifted_product" in data else INHERIT
             ),
             bonus=_bonus_from_dict(data["bonus"]) if "bonus" in data else INHERIT,
+            repeat_order_bps=(
+                _opt_int(data, "repeat_order_bps", "override")
+                if "repeat_order_bps" in data
+                else INHERIT
+            ),
         )
 
 
@@ -261,6 +277,7 @@ def effective_plan(
         commission=_pick(override.commission, base.commission),
         gifted_product=_pick(override.gifted_product, base.gifted_product),
         bonus=_pick(override.bonus, base.bonus),
+        repeat_order_bps=_pick(override.repeat_order_bps, base.repeat_order_bps),
     )
 
 
@@ -296,8 +313,16 @@ def commission_for_order(
     order_amount_minor: int,
     order_currency: str,
     month_revenue_before_minor: int = 0,
+    *,
+    repeat: bool = False,
+    rate_bps: int | None = None,
 ) -> CommissionQuote:
     """The commission an attributed order earns under `plan`.
+
+    `rate_bps`: the discount code's own rate, which overrides the plan's commission (a code for
+    a giveaway, for a second audience): that percentage of the order. Else `repeat` (a later
+    order of a customer the influencer brought) earns the plan's `repeat_order_bps` when it has
+    one. Otherwise the plan's commission, as below.
 
     `month_revenue_before_minor`: the influencer's attributed revenue (over all their
     partnerships) earlier in the same month (TIERED only). The tier is the one reached by that
@@ -326,6 +351,16 @@ def commission_for_order(
 
     commission = plan.commission
     order = _fmt(order_amount_minor, currency)
+    if rate_bps is not None or (repeat and plan.repeat_order_bps is not None):
+        bps = rate_bps if rate_bps is not None else plan.repeat_order_bps
+        assert bps is not None
+        if not 0 <= bps <= MAX_BPS:
+            raise CommissionError("INVALID_PLAN", f"a rate of {bps} basis points is out of range")
+        amount = apply_basis_points(order_amount_minor, bps)
+        why = "the discount code's own rate" if rate_bps is not None else "repeat order"
+        return CommissionQuote(
+            amount, currency, bps, None, f"{why}: {_pct(bps)} of {order} = {_fmt(amount, currency)}"
+        )
     if commission.kind is CommissionKind.NONE:
         return CommissionQuote(0, currency, None, None, "the plan pays no commission on orders")
     if commission.kind is CommissionKind.FLAT_PER_CONVERSION:
@@ -541,7 +576,14 @@ def _pct(bps: int) -> str:
 # --- JSON -------------------------------------------------------------------------------------
 
 _PLAN_KEYS = frozenset(
-    {"currency", "flat_fee_per_deliverable_minor", "commission", "gifted_product", "bonus"}
+    {
+        "currency",
+        "flat_fee_per_deliverable_minor",
+        "commission",
+        "gifted_product",
+        "bonus",
+        "repeat_order_bps",
+    }
 )
 
 

@@ -55,6 +55,11 @@ class Performance:
     fees: int  # flat fees and bonuses
     gifted: int  # value of gifted products
     posts: PostTotals | None = None  # None for a tracked link
+    repeat_revenue: int = 0  # the part of `revenue` from customers who came back
+
+    @property
+    def first_order_revenue(self) -> int:
+        return self.revenue - self.repeat_revenue
 
     @property
     def cost(self) -> int:
@@ -166,6 +171,7 @@ def performance_of_many(
             func.sum(r.revenue),
             func.sum(r.commission),
             func.sum(r.fees),
+            func.sum(r.repeat_revenue),
         )
         .where(
             r.organization_id == organization_id,
@@ -209,7 +215,7 @@ def performance_of_many(
     result = {}
     for key in wanted:
         n, unique = clicks.get(key, (0, 0))
-        conversions, revenue, commission, fees = sums.get(key, (0, 0, 0, 0))
+        conversions, revenue, commission, fees, repeat = sums.get(key, (0, 0, 0, 0, 0))
         result[key] = Performance(
             currency=currency,
             clicks=n,
@@ -220,6 +226,7 @@ def performance_of_many(
             fees=fees,
             gifted=gifts.get(key, 0),
             posts=posts.get(key),
+            repeat_revenue=repeat,
         )
     return result
 

@@ -41,6 +41,7 @@ from api.graphql.partnerships.schema import PartnershipQuery
 from api.graphql.payouts.mutations import PayoutMutation
 from api.graphql.payouts.schema import PayoutQuery
 from api.graphql.post_metrics.mutations import PostMetricsMutation
+from api.graphql.shops.mutations import ShopMutation
 from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
@@ -68,6 +69,7 @@ Mutation = merge_types(
         ContentMutation,
         PostMetricsMutation,
         TrackingMutation,
+        ShopMutation,
         FinanceMutation,
         PayoutMutation,
         AccountMutation,

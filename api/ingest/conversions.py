@@ -20,15 +20,19 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.domain.attribution import (
+    AttributionVia,
     ClickFacts,
     ConversionFacts,
+    CustomerClaimFacts,
     DiscountCodeFacts,
     PartnershipFacts,
+    RepeatOrders,
     attribute,
+    claim_is_live,
 )
 from api.domain.campaign_status import CampaignStatus
 from api.ledger.posting import (
@@ -45,6 +49,7 @@ from api.models import (
     Campaign,
     Click,
     Conversion,
+    CustomerClaim,
     DiscountCode,
     Influencer,
     Partnership,
@@ -97,6 +102,12 @@ class Context:
     existing: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
     clicks: dict[str, ClickRow | None] = field(default_factory=dict)
     codes: dict[tuple[int, str], DiscountCodeFacts | None] = field(default_factory=dict)
+    # (brand, customer key) -> its claim; a customer claimed by an order of this batch too
+    claims: dict[tuple[int, str], CustomerClaimFacts | None] = field(default_factory=dict)
+    # (brand, order) -> (customer, the claim its order makes, whether it replaces an old one)
+    new_claims: dict[tuple[int, str], tuple[str, CustomerClaimFacts, bool]] = field(
+        default_factory=dict
+    )
     facts: dict[int, tuple[PartnershipFacts, int] | None] = field(default_factory=dict)
     rows: dict[int, Any] = field(default_factory=dict)
     terms_cache: dict[int, Terms] = field(default_factory=dict)
@@ -155,14 +166,31 @@ class Context:
                     DiscountCode.partnership_id,
                     DiscountCode.campaign_id,
                     DiscountCode.active,
+                    DiscountCode.commission_bps,
                 ).where(DiscountCode.brand_id == brand_id, DiscountCode.code.in_(names))
             ):
                 self.codes[(brand_id, dc.code)] = DiscountCodeFacts(
-                    dc.partnership_id, dc.campaign_id, dc.active
+                    dc.partnership_id, dc.campaign_id, dc.active, dc.commission_bps
                 )
-        partnership_ids = {c.partnership_id for c in self.clicks.values() if c} | {
-            c.partnership_id for c in self.codes.values() if c
+        customers = {
+            (e.brand_id, _norm_customer(e.customer_id)) for e in conversions if e.customer_id
         }
+        for brand_id in sorted({b for b, _ in customers}):
+            names = sorted(c for b, c in customers if b == brand_id)
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                self.claims.update(dict.fromkeys((brand_id, c) for c in chunk))
+                for row in session.execute(
+                    _claims_query().where(
+                        CustomerClaim.brand_id == brand_id, CustomerClaim.customer_key.in_(chunk)
+                    )
+                ):
+                    self.claims[(brand_id, row.customer_key)] = _claim_of(row)
+        partnership_ids = (
+            {c.partnership_id for c in self.clicks.values() if c}
+            | {c.partnership_id for c in self.codes.values() if c}
+            | {c.partnership_id for c in self.claims.values() if c}
+        )
         if partnership_ids:
             self.facts.update(dict.fromkeys(partnership_ids))
             for row in session.execute(_facts_query().where(Partnership.id.in_(partnership_ids))):
@@ -191,9 +219,27 @@ class Context:
                 )
             ).first()
             self.codes[key] = (
-                DiscountCodeFacts(dc.partnership_id, dc.campaign_id, dc.active) if dc else None
+                DiscountCodeFacts(dc.partnership_id, dc.campaign_id, dc.active, dc.commission_bps)
+                if dc
+                else None
             )
         return self.codes[key]
+
+    def claim(self, session: Session, brand_id: int, customer: str) -> CustomerClaimFacts | None:
+        key = (brand_id, customer)
+        if key not in self.claims:
+            row = session.execute(
+                _claims_query().where(
+                    CustomerClaim.brand_id == brand_id, CustomerClaim.customer_key == customer
+                )
+            ).first()
+            self.claims[key] = _claim_of(row) if row is not None else None
+        return self.claims[key]
+
+    def repeat_rule(self, partnership_id: int) -> tuple[RepeatOrders, int | None]:
+        """The repeat-order rule of a loaded partnership's campaign."""
+        row = self.rows[partnership_id]
+        return RepeatOrders(row.repeat_orders), row.repeat_months
 
     def partnership(
         self, session: Session, partnership_id: int
@@ -258,6 +304,28 @@ def _norm_customer(value: str) -> str:
     return value.strip().casefold()
 
 
+def _claims_query() -> Any:
+    """A customer's claim with the repeat-order rule of the campaign that won them."""
+    return select(
+        CustomerClaim.customer_key,
+        CustomerClaim.partnership_id,
+        CustomerClaim.campaign_id,
+        CustomerClaim.claimed_at,
+        Campaign.repeat_orders,
+        Campaign.repeat_months,
+    ).join(Campaign, Campaign.id == CustomerClaim.campaign_id)
+
+
+def _claim_of(row: Any) -> CustomerClaimFacts:
+    return CustomerClaimFacts(
+        row.partnership_id,
+        row.campaign_id,
+        row.claimed_at,
+        RepeatOrders(row.repeat_orders),
+        row.repeat_months,
+    )
+
+
 def _facts_query() -> Any:
     """What attribution and crediting read of a partnership: its terms, its campaign's status
     and window, its influencer's customer ids."""
@@ -266,6 +334,8 @@ def _facts_query() -> Any:
         .add_columns(
             Campaign.status,
             Campaign.attribution_window_days,
+            Campaign.repeat_orders,
+            Campaign.repeat_months,
             Influencer.customer_ids,
         )
         .join(Influencer, Influencer.id == Partnership.influencer_id)
@@ -330,6 +400,11 @@ def ingest_conversions(
         if values["status"] == ConversionStatus.APPROVED:
             # A detached copy of the row just inserted: what crediting reads, without a SELECT.
             credited.append(Conversion(id=new_id, **values))
+    _store_claims(
+        session,
+        ctx,
+        [(events[i], inserted.get((events[i].brand_id, events[i].order_id))) for i, _ in pending],
+    )
     credit_conversions(session, credited, now=ctx.now, terms=ctx.terms, new=True)
     for i, _values in pending:
         event = events[i]
@@ -340,6 +415,49 @@ def ingest_conversions(
     answered = [r for r in results if r is not None]
     assert len(answered) == len(events)  # every event got its answer above
     return answered
+
+
+def _store_claims(
+    session: Session, ctx: Context, stored: list[tuple[ConversionEvent, int | None]]
+) -> None:
+    """Writes the customer claims the batch's new orders make: new claims in one INSERT that
+    ignores a claim another worker made meanwhile (the first stays), expired ones replaced."""
+    fresh: list[dict[str, Any]] = []
+    replaced: list[dict[str, Any]] = []
+    for event, conversion_id in stored:
+        made = ctx.new_claims.pop((event.brand_id, event.order_id), None)
+        if made is None or conversion_id is None:
+            continue
+        customer, claim, replaces = made
+        values = {
+            "organization_id": ctx.brands[event.brand_id],
+            "brand_id": event.brand_id,
+            "customer_key": customer[:128],
+            "partnership_id": claim.partnership_id,
+            "campaign_id": claim.campaign_id,
+            "conversion_id": conversion_id,
+            "claimed_at": claim.claimed_at,
+        }
+        (replaced if replaces else fresh).append(values)
+    if fresh:
+        table = CustomerClaim.__table__
+        insert_many_ignore(
+            session, CustomerClaim, fresh, ["brand_id", "customer_key"], [table.c.id]
+        )
+    for values in replaced:
+        session.execute(
+            update(CustomerClaim)
+            .where(
+                CustomerClaim.brand_id == values["brand_id"],
+                CustomerClaim.customer_key == values["customer_key"],
+            )
+            .values(
+                partnership_id=values["partnership_id"],
+                campaign_id=values["campaign_id"],
+                conversion_id=values["conversion_id"],
+                claimed_at=values["claimed_at"],
+            )
+        )
 
 
 def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) -> Result:
@@ -370,20 +488,22 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
     code = None
     if event.discount_code is not None:
         code = ctx.code(session, event.brand_id, event.discount_code)
+    customer = _norm_customer(event.customer_id) if event.customer_id else None
+    claim = ctx.claim(session, event.brand_id, customer) if customer else None
     facts: dict[int, PartnershipFacts] = {}
     influencers: dict[int, int] = {}
-    for candidate in (click, code):
+    for candidate in (click, code, claim):
         if candidate is not None and candidate.partnership_id not in facts:
             found = ctx.partnership(session, candidate.partnership_id)
             if found is None:
                 return Result(Outcome.DEAD, f"partnership {candidate.partnership_id} not found")
             facts[candidate.partnership_id], influencers[candidate.partnership_id] = found
-    customer = _norm_customer(event.customer_id) if event.customer_id else None
     attribution = attribute(
         ConversionFacts(occurred, customer, event.click_id, event.discount_code),
         click,
         code,
         facts,
+        claim,
     )
     if attribution.partnership_id is not None:
         influencer_id = influencers[attribution.partnership_id]
@@ -391,6 +511,20 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
     else:
         influencer_id = None
         status = ConversionStatus.UNATTRIBUTED
+    if customer and status == ConversionStatus.APPROVED and not attribution.repeat:
+        assert attribution.partnership_id is not None and attribution.campaign_id is not None
+        if claim is None or not claim_is_live(claim, occurred):
+            # The customer's first credited order (or the first since their claim ran out)
+            # claims them; later orders of the batch see the claim at once.
+            new = CustomerClaimFacts(
+                attribution.partnership_id,
+                attribution.campaign_id,
+                occurred,
+                *ctx.repeat_rule(attribution.partnership_id),
+            )
+            ctx.claims[(event.brand_id, customer)] = new
+            ctx.new_claims[(event.brand_id, event.order_id)] = (customer, new, claim is not None)
+    code_rate = code.commission_bps if code is not None else None
     return {
         "organization_id": organization_id,
         "brand_id": event.brand_id,
@@ -414,6 +548,8 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
         ),
         "status": status,
         "hold_reasons": [str(r) for r in attribution.hold_reasons],
+        "repeat": attribution.repeat,
+        "commission_bps": code_rate if attribution.via == AttributionVia.DISCOUNT_CODE else None,
         "review_reason": None,
         "reviewed_at": None,
         "reviewed_by": None,

@@ -316,6 +316,8 @@ def commission_values(
         month_revenue_before(session, conversion, terms.plan.currency)
         if terms.plan.is_tiered
         else 0,
+        repeat=bool(conversion.repeat),
+        rate_bps=conversion.commission_bps,
     )
     if quote.amount_minor == 0:
         return None

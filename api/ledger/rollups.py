@@ -26,7 +26,7 @@ from api.models.rollups import NO_LINK, PerformanceRollup
 
 COMMISSION_KINDS = frozenset({EntryKind.COMMISSION, EntryKind.REVERSAL, EntryKind.CLAWBACK})
 FEE_KINDS = frozenset({EntryKind.FLAT_FEE, EntryKind.BONUS})
-_COUNTERS = ("conversions", "revenue", "commission", "fees")
+_COUNTERS = ("conversions", "revenue", "repeat_revenue", "commission", "fees")
 _KEY = ("partnership_id", "link_id", "hour", "currency")
 _PENDING = "performance_rollup_deltas"
 
@@ -86,11 +86,13 @@ def count_conversion(session: Session, conversion: Conversion, *, sign: int, ref
     revenue net of the `refunded` minor units already applied to it, at the order's hour."""
     if conversion.partnership_id is None:
         return
+    revenue = sign * (conversion.amount - refunded)
     bump(
         session,
         _key(conversion, hour_of(conversion.occurred_at), conversion.currency),
         conversions=sign,
-        revenue=sign * (conversion.amount - refunded),
+        revenue=revenue,
+        repeat_revenue=revenue if conversion.repeat else 0,
     )
 
 
@@ -102,6 +104,7 @@ def count_refund(session: Session, conversion: Conversion, amount: int) -> None:
         session,
         _key(conversion, hour_of(conversion.occurred_at), conversion.currency),
         revenue=-amount,
+        repeat_revenue=-amount if conversion.repeat else 0,
     )
 
 

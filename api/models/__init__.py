@@ -31,6 +31,7 @@ from api.models.payouts import (
 )
 from api.models.post_metrics import PostMetricSnapshot
 from api.models.rollups import PerformanceRollup
+from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
 
@@ -46,6 +47,7 @@ __all__ = [
     "Contract",
     "ContractSignature",
     "Conversion",
+    "CustomerClaim",
     "DebtorAccount",
     "Deliverable",
     "DiscountCode",
@@ -66,6 +68,8 @@ __all__ = [
     "PostMetricSnapshot",
     "Refund",
     "SelfBillingInvoice",
+    "ShopConnection",
+    "ShopConnectionSecret",
     "SocialAccount",
     "TaxProfile",
     "TrackedLink",

@@ -39,6 +39,12 @@ class Campaign(Timestamps, Base):
     required_labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     attribution_window_days: Mapped[int] = mapped_column(Integer, default=30)
     hold_days: Mapped[int] = mapped_column(Integer, default=30)
+    # Whether a customer's later orders credit the influencer who brought them
+    # (`api.domain.attribution.RepeatOrders`), and for how many months (WITHIN_MONTHS).
+    repeat_orders: Mapped[str] = mapped_column(
+        String(16), default="FIRST_ORDER_ONLY", server_default="FIRST_ORDER_ONLY"
+    )
+    repeat_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The compensation plan (api.domain.commission.CompensationPlan.to_dict()).
     compensation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)

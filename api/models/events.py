@@ -15,11 +15,13 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     Select,
     String,
     Text,
     UniqueConstraint,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,6 +38,7 @@ def _own_partnerships(influencer_id: int) -> Select[Any]:
 class AttributedVia(StrEnum):
     CLICK = "CLICK"
     DISCOUNT_CODE = "DISCOUNT_CODE"
+    CUSTOMER = "CUSTOMER"  # a repeat order of a claimed customer (`api.domain.attribution`)
 
 
 class UnattributedReason(StrEnum):
@@ -183,6 +186,10 @@ class Conversion(Timestamps, Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The idempotency id of the stream event that created it (the Redis stream entry id).
     event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A later order of a customer an influencer brought (`api.domain.attribution.claim_of`).
+    repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The discount code's own rate, overriding the plan's (None: the plan's).
+    commission_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:

@@ -42,6 +42,8 @@ class PerformanceRollup(Base):
     influencer_id: Mapped[int] = fk("influencers.id", index=False)
     conversions: Mapped[int] = mapped_column(BigId, default=0)
     revenue: Mapped[int] = mapped_column(BigId, default=0)  # minor units, net of refunds
+    # The part of `revenue` from repeat orders (customers who came back).
+    repeat_revenue: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     commission: Mapped[int] = mapped_column(BigId, default=0)
     fees: Mapped[int] = mapped_column(BigId, default=0)
 

@@ -43,6 +43,8 @@ class DiscountCode(Timestamps, Base):
     partnership_id: Mapped[int] = fk("partnerships.id")
     code: Mapped[str] = mapped_column(String(24))
     percent_off_bps: Mapped[int] = mapped_column(Integer)
+    # A commission rate of its own (a giveaway, a second audience), overriding the plan's.
+    commission_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

@@ -16,7 +16,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -92,15 +92,10 @@ def record(rows: list[BrandPostbackSecret]) -> str:
     )
 
 
-def _batches(session: Session, size: int) -> Iterator[list[BrandPostbackSecret]]:
+def _batches(session: Session, model: Any, size: int) -> Iterator[list[Any]]:
     last = 0
     while True:
-        stmt = (
-            select(BrandPostbackSecret)
-            .where(BrandPostbackSecret.id > last)
-            .order_by(BrandPostbackSecret.id)
-            .limit(size)
-        )
+        stmt = select(model).where(model.id > last).order_by(model.id).limit(size)
         rows = list(session.scalars(stmt))
         if not rows:
             return
@@ -121,25 +116,48 @@ def reencrypt(
 
     Raises `tracker.sealing.Unsealable`, before changing anything, when a row is sealed with
     none of the keys: its secret would be lost for good once the old key is dropped."""
-    for rows in _batches(session, batch_size):
+    return reseal(
+        session,
+        BrandPostbackSecret,
+        ("postback secret", "brand_id", "brand"),
+        keys,
+        changed_brand,
+        batch_size,
+    )
+
+
+def reseal(
+    session: Session,
+    model: Any,
+    names: tuple[str, str, str],
+    keys: Sealer,
+    changed: Callable[[Session, int], object],
+    batch_size: int = 500,
+) -> int:
+    """`reencrypt` of any table of sealed secrets (`secret` column). `names`: what a row is
+    called, the column of its owner's id (a brand, a shop connection) and what the owner is
+    called; `changed(session, owner_id)` is called for each owner whose rows changed, in that
+    transaction."""
+    what, owner, owner_name = names
+    for rows in _batches(session, model, batch_size):
         for row in rows:
             if keys.key_index(row.secret) is None:
                 session.rollback()
                 raise Unsealable(
-                    f"postback secret {row.id} of brand {row.brand_id} is sealed with none of "
-                    f"the {len(keys.keys)} keys of {VARIABLE} (a key dropped too soon, or keys "
-                    "of another deployment?)"
+                    f"{what} {row.id} of {owner_name} {getattr(row, owner)} is sealed with none "
+                    f"of the {len(keys.keys)} keys of {VARIABLE} (a key dropped too soon, or "
+                    "keys of another deployment?)"
                 )
     session.rollback()
-    changed = 0
-    for rows in _batches(session, batch_size):
-        brands = set()
+    count = 0
+    for rows in _batches(session, model, batch_size):
+        owners = set()
         for row in rows:
             if keys.key_index(row.secret) != 0:
                 row.secret = keys.reseal(row.secret)
-                brands.add(row.brand_id)
-                changed += 1
-        for brand_id in sorted(brands):
-            changed_brand(session, brand_id)
+                owners.add(getattr(row, owner))
+                count += 1
+        for owner_id in sorted(owners):
+            changed(session, owner_id)
         session.commit()
-    return changed
+    return count

@@ -14,6 +14,9 @@ match no row.
 - A brand's postback secrets live at `tracker.keys.brand_secrets(prefix, brand_id)` as the JSON
   of `api.tracking.postback_secrets.record`, each secret sealed as it is in the database (the
   tracker unseals it with the same `VOUCH_SECRET_KEYS`); the key is deleted when none is valid.
+- A shop connection lives at `tracker.keys.shop_connection(prefix, public_id)` as the JSON of
+  `api.tracking.shop_connections.record` (its secrets sealed as in the database); the key is
+  deleted when the connection is disconnected, so intake stops at once.
 - Discount codes are not published: the tracker passes a postback's `discount_code` on as it is
   and the worker attributes it from the database.
 """
@@ -33,9 +36,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from api.db import get_sessionmaker, utcnow
-from api.models import BrandPostbackSecret, TrackedLink, TrackerPublication
+from api.models import (
+    BrandPostbackSecret,
+    ShopConnection,
+    TrackedLink,
+    TrackerPublication,
+)
 from api.settings import get_settings
-from api.tracking import postback_secrets
+from api.tracking import postback_secrets, shop_connections
 from tracker import keys
 from tracker.events import LinkRecord, Utm
 from tracker.redis_client import sync_client
@@ -49,7 +57,8 @@ REDIS_TIMEOUT_SECONDS = 1.0
 
 LINK: Final = "link"
 BRAND_SECRETS: Final = "brand_secrets"
-KINDS: Final = (LINK, BRAND_SECRETS)
+SHOP: Final = "shop"  # ref: a shop connection's id
+KINDS: Final = (LINK, BRAND_SECRETS, SHOP)
 # The worker leaves a fresh row to the request that wrote it, which publishes it after commit.
 PENDING_GRACE: Final = timedelta(seconds=2)
 # --- records -------------------------------------------------------------------------------
@@ -86,6 +95,19 @@ def _secrets_item(
     """The brand's valid secrets, or None (delete the key) when it has none."""
     rows = postback_secrets.valid_secrets(session, brand_id, now)
     return keys.brand_secrets(prefix, brand_id), postback_secrets.record(rows) if rows else None
+
+
+def _shop_items(
+    session: Session, connections: Iterable[ShopConnection], prefix: str, now: datetime | None
+) -> list[tuple[str, str | None]]:
+    """Each connection's record, or None (delete the key) when it takes no webhooks."""
+    return [
+        (
+            keys.shop_connection(prefix, c.public_id),
+            shop_connections.record(c, shop_connections.valid_secrets(session, c.id, now)),
+        )
+        for c in connections
+    ]
 
 
 # --- after a change commits ------------------------------------------------------------------
@@ -164,6 +186,10 @@ def publish_pending(
             log.warning("not publishing tracked link %s: %s", link.id, exc)
     for brand_id in sorted(ref for kind, ref in wanted if kind == BRAND_SECRETS):
         items.append(_secrets_item(session, brand_id, prefix, now))
+    shop_ids = sorted(ref for kind, ref in wanted if kind == SHOP)
+    if shop_ids:
+        shops = session.scalars(select(ShopConnection).where(ShopConnection.id.in_(shop_ids)))
+        items += _shop_items(session, shops, prefix, now)
     _apply(redis, items)
     session.execute(
         delete(TrackerPublication).where(TrackerPublication.id.in_([r.id for r in rows]))
@@ -321,6 +347,22 @@ def _brand_of(prefix: str, key: str) -> int | None:
     return int(middle) if middle.isdigit() and key == keys.brand_secrets(prefix, middle) else None
 
 
+def _remove_stale_shops(session: Session, redis: Any, prefix: str, size: int) -> int:
+    """Deletes the keys of shop connections that take no webhooks (disconnected, unknown or
+    without a valid secret), checked against the database at deletion time."""
+    head = keys.shop_connection(prefix, "")
+    removed = 0
+    for chunk in _scan(redis, head + "*", size):
+        by_public = {k[len(head) :]: k for k in chunk}
+        rows = session.scalars(
+            select(ShopConnection).where(ShopConnection.public_id.in_(by_public))
+        ).all()
+        live = {key for key, value in _shop_items(session, rows, prefix, None) if value}
+        _end_read(session)
+        removed += _apply(redis, [(k, None) for k in by_public.values() if k not in live])
+    return removed
+
+
 def _remove_legacy(redis: Any, prefix: str, size: int) -> int:
     """Discount-code records that earlier versions published and the tracker never read."""
     return sum(
@@ -363,7 +405,13 @@ def republish_all(
     _end_read(session)
     written = [item for item in secrets if item[1] is not None]
     _apply(redis, written)
+    connected = session.scalars(
+        select(ShopConnection).where(ShopConnection.disconnected_at.is_(None))
+    ).all()
+    _apply(redis, [item for item in _shop_items(session, connected, prefix, now) if item[1]])
+    _end_read(session)
     removed = _remove_stale_links(session, redis, prefix, batch_size)
+    removed += _remove_stale_shops(session, redis, prefix, batch_size)
     removed += _remove_stale_secrets(session, redis, prefix, batch_size)
     removed += _remove_legacy(redis, prefix, batch_size)
     log.info(

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api.graphql.context import Info
 from api.graphql.errors import error_type
+from api.graphql.loaders import by_fk
 from api.graphql.relay import ModelNode
 from api.models import Brand as BrandModel
+from api.models import ShopConnection as ShopConnectionModel
+
+if TYPE_CHECKING:
+    from api.graphql.shops.types import ShopConnection
 
 BrandError, BrandErrorCode = error_type("Brand")
 
@@ -21,3 +28,14 @@ class Brand(ModelNode):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+
+    @strawberry.field(
+        description="The brand's shop connections, oldest first (disconnected ones included)."
+    )
+    async def shop_connections(
+        self, info: Info
+    ) -> list[Annotated[ShopConnection, strawberry.lazy("api.graphql.shops.types")]]:
+        from api.graphql.shops.types import ShopConnection
+
+        loader = by_fk(info.context, ShopConnectionModel, ShopConnectionModel.brand_id)
+        return ShopConnection.from_rows(await loader.load(self.id))

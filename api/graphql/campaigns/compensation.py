@@ -54,6 +54,10 @@ class CompensationPlan:
     commission: Commission
     gifted_product: GiftedProduct | None
     bonus: Bonus | None
+    repeat_order_rate_bps: int | None = strawberry.field(
+        description="The rate of a customer's repeat orders (when the campaign credits them: "
+        "`Campaign.repeatOrders`); null: they earn as a first order does."
+    )
 
     @classmethod
     def of(cls, plan: c.CompensationPlan) -> CompensationPlan:
@@ -86,6 +90,7 @@ class CompensationPlan:
             )
             if plan.bonus
             else None,
+            repeat_order_rate_bps=plan.repeat_order_bps,
         )
 
 
@@ -122,6 +127,10 @@ class CompensationPlanInput:
     commission: CommissionInput | None = None
     gifted_product: GiftedProductInput | None = None
     bonus: BonusInput | None = None
+    repeat_order_rate_bps: int | None = strawberry.field(
+        default=None,
+        description="The rate of repeat orders, e.g. 500 (5%) after a first order at 10%.",
+    )
 
 
 def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
@@ -171,6 +180,7 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
         bonus=c.Bonus(minor(bonus.amount, "bonus.amount") or 0, bonus.description)
         if bonus
         else None,
+        repeat_order_bps=value.repeat_order_rate_bps,
     )
     problems = plan.validate()
     if problems:
@@ -186,6 +196,7 @@ _INPUT_NAMES = {
     "min_monthly_revenue_minor": "min_monthly_revenue",
     "value_minor": "value",
     "amount_minor": "amount",
+    "repeat_order_bps": "repeat_order_rate_bps",
 }
 
 

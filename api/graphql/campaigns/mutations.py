@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.domain import campaign_status, validation
+from api.domain.attribution import RepeatOrders, repeat_rule_problem
 from api.domain.commission import CompensationPlan as PlanDomain
 from api.domain.commission import PlanOverride
 from api.domain.partnership_status import PartnershipStatus
@@ -60,6 +61,13 @@ class CreateCampaignInput:
     required_labels: list[str] | None = None
     attribution_window_days: int = 30
     hold_days: int = 30
+    repeat_orders: RepeatOrders = strawberry.field(
+        default=RepeatOrders.FIRST_ORDER_ONLY,
+        description="Whether a customer's later orders credit the influencer who brought them.",
+    )
+    repeat_order_months: int | None = strawberry.field(
+        default=None, description="For WITHIN_MONTHS: how many months (1-120)."
+    )
     compensation_plan: CompensationPlanInput | None = None
 
 
@@ -80,6 +88,10 @@ class UpdateCampaignInput:
     required_labels: list[str] | None = None
     attribution_window_days: int | None = None
     hold_days: int | None = None
+    repeat_orders: RepeatOrders | None = None
+    repeat_order_months: int | None = strawberry.field(
+        default=None, description="For WITHIN_MONTHS: how many months (1-120)."
+    )
     archived: bool | None = None
 
 
@@ -204,6 +216,15 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
         if not 0 <= data.hold_days <= 365:
             raise problem("holdDays", "between 0 and 365 days", "OUT_OF_RANGE")
         row.hold_days = data.hold_days
+    if creating or data.repeat_orders is not None or data.repeat_order_months is not None:
+        mode = RepeatOrders(data.repeat_orders or row.repeat_orders)
+        months = data.repeat_order_months
+        if months is None and data.repeat_orders is None:
+            months = row.repeat_months
+        why = repeat_rule_problem(mode, months)
+        if why is not None:
+            raise problem("repeatOrderMonths", why, "INVALID")
+        row.repeat_orders, row.repeat_months = str(mode), months
 
 
 def _withdraw_invitations(session: Session, campaign: CampaignModel) -> None:
@@ -337,6 +358,7 @@ class CampaignMutation:
                     commission=plan.commission,
                     gifted_product=plan.gifted_product,
                     bonus=plan.bonus,
+                    repeat_order_bps=plan.repeat_order_bps,
                 )
                 partnership.compensation_override = override.to_dict()
             ctx.session.flush()

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api.domain import commission
+from api.domain.attribution import RepeatOrders as RepeatOrdersEnum
 from api.domain.campaign_status import CampaignStatus as CampaignStatusEnum
 from api.graphql.brands.types import Brand
 from api.graphql.campaigns.compensation import CompensationPlan
@@ -31,6 +32,12 @@ CampaignStatus = CampaignStatusEnum
 strawberry.enum(CampaignStatus, name="CampaignStatus")
 CampaignObjective = ObjectiveEnum
 strawberry.enum(CampaignObjective, name="CampaignObjective")
+strawberry.enum(
+    RepeatOrdersEnum,
+    name="RepeatOrders",
+    description="Whether a customer's later orders credit the influencer who brought them: "
+    "never (each order needs its click or code), within some months, or for life.",
+)
 CampaignError, CampaignErrorCode = error_type("Campaign")
 
 
@@ -61,6 +68,16 @@ class Campaign(ModelNode):
     attribution_window_days: int
     hold_days: int
     created_at: datetime
+
+    @strawberry.field
+    def repeat_orders(self) -> RepeatOrdersEnum:
+        return RepeatOrdersEnum(self.row.repeat_orders or RepeatOrdersEnum.FIRST_ORDER_ONLY)
+
+    @strawberry.field(description="For WITHIN_MONTHS: how many months after the first order.")
+    def repeat_order_months(self) -> int | None:
+        value: int | None = self.row.repeat_months
+        return value
+
     updated_at: datetime
     archived_at: datetime | None
 

@@ -41,6 +41,13 @@ class PerformanceType:
     unique_clicks: int
     conversions: int
     revenue: Money = strawberry.field(description="Approved conversions net of refunds.")
+    first_order_revenue: Money = strawberry.field(
+        description="The part of revenue from customers' first orders (and orders of "
+        "customers Vouch cannot tell apart)."
+    )
+    repeat_revenue: Money = strawberry.field(
+        description="The part of revenue from repeat orders of customers an influencer brought."
+    )
     commission: Money = strawberry.field(description="Net of reversals and clawbacks.")
     cost: Money = strawberry.field(description="Commission + fees + gifted product value.")
     conversion_rate: Decimal | None = strawberry.field(
@@ -154,6 +161,8 @@ async def resolve_performance(
         unique_clicks=p.unique_clicks,
         conversions=p.conversions,
         revenue=Money.of(p.revenue, currency),  # type: ignore[arg-type]
+        first_order_revenue=Money.of(p.first_order_revenue, currency),  # type: ignore[arg-type]
+        repeat_revenue=Money.of(p.repeat_revenue, currency),  # type: ignore[arg-type]
         commission=Money.of(p.commission, currency),  # type: ignore[arg-type]
         cost=Money.of(p.cost, currency),  # type: ignore[arg-type]
         conversion_rate=p.conversion_rate,

@@ -104,9 +104,19 @@ class Conversion(ModelNode):
         assert money is not None
         return money
 
-    @strawberry.field
+    @strawberry.field(
+        description="CLICK, DISCOUNT_CODE, or CUSTOMER (a repeat order of a customer the "
+        "influencer brought); null when unattributed."
+    )
     def attributed_via(self) -> str | None:
         return self.row.attributed_via.value if self.row.attributed_via else None
+
+    @strawberry.field(
+        description="A later order of a customer the influencer brought (its commission uses "
+        "the plan's repeat-order rate when it has one)."
+    )
+    def repeat_order(self) -> bool:
+        return bool(self.row.repeat)
 
     @strawberry.field
     def unattributed_reason(self) -> str | None:

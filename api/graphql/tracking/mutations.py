@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from api.db import utcnow
 from api.domain import validation
 from api.domain.campaign_status import CampaignStatus
+from api.domain.commission import MAX_BPS
 from api.domain.partnership_status import PartnershipStatus
 from api.graphql import inputs
 from api.graphql.context import Info
@@ -62,6 +63,12 @@ class IssueDiscountCodeInput:
         default=None,
         description="4-24 letters and digits, unique in the brand, any case. Defaults to the "
         "influencer's handle and the percentage, e.g. MAYA15.",
+    )
+    commission_rate_bps: int | None = strawberry.field(
+        default=None,
+        description="A commission rate of the code's own (0-10000 basis points), overriding "
+        "the partnership's plan for orders attributed through it (a giveaway, a second "
+        "audience). Null: the plan's.",
     )
 
 
@@ -218,6 +225,11 @@ class TrackingMutation:
                 )
                 if taken is not None:
                     raise _duplicate(code)
+            rate = input.commission_rate_bps
+            if rate is not None and not 0 <= rate <= MAX_BPS:
+                raise problem(
+                    "commissionRateBps", "between 0 and 10000 basis points", "OUT_OF_RANGE"
+                )
             row = DiscountCodeModel(
                 organization_id=partnership.organization_id,
                 brand_id=campaign.brand_id,
@@ -225,6 +237,7 @@ class TrackingMutation:
                 partnership_id=partnership.id,
                 code=code,
                 percent_off_bps=bps,
+                commission_bps=rate,
                 active=True,
             )
             ctx.session.add(row)

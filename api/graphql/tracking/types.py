@@ -78,6 +78,14 @@ class DiscountCode(ModelNode):
     def percent_off(self) -> Decimal:
         return bps_to_percent(self.row.percent_off_bps)
 
+    @strawberry.field(
+        description="The code's own commission rate in basis points, overriding the plan's "
+        "for orders attributed through it; null: the plan's."
+    )
+    def commission_rate_bps(self) -> int | None:
+        value: int | None = self.row.commission_bps
+        return value
+
     @strawberry.field
     async def partnership(
         self, info: Info
