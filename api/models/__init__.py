@@ -22,6 +22,7 @@ from api.models.partnerships import Contract, Partnership
 from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
+from api.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "ApiKey",
@@ -50,4 +51,8 @@ __all__ = [
     "SocialAccount",
     "TrackedLink",
     "TrackerPublication",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -1,0 +1,133 @@
+"""The webhook outbox: `emit(session, type, organization_id, data)` from the code that makes a
+change, in its transaction.
+
+An event is owed only to the organization's enabled endpoints subscribed to its type, read once
+per transaction and organization (the ingest worker's batch asks once, not once per order); when
+no endpoint (enabled or not) subscribes to it, `emit` writes nothing, so the hot path pays one
+cached lookup. Otherwise the event and one delivery per enabled endpoint are added up in the
+session and written when the transaction commits, in two INSERTs for the whole transaction (as
+`api.ledger.rollups` does its counters): the rows commit with the change or not at all, and a
+rollback forgets them. The dispatcher
+(`api.webhooks.dispatcher`) sends what was committed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.models.webhooks import DeliveryStatus
+from api.webhooks.events import EVENT_TYPES
+
+_PENDING = "webhook_outbox"
+_SUBSCRIBERS = "webhook_subscribers"
+
+
+def new_event_id() -> str:
+    """`msg_` and 32 hex digits: the time in ms then random bits, so ids sort by creation. No
+    `.` (the signed content is `id.timestamp.body`)."""
+    return f"msg_{int(time.time() * 1000):012x}{os.urandom(10).hex()}"
+
+
+def subscribers(session: Session, organization_id: int) -> dict[str, tuple[int, ...]]:
+    """Event type -> the organization's enabled endpoints subscribed to it, cached for the
+    transaction. A type only disabled endpoints subscribe to maps to no endpoint: its events
+    are still kept, for a replay once the endpoint is enabled again."""
+    cache: dict[int, dict[str, tuple[int, ...]]] = session.info.setdefault(_SUBSCRIBERS, {})
+    found = cache.get(organization_id)
+    if found is None:
+        by_type: dict[str, list[int]] = {}
+        for endpoint_id, types, enabled in session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.enabled)
+            .where(WebhookEndpoint.organization_id == organization_id)
+            .order_by(WebhookEndpoint.id)
+        ):
+            for t in types or []:
+                ids = by_type.setdefault(t, [])
+                if enabled:
+                    ids.append(endpoint_id)
+        found = cache[organization_id] = {t: tuple(ids) for t, ids in by_type.items()}
+    return found
+
+
+def emit(
+    session: Session,
+    event_type: str,
+    organization_id: int,
+    data: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> str | None:
+    """Owes the event to the organization's enabled endpoints subscribed to `event_type`,
+    written when the session's transaction commits. The event's id (its `webhook-id`), or None
+    when no endpoint subscribes to the type (nothing is written)."""
+    version = EVENT_TYPES.get(event_type)
+    if version is None:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    endpoints = subscribers(session, organization_id).get(event_type)
+    if endpoints is None:
+        return None
+    now = now or utcnow()
+    event_id = new_event_id()
+    payload = {"type": event_type, "version": version, "timestamp": now.isoformat(), "data": data}
+    pending: list[tuple[dict[str, Any], Sequence[int]]] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        (
+            {
+                "id": event_id,
+                "organization_id": organization_id,
+                "type": event_type,
+                "payload": payload,
+                "created_at": now,
+            },
+            endpoints,
+        )
+    )
+    return event_id
+
+
+def deliveries_of(
+    events: Sequence[dict[str, Any]], endpoints: Sequence[Sequence[int]], now: datetime
+) -> list[dict[str, Any]]:
+    """The delivery rows of `events` (each owed to its `endpoints`), due at once."""
+    return [
+        {
+            "organization_id": e["organization_id"],
+            "endpoint_id": endpoint_id,
+            "event_id": e["id"],
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for e, ids in zip(events, endpoints, strict=True)
+        for endpoint_id in ids
+    ]
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    session.info.pop(_SUBSCRIBERS, None)
+    if not pending:
+        return
+    events = [e for e, _ in pending]
+    conn = session.connection()
+    conn.execute(insert(WebhookEvent), events)
+    deliveries = deliveries_of(events, [ids for _, ids in pending], utcnow())
+    if deliveries:
+        conn.execute(insert(WebhookDelivery), deliveries)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_SUBSCRIBERS, None)
