@@ -39,6 +39,7 @@ ACTIONS: Final = {
     ),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
+    "webhooks": _action("manage webhook endpoints or replay their deliveries", Role.ADMIN),
 }
 
 

@@ -38,6 +38,8 @@ from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
 from api.graphql.tracking.mutations import TrackingMutation
+from api.graphql.webhooks.mutations import WebhookMutation
+from api.graphql.webhooks.schema import WebhookQuery
 from api.settings import get_settings
 
 Query = merge_types(
@@ -51,6 +53,7 @@ Query = merge_types(
         ComplianceQuery,
         FinanceQuery,
         AccountQuery,
+        WebhookQuery,
     ),
 )
 Mutation = merge_types(
@@ -64,6 +67,7 @@ Mutation = merge_types(
         TrackingMutation,
         FinanceMutation,
         AccountMutation,
+        WebhookMutation,
     ),
 )
 
