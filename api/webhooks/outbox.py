@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -62,13 +62,14 @@ def emit(
     session: Session,
     event_type: str,
     organization_id: int,
-    data: dict[str, Any],
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
     *,
     now: datetime | None = None,
 ) -> str | None:
     """Owes the event to the organization's enabled endpoints subscribed to `event_type`,
     written when the session's transaction commits. The event's id (its `webhook-id`), or None
-    when no endpoint subscribes to the type (nothing is written)."""
+    when no endpoint subscribes to the type (nothing is written). `data` may be a function that
+    makes it, called only then: the hot path builds no payload nobody wants."""
     version = EVENT_TYPES.get(event_type)
     if version is None:
         raise ValueError(f"unknown webhook event type {event_type!r}")
@@ -77,7 +78,12 @@ def emit(
         return None
     now = now or utcnow()
     event_id = new_event_id()
-    payload = {"type": event_type, "version": version, "timestamp": now.isoformat(), "data": data}
+    payload = {
+        "type": event_type,
+        "version": version,
+        "timestamp": now.isoformat(),
+        "data": data() if callable(data) else data,
+    }
     pending: list[tuple[dict[str, Any], Sequence[int]]] = session.info.setdefault(_PENDING, [])
     pending.append(
         (
