@@ -36,10 +36,17 @@ def _postback_secrets(db: Any, sealer: Any) -> int:
     )
 
 
-# Every kind of sealed secret (the shop-connector and webhook secrets and payout details will
-# add theirs): what it is called, and what seals its rows again with the newest key.
+def _webhook_secrets(db: Any, sealer: Any) -> int:
+    from api.webhooks import endpoints
+
+    return endpoints.reencrypt(db, sealer)
+
+
+# Every kind of sealed secret (the shop-connector secrets and payout details will add theirs):
+# what it is called, and what seals its rows again with the newest key.
 SEALED: tuple[tuple[str, Callable[[Any, Any], int]], ...] = (
     ("postback secrets", _postback_secrets),
+    ("webhook endpoints' secrets", _webhook_secrets),
 )
 
 

@@ -19,7 +19,7 @@ from api.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from api.models.webhooks import DeliveryStatus
 from api.settings import get_settings
 from api.webhooks import signing
-from tracker.sealing import sealer
+from tracker.sealing import VARIABLE, Sealer, Unsealable, sealer
 
 ROTATION_OVERLAP: Final = timedelta(hours=24)
 MAX_REPLAY: Final = 10_000  # deliveries one replayWebhookEvents makes at most
@@ -155,3 +155,28 @@ def replay_since(
     )
     session.flush()
     return len(ids)
+
+
+def reencrypt(session: Session, keys: Sealer) -> int:
+    """Seals every endpoint's secrets that are not under the newest key again with it, in one
+    transaction; how many endpoints changed. Raises `Unsealable`, before changing anything,
+    for a secret none of the keys sealed (it would be lost once the old key is dropped)."""
+    rows = list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+    for row in rows:
+        for token in (row.secret, row.previous_secret):
+            if token is not None and keys.key_index(token) is None:
+                session.rollback()
+                raise Unsealable(
+                    f"the secret of webhook endpoint {row.id} is sealed with none of the "
+                    f"{len(keys.keys)} keys of {VARIABLE}"
+                )
+    changed = 0
+    for row in rows:
+        stale = [t for t in (row.secret, row.previous_secret) if t and keys.key_index(t) != 0]
+        if stale:
+            row.secret = keys.reseal(row.secret)
+            if row.previous_secret is not None:
+                row.previous_secret = keys.reseal(row.previous_secret)
+            changed += 1
+    session.commit()
+    return changed

@@ -285,3 +285,38 @@ def test_a_round_claims_each_delivery_once(db, factory, private_urls):
     item = first[0]
     with get_sessionmaker()() as s:
         assert dispatcher.record(s, item, late, now=later) is False
+
+
+def test_secrets_are_sealed_again_with_a_new_key(db, factory, monkeypatch):
+    """`vouch secrets reencrypt` reseals the endpoints' secrets (current and previous) too, so
+    the old key can be dropped; a secret no key unseals stops it before any change."""
+    from api.settings import get_settings, reset_settings
+    from tracker.sealing import Unsealable, new_key, sealer
+
+    org = factory.org()
+    endpoint, secret = _endpoint(db, org, "https://hooks.example.com/a")
+    endpoints.rotate(db, endpoint)
+    db.commit()
+    old = get_settings().secret_keys
+    newest = new_key()
+    monkeypatch.setenv("VOUCH_SECRET_KEYS", ",".join((newest, *old)))
+    reset_settings()
+    keys = sealer(get_settings().secret_keys)
+    try:
+        assert endpoints.reencrypt(db, keys) >= 1
+        db.refresh(endpoint)
+        assert keys.key_index(endpoint.secret) == 0
+        assert keys.key_index(endpoint.previous_secret) == 0
+        assert endpoints.signing_secrets(endpoint, utcnow())[1] == secret
+        sealed = endpoint.secret
+        endpoint.secret = sealer((new_key(),)).seal("whsec_lost")
+        db.commit()
+        with pytest.raises(Unsealable, match=f"webhook endpoint {endpoint.id}"):
+            endpoints.reencrypt(db, keys)
+        endpoint.secret = sealed
+        db.commit()
+    finally:  # every endpoint's secrets back under the tests' key
+        db.rollback()
+        endpoints.reencrypt(db, sealer((*old, newest)))
+        monkeypatch.setenv("VOUCH_SECRET_KEYS", ",".join(old))
+        reset_settings()
