@@ -10,7 +10,8 @@ The steps, one module each: `organizations` (and their API keys), `influencers` 
 metric history), `campaigns` (partnerships and contracts), `content` (deliverables and
 submissions), `links` (tracked links and discount codes), then `history`: months of clicks,
 orders and refunds (`traffic`, `orders`) fed through the ingest worker, with the reviews, fees
-and payouts people made meanwhile (`actions`). The fixed material is `catalog`.
+and payouts people made meanwhile (`actions`); last `webhooks` (an endpoint per organization,
+disabled until pointed at a receiver). The fixed material is `catalog`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from api.demo.influencers import seed_influencers
 from api.demo.links import seed_links
 from api.demo.organizations import seed_keys, seed_organizations
 from api.demo.state import DemoResult, Progress, Seeding
+from api.demo.webhooks import seed_webhooks
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import influencer_stats
 from api.models import Organization
@@ -69,6 +71,7 @@ def seed(
     seed_content(state)
     if history:
         seed_history(state, redis)
+    seed_webhooks(state)  # after the history: the seeding owes no webhook event
     # Scores compare each account with the organization's roster: computed once it is complete.
     for organization_id in state.result.organization_ids:
         refresh_scores(session, organization_id)

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from api.db import utcnow
-from api.webhooks import outbox
+from api.webhooks import endpoints, outbox
+from tests.test_query_counts import count_statements, used_key
+from tracker.globalid import encode
 
 ENDPOINT = "endpoint { id url events enabled disabledReason description previousSecretValidUntil }"
 PUBLIC = "93.184.216.34"
@@ -176,3 +178,26 @@ def test_deliveries_show_their_attempts_and_replay(gql, w, db, private_urls, dis
         "delivery { id }",
     )
     assert other["userErrors"][0]["code"] == "FORBIDDEN"
+
+
+def test_a_page_of_deliveries_costs_the_same_whatever_its_size(gql, factory, db):
+    org = factory.org()
+    admin = used_key(gql, factory, org)
+    endpoint, _ = endpoints.create(
+        db, org.id, "https://q.example.com/", ["payout_batch.paid"], None
+    )
+    db.commit()
+    for n in range(6):
+        outbox.emit(db, "payout_batch.paid", org.id, {"n": n})
+    db.commit()
+    query = DELIVERIES.replace("first: 5", "first: $first").replace(
+        "query($id: ID!)", "query($id: ID!, $first: Int!)"
+    )
+    endpoint_id = encode("WebhookEndpoint", endpoint.id)
+    counts = []
+    for first in (1, 5):
+        with count_statements() as counter:
+            page = gql(admin, query, id=endpoint_id, first=first)["webhookDeliveries"]
+        assert len(page["edges"]) == first
+        counts.append(counter["n"])
+    assert counts[0] == counts[1]
