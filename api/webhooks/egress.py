@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from api.domain import validation
+
+log = logging.getLogger("vouch.webhooks")
 
 TIMEOUT: Final = 10.0  # seconds
 MAX_ANSWER: Final = 1024  # bytes of an answer kept (and read)
@@ -98,10 +101,13 @@ def target(url: str, *, allow_private: bool) -> Target:
     address = addresses[0].partition("%")[0]
     netloc_host = f"[{address}]" if ":" in address else address
     netloc = netloc_host if parts.port is None else f"{netloc_host}:{parts.port}"
-    host_header = parts.netloc.rpartition("@")[2]
+    ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    host_header = ascii_host if parts.port is None else f"{ascii_host}:{parts.port}"
+    if ":" in ascii_host:  # an IPv6 literal
+        host_header = f"[{ascii_host}]" + (f":{parts.port}" if parts.port else "")
     return Target(
         url=urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
-        host=host,
+        host=ascii_host,
         host_header=host_header,
         address=address,
     )
@@ -174,4 +180,7 @@ def post(
     except httpx.TimeoutException:
         return Answer(None, None, f"timed out after {TIMEOUT:g} s", elapsed())
     except httpx.HTTPError as exc:
+        return Answer(None, None, f"{type(exc).__name__}: {exc}"[:1000], elapsed())
+    except Exception as exc:  # a bug of ours or of a library: an attempt that failed, logged
+        log.exception("sending a webhook to %s failed", url)
         return Answer(None, None, f"{type(exc).__name__}: {exc}"[:1000], elapsed())

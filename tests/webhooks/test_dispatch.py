@@ -255,6 +255,11 @@ def test_the_connection_goes_to_the_address_checked(dns):
     where = egress.target("https://hooks.example.com:8443/in?x=1", allow_private=False)
     assert where.url == "https://[2606:2800:220:1:248:1893:25c8:1946]:8443/in?x=1"
     assert (where.host, where.host_header) == ("hooks.example.com", "hooks.example.com:8443")
+    dns["bücher.example"] = ["93.184.216.34"]
+    where = egress.target("https://bücher.example/in", allow_private=False)
+    assert (where.url, where.host_header) == ("https://93.184.216.34/in", "xn--bcher-kva.example")
+    where = egress.target("https://[2606:2800:220:1::1]:8443/", allow_private=False)
+    assert where.host_header == "[2606:2800:220:1::1]:8443"
 
 
 def test_a_round_claims_each_delivery_once(db, factory, private_urls):
