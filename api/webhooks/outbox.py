@@ -7,7 +7,7 @@ no endpoint (enabled or not) subscribes to it, `emit` writes nothing, so the hot
 cached lookup. Otherwise the event and one delivery per enabled endpoint are added up in the
 session and written when the transaction commits, in two INSERTs for the whole transaction (as
 `api.ledger.rollups` does its counters): the rows commit with the change or not at all, and a
-rollback forgets them. The dispatcher
+rollback forgets them (a SAVEPOINT rolled back, those emitted inside it). The dispatcher
 (`api.webhooks.dispatcher`) sends what was committed.
 """
 
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from api.db import utcnow
 from api.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -29,6 +29,7 @@ from api.webhooks.events import EVENT_TYPES
 
 _PENDING = "webhook_outbox"
 _SUBSCRIBERS = "webhook_subscribers"
+_MARKS = "webhook_savepoint_marks"
 
 
 def new_event_id() -> str:
@@ -119,8 +120,21 @@ def deliveries_of(
     ]
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """A SAVEPOINT remembers how many events were owed when it began: rolling it back forgets
+    the ones emitted inside it only."""
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[transaction] = len(session.info.get(_PENDING, ()))
+
+
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    if savepoint is not None:  # released: its events are written with the whole transaction
+        session.info.get(_MARKS, {}).pop(savepoint, None)
+        return
     pending = session.info.pop(_PENDING, None)
     session.info.pop(_SUBSCRIBERS, None)
     if not pending:
@@ -133,7 +147,14 @@ def _write_pending(session: Session) -> None:
         conn.execute(insert(WebhookDelivery), deliveries)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_SUBSCRIBERS, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    """The end of a SAVEPOINT not released (rolled back) forgets what was emitted inside it;
+    the end of the whole transaction, everything not written (a rollback)."""
+    if transaction.nested:
+        mark = session.info.get(_MARKS, {}).pop(transaction, None)
+        if mark is not None and _PENDING in session.info:
+            del session.info[_PENDING][mark:]
+    elif transaction.parent is None:
+        for key in (_PENDING, _SUBSCRIBERS, _MARKS):
+            session.info.pop(key, None)

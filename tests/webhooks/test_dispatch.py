@@ -83,6 +83,27 @@ def test_the_outbox_commits_and_rolls_back_with_its_transaction(db, factory):
     assert event_id and event_id.startswith("msg_") and "." not in event_id
 
 
+def test_a_savepoint_rolled_back_forgets_only_its_own_events(db, factory):
+    org = factory.org()
+    _endpoint(db, org, "https://hooks.example.com/a")
+
+    def owe(label: str) -> None:
+        outbox.emit(db, "payout_batch.paid", org.id, {"label": label})
+
+    owe("before")
+    with pytest.raises(ValueError), db.begin_nested():
+        owe("rolled back")
+        raise ValueError
+    with db.begin_nested():
+        owe("released")
+    owe("after")
+    db.commit()
+    rows = db.scalars(
+        select(WebhookEvent).where(WebhookEvent.organization_id == org.id).order_by(WebhookEvent.id)
+    )
+    assert sorted(r.payload["data"]["label"] for r in rows) == ["after", "before", "released"]
+
+
 def test_a_delivery_is_signed_as_standard_webhooks_says(db, factory, private_urls, dispatch):
     org = factory.org()
     with receiver() as hook:
