@@ -18,6 +18,7 @@ from tracker.settings import (
     TrackerSettings,
     env_choice,
     env_count,
+    env_float,
     env_int,
     secret_keys,
 )
@@ -36,6 +37,13 @@ def _default_database_url() -> str:
             "VOUCH_DATA_DIR", data_dir, f"cannot create it: {exc.strerror}"
         ) from None
     return f"sqlite:///{os.path.abspath(os.path.join(data_dir, 'vouch.db'))}"
+
+
+def env_positive(name: str, default: float) -> float:
+    value = env_float(name, default)
+    if not 0 < value <= 3600:  # also refuses nan and inf
+        raise SettingError(name, str(value), "must be a number of seconds, above 0, at most 3600")
+    return value
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,15 @@ class Settings:
         default_factory=lambda: (
             env_count("TAX_1099_THRESHOLD", 0, minimum=1) if _env("TAX_1099_THRESHOLD") else None
         )
+    )
+    # The webhook dispatcher (`api.webhooks.dispatcher`): how long a claimed delivery is held
+    # before another round may send it again (a dispatcher killed mid-send), and how often an
+    # idle dispatcher looks for due deliveries.
+    webhook_claim_seconds: int = field(
+        default_factory=lambda: env_count("WEBHOOK_CLAIM_SECONDS", 60, minimum=1)
+    )
+    webhook_poll_seconds: float = field(
+        default_factory=lambda: env_positive("WEBHOOK_POLL_SECONDS", 1.0)
     )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)

@@ -53,6 +53,8 @@ from api.models import (
     Refund,
     SocialAccount,
     TrackedLink,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from api.models.enums import Role
 from api.models.events import ClickRollup
@@ -188,6 +190,10 @@ def test_sizes(s: Session, result: demo.DemoResult) -> None:
     assert count(s, DiscountCode) >= 15
     assert result.counts["influencers"] == 300
     assert result.counts["partnerships"] == 150
+    hooks = s.scalars(select(WebhookEndpoint)).all()  # one per organization, waiting for a URL
+    assert len(hooks) == 2 and not any(h.enabled for h in hooks)
+    assert all("updateWebhookEndpoint" in (h.disabled_reason or "") for h in hooks)
+    assert count(s, WebhookEvent) == 0  # made after the history: the seeding owes no event
     by_influencer = accounts_by_influencer(s)
     assert len(by_influencer) == 300
     assert {len(accounts) for accounts in by_influencer.values()} <= {1, 2, 3}

@@ -45,6 +45,7 @@ from api.models.ledger import CampaignCost
 from api.settings import get_settings
 from tests.factories import gid
 from tests.test_query_counts import count_statements
+from tracker.globalid import encode
 
 MARK = 1_000_000  # B's amounts (minor units) and click counts are >= MARK; A's are below
 SCHEMA: GraphQLSchema = vouch_schema._schema
@@ -196,6 +197,14 @@ FIGURES = {
     "PayoutFile.lineCount": REFUSED,
     "PayoutFile.totals": REFUSED,
     "PayoutFxRate.rate": SETTING,
+    # webhooks: the ADMIN's only (an INFLUENCER key sees no endpoint, delivery or attempt)
+    "WebhookEndpointConnection.totalCount": COUNT,
+    "WebhookDeliveryConnection.totalCount": COUNT,
+    "WebhookDelivery.attemptCount": SETTING,
+    "WebhookDelivery.lastStatusCode": SETTING,
+    "WebhookAttempt.attempt": SETTING,
+    "WebhookAttempt.statusCode": SETTING,
+    "WebhookAttempt.durationMs": SETTING,
 }
 NUMBERS = {"Int", "Float", "Decimal"}
 
@@ -615,6 +624,8 @@ def _values(w: dict[str, Any], side: Side) -> dict[str, Any]:
         "Query.partnership.id": gid(side.partnership),
         "batchId": gid(w["batch"]),
         "format": EnumValue("WISE_BATCH_CSV"),
+        # any endpoint's: the ADMIN's only, so neither key sees one
+        "Query.webhookDeliveries.endpointId": encode("WebhookEndpoint", 1),
         "input": {
             "caption": "#ad New serum",
             "platform": EnumValue("INSTAGRAM"),

@@ -49,6 +49,7 @@ ACTIONS: Final = {
     "contract_sign": _action("sign a contract (only the influencer may)", Role.INFLUENCER),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
+    "webhooks": _action("manage webhook endpoints or replay their deliveries", Role.ADMIN),
 }
 
 

@@ -1,11 +1,11 @@
 """`vouch run`: everything for a local try-out, in one command.
 
 It checks both ports, starts the embedded Redis unless REDIS_URL is set, migrates, seeds an
-empty database, then starts the API, the tracker and the ingest worker as child processes and
-prints the banner once the API and the tracker answer. Ctrl-C, SIGTERM or SIGHUP, or any child
-exiting, stops them all: each child runs in its own process group (so its own workers, uvicorn's
-or granian's, are signalled with it and killed with it if it hangs), and the embedded
-redis-server this process started is shut down last. Nothing is left running.
+empty database, then starts the API, the tracker, the ingest worker and the webhook dispatcher
+as child processes and prints the banner once the API and the tracker answer. Ctrl-C, SIGTERM
+or SIGHUP, or any child exiting, stops them all: each child runs in its own process group (so
+its own workers, uvicorn's or granian's, are signalled with it and killed with it if it hangs),
+and the embedded redis-server this process started is shut down last. Nothing is left running.
 """
 
 from __future__ import annotations
@@ -199,8 +199,8 @@ def print_banner(settings: Any, redis_url: str, result: Any, org: Any) -> None:
 
 
 def cmd_run(_args: argparse.Namespace) -> int:
-    """Migrate, seed when empty, then the API, the tracker and the ingest worker as child
-    processes sharing one Redis (embedded unless REDIS_URL is set)."""
+    """Migrate, seed when empty, then the API, the tracker, the ingest worker and the webhook
+    dispatcher as child processes sharing one Redis (embedded unless REDIS_URL is set)."""
     from api.settings import get_settings, reset_settings
     from tracker.ports import ensure_free
     from tracker.redis_client import effective_url, stop_embedded
@@ -231,6 +231,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
                 start("API", ["serve"], env),
                 start("tracker", ["tracker", "serve"], env),
                 start("worker", ["worker"], env),
+                start("webhook dispatcher", ["webhooks"], env),
             ]
         s = get_settings()
         died = wait_until_up(
@@ -265,6 +266,6 @@ def register(_sub: Any, add: Any) -> None:
     add(
         "run",
         cmd_run,
-        "migrate, seed and start API + tracker + worker",
+        "migrate, seed and start API + tracker + worker + webhook dispatcher",
         needs=(DATABASE, REDIS),
     )

@@ -50,12 +50,18 @@ def _shop_secrets(db: Any, sealer: Any) -> int:
     )
 
 
-# Every kind of sealed secret (the webhook secrets will add theirs): what it
-# is called, and what seals its rows again with the newest key.
+def _webhook_secrets(db: Any, sealer: Any) -> int:
+    from api.webhooks import endpoints
+
+    return endpoints.reencrypt(db, sealer)
+
+
+# Every kind of sealed secret: what it is called, and what seals its rows again with the newest key.
 SEALED: tuple[tuple[str, Callable[[Any, Any], int]], ...] = (
     ("postback secrets", _postback_secrets),
     ("payout details, debtor accounts, tax ids and invoice parties", _payout_details),
     ("shop webhook secrets", _shop_secrets),
+    ("webhook endpoints' secrets", _webhook_secrets),
 )
 
 

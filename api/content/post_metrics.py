@@ -30,6 +30,8 @@ from api.models import (
     PostMetricSnapshot,
     SocialAccount,
 )
+from api.webhooks import events as webhook_events
+from api.webhooks.outbox import emit
 
 MAX_CAPTION = 5000
 
@@ -114,7 +116,27 @@ def record(
         if twin is None:
             raise
         return twin, _same_or_conflict(twin, reading)
+    emit(
+        session,
+        "post_metrics.recorded",
+        deliverable.organization_id,
+        lambda: {"deliverable": webhook_events.deliverable(deliverable), **_payload(row)},
+    )
     return row, Outcome.CREATED
+
+
+def _payload(row: PostMetricSnapshot) -> dict[str, Any]:
+    """The snapshot as the `post_metrics.recorded` webhook carries it."""
+    return {
+        "capturedAt": row.captured_at.isoformat(),
+        "source": str(row.source),
+        "metrics": {_camel(name): getattr(row, name) for name in post_metrics.COUNTERS},
+    }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def _check(deliverable: Deliverable, reading: Reading, now: datetime) -> Iterable[Problem]:

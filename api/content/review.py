@@ -3,7 +3,8 @@
 Which formats each platform has, which platform offers each disclosure label, and the glue
 between a submission and the disclosure checker (`api.domain.disclosure`): our enums mapped to
 the checker's input, run for the campaign's jurisdictions, plus the brand's own requirements
-(hashtags, mentions, labels) reported as warnings that never block.
+(hashtags, mentions, labels) reported as warnings that never block; and what a deliverable's
+changes owe webhooks (`announce`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from api.domain import disclosure
 from api.models.enums import ContentFormat, Platform, PlatformLabel
+from api.webhooks import events
+from api.webhooks.outbox import emit
 
 _F = ContentFormat
 # The formats each platform actually offers (REVIEW: a review video or article).
@@ -153,3 +158,36 @@ def failures(report: dict[str, Any] | None) -> list[str]:
         for f in r.get("findings", [])
         if f.get("severity", FAIL) == FAIL and r.get("verdict") == FAIL
     ]
+
+
+def announce(session: Session, deliverable: Any, submission: Any = None) -> None:
+    """Owes webhooks what just happened to a deliverable, in the transaction that did it: its
+    new status (deliverable.submitted, .approved, .published) and, for a submitted version
+    that fails its disclosure check, disclosure.failed."""
+    status = str(getattr(deliverable.status, "value", deliverable.status))
+    event_type = _ANNOUNCED.get(status)
+    if event_type is None:
+        return
+    org = deliverable.organization_id
+
+    def data() -> dict[str, Any]:
+        found: dict[str, Any] = {"deliverable": events.deliverable(deliverable)}
+        if submission is not None:
+            found["submission"] = events.submission(submission)
+        return found
+
+    emit(session, event_type, org, data)
+    if status == "SUBMITTED" and submission is not None and submission.disclosure_verdict == FAIL:
+        emit(
+            session,
+            "disclosure.failed",
+            org,
+            lambda: {**data(), "failures": failures(submission.disclosure_report)},
+        )
+
+
+_ANNOUNCED = {
+    "SUBMITTED": "deliverable.submitted",
+    "APPROVED": "deliverable.approved",
+    "PUBLISHED": "deliverable.published",
+}

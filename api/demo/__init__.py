@@ -12,7 +12,8 @@ submissions), `post_metrics` (snapshots of the published posts' results), `links
 links and discount codes), `payouts` (payout details, tax profiles, the paying accounts, signed
 contracts), then `history`: months of clicks,
 orders and refunds (`traffic`, `orders`) fed through the ingest worker, with the reviews, fees
-and payouts people made meanwhile (`actions`). The fixed material is `catalog`.
+and payouts people made meanwhile (`actions`); last `webhooks` (an endpoint per organization,
+disabled until pointed at a receiver). The fixed material is `catalog`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from api.demo.organizations import seed_keys, seed_organizations
 from api.demo.payouts import seed_payouts, sign_contracts
 from api.demo.post_metrics import seed_post_metrics
 from api.demo.state import DemoResult, Progress, Seeding
+from api.demo.webhooks import seed_webhooks
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import influencer_stats
 from api.models import Organization
@@ -76,6 +78,7 @@ def seed(
     sign_contracts(state)
     if history:
         seed_history(state, redis)
+    seed_webhooks(state)  # after the history: the seeding owes no webhook event
     # Scores compare each account with the organization's roster: computed once it is complete.
     for organization_id in state.result.organization_ids:
         refresh_scores(session, organization_id)

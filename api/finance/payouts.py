@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.finance import fx, invoices
 from api.finance.errors import FinanceError
-from api.ledger.posting import insert_ignore, locked
+from api.ledger.posting import entry_created, insert_ignore, locked
 from api.ledger.sql import dialect_insert
 from api.models import LedgerEntry, Organization, PayoutBatch, PayoutLine
 from api.models.ledger import EntryKind, PayoutStatus, SourceType, payout_cutoff
 from api.money import MoneyError, format_amount, normalize_currency
+from api.webhooks import events
+from api.webhooks.outbox import emit
 
 
 def payout_key(batch_id: int, influencer_id: int) -> str:
@@ -198,7 +200,20 @@ def create_payout_batch(
             )
         )
     session.flush()
-    return session.get_one(PayoutBatch, batch_id)
+    batch = session.get_one(PayoutBatch, batch_id)
+    _announce(session, "payout_batch.created", batch, sum(lines.values()), len(lines))
+    return batch
+
+
+def _announce(
+    session: Session, event_type: str, batch: PayoutBatch, total: int, lines: int
+) -> None:
+    emit(
+        session,
+        event_type,
+        batch.organization_id,
+        lambda: {"payoutBatch": events.payout_batch(batch, total, lines)},
+    )
 
 
 def lines_of(session: Session, batch: PayoutBatch) -> list[PayoutLine]:
@@ -234,30 +249,29 @@ def mark_paid(
     lines = lines_of(session, batch)
     fx.freeze(session, batch, lines)  # what each payee receives, in its currency
     for line in lines:
-        insert_ignore(
-            session,
-            LedgerEntry,
-            {
-                "organization_id": batch.organization_id,
-                "influencer_id": line.influencer_id,
-                "kind": EntryKind.PAYOUT,
-                "amount": -line.amount,
-                "currency": batch.currency,
-                "source_type": SourceType.PAYOUT_BATCH,
-                "source_id": batch.id,
-                "payout_batch_id": batch.id,
-                "created_at": now,
-                "available_at": now,
-                "memo": f"Paid in payout batch {batch.id} of {batch.as_of}, transfer {reference}",
-                "idempotency_key": payout_key(batch.id, line.influencer_id),
-            },
-            ["idempotency_key"],
-        )
+        values = {
+            "organization_id": batch.organization_id,
+            "influencer_id": line.influencer_id,
+            "kind": EntryKind.PAYOUT,
+            "amount": -line.amount,
+            "currency": batch.currency,
+            "source_type": SourceType.PAYOUT_BATCH,
+            "source_id": batch.id,
+            "payout_batch_id": batch.id,
+            "created_at": now,
+            "available_at": now,
+            "memo": f"Paid in payout batch {batch.id} of {batch.as_of}, transfer {reference}",
+            "idempotency_key": payout_key(batch.id, line.influencer_id),
+        }
+        entry_id = insert_ignore(session, LedgerEntry, values, ["idempotency_key"])
+        if entry_id is not None:
+            entry_created(session, values, entry_id)
     batch.status = PayoutStatus.PAID
     batch.reference = reference
     batch.paid_at = now
     session.flush()
     invoices.issue(session, batch, lines, now=now)  # numbered in this transaction: no gaps
+    _announce(session, "payout_batch.paid", batch, sum(x.amount for x in lines), len(lines))
     return batch
 
 

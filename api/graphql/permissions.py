@@ -31,8 +31,15 @@ from api.models import (
     Partnership,
     SocialAccount,
     TrackedLink,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from api.models.enums import Role
+
+# The ADMIN's to manage, as API keys are: other roles never see one (URLs, failures, payloads).
+ADMIN_ONLY = (ApiKey, WebhookEndpoint, WebhookDelivery, WebhookAttempt, WebhookEvent)
 
 
 def require(viewer: Viewer, action: str) -> None:
@@ -81,10 +88,10 @@ def _influencer_clause(model: Any, influencer_id: int) -> ColumnElement[bool]:
 
 def visible(model: Any, viewer: Viewer) -> list[ColumnElement[bool]]:
     """The WHERE clauses that restrict `model` to what `viewer` may read."""
-    if model is ApiKey:  # keys are the ADMIN's to manage; other roles never see one
+    if model in ADMIN_ONLY:
         if viewer.role is not Role.ADMIN:
             return [false()]
-        return [ApiKey.organization_id == viewer.organization_id]
+        return [model.organization_id == viewer.organization_id]
     if model is Organization:
         return [Organization.id == viewer.organization_id]
     clauses: list[ColumnElement[bool]] = [model.organization_id == viewer.organization_id]

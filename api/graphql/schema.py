@@ -43,6 +43,8 @@ from api.graphql.payouts.schema import PayoutQuery
 from api.graphql.post_metrics.mutations import PostMetricsMutation
 from api.graphql.shops.mutations import ShopMutation
 from api.graphql.tracking.mutations import TrackingMutation
+from api.graphql.webhooks.mutations import WebhookMutation
+from api.graphql.webhooks.schema import WebhookQuery
 from api.settings import get_settings
 
 Query = merge_types(
@@ -57,6 +59,7 @@ Query = merge_types(
         FinanceQuery,
         PayoutQuery,
         AccountQuery,
+        WebhookQuery,
     ),
 )
 Mutation = merge_types(
@@ -73,6 +76,7 @@ Mutation = merge_types(
         FinanceMutation,
         PayoutMutation,
         AccountMutation,
+        WebhookMutation,
     ),
 )
 

@@ -58,6 +58,8 @@ from api.models import (
 )
 from api.models.events import AttributedVia, ConversionStatus, RefundStatus, UnattributedReason
 from api.money import format_money
+from api.webhooks import events as webhook_events
+from api.webhooks.outbox import emit
 from tracker.conversions import (
     ConversionEvent,
     FieldError,
@@ -397,6 +399,7 @@ def ingest_conversions(
             continue
         ctx.existing[key] = (event.amount, event.currency)
         results[i] = Result(Outcome.INSERTED)
+        _announce(session, values, new_id)
         if values["status"] == ConversionStatus.APPROVED:
             # A detached copy of the row just inserted: what crediting reads, without a SELECT.
             credited.append(Conversion(id=new_id, **values))
@@ -458,6 +461,18 @@ def _store_claims(
                 claimed_at=values["claimed_at"],
             )
         )
+
+
+def _announce(session: Session, values: dict[str, Any], conversion_id: int) -> None:
+    """Owes webhooks the new order (`conversion.created`, and `conversion.held` when it is
+    held for review); one whose plan cannot price it is held later, by `credit_conversions`."""
+
+    def data() -> dict[str, Any]:
+        return {"conversion": webhook_events.conversion(values, conversion_id)}
+
+    emit(session, "conversion.created", values["organization_id"], data)
+    if values["status"] == ConversionStatus.HELD:
+        emit(session, "conversion.held", values["organization_id"], data)
 
 
 def ingest_conversion(session: Session, event: ConversionEvent, ctx: Context) -> Result:

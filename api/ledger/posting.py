@@ -59,6 +59,8 @@ from api.models import (
 from api.models.events import ConversionStatus, RefundStatus
 from api.models.ledger import CostKind, EntryKind, SourceType
 from api.money import format_money
+from api.webhooks import events
+from api.webhooks.outbox import emit
 
 
 class PostingError(ValueError):
@@ -101,23 +103,42 @@ def post_entries(session: Session, entries: list[tuple[dict[str, Any], int | Non
     statement, skipping those whose idempotency key exists; how many were new. What they add to
     a partnership's commission or fees is counted in the performance rollup, in the same
     transaction."""
+    return len(_post(session, entries))
+
+
+def _post(session: Session, entries: list[tuple[dict[str, Any], int | None]]) -> dict[str, int]:
+    """`post_entries`: the idempotency keys of the entries that were new, and their ids. Each
+    new entry is counted in the rollups and owed to webhooks (`ledger.entry.created`)."""
     by_key = {values["idempotency_key"]: (values, link) for values, link in entries}
     rows = insert_many_ignore(
         session,
         LedgerEntry,
         [values for values, _ in entries],
         ["idempotency_key"],
-        [LedgerEntry.idempotency_key],
+        [LedgerEntry.idempotency_key, LedgerEntry.id],
     )
-    for (key,) in rows:
+    new = {key: entry_id for key, entry_id in rows}
+    for key in sorted(new, key=new.__getitem__):
         values, link_id = by_key[key]
         rollups.count_entry(session, values, link_id)
-    return len(rows)
+        entry_created(session, values, new[key])
+    return new
 
 
-def post_entry(session: Session, values: dict[str, Any], *, link_id: int | None = None) -> bool:
-    """`post_entries` of one: whether it was new."""
-    return post_entries(session, [(values, link_id)]) == 1
+def entry_created(session: Session, values: dict[str, Any], entry_id: int) -> None:
+    emit(
+        session,
+        "ledger.entry.created",
+        values["organization_id"],
+        lambda: {"entry": events.entry(values, entry_id)},
+    )
+
+
+def post_entry(
+    session: Session, values: dict[str, Any], *, link_id: int | None = None
+) -> int | None:
+    """`post_entries` of one: the new entry's id, or None when it existed."""
+    return _post(session, [(values, link_id)]).get(values["idempotency_key"])
 
 
 def locked(session: Session, model: Any, row_id: int) -> Any:
@@ -290,14 +311,18 @@ def credit_conversions(
 def _hold(session: Session, conversion: Conversion, exc: CommissionError) -> None:
     """Holds an order its plan cannot price, with the reason, for finance to review. An UPDATE
     by id: the worker's rows are detached copies of what it inserted."""
+    reasons = [*conversion.hold_reasons, exc.code]
     session.execute(
         update(Conversion)
         .where(Conversion.id == conversion.id)
-        .values(
-            status=ConversionStatus.HELD,
-            hold_reasons=[*conversion.hold_reasons, exc.code],
-            review_reason=str(exc),
-        )
+        .values(status=ConversionStatus.HELD, hold_reasons=reasons, review_reason=str(exc))
+    )
+    held = {"status": ConversionStatus.HELD.value, "holdReasons": reasons}
+    emit(
+        session,
+        "conversion.held",
+        conversion.organization_id,
+        lambda: {"conversion": {**events.conversion(conversion), **held}},
     )
 
 
@@ -405,6 +430,7 @@ def sync_reversals(session: Session, conversion: Conversion, *, now: datetime | 
         )
         if not new:  # posted concurrently: the next sync starts from the new state
             break
+        conversion_reversed(session, conversion, "REFUND", new)
         refunded += amount
         reversed_total += reversal
         posted += 1
@@ -505,7 +531,30 @@ def approve_conversion(
     conversion.reviewed_by = reviewer
     conversion.review_reason = reason
     session.flush()
+    emit(
+        session,
+        "conversion.approved",
+        conversion.organization_id,
+        lambda: {"conversion": events.conversion(conversion)},
+    )
     return True
+
+
+def conversion_reversed(
+    session: Session, conversion: Conversion, reason: str, entry_id: int | None
+) -> None:
+    """Owes webhooks `conversion.reversed`: commission taken back by a refund (REFUND) or a
+    rejection (REJECTED), with the reversal or clawback entry (none: nothing was earned)."""
+
+    def data() -> dict[str, Any]:
+        entry = session.get(LedgerEntry, entry_id) if entry_id is not None else None
+        return {
+            "conversion": events.conversion(conversion),
+            "reason": reason,
+            "entry": events.entry(entry) if entry is not None else None,
+        }
+
+    emit(session, "conversion.reversed", conversion.organization_id, data)
 
 
 def reject_conversion(
@@ -527,6 +576,7 @@ def reject_conversion(
             "NOT_ATTRIBUTED", "the conversion is not attributed to a partnership: nothing to reject"
         )
     commission = entry_by_key(session, commission_key(conversion.id))
+    entry_id = None
     if commission is not None:
         reversed_total = -int(
             session.scalar(
@@ -539,7 +589,7 @@ def reject_conversion(
         remaining = commission.amount - reversed_total
         if remaining > 0:
             paid = is_paid(session, commission.id)
-            post_entry(
+            entry_id = post_entry(
                 session,
                 _reversal_values(
                     commission,
@@ -566,6 +616,7 @@ def reject_conversion(
     conversion.reviewed_by = reviewer
     conversion.review_reason = reason
     session.flush()
+    conversion_reversed(session, conversion, "REJECTED", entry_id)
     return True
 
 
@@ -702,7 +753,7 @@ def post_manual_entry(
         "memo": f"{memo}; posted by {author}",
         "idempotency_key": key,
     }
-    created = post_entry(session, values)
+    created = post_entry(session, values) is not None
     entry = entry_by_key(session, key)
     assert entry is not None
     same = (entry.influencer_id, entry.partnership_id, entry.kind, entry.amount, entry.currency)

@@ -34,6 +34,7 @@ from api.models.rollups import PerformanceRollup
 from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
+from api.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "ApiKey",
@@ -74,4 +75,8 @@ __all__ = [
     "TaxProfile",
     "TrackedLink",
     "TrackerPublication",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -283,6 +283,7 @@ class ContentMutation:
                 raise problem(
                     "deliverableId", "another version was submitted at the same time", "DUPLICATE"
                 ) from None
+            review.announce(ctx.session, row, submission)
             return {
                 "submission": ContentSubmission.from_row(submission),
                 "deliverable": Deliverable.from_row(row),
@@ -319,6 +320,7 @@ class ContentMutation:
             latest.reviewed_at = utcnow()
             latest.reviewed_by = actor(ctx.viewer)
             ctx.session.flush()
+            review.announce(ctx.session, row, latest)
             return {
                 "submission": ContentSubmission.from_row(latest),
                 "deliverable": Deliverable.from_row(row),
@@ -346,6 +348,7 @@ class ContentMutation:
             ctx.session.flush()
             # The plan's flat fee is owed once the content is live: credited in this transaction.
             credit_flat_fee(ctx.session, row)
+            review.announce(ctx.session, row)
             return {"deliverable": Deliverable.from_row(row)}
 
         return run_mutation(info, DeliverablePayload, ERRORS, body)

@@ -6,6 +6,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api import contracts
 from api.accounts.keys import Viewer
@@ -38,6 +39,8 @@ from api.models import Partnership as PartnershipModel
 from api.models.enums import MaterialConnection as ConnectionEnum
 from api.models.enums import Role
 from api.models.enums import UsageRights as UsageRightsEnum
+from api.webhooks import events
+from api.webhooks.outbox import emit
 
 ERRORS = (PartnershipError, PartnershipErrorCode)
 MAX_DAYS = 3650
@@ -110,6 +113,17 @@ class ContractPayload:
     contract: Contract | None = None
     partnership: Partnership | None = None
     user_errors: list[PartnershipError]  # type: ignore[valid-type]
+
+
+def status_changed(session: Session, row: PartnershipModel, previous: str) -> None:
+    """Owes webhooks `partnership.status_changed` (in the transaction of the change)."""
+    if row.status != previous:
+        emit(
+            session,
+            "partnership.status_changed",
+            row.organization_id,
+            lambda: {"partnership": events.partnership(row), "previousStatus": previous},
+        )
 
 
 def actor(viewer: Viewer) -> str:
@@ -273,10 +287,12 @@ class PartnershipMutation:
                 if input.decision is PartnershipDecision.ACCEPT
                 else StatusEnum.DECLINED
             )
+            previous = row.status
             try:
                 row.status = partnership_status.transition(row.status, target).value
             except TransitionError as exc:
                 raise problem("decision", str(exc), "INVALID_TRANSITION") from None
+            status_changed(ctx.session, row, previous)
             now = utcnow()
             row.responded_at = now
             row.response_note = note
@@ -309,11 +325,13 @@ class PartnershipMutation:
                     f"{target.value} is the influencer's answer: use respondToPartnership",
                     "INVALID_TRANSITION",
                 )
+            previous = row.status
             try:
                 row.status = partnership_status.transition(row.status, target).value
             except TransitionError as exc:
                 raise problem("status", str(exc), "INVALID_TRANSITION") from None
             info.context.session.flush()
+            status_changed(info.context.session, row, previous)
             return {"partnership": Partnership.from_row(row)}
 
         return run_mutation(info, PartnershipPayload, ERRORS, body)
