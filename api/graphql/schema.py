@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 
 from api.graphql.accounts.mutations import AccountMutation
 from api.graphql.accounts.schema import AccountQuery
+from api.graphql.audience.mutations import AudienceMutation
 from api.graphql.brands.mutations import BrandMutation
 from api.graphql.brands.schema import BrandQuery
 from api.graphql.campaigns.mutations import CampaignMutation
@@ -58,6 +59,7 @@ Mutation = merge_types(
     (
         BrandMutation,
         InfluencerMutation,
+        AudienceMutation,
         CampaignMutation,
         PartnershipMutation,
         ContentMutation,

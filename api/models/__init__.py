@@ -1,5 +1,6 @@
 """SQLAlchemy models. Every tenant-owned row carries `organization_id`: queries filter on it."""
 
+from api.models.audience import AudienceSnapshot, InfluencerFacet, PeerMedian
 from api.models.campaigns import Campaign
 from api.models.content import ContentSubmission, Deliverable
 from api.models.events import (
@@ -25,6 +26,7 @@ from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
 
 __all__ = [
     "ApiKey",
+    "AudienceSnapshot",
     "Brand",
     "BrandPostbackSecret",
     "Campaign",
@@ -37,6 +39,7 @@ __all__ = [
     "Deliverable",
     "DiscountCode",
     "Influencer",
+    "InfluencerFacet",
     "LedgerEntry",
     "MetricSnapshot",
     "Organization",
@@ -45,9 +48,13 @@ __all__ = [
     "Partnership",
     "PayoutBatch",
     "PayoutLine",
+    "PeerMedian",
     "PerformanceRollup",
     "Refund",
     "SocialAccount",
     "TrackedLink",
     "TrackerPublication",
 ]
+
+# Registers the session hooks that keep the derived tables (facets, peer medians) in step.
+import api.influencers.derived  # noqa: F401
