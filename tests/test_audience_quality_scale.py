@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from api.db import get_engine, utcnow
@@ -29,12 +29,13 @@ def _seed(session: Session, org_id: int, n: int) -> None:
     in four tiers whatever n, so both organizations have the same peer groups."""
     now = utcnow()
     followers = [(5_000, 20_000, 150_000, 600_000)[i % 4] + 37 * (i % 100) for i in range(n)]
-    first = (session.scalar(select(Influencer.id).order_by(Influencer.id.desc()).limit(1)) or 0) + 1
-    session.connection().execute(
-        Influencer.__table__.insert(),
+    conn = session.connection()
+    influencers = conn.execute(
+        Influencer.__table__.insert().returning(
+            Influencer.__table__.c.id, sort_by_parameter_order=True
+        ),
         [
             {
-                "id": first + i,
                 "organization_id": org_id,
                 "name": f"Scale {org_id}-{i}",
                 "languages": [],
@@ -48,16 +49,15 @@ def _seed(session: Session, org_id: int, n: int) -> None:
             for i in range(n)
         ],
     )
-    account_first = (
-        session.scalar(select(SocialAccount.id).order_by(SocialAccount.id.desc()).limit(1)) or 0
-    ) + 1
-    session.connection().execute(
-        SocialAccount.__table__.insert(),
+    influencer_ids = influencers.scalars().all()
+    accounts = conn.execute(
+        SocialAccount.__table__.insert().returning(
+            SocialAccount.__table__.c.id, sort_by_parameter_order=True
+        ),
         [
             {
-                "id": account_first + i,
                 "organization_id": org_id,
-                "influencer_id": first + i,
+                "influencer_id": influencer_ids[i],
                 "platform": "INSTAGRAM",
                 "handle": f"scale{org_id}_{i}",
                 "handle_key": f"scale{org_id}_{i}",
@@ -74,12 +74,13 @@ def _seed(session: Session, org_id: int, n: int) -> None:
             for i in range(n)
         ],
     )
-    session.connection().execute(
+    account_ids = accounts.scalars().all()
+    conn.execute(
         MetricSnapshot.__table__.insert(),
         [
             {
                 "organization_id": org_id,
-                "social_account_id": account_first + i,
+                "social_account_id": account_ids[i],
                 "captured_at": now - timedelta(days=7 * weeks),
                 "followers": followers[i] - 1_000,
                 "avg_likes": followers[i] * (1 + (i * 7919) % 90) // 1_000,
