@@ -116,3 +116,30 @@ def test_bad_audiences_change_nothing(gql, factory):
         id=gid(account),
     )["node"]["audienceHistory"]
     assert history == [{"fakeShare": 100}]
+
+
+def test_an_influencer_key_reads_its_own_audience_only(gql, factory):
+    org = factory.org()
+    own, other = factory.influencer(org, accounts=0), factory.influencer(org, accounts=0)
+    own_account, other_account = factory.account(own), factory.account(other)
+    manager = factory.key(org, "MANAGER")
+    for account, share in ((own_account, 1_000), (other_account, 9_000)):
+        countries = [{"country": "FR", "share": share}]
+        assert _record(gql, manager, account, countries=countries)["userErrors"] == []
+    key = factory.key(org, "INFLUENCER", influencer=own)
+    query = """query($a: ID!, $b: ID!) { a: node(id: $a) { ... on SocialAccount {
+      audience { countries { share } } audienceHistory { fakeShare } } }
+      b: node(id: $b) { ... on SocialAccount { audience { fakeShare } } }
+      influencers(first: 10) { edges { node { audience { countries { share } } } } } }"""
+    data = gql(key, query, a=gid(own_account), b=gid(other_account))
+    assert data["a"]["audience"]["countries"] == [{"share": 1_000}]
+    assert data["b"] is None
+    assert [e["node"]["audience"]["countries"] for e in data["influencers"]["edges"]] == [
+        [{"share": 1_000}]
+    ]
+    filtered = gql(
+        key,
+        '{ influencers(first: 10, filter: {audienceCountry: {country: "FR", minShare: 5000}}) '
+        "{ totalCount } }",
+    )
+    assert filtered["influencers"]["totalCount"] == 0  # the other influencer is not listed
