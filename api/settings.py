@@ -80,6 +80,11 @@ class Settings:
     max_body_bytes: int = field(
         default_factory=lambda: env_count("API_MAX_BODY_BYTES", 1 << 20, minimum=1)
     )
+    # The largest CSV an import reads (`vouch import`, importInfluencers); over GraphQL the
+    # request is capped by API_MAX_BODY_BYTES too.
+    import_max_bytes: int = field(
+        default_factory=lambda: env_count("IMPORT_MAX_BYTES", 10 << 20, minimum=1)
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

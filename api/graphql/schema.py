@@ -33,6 +33,7 @@ from api.graphql.content.mutations import ContentMutation
 from api.graphql.core.types import CoreQuery
 from api.graphql.finance.mutations import FinanceMutation
 from api.graphql.finance.schema import FinanceQuery
+from api.graphql.influencers.imports import ImportMutation
 from api.graphql.influencers.mutations import InfluencerMutation
 from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.money import DECIMAL_SCALAR
@@ -60,6 +61,7 @@ Mutation = merge_types(
         BrandMutation,
         InfluencerMutation,
         AudienceMutation,
+        ImportMutation,
         CampaignMutation,
         PartnershipMutation,
         ContentMutation,

@@ -1,0 +1,1 @@
+"""Bulk imports from spreadsheets (CSV), shared by the command line and GraphQL."""
