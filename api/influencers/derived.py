@@ -215,7 +215,8 @@ def _changed(obj: Any, names: tuple[str, ...]) -> bool:
 
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _context: Any) -> None:
-    influencers, organizations = session.info.setdefault(_STALE, (set(), set()))
+    influencers: set[int] = set()
+    organizations: set[int] = set()
     for obj in session.new:
         if isinstance(obj, Influencer):
             influencers.add(obj.id)
@@ -235,6 +236,10 @@ def _note_changes(session: Session, _context: Any) -> None:
         if isinstance(obj, SocialAccount):
             influencers.add(obj.influencer_id)
             organizations.add(obj.organization_id)
+    if influencers or organizations:  # sessions that touch none of these pay nothing more
+        stale_influencers, stale_organizations = session.info.setdefault(_STALE, (set(), set()))
+        stale_influencers.update(influencers)
+        stale_organizations.update(organizations)
 
 
 @event.listens_for(Session, "before_commit")
