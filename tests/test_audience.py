@@ -143,3 +143,28 @@ def test_an_influencer_key_reads_its_own_audience_only(gql, factory):
         "{ totalCount } }",
     )
     assert filtered["influencers"]["totalCount"] == 0  # the other influencer is not listed
+
+
+def test_audience_fields_cost_the_same_statements_for_1_or_10_influencers(gql, factory, db):
+    from tests.test_query_counts import count_statements, used_key
+
+    org = factory.org()
+    manager = factory.key(org, "MANAGER")
+    for _ in range(10):
+        account = factory.account(factory.influencer(org, accounts=0))
+        countries = [{"country": "FR", "share": 5_000}]
+        assert (
+            _record(gql, manager, account, countries=countries, fakeShare=300)["userErrors"] == []
+        )
+    key = used_key(gql, factory, org)
+    query = """query($n: Int!) { influencers(first: $n) { nodes {
+      audience { fakeShare countries { country share } }
+      audienceQuality { score }
+      accounts { audience { fakeShare } audienceHistory { capturedAt genders { share } } } } } }"""
+    costs = []
+    for n in (1, 10):
+        with count_statements() as counter:
+            nodes = gql(key, query, n=n)["influencers"]["nodes"]
+        assert len(nodes) == n and all(node["audience"]["fakeShare"] == 300 for node in nodes)
+        costs.append(counter["n"])
+    assert costs[0] == costs[1], costs
