@@ -101,6 +101,8 @@ def test_bad_audiences_change_nothing(gql, factory):
             field,
             code,
         ), fields
+    empty = _record(gql, key, account)
+    assert (empty["userErrors"][0]["field"], empty["userErrors"][0]["code"]) == (None, "REQUIRED")
     payload = _record(gql, key, foreign, fakeShare=100)
     assert payload["userErrors"][0]["code"] == "NOT_FOUND"
     when = (utcnow() - timedelta(hours=1)).isoformat()

@@ -51,6 +51,12 @@ def country(value: str) -> str | None:
     return value if value in ISO_3166_ALPHA2 else None
 
 
+def region(value: str) -> str | None:
+    """A country code, or EU: the regions a contract's usage rights name."""
+    code = value.strip().upper()
+    return "EU" if code == "EU" else country(code)
+
+
 def language(value: str) -> str | None:
     value = value.strip().lower()
     return value if _LANGUAGE.match(value) else None

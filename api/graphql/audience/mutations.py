@@ -103,6 +103,8 @@ class AudienceMutation:
             )
             if problems:
                 raise from_domain(problems)
+            if audience == dm.Audience():
+                raise problem(None, "give countries, ageBands, genders or a fakeShare", "REQUIRED")
             if snapshot_exists(ctx.session, account.id, captured):
                 raise problem("capturedAt", "a snapshot at this time exists already", "DUPLICATE")
             snapshot, fake_changed = record_snapshot(ctx.session, account, captured, audience)
