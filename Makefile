@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 BENCH_ARGS ?=
 
-.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api clean
+.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api bench-discovery clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,9 @@ bench-api: $(STAMP)
 
 bench-disclosure: $(STAMP)
 	$(BIN)/python bench/disclosure.py $(BENCH_ARGS)
+
+bench-discovery: $(STAMP)
+	$(BIN)/python bench/discovery.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -33,6 +33,7 @@ from api.finance.performance import Scope, performance
 from api.ledger import posting
 from api.models import (
     ApiKey,
+    AudienceSnapshot,
     Brand,
     Campaign,
     CampaignCost,
@@ -43,6 +44,7 @@ from api.models import (
     Deliverable,
     DiscountCode,
     Influencer,
+    InfluencerFacet,
     LedgerEntry,
     MetricSnapshot,
     Organization,
@@ -50,6 +52,7 @@ from api.models import (
     Partnership,
     PayoutBatch,
     PayoutLine,
+    PeerMedian,
     Refund,
     SocialAccount,
     TrackedLink,
@@ -327,6 +330,16 @@ def test_influencer_columns_and_tiers(s: Session) -> None:
     snapshots = Counter(s.scalars(select(MetricSnapshot.social_account_id)))
     assert set(snapshots.values()) <= {3, 4, 5, 6}
     assert len(snapshots) == count(s, SocialAccount)
+
+
+def test_every_account_has_an_audience_and_every_influencer_facets(s: Session) -> None:
+    snapshots = Counter(s.scalars(select(AudienceSnapshot.social_account_id)))
+    assert len(snapshots) == count(s, SocialAccount) and set(snapshots.values()) == {2}
+    countries = set(
+        s.scalars(select(InfluencerFacet.influencer_id).where(InfluencerFacet.kind == "COUNTRY"))
+    )
+    assert len(countries) == count(s, Influencer)  # discovery by audience finds them all
+    assert s.scalar(select(func.count()).select_from(PeerMedian)) > 0
 
 
 def test_keys_authenticate_with_their_roles(s: Session, result: demo.DemoResult) -> None:

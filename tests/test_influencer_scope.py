@@ -151,6 +151,13 @@ FIGURES = {
     "SocialAccount.avgComments": OWN,
     "SocialAccount.avgViews": OWN,
     "SocialAccount.suspiciousAudiencePct": OWN,
+    # Audience shares (basis points) of the viewer's own accounts or influencer only (scoped
+    # through AudienceSnapshot / InfluencerFacet.influencer_scope; tests/test_audience.py).
+    "AudienceSnapshot.fakeShare": OWN,
+    "AudienceSummary.fakeShare": OWN,
+    "CountryShare.share": OWN,
+    "AgeBandShare.share": OWN,
+    "GenderShare.share": OWN,
     "SocialAccount.engagementRate": OWN,
     "MetricSnapshot.followers": OWN,
     "MetricSnapshot.following": OWN,

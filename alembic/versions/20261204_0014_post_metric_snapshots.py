@@ -2,7 +2,7 @@
 comments, shares, saves, link clicks) as of a moment, unique per (deliverable, captured_at)
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04 18:45:00.000000
 """
 
@@ -15,7 +15,7 @@ import api.db
 
 
 revision: str = '0014'
-down_revision: str | None = '0011'
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

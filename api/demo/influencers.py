@@ -15,6 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from api.demo.audience import audience_snapshots
 from api.demo.catalog import (
     AGENCIES,
     DEFAULT_PRIMARY,
@@ -324,6 +325,7 @@ def _insert_influencers(state: Seeding, plans: list[InfluencerPlan]) -> None:
     state.session.flush()
 
     accounts: list[tuple[AccountPlan, SocialAccount]] = []
+    owners: list[InfluencerPlan] = []  # the plan of each of `accounts`
     for plan in plans:
         assert plan.model is not None
         for a in plan.accounts:
@@ -340,6 +342,7 @@ def _insert_influencers(state: Seeding, plans: list[InfluencerPlan]) -> None:
                 **a.metrics,
             )
             accounts.append((a, model))
+            owners.append(plan)
             state.accounts.setdefault(plan.model.id, []).append(model)
         total, largest, rate = influencer_stats(m for _, m in accounts[-len(plan.accounts) :])
         plan.model.total_followers = total
@@ -352,8 +355,18 @@ def _insert_influencers(state: Seeding, plans: list[InfluencerPlan]) -> None:
 
     snapshots = [s for a, m in accounts for s in _snapshots(state, a, m)]
     state.session.add_all(snapshots)
+    audited = min(state.days(-1).replace(hour=6), state.now)  # yesterday's audit report
+    audiences = [
+        s
+        for plan, (a, m) in zip(owners, accounts, strict=True)
+        for s in audience_snapshots(
+            state.rng, m, plan.country, plan.niches, a.suspicious_pct, audited
+        )
+    ]
+    state.session.add_all(audiences)
     state.session.flush()
     state.count("metric_snapshots", len(snapshots))
+    state.count("audience_snapshots", len(audiences))
 
 
 def _snapshots(state: Seeding, plan: AccountPlan, account: SocialAccount) -> list[MetricSnapshot]:

@@ -6,7 +6,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+from api.domain.countries import ISO_3166_ALPHA2
+
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _HANDLE = re.compile(r"^[A-Za-z0-9._\-]{1,100}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -45,8 +46,15 @@ def domain(value: str) -> str | None:
 
 
 def country(value: str) -> str | None:
+    """An assigned ISO 3166-1 alpha-2 code, upper-cased ("fr" -> "FR"; "XX" -> None)."""
     value = value.strip().upper()
-    return value if _COUNTRY.match(value) else None
+    return value if value in ISO_3166_ALPHA2 else None
+
+
+def region(value: str) -> str | None:
+    """A country code, or EU: the regions a contract's usage rights name."""
+    code = value.strip().upper()
+    return "EU" if code == "EU" else country(code)
 
 
 def language(value: str) -> str | None:

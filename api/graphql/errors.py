@@ -24,6 +24,7 @@ COMMON_CODES = (
     "INVALID_TRANSITION",
     "INVALID_URL",
     "TOO_LONG",
+    "TOO_LARGE",  # a file (an import) over its size limit
     # the codes of api.domain.problems.ProblemCode, so domain validation maps one to one
     "NOT_ALLOWED",
     "NEGATIVE",

@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from api.graphql.accounts.mutations import AccountMutation
 from api.graphql.accounts.schema import AccountQuery
+from api.graphql.audience.mutations import AudienceMutation
 from api.graphql.brands.mutations import BrandMutation
 from api.graphql.brands.schema import BrandQuery
 from api.graphql.campaigns.mutations import CampaignMutation
@@ -33,6 +34,7 @@ from api.graphql.content.mutations import ContentMutation
 from api.graphql.core.types import CoreQuery
 from api.graphql.finance.mutations import FinanceMutation
 from api.graphql.finance.schema import FinanceQuery
+from api.graphql.influencers.imports import ImportMutation
 from api.graphql.influencers.mutations import InfluencerMutation
 from api.graphql.influencers.schema import InfluencerQuery
 from api.graphql.money import DECIMAL_SCALAR
@@ -67,6 +69,8 @@ Mutation = merge_types(
     (
         BrandMutation,
         InfluencerMutation,
+        AudienceMutation,
+        ImportMutation,
         CampaignMutation,
         PartnershipMutation,
         ContentMutation,

@@ -3,8 +3,10 @@
 A file is refused as a whole (`CsvError`) when it is larger than the limit, not UTF-8, has no
 header, or names one column twice; otherwise each header is matched to a canonical column
 through the importer's aliases (case, spaces, dashes and punctuation ignored: "Video Views",
-"video_views" and "video-views" are one name), and the headers that match none are reported as
-unknown, not refused (exports carry columns an importer has no use for).
+"video_views" and "video-views" are one name; "%" reads as "pct", so "Engagement Rate (%)" is
+"engagement_rate_pct"), or, for families of columns (`audience_country_3`), its `canonical`
+function; the headers that match none are reported as unknown, not refused (exports carry
+columns an importer has no use for).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 DELIMITERS = ",;\t"
@@ -45,7 +47,7 @@ class Table:
 
 def header_key(name: str) -> str:
     """A header's comparable form: "Video Views" and "video-views" are both "video_views"."""
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower().replace("%", " pct ")).strip("_")
 
 
 def check_size(size: int, max_bytes: int) -> None:
@@ -58,9 +60,15 @@ def check_size(size: int, max_bytes: int) -> None:
         )
 
 
-def read_csv(data: str | bytes, aliases: Mapping[str, str], *, max_bytes: int) -> Table:
-    """The rows of `data` under their canonical columns (`aliases`: header_key -> column).
-    Blank lines are skipped."""
+def read_csv(
+    data: str | bytes,
+    aliases: Mapping[str, str],
+    *,
+    max_bytes: int,
+    canonical: Callable[[str], str | None] | None = None,
+) -> Table:
+    """The rows of `data` under their canonical columns (`aliases`: header_key -> column, else
+    `canonical(header_key)`). Blank lines are skipped."""
     check_size(len(data.encode() if isinstance(data, str) else data), max_bytes)
     if isinstance(data, bytes):
         try:
@@ -79,7 +87,10 @@ def read_csv(data: str | bytes, aliases: Mapping[str, str], *, max_bytes: int) -
         positions: dict[int, str] = {}
         unknown = []
         for i, name in enumerate(names):
-            column = aliases.get(header_key(name))
+            key = header_key(name)
+            column = aliases.get(key)
+            if column is None and canonical is not None:
+                column = canonical(key)
             if column is None:
                 if name.strip():
                     unknown.append(name.strip())

@@ -1,5 +1,6 @@
 """SQLAlchemy models. Every tenant-owned row carries `organization_id`: queries filter on it."""
 
+from api.models.audience import AudienceSnapshot, InfluencerFacet, PeerMedian
 from api.models.campaigns import Campaign
 from api.models.content import ContentSubmission, Deliverable
 from api.models.events import (
@@ -38,6 +39,7 @@ from api.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
+    "AudienceSnapshot",
     "Brand",
     "BrandPostbackSecret",
     "Campaign",
@@ -53,6 +55,7 @@ __all__ = [
     "Deliverable",
     "DiscountCode",
     "Influencer",
+    "InfluencerFacet",
     "InvoiceCounter",
     "LedgerEntry",
     "MetricSnapshot",
@@ -65,6 +68,7 @@ __all__ = [
     "PayoutDetailsChange",
     "PayoutFxRate",
     "PayoutLine",
+    "PeerMedian",
     "PerformanceRollup",
     "PostMetricSnapshot",
     "Refund",
@@ -80,3 +84,6 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEvent",
 ]
+
+# Registers the session hooks that keep the derived tables (facets, peer medians) in step.
+import api.influencers.derived  # noqa: F401

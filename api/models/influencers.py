@@ -5,16 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigId, Timestamps, utcnow
 from api.models.columns import enum_column, fk, pk
 from api.models.enums import Platform
 
+# Discovery's sorts: influencers without a rate or a score sort as the lowest (-1); the same
+# expressions as api.graphql.influencers.filters, so a page is an index range.
+ENGAGEMENT_SORT = "coalesce(engagement_rate, -1)"
+QUALITY_SORT = "coalesce(audience_quality_score, -1)"
+
 
 class Influencer(Timestamps, Base):
     __tablename__ = "influencers"
+    __table_args__ = (
+        Index("ix_influencers_engagement_sort", "organization_id", text(ENGAGEMENT_SORT), "id"),
+        Index("ix_influencers_quality_sort", "organization_id", text(QUALITY_SORT), "id"),
+    )
 
     id: Mapped[int] = pk()
     organization_id: Mapped[int] = fk("organizations.id")

@@ -7,7 +7,7 @@ from api.graphql.influencers.filters import (
     InfluencerFilter,
     InfluencerOrder,
     apply_filter,
-    sort_key,
+    apply_order,
 )
 from api.graphql.influencers.types import Influencer
 from api.graphql.loaders import by_id
@@ -28,6 +28,7 @@ class InfluencerQuery:
         order_by: InfluencerOrder | None = None,
     ) -> Connection[Influencer]:
         stmt = apply_filter(scoped(InfluencerModel, info.context.viewer), filter, info.context)
+        stmt, order = apply_order(stmt, order_by, info.context)
         return paginate(
             info,
             stmt,
@@ -35,7 +36,7 @@ class InfluencerQuery:
             node=Influencer.from_row,
             first=first,
             after=after,
-            order=sort_key(order_by),
+            order=order,
         )
 
     @strawberry.field

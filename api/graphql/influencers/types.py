@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,7 +12,8 @@ from api.graphql.errors import error_type
 from api.graphql.finance.performance import performance_field
 from api.graphql.loaders import by_fk
 from api.graphql.relay import ModelNode
-from api.influencers.audience import roster
+from api.influencers.audience import account_metrics
+from api.influencers.derived import stored_peer_medians
 from api.models import Influencer as InfluencerModel
 from api.models import MetricSnapshot as SnapshotModel
 from api.models import Partnership as PartnershipModel
@@ -20,21 +21,32 @@ from api.models import SocialAccount as AccountModel
 from api.models.enums import Platform as PlatformEnum
 
 if TYPE_CHECKING:
+    from api.graphql.audience.types import AudienceSnapshot, AudienceSummary
     from api.graphql.compliance.types import AudienceQuality
     from api.graphql.partnerships.types import Partnership
 
 
-def _roster(info: Info) -> Any:
-    """Peer medians and every account's metrics, loaded once per request for the organization."""
+def _peer_medians(info: Info) -> audience_quality.PeerMedians:
+    """The organization's stored peer medians (kept up to date on write), once per request."""
+    ctx = info.context
+    medians: audience_quality.PeerMedians = ctx.memo(
+        "peer-medians", lambda: stored_peer_medians(ctx.session, ctx.viewer.organization_id)
+    )
+    return medians
 
-    def load() -> Any:
-        ctx = info.context
-        thresholds = ctx.tier_thresholds()
-        by_influencer = roster(ctx.session, ctx.viewer.organization_id)
-        accounts = [a for accs in by_influencer.values() for a in accs]
-        return audience_quality.peer_medians(accounts, thresholds), thresholds, by_influencer
 
-    return info.context.memo("audience-roster", load)
+async def _account_metrics(info: Info, influencer_id: int) -> list[audience_quality.AccountMetrics]:
+    """An influencer's accounts with their snapshots, through the page's DataLoaders."""
+    accounts = await by_fk(info.context, AccountModel, AccountModel.influencer_id).load(
+        influencer_id
+    )
+    snapshots = await by_fk(
+        info.context,
+        SnapshotModel,
+        SnapshotModel.social_account_id,
+        order_by=(SnapshotModel.captured_at,),
+    ).load_many([a.id for a in accounts])
+    return [account_metrics(a, s) for a, s in zip(accounts, snapshots, strict=True)]
 
 
 Platform = PlatformEnum
@@ -97,6 +109,23 @@ class SocialAccount(ModelNode):
         ).load(self.id)
         return MetricSnapshot.from_rows(rows)
 
+    @strawberry.field(description="The newest audience snapshot, if any.")
+    async def audience(
+        self, info: Info
+    ) -> Annotated[AudienceSnapshot, strawberry.lazy("api.graphql.audience.types")] | None:
+        from api.graphql.audience.types import account_audience_history
+
+        history = await account_audience_history(info, self.id)
+        return history[-1] if history else None
+
+    @strawberry.field(description="Audience snapshots of this account, oldest first.")
+    async def audience_history(
+        self, info: Info
+    ) -> list[Annotated[AudienceSnapshot, strawberry.lazy("api.graphql.audience.types")]]:
+        from api.graphql.audience.types import account_audience_history
+
+        return await account_audience_history(info, self.id)
+
 
 @strawberry.type(name="Influencer")
 class Influencer(ModelNode):
@@ -130,16 +159,27 @@ class Influencer(ModelNode):
         description="How genuine the audience looks (0-100), with the signals that lowered it, "
         "compared with the organization's roster."
     )
-    def audience_quality(
+    async def audience_quality(
         self, info: Info
     ) -> Annotated[AudienceQuality, strawberry.lazy("api.graphql.compliance.types")] | None:
         from api.graphql.compliance.types import AudienceQuality
 
-        medians, thresholds, by_influencer = _roster(info)
+        accounts = await _account_metrics(info, self.id)
         quality = audience_quality.influencer_quality(
-            by_influencer.get(self.id, []), medians, thresholds
+            accounts, _peer_medians(info), info.context.tier_thresholds()
         )
         return AudienceQuality.of(quality) if quality else None
+
+    @strawberry.field(
+        description="Who follows the influencer: its accounts' latest audience snapshots, "
+        "weighted by followers. Null before any snapshot."
+    )
+    async def audience(
+        self, info: Info
+    ) -> Annotated[AudienceSummary, strawberry.lazy("api.graphql.audience.types")] | None:
+        from api.graphql.audience.types import influencer_audience
+
+        return await influencer_audience(info, self.id)
 
     performance = performance_field("influencer_id")
 

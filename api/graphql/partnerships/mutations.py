@@ -156,7 +156,7 @@ def _regions(values: list[str] | None) -> list[str]:
         raise problem("usageRightsRegions", f"at most {MAX_LIST} regions", "TOO_LONG")
     out = []
     for i, value in enumerate(values):
-        code = validation.country(value)
+        code = validation.region(value)
         if code is None:
             raise problem(
                 f"usageRightsRegions[{i}]",

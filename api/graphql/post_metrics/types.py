@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 MetricSource = MetricSourceEnum
 strawberry.enum(MetricSource, name="PostMetricSource")
 PostMetricsError, PostMetricsErrorCode = error_type(
-    "PostMetrics", ("NOT_PUBLISHED", "REGRESSION", "CONFLICT", "TOO_LARGE")
+    "PostMetrics", ("NOT_PUBLISHED", "REGRESSION", "CONFLICT")
 )
 MAX_HISTORY = 100
 
