@@ -39,6 +39,7 @@ ACTIONS: Final = {
     ),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
+    "users": _action("list, invite, change or remove users", Role.ADMIN),
 }
 
 

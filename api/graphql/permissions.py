@@ -26,6 +26,7 @@ from api.models import (
     Deliverable,
     DiscountCode,
     Influencer,
+    Membership,
     MetricSnapshot,
     Organization,
     Partnership,
@@ -81,10 +82,10 @@ def _influencer_clause(model: Any, influencer_id: int) -> ColumnElement[bool]:
 
 def visible(model: Any, viewer: Viewer) -> list[ColumnElement[bool]]:
     """The WHERE clauses that restrict `model` to what `viewer` may read."""
-    if model is ApiKey:  # keys are the ADMIN's to manage; other roles never see one
+    if model in (ApiKey, Membership):  # keys and users are the ADMIN's to manage
         if viewer.role is not Role.ADMIN:
             return [false()]
-        return [ApiKey.organization_id == viewer.organization_id]
+        return [model.organization_id == viewer.organization_id]
     if model is Organization:
         return [Organization.id == viewer.organization_id]
     clauses: list[ColumnElement[bool]] = [model.organization_id == viewer.organization_id]

@@ -19,6 +19,7 @@ from api.models.ledger import (
     PayoutLine,
 )
 from api.models.partnerships import Contract, Partnership
+from api.models.people import Membership, OutboxMail, User, UserSession, UserToken
 from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
@@ -38,10 +39,12 @@ __all__ = [
     "DiscountCode",
     "Influencer",
     "LedgerEntry",
+    "Membership",
     "MetricSnapshot",
     "Organization",
     "OrphanVisit",
     "OrphanVisitRollup",
+    "OutboxMail",
     "Partnership",
     "PayoutBatch",
     "PayoutLine",
@@ -50,4 +53,7 @@ __all__ = [
     "SocialAccount",
     "TrackedLink",
     "TrackerPublication",
+    "User",
+    "UserSession",
+    "UserToken",
 ]
