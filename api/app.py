@@ -14,6 +14,7 @@ from api.finance.http import statements_csv
 from api.graphql.schema import schema
 from api.graphql.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_URL, GraphQLView, RequireKey
 from api.log import RequestLog
+from api.pages import routes as pages
 from api.settings import get_settings
 
 
@@ -28,6 +29,7 @@ def create_app() -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/exports/statements.csv", statements_csv),
         Mount(GRAPHIQL_ASSETS_URL, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql"),
+        *pages.routes(),
     ]
     middleware = [
         Middleware(RequestLog),  # outermost: a refused body is logged like any request

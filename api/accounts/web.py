@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from api.accounts import sessions
+from api.accounts import lockout, sessions
 from api.accounts.keys import Viewer
 from api.db import get_sessionmaker
 from api.settings import Settings, get_settings
@@ -82,6 +82,14 @@ def session_viewer(request: Any) -> Viewer | None:
         return None
     with get_sessionmaker()() as db:
         return sessions.authenticate(db, token)
+
+
+def request_viewer(request: Any) -> Viewer | lockout.Limited | None:
+    """Who a GET of an HTTP endpoint comes from: its bearer key (`lockout.authenticate_request`)
+    or, with no Authorization header, its session cookie (blocking: in a worker thread)."""
+    if "authorization" not in request.headers and session_token(request):
+        return session_viewer(request)
+    return lockout.authenticate_request(request)
 
 
 def csrf_for(request: Any) -> str:

@@ -1,0 +1,312 @@
+"""People: invitations, roles and removal over GraphQL (ADMIN only, tenant-scoped); sign-in by
+password, by e-mailed link, after a reset and on accepting an invitation; sessions at /graphql
+with the same roles as keys, CSRF-checked; lockout of an account after wrong passwords."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from api.accounts import lockout, passwords, sessions
+from api.app import create_app
+from api.models import Membership, OutboxMail, User
+from api.settings import reset_settings
+from api.tracking.publish import redis_client
+from tests.factories import gid
+
+ORIGIN = {"Origin": "http://testserver"}
+INVITE = "inviteUser"
+USER_FIELDS = "user { id email name role hasPassword influencer { id } }"
+
+
+def last_mail(db: Any, to: str) -> OutboxMail:
+    db.expire_all()
+    row = db.scalar(
+        select(OutboxMail).where(OutboxMail.recipient == to).order_by(OutboxMail.id.desc())
+    )
+    assert row is not None, f"no mail to {to}"
+    return row
+
+
+def token_in(mail: OutboxMail, path: str) -> str:
+    found = re.search(rf"{re.escape(path)}\?token=([\w\-%]+)", mail.body)
+    assert found, mail.body
+    return found.group(1)
+
+
+def browser() -> TestClient:
+    return TestClient(create_app(), follow_redirects=False)
+
+
+def csrf_of(client: TestClient, path: str = "/signin") -> str:
+    page = client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str) -> Any:
+    csrf = csrf_of(client)
+    return client.post(
+        "/signin", data={"email": email, "password": password, "csrf": csrf}, headers=ORIGIN
+    )
+
+
+def user(db: Any, org: Any, role: str = "ADMIN", influencer: Any = None) -> tuple[str, str]:
+    """A user of `org` with a password: (e-mail, password)."""
+    email = f"{secrets.token_hex(4)}@Example.com"
+    password = secrets.token_urlsafe(12)
+    row = User(
+        email=email,
+        email_key=email.casefold(),
+        name="Ana Lima",
+        password_hash=passwords.hash_password(password),
+    )
+    db.add(row)
+    db.flush()
+    db.add(
+        Membership(
+            user_id=row.id,
+            organization_id=org.id,
+            role=role,
+            influencer_id=influencer.id if influencer is not None else None,
+        )
+    )
+    db.commit()
+    return email, password
+
+
+def graphql(client: TestClient, query: str, csrf: str | None, **headers: str) -> Any:
+    if csrf is not None:
+        headers["X-CSRF-Token"] = csrf
+    return client.post("/graphql", json={"query": query}, headers=headers)
+
+
+@pytest.fixture
+def small_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    prefix = f"test-signin-{secrets.token_hex(4)}"
+    monkeypatch.setenv("SIGN_IN_FAILURES_PER_ACCOUNT", "3")
+    monkeypatch.setenv("REDIS_PREFIX", prefix)
+    reset_settings()
+    lockout.breaker.reset()
+    yield
+    for key in redis_client().scan_iter(match=f"{prefix}:*"):
+        redis_client().delete(key)
+    monkeypatch.undo()
+    reset_settings()
+
+
+def test_an_admin_invites_a_person_who_accepts_and_signs_in(gql, db, factory):
+    w = factory.world()
+    admin = w["keys"]["ADMIN"]
+    email = f"ana.{secrets.token_hex(3)}@Example.com"
+    payload = gql.mutate(
+        admin, INVITE, {"email": email, "name": "Ana", "role": "FINANCE"}, USER_FIELDS
+    )
+    assert payload["userErrors"] == []
+    invited = payload["user"]
+    assert (invited["email"], invited["role"], invited["hasPassword"]) == (email, "FINANCE", False)
+    # the same address in another case is the same person: a second invitation is refused
+    again = gql.mutate(admin, INVITE, {"email": email.upper(), "role": "MANAGER"}, USER_FIELDS)
+    assert [e["code"] for e in again["userErrors"]] == ["DUPLICATE"]
+    listed = gql(admin, "{ users(first: 10) { totalCount edges { node { id email } } } }")
+    assert [e["node"]["email"] for e in listed["users"]["edges"]] == [email]
+
+    token = token_in(last_mail(db, email), "/accept")
+    client = browser()
+    assert client.get(f"/accept?token={token}").status_code == 200
+    csrf = csrf_of(client, f"/accept?token={token}")
+    short = client.post(
+        "/accept", data={"token": token, "password": "short", "csrf": csrf}, headers=ORIGIN
+    )
+    assert short.status_code == 422 and "at least 10" in short.text
+    done = client.post(
+        "/accept",
+        data={"token": token, "password": "a long passphrase", "csrf": csrf},
+        headers=ORIGIN,
+    )
+    assert done.status_code == 303
+    cookie = done.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    # the link works once
+    assert client.get(f"/accept?token={token}").status_code == 410
+
+    me = "{ viewer { kind role user { email name } organization { name } } }"
+    session_csrf = sessions.csrf_token(client.cookies[sessions.COOKIE])
+    viewer = graphql(client, me, session_csrf, **ORIGIN).json()["data"]["viewer"]
+    assert viewer == {
+        "kind": "USER",
+        "role": "FINANCE",
+        "user": {"email": email, "name": "Ana"},
+        "organization": {"name": w["org"].name},
+    }
+    assert gql(admin, me)["viewer"]["kind"] == "API_KEY"
+    # a password sign-in works too, and a wrong password does not
+    assert sign_in(browser(), email.lower(), "a long passphrase").status_code == 303
+    assert sign_in(browser(), email, "a wrong passphrase").status_code == 401
+
+
+def test_a_cookie_request_needs_our_origin_and_the_csrf_token(db, factory):
+    w = factory.world()
+    email, password = user(db, w["org"], "MANAGER")
+    client = browser()
+    assert sign_in(client, email, password).status_code == 303
+    token = sessions.csrf_token(client.cookies[sessions.COOKIE])
+    query = "{ viewer { role } }"
+    assert graphql(client, query, token, **ORIGIN).json() == {
+        "data": {"viewer": {"role": "MANAGER"}}
+    }
+    for csrf, headers in [
+        (None, ORIGIN),  # no token
+        ("0" * 64, ORIGIN),  # a wrong token
+        (token, {"Origin": "https://evil.example"}),  # another site's script
+        (token, {}),  # no Origin, no Referer
+    ]:
+        refused = graphql(client, query, csrf, **headers)
+        assert refused.status_code == 403, (csrf, headers)
+        assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # a cross-site form post to a page is refused too, and signs nobody out
+    out = client.post("/signout", data={"csrf": token}, headers={"Origin": "https://evil.example"})
+    assert out.status_code == 403
+    assert graphql(client, query, token, **ORIGIN).status_code == 200
+    # a MANAGER user may not do what a MANAGER key may not
+    forbidden = graphql(client, "{ users(first: 1) { totalCount } }", token, **ORIGIN).json()
+    assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_roles_and_tenancy_of_users(gql, db, factory):
+    w, other = factory.world(), factory.world()
+    admin = w["keys"]["ADMIN"]
+    for role in ("MANAGER", "FINANCE", "INFLUENCER"):
+        refused = gql.mutate(
+            w["keys"][role], INVITE, {"email": "x@example.com", "role": "MANAGER"}, "user { id }"
+        )
+        assert [e["code"] for e in refused["userErrors"]] == ["FORBIDDEN"]
+    # an INFLUENCER user is bound to an influencer of this organization
+    need = gql.mutate(
+        admin, INVITE, {"email": "i@example.com", "role": "INFLUENCER"}, "user { id }"
+    )
+    assert [(e["field"], e["code"]) for e in need["userErrors"]] == [("influencerId", "REQUIRED")]
+    foreign = gql.mutate(
+        admin,
+        INVITE,
+        {"email": "i@example.com", "role": "INFLUENCER", "influencerId": gid(other["influencer"])},
+        "user { id }",
+    )
+    assert [e["code"] for e in foreign["userErrors"]] == ["NOT_FOUND"]
+    user(db, other["org"], "MANAGER")
+    theirs = db.scalar(select(Membership).where(Membership.organization_id == other["org"].id))
+    for name, input in [
+        ("updateUserRole", {"userId": gid_user(theirs), "role": "ADMIN"}),
+        ("removeUser", {"userId": gid_user(theirs)}),
+    ]:
+        answer = gql.mutate(admin, name, input, "__typename")
+        assert [e["code"] for e in answer["userErrors"]] == ["NOT_FOUND"], name
+    assert gql(admin, "{ users(first: 5) { totalCount } }")["users"]["totalCount"] == 0
+    assert gql(admin, f'{{ node(id: "{gid_user(theirs)}") {{ id }} }}')["node"] is None
+
+
+def gid_user(row: Membership) -> str:
+    from api.graphql.relay import global_id
+
+    return global_id("User", row.id)
+
+
+def test_removing_a_user_ends_its_sessions_and_an_admin_stays(gql, db, factory):
+    w = factory.world()
+    email, password = user(db, w["org"], "FINANCE")
+    admin_email, _ = user(db, w["org"], "ADMIN")
+    client = browser()
+    assert sign_in(client, email, password).status_code == 303
+    token = sessions.csrf_token(client.cookies[sessions.COOKIE])
+    query = "{ viewer { role } }"
+    assert graphql(client, query, token, **ORIGIN).status_code == 200
+    listed = gql(w["keys"]["ADMIN"], "{ users(first: 5) { edges { node { id email role } } } }")
+    by_email = {e["node"]["email"]: e["node"] for e in listed["users"]["edges"]}
+    promoted = gql.mutate(
+        w["keys"]["ADMIN"],
+        "updateUserRole",
+        {"userId": by_email[email]["id"], "role": "MANAGER"},
+        "user { role }",
+    )
+    assert promoted["user"] == {"role": "MANAGER"}
+    # the role changes from the next request on
+    assert graphql(client, query, token, **ORIGIN).json()["data"]["viewer"]["role"] == "MANAGER"
+    removed = gql.mutate(
+        w["keys"]["ADMIN"], "removeUser", {"userId": by_email[email]["id"]}, "removedUserId"
+    )
+    assert removed["userErrors"] == []
+    assert graphql(client, query, token, **ORIGIN).status_code == 401
+    last = gql.mutate(
+        w["keys"]["ADMIN"], "removeUser", {"userId": by_email[admin_email]["id"]}, "removedUserId"
+    )
+    assert [e["code"] for e in last["userErrors"]] == ["LAST_ADMIN"]
+
+
+def test_sign_in_by_link_and_reset_and_sign_out_everywhere(db, factory):
+    w = factory.world()
+    email, password = user(db, w["org"], "MANAGER")
+    first = browser()
+    assert sign_in(first, email, password).status_code == 303
+    # a link, asked for on the sign-in page, signs in once
+    client = browser()
+    csrf = csrf_of(client)
+    sent = client.post("/signin/email", data={"email": email, "csrf": csrf}, headers=ORIGIN)
+    assert sent.status_code == 200 and "Check your mail" in sent.text
+    token = token_in(last_mail(db, email), "/signin/link")
+    assert client.get(f"/signin/link?token={token}").status_code == 200  # a GET uses nothing
+    done = client.post("/signin/link", data={"token": token, "csrf": csrf}, headers=ORIGIN)
+    assert done.status_code == 303 and sessions.COOKIE in done.headers["set-cookie"]
+    assert (
+        client.post("/signin/link", data={"token": token, "csrf": csrf}, headers=ORIGIN).status_code
+        == 410
+    )
+    # an unknown address gets the same answer and no mail
+    nobody = client.post(
+        "/signin/email", data={"email": "no@one.example", "csrf": csrf}, headers=ORIGIN
+    )
+    assert nobody.status_code == 200 and "Check your mail" in nobody.text
+    # a reset sets a new password and ends the other sessions
+    reset = browser()
+    csrf = csrf_of(reset, "/reset")
+    reset.post("/reset", data={"email": email, "csrf": csrf}, headers=ORIGIN)
+    token = token_in(last_mail(db, email), "/reset/confirm")
+    done = reset.post(
+        "/reset/confirm",
+        data={"token": token, "password": "another passphrase", "csrf": csrf},
+        headers=ORIGIN,
+    )
+    assert done.status_code == 303
+    me = "{ viewer { role } }"
+    first_csrf = sessions.csrf_token(first.cookies[sessions.COOKIE])
+    assert graphql(first, me, first_csrf, **ORIGIN).status_code == 401
+    assert sign_in(browser(), email, password).status_code == 401
+    assert sign_in(browser(), email, "another passphrase").status_code == 303
+    # sign out everywhere
+    token = reset.cookies[sessions.COOKIE]
+    out = reset.post(
+        "/signout", data={"csrf": sessions.csrf_token(token), "everywhere": "1"}, headers=ORIGIN
+    )
+    assert out.status_code == 303
+    assert graphql(reset, me, sessions.csrf_token(token), **ORIGIN).status_code == 401
+
+
+def test_an_account_is_locked_after_wrong_passwords(db, factory, small_limits):
+    w = factory.world()
+    email, password = user(db, w["org"], "MANAGER")
+    for n in range(3):
+        client = TestClient(create_app(), follow_redirects=False, client=(f"10.9.0.{n}", 1))
+        assert sign_in(client, email, "wrong wrong wrong").status_code == 401
+    # from yet another client, the right password is refused for the rest of the window
+    client = TestClient(create_app(), follow_redirects=False, client=("10.9.0.99", 1))
+    locked = sign_in(client, email, password)
+    assert locked.status_code == 429 and "e-mailed link" in locked.text
+    # another account is not affected
+    other_email, other_password = user(db, w["org"], "MANAGER")
+    assert sign_in(client, other_email, other_password).status_code == 303
