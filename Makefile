@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
+.PHONY: run test fuzz chromium screenshots test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: $(STAMP) chromium
 		echo "== again on $$TEST_DATABASE_URL and $${TEST_REDIS_URL:-a test-started Redis} =="; \
 		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
 	fi
+
+# A PNG of each page (desktop and phone widths) under var/screenshots/, from the browser tests.
+screenshots: $(STAMP) chromium
+	env -u TEST_DATABASE_URL -u DATABASE_URL SCREENSHOTS=$(CURDIR)/var/screenshots \
+		$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_pages.py
 
 schema: $(STAMP)
 	$(BIN)/vouch schema --output schema.graphql

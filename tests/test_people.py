@@ -310,3 +310,72 @@ def test_an_account_is_locked_after_wrong_passwords(db, factory, small_limits):
     # another account is not affected
     other_email, other_password = user(db, w["org"], "MANAGER")
     assert sign_in(client, other_email, other_password).status_code == 303
+
+
+def test_the_portal_in_the_brands_locale_embeddable_by_its_origins(gql, db, factory):
+    from tests.test_finance import entry
+
+    w = factory.world()
+    admin = w["keys"]["ADMIN"]
+    bad = gql.mutate(
+        admin,
+        "updateBrand",
+        {"brandId": gid(w["brand"]), "portalOrigins": ["https://shop.example/path"]},
+        "brand { id }",
+    )
+    assert [e["field"] for e in bad["userErrors"]] == ["portalOrigins.0"]
+    unknown = gql.mutate(
+        admin, "updateBrand", {"brandId": gid(w["brand"]), "locale": "xx_YY"}, "brand { id }"
+    )
+    assert [e["field"] for e in unknown["userErrors"]] == ["locale"]
+    done = gql.mutate(
+        admin,
+        "updateBrand",
+        {
+            "brandId": gid(w["brand"]),
+            "locale": "de-DE",
+            "portalOrigins": ["https://Shop.example", "https://shop.example"],
+        },
+        "brand { locale portalOrigins }",
+    )
+    assert done["brand"] == {"locale": "de_DE", "portalOrigins": ["https://shop.example"]}
+    entry(db, w, 123_456)
+    email, password = user(db, w["org"], "INFLUENCER", w["influencer"])
+    client = browser()
+    assert sign_in(client, email, password).status_code == 303
+    page = client.get("/portal")
+    assert page.status_code == 200
+    assert "frame-ancestors 'self' https://shop.example" in page.headers["content-security-policy"]
+    assert "1.234,56\xa0€" in page.text  # the brand's locale
+    # pages of other roles are not found for an influencer; nor is the portal for others
+    assert client.get("/finance").status_code == 404
+    finance_email, finance_password = user(db, w["org"], "FINANCE")
+    other = browser()
+    assert sign_in(other, finance_email, finance_password).status_code == 303
+    assert other.get("/portal").status_code == 404
+    assert (
+        other.get("/finance").headers["content-security-policy"].endswith("frame-ancestors 'none'")
+    )
+
+
+def test_an_influencer_answers_an_invitation_on_its_portal(db, factory):
+    w = factory.world()
+    invited = factory.partnership(factory.campaign(w["brand"]), w["influencer"], status="INVITED")
+    email, password = user(db, w["org"], "INFLUENCER", w["influencer"])
+    client = browser()
+    assert sign_in(client, email, password).status_code == 303
+    page = client.get("/portal")
+    assert f"/portal/partnerships/{gid(invited)}/respond" in page.text
+    csrf = sessions.csrf_token(client.cookies[sessions.COOKIE])
+    url = f"/portal/partnerships/{gid(invited)}/respond"
+    assert (
+        client.post(url, data={"decision": "ACCEPT", "csrf": "x"}, headers=ORIGIN).status_code
+        == 403
+    )
+    answered = client.post(url, data={"decision": "ACCEPT", "csrf": csrf}, headers=ORIGIN)
+    assert answered.status_code == 303 and answered.headers["location"].endswith("accepted")
+    db.refresh(invited)
+    assert invited.status == "ACCEPTED"
+    # answering again is the API's user error, shown on the page
+    again = client.post(url, data={"decision": "DECLINE", "csrf": csrf}, headers=ORIGIN)
+    assert again.status_code == 422 and 'role="alert"' in again.text

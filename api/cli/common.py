@@ -41,4 +41,4 @@ def print_keys(result: Any) -> None:
         for org_name, people in users.items():
             print(f"  {org_name}")
             for role, (email, password) in people.items():
-                print(f"    {role:<10} {email:<34} {password}")
+                print(f"    {role:<10} {email:<28} {password}")

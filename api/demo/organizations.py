@@ -84,7 +84,7 @@ def seed_keys(state: Seeding) -> None:
 def seed_users(state: Seeding, org: Organization, influencer_id: int) -> None:
     """A user per role, with a random password (shown once, as the keys are); the INFLUENCER
     user is the influencer the INFLUENCER key is bound to."""
-    domain = "".join(c for c in org.name.lower() if c.isalnum()) + ".example"
+    domain = "".join(c for c in org.name.split()[0].lower() if c.isalnum()) + ".example"
     state.result.users[org.name] = {}
     for role in ROLES:
         password = secrets.token_urlsafe(9)

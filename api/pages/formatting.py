@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
 
 DEFAULT_LOCALE = "en_US"
@@ -41,9 +41,16 @@ def _parse(value: str | datetime) -> datetime:
 
 
 def when(value: str | datetime | None, locale: str, zone: tzinfo) -> str:
+    """A moment: the day, the time to the minute, and the zone it is shown in."""
     if not value:
         return NONE
-    return format_datetime(_parse(value).astimezone(zone), "medium", tzinfo=zone, locale=locale)
+    moment = _parse(value).astimezone(zone)
+    shown = format_datetime(moment, "medium", tzinfo=zone, locale=locale)
+    day_part = format_date(moment.date(), "medium", locale=locale)
+    time_part = format_time(moment, "short", tzinfo=zone, locale=locale)
+    if day_part in shown:  # the locale's medium pattern, to the minute
+        return f"{day_part}, {time_part} {moment.tzname()}"
+    return f"{shown} {moment.tzname()}"
 
 
 def day(value: str | datetime | None, locale: str, zone: tzinfo) -> str:

@@ -131,7 +131,6 @@ async def _portal_page(
         "portal.html",
         viewer=viewer,
         status=status,
-        brand=values["brand"],
         frame_ancestors=["'self'", *values["origins"]],
         periods=_months(date.today()),
         notice=NOTICES.get(request.query_params.get("notice", "")),
