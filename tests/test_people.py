@@ -178,6 +178,7 @@ def test_a_cookie_request_needs_our_origin_and_the_csrf_token(db, factory):
     # a MANAGER user may not do what a MANAGER key may not
     forbidden = graphql(client, "{ users(first: 1) { totalCount } }", token, **ORIGIN).json()
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert forbidden["errors"][0]["message"].startswith("A MANAGER user cannot list, invite")
 
 
 def test_roles_and_tenancy_of_users(gql, db, factory):

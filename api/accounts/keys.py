@@ -64,6 +64,11 @@ class Viewer:
         return self.user_id is not None
 
     @property
+    def kind(self) -> str:
+        """What the viewer is, as refusals name it: "key" or "user"."""
+        return "user" if self.is_user else "key"
+
+    @property
     def label(self) -> str:
         """Who did something, as rows and memos record it: "Ana's laptop (FINANCE key 1a2b3c4d)"
         or "FINANCE key 1a2b3c4d" for an unnamed key, "Ana Lima <ana@example.com> (FINANCE

@@ -36,7 +36,9 @@ async def statements_csv(request: Request) -> Response:
         )
     own = viewer.influencer_id if viewer.role is Role.INFLUENCER else None
     if own is None and not roles.may(viewer.role, "finance"):
-        return JSONResponse({"error": roles.refusal(viewer.role, "finance")}, status_code=403)
+        return JSONResponse(
+            {"error": roles.refusal(viewer.role, "finance", viewer.kind)}, status_code=403
+        )
     params = request.query_params
     try:
         period = parse_period(params.get("period", ""))

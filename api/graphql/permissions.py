@@ -40,7 +40,7 @@ def require(viewer: Viewer, action: str) -> None:
     """Raises a FORBIDDEN user error when the viewer's role may not do `action`
     (`api.accounts.roles`)."""
     if not roles.may(viewer.role, action):
-        raise problem(None, roles.refusal(viewer.role, action), "FORBIDDEN")
+        raise problem(None, roles.refusal(viewer.role, action, viewer.kind), "FORBIDDEN")
 
 
 def _own_partnerships(influencer_id: int) -> Select[Any]:

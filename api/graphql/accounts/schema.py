@@ -4,13 +4,13 @@ import strawberry
 from graphql import GraphQLError
 
 from api.accounts import roles
+from api.accounts.keys import Viewer
 from api.graphql.accounts.types import ApiKey, User
 from api.graphql.context import Info
 from api.graphql.permissions import scoped
 from api.graphql.relay import Connection, SortKey, paginate
 from api.models import ApiKey as ApiKeyModel
 from api.models import Membership as MembershipModel
-from api.models.enums import Role
 
 
 @strawberry.type
@@ -24,7 +24,7 @@ class AccountQuery:
         include_revoked: bool = True,
     ) -> Connection[ApiKey]:
         viewer = info.context.viewer
-        _forbid_unless(viewer.role, "api_keys")
+        _forbid_unless(viewer, "api_keys")
         m = ApiKeyModel
         stmt = scoped(m, viewer)
         if not include_revoked:
@@ -47,7 +47,7 @@ class AccountQuery:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[User]:
         viewer = info.context.viewer
-        _forbid_unless(viewer.role, "users")
+        _forbid_unless(viewer, "users")
         m = MembershipModel
         return paginate(
             info,
@@ -60,6 +60,8 @@ class AccountQuery:
         )
 
 
-def _forbid_unless(role: Role, action: str) -> None:
-    if not roles.may(role, action):
-        raise GraphQLError(roles.refusal(role, action), extensions={"code": "FORBIDDEN"})
+def _forbid_unless(viewer: Viewer, action: str) -> None:
+    if not roles.may(viewer.role, action):
+        raise GraphQLError(
+            roles.refusal(viewer.role, action, viewer.kind), extensions={"code": "FORBIDDEN"}
+        )
