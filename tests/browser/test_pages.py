@@ -292,3 +292,13 @@ def test_finance_signs_in_by_link_and_a_cross_site_post_is_refused(
 
     page.goto(f"{api_url}/reset")
     check_page(page, "reset")
+    # an invitation's page, where the invited person chooses a password
+    invited = f"new.{secrets.token_hex(3)}@example.com"
+    gql.mutate(
+        w["keys"]["ADMIN"], "inviteUser", {"email": invited, "role": "MANAGER"}, "user { id }"
+    )
+    db.expire_all()
+    mail = db.scalar(select(OutboxMail).where(OutboxMail.recipient == invited))
+    token = re.search(r"/accept\?token=(\S+)", mail.body).group(1)
+    page.goto(f"{api_url}/accept?token={token}")
+    check_page(page, "accept")
