@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from api.accounts import lockout, passwords, sessions
+from api.accounts import lockout, sessions
 from api.app import create_app
-from api.models import Membership, OutboxMail, User
+from api.models import Membership, OutboxMail
 from api.settings import reset_settings
 from api.tracking.publish import redis_client
 from tests.factories import gid
@@ -56,30 +56,6 @@ def sign_in(client: TestClient, email: str, password: str) -> Any:
     return client.post(
         "/signin", data={"email": email, "password": password, "csrf": csrf}, headers=ORIGIN
     )
-
-
-def user(db: Any, org: Any, role: str = "ADMIN", influencer: Any = None) -> tuple[str, str]:
-    """A user of `org` with a password: (e-mail, password)."""
-    email = f"{secrets.token_hex(4)}@Example.com"
-    password = secrets.token_urlsafe(12)
-    row = User(
-        email=email,
-        email_key=email.casefold(),
-        name="Ana Lima",
-        password_hash=passwords.hash_password(password),
-    )
-    db.add(row)
-    db.flush()
-    db.add(
-        Membership(
-            user_id=row.id,
-            organization_id=org.id,
-            role=role,
-            influencer_id=influencer.id if influencer is not None else None,
-        )
-    )
-    db.commit()
-    return email, password
 
 
 def graphql(client: TestClient, query: str, csrf: str | None, **headers: str) -> Any:
@@ -154,7 +130,7 @@ def test_an_admin_invites_a_person_who_accepts_and_signs_in(gql, db, factory):
 
 def test_a_cookie_request_needs_our_origin_and_the_csrf_token(db, factory):
     w = factory.world()
-    email, password = user(db, w["org"], "MANAGER")
+    email, password = factory.user(w["org"], "MANAGER")
     client = browser()
     assert sign_in(client, email, password).status_code == 303
     token = sessions.csrf_token(client.cookies[sessions.COOKIE])
@@ -201,7 +177,7 @@ def test_roles_and_tenancy_of_users(gql, db, factory):
         "user { id }",
     )
     assert [e["code"] for e in foreign["userErrors"]] == ["NOT_FOUND"]
-    user(db, other["org"], "MANAGER")
+    factory.user(other["org"], "MANAGER")
     theirs = db.scalar(select(Membership).where(Membership.organization_id == other["org"].id))
     for name, input in [
         ("updateUserRole", {"userId": gid_user(theirs), "role": "ADMIN"}),
@@ -221,8 +197,8 @@ def gid_user(row: Membership) -> str:
 
 def test_removing_a_user_ends_its_sessions_and_an_admin_stays(gql, db, factory):
     w = factory.world()
-    email, password = user(db, w["org"], "FINANCE")
-    admin_email, _ = user(db, w["org"], "ADMIN")
+    email, password = factory.user(w["org"], "FINANCE")
+    admin_email, _ = factory.user(w["org"], "ADMIN")
     client = browser()
     assert sign_in(client, email, password).status_code == 303
     token = sessions.csrf_token(client.cookies[sessions.COOKIE])
@@ -252,7 +228,7 @@ def test_removing_a_user_ends_its_sessions_and_an_admin_stays(gql, db, factory):
 
 def test_sign_in_by_link_and_reset_and_sign_out_everywhere(db, factory):
     w = factory.world()
-    email, password = user(db, w["org"], "MANAGER")
+    email, password = factory.user(w["org"], "MANAGER")
     first = browser()
     assert sign_in(first, email, password).status_code == 303
     # a link, asked for on the sign-in page, signs in once
@@ -300,7 +276,7 @@ def test_sign_in_by_link_and_reset_and_sign_out_everywhere(db, factory):
 
 def test_an_account_is_locked_after_wrong_passwords(db, factory, small_limits):
     w = factory.world()
-    email, password = user(db, w["org"], "MANAGER")
+    email, password = factory.user(w["org"], "MANAGER")
     for n in range(3):
         client = TestClient(create_app(), follow_redirects=False, client=(f"10.9.0.{n}", 1))
         assert sign_in(client, email, "wrong wrong wrong").status_code == 401
@@ -309,7 +285,7 @@ def test_an_account_is_locked_after_wrong_passwords(db, factory, small_limits):
     locked = sign_in(client, email, password)
     assert locked.status_code == 429 and "e-mailed link" in locked.text
     # another account is not affected
-    other_email, other_password = user(db, w["org"], "MANAGER")
+    other_email, other_password = factory.user(w["org"], "MANAGER")
     assert sign_in(client, other_email, other_password).status_code == 303
 
 
@@ -341,7 +317,7 @@ def test_the_portal_in_the_brands_locale_embeddable_by_its_origins(gql, db, fact
     )
     assert done["brand"] == {"locale": "de_DE", "portalOrigins": ["https://shop.example"]}
     entry(db, w, 123_456)
-    email, password = user(db, w["org"], "INFLUENCER", w["influencer"])
+    email, password = factory.user(w["org"], "INFLUENCER", w["influencer"])
     client = browser()
     assert sign_in(client, email, password).status_code == 303
     page = client.get("/portal")
@@ -350,7 +326,7 @@ def test_the_portal_in_the_brands_locale_embeddable_by_its_origins(gql, db, fact
     assert "1.234,56\xa0€" in page.text  # the brand's locale
     # pages of other roles are not found for an influencer; nor is the portal for others
     assert client.get("/finance").status_code == 404
-    finance_email, finance_password = user(db, w["org"], "FINANCE")
+    finance_email, finance_password = factory.user(w["org"], "FINANCE")
     other = browser()
     assert sign_in(other, finance_email, finance_password).status_code == 303
     assert other.get("/portal").status_code == 404
@@ -362,7 +338,7 @@ def test_the_portal_in_the_brands_locale_embeddable_by_its_origins(gql, db, fact
 def test_an_influencer_answers_an_invitation_on_its_portal(db, factory):
     w = factory.world()
     invited = factory.partnership(factory.campaign(w["brand"]), w["influencer"], status="INVITED")
-    email, password = user(db, w["org"], "INFLUENCER", w["influencer"])
+    email, password = factory.user(w["org"], "INFLUENCER", w["influencer"])
     client = browser()
     assert sign_in(client, email, password).status_code == 303
     page = client.get("/portal")

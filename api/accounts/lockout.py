@@ -194,24 +194,29 @@ def _message(who: str, wait: int) -> str:
 # guessers spray. Its owner is not locked out: the e-mailed sign-in link still works.
 
 
-def _account_key(settings: Settings, limits: _Limits, email_key: str) -> str:
-    # the address is not written to Redis: its keyed hash names the counter
-    return limits.account.key(settings.redis.prefix, limits.hash_ip(email_key)[:32])
+def _sign_in_counters(
+    email_key: str, peer: str, forwarded_for: str
+) -> list[tuple[ratelimit.FailureLimit, str, str]]:
+    """(limit, counter, who) of a password attempt: its client's and its account's (the address
+    is not written to Redis: its keyed hash names the counter)."""
+    settings = get_settings()
+    limits = _limits(settings)
+    prefix = settings.redis.prefix
+    account = limits.hash_ip(email_key)[:32]
+    return [
+        (
+            limits.client,
+            limits.client.key(prefix, client_subject(settings, peer, forwarded_for)),
+            "from this client",
+        ),
+        (limits.account, limits.account.key(prefix, account), "for this account"),
+    ]
 
 
 def sign_in_refusal(email_key: str, peer: str, forwarded_for: str = "") -> Limited | None:
     """Before checking a password: `Limited` when the client or the account used up its
     failures in this window (the password is then not even checked)."""
-    settings = get_settings()
-    limits = _limits(settings)
-    checks = [
-        (
-            limits.client,
-            limits.client.key(settings.redis.prefix, client_subject(settings, peer, forwarded_for)),
-            "from this client",
-        ),
-        (limits.account, _account_key(settings, limits, email_key), "for this account"),
-    ]
+    checks = _sign_in_counters(email_key, peer, forwarded_for)
     for limit, key, who in checks:
         if not limit.enabled or breaker.open():
             continue
@@ -231,16 +236,7 @@ def sign_in_refusal(email_key: str, peer: str, forwarded_for: str = "") -> Limit
 
 def sign_in_failed(email_key: str, peer: str, forwarded_for: str = "") -> None:
     """Counts a wrong password against the client and the account."""
-    settings = get_settings()
-    limits = _limits(settings)
-    counted = [
-        (
-            limits.client,
-            limits.client.key(settings.redis.prefix, client_subject(settings, peer, forwarded_for)),
-        ),
-        (limits.account, _account_key(settings, limits, email_key)),
-    ]
-    for limit, key in counted:
+    for limit, key, who in _sign_in_counters(email_key, peer, forwarded_for):
         if not limit.enabled or breaker.open():
             continue
         try:
@@ -252,7 +248,7 @@ def sign_in_failed(email_key: str, peer: str, forwarded_for: str = "") -> None:
             log.warning(
                 "%d failed sign-ins %s within %d s: refused for %d s",
                 count.failures,
-                "for one account" if limit is limits.account else "from one client",
+                who.replace("this", "one"),
                 limit.window_seconds,
                 count.retry_after,
             )

@@ -79,13 +79,23 @@ def _mail_step(send: Callable[[Any, str, list[Callable[[], None]]], None], email
         effect()
 
 
-async def send_link(request: Request) -> Response:
-    form = await checked_form(request)
-    if form is None:
-        return refused(request)
-    email = form.get("email", "").strip()
-    await run_in_threadpool(_mail_step, signin.send_link, email)
-    return render(request, "mail_sent.html", email=email, what="a sign-in link")
+def _mail_form(send: Callable[[Any, str, list[Callable[[], None]]], None], what: str) -> Any:
+    """The POST of a form that mails a one-time link: the same answer whether or not the
+    address has an account."""
+
+    async def post(request: Request) -> Response:
+        form = await checked_form(request)
+        if form is None:
+            return refused(request)
+        email = form.get("email", "").strip()
+        await run_in_threadpool(_mail_step, send, email)
+        return render(request, "mail_sent.html", email=email, what=what)
+
+    return post
+
+
+send_link = _mail_form(signin.send_link, "a sign-in link")
+send_reset = _mail_form(signin.send_reset, "a link to reset your password")
 
 
 async def link_page(request: Request) -> Response:
@@ -121,13 +131,6 @@ async def reset_page(request: Request) -> Response:
     return render(request, "reset.html")
 
 
-async def send_reset(request: Request) -> Response:
-    form = await checked_form(request)
-    if form is None:
-        return refused(request)
-    email = form.get("email", "").strip()
-    await run_in_threadpool(_mail_step, signin.send_reset, email)
-    return render(request, "mail_sent.html", email=email, what="a link to reset your password")
 
 
 def _password_page(purpose: str, template: str) -> Any:

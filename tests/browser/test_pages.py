@@ -13,22 +13,17 @@ import io
 import os
 import re
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.browser.test_graphiql import CHROMIUM_ARGS
+from tests.browser.chromium import playwright_or_skip
 from tests.factories import gid
-from tests.redis_server import free_port
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+sync_api = playwright_or_skip()
 zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp is not installed")
 Image = pytest.importorskip("PIL.Image", reason="pillow is not installed")
 
@@ -41,49 +36,6 @@ BALANCE = """query($id: ID!, $currency: String!) {
   }
 }"""
 LINKS = "{ partnerships(first: 100) { edges { node { links { url } } } } }"
-
-
-@pytest.fixture(scope="module")
-def api_url(database: str) -> Iterator[str]:
-    """`vouch serve` on the test database, on a free loopback port, mailing links to itself."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": database, "API_PUBLIC_URL": url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=0.5).raise_for_status()
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    pytest.fail(f"vouch serve exited: {process.communicate()[1]}")
-                assert time.monotonic() < deadline, "vouch serve did not start"
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -101,32 +53,6 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert errors == []
-
-
-def person(db: Any, org: Any, role: str, influencer: Any = None) -> tuple[str, str]:
-    from api.accounts import passwords
-    from api.models import Membership, User
-
-    email = f"{role.lower()}.{secrets.token_hex(3)}@example.com"
-    password = secrets.token_urlsafe(12)
-    user = User(
-        email=email,
-        email_key=email,
-        name=f"{role.title()} Person",
-        password_hash=passwords.hash_password(password),
-    )
-    db.add(user)
-    db.flush()
-    db.add(
-        Membership(
-            user_id=user.id,
-            organization_id=org.id,
-            role=role,
-            influencer_id=influencer.id if influencer else None,
-        )
-    )
-    db.commit()
-    return email, password
 
 
 def check_page(page: Any, name: str) -> None:
@@ -173,7 +99,7 @@ def test_an_influencer_signs_in_and_sees_its_own_portal(
     entry(db, w, 12_345)  # available
     entry(db, w, 2_000, hold_days=30)  # pending
     entry(db, w, 999, influencer=peer)  # someone else's
-    email, password = person(db, w["org"], "INFLUENCER", w["influencer"])
+    email, password = factory.user(w["org"], "INFLUENCER", w["influencer"])
 
     page.goto(f"{api_url}/portal")  # signed out: to the sign-in page, and back after it
     assert "/signin?next=/portal" in page.url
@@ -238,7 +164,7 @@ def test_finance_signs_in_by_link_and_a_cross_site_post_is_refused(
     w, other = factory.world(), factory.world()
     entry(db, w, 5_000)
     entry(db, other, 7_000)
-    email, _password = person(db, w["org"], "FINANCE")
+    email, _password = factory.user(w["org"], "FINANCE")
     page.goto(f"{api_url}/signin")
     page.fill("#link-email", email)
     page.click("form[action='/signin/email'] button")
