@@ -356,3 +356,73 @@ def test_an_influencer_answers_an_invitation_on_its_portal(db, factory):
     # answering again is the API's user error, shown on the page
     again = client.post(url, data={"decision": "DECLINE", "csrf": csrf}, headers=ORIGIN)
     assert again.status_code == 422 and 'role="alert"' in again.text
+
+
+def test_one_time_tokens_work_once_for_their_purpose_within_their_lifetime(db, factory):
+    from datetime import timedelta
+
+    from api.accounts import tokens
+    from api.db import utcnow
+
+    w = factory.world()
+    factory.user(w["org"], "MANAGER")
+    member = db.scalar(select(Membership).where(Membership.organization_id == w["org"].id))
+    now = utcnow()
+    clear = tokens.issue(db, member.user_id, tokens.SIGN_IN, now=now)
+    assert tokens.consume(db, clear, tokens.RESET, now=now) is None  # another purpose
+    late = now + tokens.LIFETIME[tokens.SIGN_IN] + timedelta(seconds=1)
+    assert tokens.consume(db, clear, tokens.SIGN_IN, now=late) is None  # expired
+    assert tokens.consume(db, clear, tokens.SIGN_IN, now=now) is not None
+    assert tokens.consume(db, clear, tokens.SIGN_IN, now=now) is None  # used
+    assert tokens.consume(db, "x" * 500, tokens.SIGN_IN) is None
+    db.rollback()
+
+
+def test_with_smtp_set_mail_is_sent_after_the_commit_not_stored(gql, db, factory, monkeypatch):
+    import smtplib
+
+    sent: list[Any] = []
+
+    class FakeSMTP:
+        def __init__(self, host: str, port: int, timeout: float) -> None:
+            assert (host, port) == ("mail.example", 2525)
+
+        def __enter__(self) -> FakeSMTP:
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            pass
+
+        def starttls(self, context: Any) -> None:
+            sent.append("starttls")
+
+        def login(self, user: str, password: str) -> None:
+            sent.append(("login", user, password))
+
+        def send_message(self, message: Any) -> None:
+            sent.append(message)
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    for name, value in {
+        "SMTP_HOST": "mail.example",
+        "SMTP_PORT": "2525",
+        "SMTP_USER": "vouch",
+        "SMTP_PASSWORD": "s3cret",
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    try:
+        w = factory.world()
+        email = f"smtp.{secrets.token_hex(3)}@example.com"
+        done = gql.mutate(
+            w["keys"]["ADMIN"], INVITE, {"email": email, "role": "MANAGER"}, "user { id }"
+        )
+        assert done["userErrors"] == []
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    assert sent[:2] == ["starttls", ("login", "vouch", "s3cret")]
+    message = sent[2]
+    assert message["To"] == email and "/accept?token=" in message.get_content()
+    db.expire_all()
+    assert db.scalar(select(OutboxMail).where(OutboxMail.recipient == email)) is None
