@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.accounts.keys import Viewer
+from api.domain.disclosure.model import Jurisdiction
 from api.graphql.relay import global_id
 from api.models.enums import Role
 from api.pages.client import execute
@@ -36,8 +37,8 @@ query Portal($influencer: ID!) {
   influencer(id: $influencer) { id name }
   partnerships(first: 100) {
     edges { node {
-      id status invitationMessage responseNote
-      campaign { id name currency brand { name locale portalOrigins } }
+      id status invitationMessage responseNote connection
+      campaign { id name currency jurisdictions brand { name locale portalOrigins } }
       links { id code url active }
       discountCodes { id code percentOff active }
       deliverables { id title platform format status dueAt }
@@ -64,6 +65,7 @@ mutation Respond($input: RespondToPartnershipInput!) {
   }
 }
 """
+KNOWN_MARKETS = frozenset(j.value for j in Jurisdiction)
 LINK = "query Link($id: ID!) { node(id: $id) { ... on TrackedLink { url } } }"
 
 
@@ -96,6 +98,12 @@ def portal_data(viewer: Viewer) -> dict[str, Any]:
         "links": [(p, link) for p in partnerships for link in p["links"]],
         "codes": [(p, code) for p in partnerships for code in p["discountCodes"]],
         "deliverables": [(p, d) for p in partnerships for d in p["deliverables"]],
+        # the campaign's markets the checker has rules for (checkDisclosure's `jurisdictions`)
+        "markets": {
+            p["id"]: " ".join(j for j in p["campaign"]["jurisdictions"] if j in KNOWN_MARKETS)
+            for p in partnerships
+            if p["campaign"]
+        },
         "balances": balances,
         "currencies": currencies,
         "brand": next((b for b in brands if b), None),

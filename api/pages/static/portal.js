@@ -43,13 +43,16 @@
       clearTimeout(timer);
       timer = setTimeout(function () {
         var mine = ++sent;
+        // the partnership's material connection and the campaign's markets, as a review checks
+        var input = { caption: area.value, platform: area.dataset.platform,
+                      format: area.dataset.format, connection: area.dataset.connection };
+        var markets = area.dataset.jurisdictions.split(" ").filter(Boolean);
+        if (markets.length) input.jurisdictions = markets;
         fetch("/graphql", {
           method: "POST",
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-          body: JSON.stringify({ query: QUERY, variables: { input: {
-            caption: area.value, platform: area.dataset.platform, format: area.dataset.format
-          } } })
+          body: JSON.stringify({ query: QUERY, variables: { input: input } })
         }).then(function (r) { return r.json(); }).then(function (body) {
           if (mine !== sent) return; // an older answer arriving late
           if (body.data) show(box, body.data.checkDisclosure);
