@@ -68,6 +68,7 @@ def graphql(client: TestClient, query: str, csrf: str | None, **headers: str) ->
 def small_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     prefix = f"test-signin-{secrets.token_hex(4)}"
     monkeypatch.setenv("SIGN_IN_FAILURES_PER_ACCOUNT", "3")
+    monkeypatch.setenv("AUTH_FAILURES_PER_CLIENT", "4")
     monkeypatch.setenv("REDIS_PREFIX", prefix)
     reset_settings()
     lockout.breaker.reset()
@@ -287,6 +288,12 @@ def test_an_account_is_locked_after_wrong_passwords(db, factory, small_limits):
     # another account is not affected
     other_email, other_password = factory.user(w["org"], "MANAGER")
     assert sign_in(client, other_email, other_password).status_code == 303
+    # one client spraying passwords over many accounts is stopped by its own limit (shared with
+    # bad API keys), the right password of a fresh account included
+    sprayer = TestClient(create_app(), follow_redirects=False, client=("10.9.1.1", 1))
+    for n in range(4):
+        assert sign_in(sprayer, f"nobody{n}@example.com", "guess guess").status_code == 401
+    assert sign_in(sprayer, other_email, other_password).status_code == 429
 
 
 def test_the_portal_in_the_brands_locale_embeddable_by_its_origins(gql, db, factory):

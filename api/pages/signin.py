@@ -131,8 +131,6 @@ async def reset_page(request: Request) -> Response:
     return render(request, "reset.html")
 
 
-
-
 def _password_page(purpose: str, template: str) -> Any:
     """GET and POST of a page that sets a password from a one-time link (reset, invitation)."""
 
