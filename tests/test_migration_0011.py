@@ -36,6 +36,15 @@ def _queued(engine: Any, after: int) -> list[tuple[str, int]]:
     return [(k, int(r)) for k, r in rows]
 
 
+def _head() -> str | None:
+    """The newest revision (migrations after 0011 come and go on branches)."""
+    from alembic.script import ScriptDirectory
+
+    from api.migrations import config
+
+    return ScriptDirectory.from_config(config()).get_current_head()
+
+
 def test_downgrade_unseals_and_upgrade_seals_what_is_in_clear(factory, db):
     from api.db import get_engine, reset_engine
     from api.migrations import current_revision, downgrade, upgrade
@@ -72,7 +81,7 @@ def test_downgrade_unseals_and_upgrade_seals_what_is_in_clear(factory, db):
     assert ("brand_secrets", brand) in _queued(engine, last)
     with engine.begin() as conn:
         conn.execute(TrackerPublication.__table__.delete().where(TrackerPublication.id > last))
-    assert current_revision() == "0011"
+    assert current_revision() == _head()
 
 
 def test_downgrade_stops_in_one_line_at_a_secret_no_key_unseals(factory, db):
@@ -91,7 +100,9 @@ def test_downgrade_stops_in_one_line_at_a_secret_no_key_unseals(factory, db):
         message = str(refused.value)
         assert message.startswith("VOUCH_SECRET_KEYS '***': postback secret ")
         assert "\n" not in message and "cannot downgrade it to clear" in message
-        assert current_revision() == "0011"
+        # 0011's step rolled back: the database is still at 0011, or, where the whole downgrade
+        # is one transaction (PostgreSQL), at the newest revision it started from
+        assert current_revision() in {"0011", _head()}
         assert _secrets(get_engine(), w["brand"].id) == [lost]
         with get_engine().connect() as conn:  # nothing changed: no row left in clear
             everything = conn.scalars(text("SELECT secret FROM brand_postback_secrets")).all()

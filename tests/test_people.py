@@ -433,3 +433,42 @@ def test_with_smtp_set_mail_is_sent_after_the_commit_not_stored(gql, db, factory
     assert message["To"] == email and "/accept?token=" in message.get_content()
     db.expire_all()
     assert db.scalar(select(OutboxMail).where(OutboxMail.recipient == email)) is None
+
+
+def test_an_admin_manages_people_on_the_people_page(db, factory):
+    w = factory.world()
+    email, password = factory.user(w["org"], "ADMIN")
+    client = browser()
+    assert sign_in(client, email, password).status_code == 303
+    csrf = sessions.csrf_token(client.cookies[sessions.COOKIE])
+    page = client.get("/people")
+    assert page.status_code == 200 and email in page.text
+    invited = f"page.{secrets.token_hex(3)}@example.com"
+    form = {"csrf": csrf, "email": invited, "name": "Bo", "role": "INFLUENCER"}
+    need = client.post("/people/invite", data=form, headers=ORIGIN)
+    assert need.status_code == 422 and "bound to one influencer" in need.text
+    form["influencerId"] = gid(w["influencer"])
+    done = client.post("/people/invite", data=form, headers=ORIGIN)
+    assert done.status_code == 303 and done.headers["location"] == "/people?done=invite"
+    assert "/accept?token=" in last_mail(db, invited).body
+    member = db.scalar(
+        select(Membership).where(
+            Membership.organization_id == w["org"].id, Membership.influencer_id.is_not(None)
+        )
+    )
+    user_id = gid_user(member)
+    changed = client.post(
+        "/people/role", data={"csrf": csrf, "userId": user_id, "role": "FINANCE"}, headers=ORIGIN
+    )
+    assert changed.status_code == 303
+    db.refresh(member)
+    assert (member.role, member.influencer_id) == ("FINANCE", None)
+    gone = client.post("/people/remove", data={"csrf": csrf, "userId": user_id}, headers=ORIGIN)
+    assert gone.status_code == 303
+    db.expunge(member)  # deleted by the app: its id may be used again
+    assert invited not in client.get("/people").text
+    # the page is the ADMIN's
+    other_email, other_password = factory.user(w["org"], "FINANCE")
+    finance = browser()
+    assert sign_in(finance, other_email, other_password).status_code == 303
+    assert finance.get("/people").status_code == 404

@@ -228,3 +228,13 @@ def test_finance_signs_in_by_link_and_a_cross_site_post_is_refused(
     token = re.search(r"/accept\?token=(\S+)", mail.body).group(1)
     page.goto(f"{api_url}/accept?token={token}")
     check_page(page, "accept")
+    # sign out, and in as an ADMIN: the people page
+    page.goto(f"{api_url}/")
+    page.click("header form.signout button")
+    page.wait_for_url(re.compile(r"/signin\?notice=signed-out"))
+    assert page.goto(f"{api_url}/finance").url.startswith(f"{api_url}/signin")
+    admin, admin_password = factory.user(w["org"], "ADMIN")
+    sign_in(page, api_url, admin, admin_password)
+    page.goto(f"{api_url}/people")
+    assert invited in page.inner_text("main")
+    check_page(page, "people")
