@@ -10,18 +10,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.accounts import roles
 from api.accounts.keys import Viewer
 from api.pages.client import execute
 from api.pages.portal import _months
 from api.pages.render import (
     checked_form,
+    may,
     not_found,
+    page_viewer,
     redirect,
     refused,
     render,
-    to_sign_in,
-    viewer_of,
 )
 
 BATCH_FIELDS = """
@@ -69,12 +68,7 @@ def _brand(data: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def _finance(request: Request) -> Viewer | Response:
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return to_sign_in(request)
-    if not roles.may(viewer.role, "finance"):
-        return not_found(request, viewer)
-    return viewer
+    return await page_viewer(request, may("finance"))
 
 
 async def batches(request: Request, error: str | None = None, status: int = 200) -> Response:

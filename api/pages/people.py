@@ -9,18 +9,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.accounts import roles
 from api.accounts.keys import Viewer
 from api.models.enums import Role
 from api.pages.client import execute
 from api.pages.render import (
     checked_form,
+    may,
     not_found,
+    page_viewer,
     redirect,
     refused,
     render,
-    to_sign_in,
-    viewer_of,
 )
 
 PEOPLE = """
@@ -59,12 +58,7 @@ NOTICES = {
 
 
 async def _admin(request: Request) -> Viewer | Response:
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return to_sign_in(request)
-    if not roles.may(viewer.role, "users"):
-        return not_found(request, viewer)
-    return viewer
+    return await page_viewer(request, may("users"))
 
 
 async def people(request: Request, error: str | None = None, status: int = 200) -> Response:

@@ -24,11 +24,10 @@ from api.pages.client import execute
 from api.pages.render import (
     checked_form,
     not_found,
+    page_viewer,
     redirect,
     refused,
     render,
-    to_sign_in,
-    viewer_of,
 )
 
 PORTAL = """
@@ -112,12 +111,7 @@ def portal_data(viewer: Viewer) -> dict[str, Any]:
 
 
 async def _influencer(request: Request) -> Viewer | Response:
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return to_sign_in(request)
-    if viewer.role is not Role.INFLUENCER:
-        return not_found(request, viewer)
-    return viewer
+    return await page_viewer(request, lambda v: v.role is Role.INFLUENCER)
 
 
 NOTICES = {"accepted": "Invitation accepted.", "declined": "Invitation declined."}

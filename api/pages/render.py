@@ -3,7 +3,7 @@ page is served with (a Content-Security-Policy that allows this server only)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from api.accounts import web
+from api.accounts import roles, web
 from api.accounts.keys import Viewer
 from api.pages import formatting
 
@@ -100,6 +100,22 @@ def redirect(url: str) -> RedirectResponse:
 async def viewer_of(request: Request) -> Viewer | None:
     viewer: Viewer | None = await run_in_threadpool(web.session_viewer, request)
     return viewer
+
+
+async def page_viewer(request: Request, allowed: Callable[[Viewer], bool]) -> Viewer | Response:
+    """The signed-in person if `allowed` lets them see the page; else the sign-in page (no
+    session) or a 404 (a page of another role: nothing tells them it exists)."""
+    viewer = await viewer_of(request)
+    if viewer is None:
+        return to_sign_in(request)
+    if not allowed(viewer):
+        return not_found(request, viewer)
+    return viewer
+
+
+def may(action: str) -> Callable[[Viewer], bool]:
+    """Pages of an action of the role table (`api.accounts.roles`)."""
+    return lambda viewer: roles.may(viewer.role, action)
 
 
 def to_sign_in(request: Request) -> Response:
