@@ -86,7 +86,7 @@ def test_downgrade_unseals_and_upgrade_seals_what_is_in_clear(factory, db):
 
 def test_downgrade_stops_in_one_line_at_a_secret_no_key_unseals(factory, db):
     from api.db import get_engine, reset_engine
-    from api.migrations import current_revision, downgrade
+    from api.migrations import current_revision, downgrade, upgrade
 
     w = factory.world()
     lost = Sealer([new_key()]).seal("whsec_lost")
@@ -108,6 +108,8 @@ def test_downgrade_stops_in_one_line_at_a_secret_no_key_unseals(factory, db):
             everything = conn.scalars(text("SELECT secret FROM brand_postback_secrets")).all()
         assert everything and not [s for s in everything if s.startswith("whsec_")]
     finally:
+        reset_engine()
+        upgrade()  # back to the head: the migrations after 0011 may have been downgraded
         reset_engine()
         with get_engine().begin() as conn:
             conn.execute(

@@ -41,7 +41,10 @@ def token_in(mail: OutboxMail, path: str) -> str:
 
 
 def browser() -> TestClient:
-    return TestClient(create_app(), follow_redirects=False)
+    """A browser of its own address: its failed sign-ins count against it alone, not against
+    the `testclient` address every other test's requests come from (AUTH_FAILURES_PER_CLIENT)."""
+    address = ".".join(str(b) for b in secrets.token_bytes(3))
+    return TestClient(create_app(), follow_redirects=False, client=(f"10.{address}", 1))
 
 
 def csrf_of(client: TestClient, path: str = "/signin") -> str:
