@@ -125,6 +125,15 @@ class Settings:
     sign_in_failure_window_seconds: int = field(
         default_factory=lambda: env_count("SIGN_IN_FAILURE_WINDOW", 900, minimum=1)
     )
+    # argon2id's cost (`api.accounts.passwords`): RFC 9106's second recommendation by default;
+    # tune it to the hardware (a hash should take well under a second). A hash keeps the cost it
+    # was made with; a sign-in re-hashes one made with another.
+    password_time_cost: int = field(
+        default_factory=lambda: env_count("PASSWORD_TIME_COST", 3, minimum=1)
+    )
+    password_memory_kib: int = field(
+        default_factory=lambda: env_count("PASSWORD_MEMORY_KIB", 65536, minimum=64)
+    )
     smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
