@@ -82,18 +82,20 @@ def seed_keys(state: Seeding) -> None:
 
 
 def seed_users(state: Seeding, org: Organization, influencer_id: int) -> None:
-    """A user per role, with a random password (shown once, as the keys are); the INFLUENCER
-    user is the influencer the INFLUENCER key is bound to."""
+    """A user per role; the INFLUENCER user is the influencer the INFLUENCER key is bound to.
+    They share one random password per organization (shown once, as the keys are): an argon2
+    hash costs most of a second, and the seed is for trying Vouch out."""
     domain = "".join(c for c in org.name.split()[0].lower() if c.isalnum()) + ".example"
+    password = secrets.token_urlsafe(9)
+    password_hash = passwords.hash_password(password)
     state.result.users[org.name] = {}
     for role in ROLES:
-        password = secrets.token_urlsafe(9)
         email = f"{role.value.lower()}@{domain}"
         user = User(
             email=email,
             email_key=email,
             name=f"Demo {role.value.title()}",
-            password_hash=passwords.hash_password(password),
+            password_hash=password_hash,
         )
         state.session.add(user)
         state.session.flush()
