@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 BENCH_ARGS ?=
 
-.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api bench-discovery clean
+.PHONY: run test fuzz chromium screenshots test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api bench-discovery clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: $(STAMP) chromium
 		echo "== again on $$TEST_DATABASE_URL and $${TEST_REDIS_URL:-a test-started Redis} =="; \
 		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS); \
 	fi
+
+# A PNG of each page (desktop and phone widths) under var/screenshots/, from the browser tests.
+screenshots: $(STAMP) chromium
+	env -u TEST_DATABASE_URL -u DATABASE_URL SCREENSHOTS=$(CURDIR)/var/screenshots \
+		$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_pages.py
 
 schema: $(STAMP)
 	$(BIN)/vouch schema --output schema.graphql

@@ -15,6 +15,7 @@ from api.finance.http import statements_csv
 from api.graphql.schema import schema
 from api.graphql.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_URL, GraphQLView, RequireKey
 from api.log import RequestLog
+from api.pages import routes as pages
 from api.settings import get_settings
 
 
@@ -32,6 +33,7 @@ def create_app() -> Starlette:
         Route("/exports/contract.pdf", downloads.contract_pdf),
         Route("/exports/invoice.pdf", downloads.invoice_pdf),
         Mount(GRAPHIQL_ASSETS_URL, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql"),
+        *pages.routes(),
     ]
     middleware = [
         Middleware(RequestLog),  # outermost: a refused body is logged like any request

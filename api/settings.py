@@ -46,6 +46,33 @@ def env_positive(name: str, default: float) -> float:
     return value
 
 
+def _public_url() -> str:
+    url = _env("API_PUBLIC_URL").rstrip("/")
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingError("API_PUBLIC_URL", url, "must start with http:// or https://")
+    return url or f"http://{_env('API_HOST', '127.0.0.1')}:{env_int('API_PORT', 8000)}"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where mail goes (`api.mail`). No SMTP_HOST: messages are written to the local outbox
+    (`vouch mail list`), so a laptop with no mail server still signs people in."""
+
+    host: str = field(default_factory=lambda: _env("SMTP_HOST"))
+    port: int = field(default_factory=lambda: env_int("SMTP_PORT", 587))
+    user: str = field(default_factory=lambda: _env("SMTP_USER"))
+    password: str = field(default_factory=lambda: _env("SMTP_PASSWORD"), repr=False)
+    sender: str = field(default_factory=lambda: _env("SMTP_FROM", "Vouch <no-reply@localhost>"))
+    # starttls on the submission port; ssl for implicit TLS (465); none for a local relay.
+    tls: str = field(
+        default_factory=lambda: env_choice("SMTP_TLS", "starttls", ("starttls", "ssl", "none"))
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
 @dataclass(frozen=True)
 class Settings:
     # No DATABASE_URL: SQLite in a file under the working directory.
@@ -109,6 +136,34 @@ class Settings:
     webhook_poll_seconds: float = field(
         default_factory=lambda: env_positive("WEBHOOK_POLL_SECONDS", 1.0)
     )
+    # People: sessions, sign-in limits and mail (`api.accounts.sessions`, `api.accounts.signin`,
+    # `api.mail`). Where the API is reached from a browser: the links mailed to people.
+    public_url: str = field(default_factory=lambda: _public_url())
+    session_hours: int = field(default_factory=lambda: env_count("SESSION_HOURS", 72, minimum=1))
+    # The cookie's Secure flag: "auto" sets it when the request came over https (X-Forwarded-
+    # Proto believed only from TRUSTED_PROXIES); "1" always; "0" never (plain-http development).
+    cookie_secure: str = field(
+        default_factory=lambda: env_choice("SESSION_COOKIE_SECURE", "auto", ("auto", "1", "0"))
+    )
+    # Wrong passwords per account per window before its password sign-in is refused for the rest
+    # of the window (the e-mailed link still works). The per-client limit is
+    # AUTH_FAILURES_PER_CLIENT, shared with bad API keys.
+    sign_in_failures_per_account: int = field(
+        default_factory=lambda: env_count("SIGN_IN_FAILURES_PER_ACCOUNT", 5)
+    )
+    sign_in_failure_window_seconds: int = field(
+        default_factory=lambda: env_count("SIGN_IN_FAILURE_WINDOW", 900, minimum=1)
+    )
+    # argon2id's cost (`api.accounts.passwords`): RFC 9106's second recommendation by default;
+    # tune it to the hardware (a hash should take well under a second). A hash keeps the cost it
+    # was made with; a sign-in re-hashes one made with another.
+    password_time_cost: int = field(
+        default_factory=lambda: env_count("PASSWORD_TIME_COST", 3, minimum=1)
+    )
+    password_memory_kib: int = field(
+        default_factory=lambda: env_count("PASSWORD_MEMORY_KIB", 65536, minimum=64)
+    )
+    smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

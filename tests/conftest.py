@@ -27,6 +27,9 @@ else:
     os.environ["DATABASE_URL"] = f"sqlite:///{_TMP}/vouch.db"
 os.environ.setdefault("VOUCH_DATA_DIR", _TMP)
 os.environ.setdefault("REDIS_PREFIX", f"test-{secrets.token_hex(4)}")
+# Cheap password hashes (argon2id at its lowest cost): the tests sign people in by the dozen.
+os.environ.setdefault("PASSWORD_TIME_COST", "1")
+os.environ.setdefault("PASSWORD_MEMORY_KIB", "1024")
 # A real key (not the development one), shared with the processes the tests start.
 os.environ.setdefault("VOUCH_SECRET_KEYS", __import__("tracker.sealing").sealing.new_key())
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.accounts import passwords
 from api.accounts.keys import create_key
 from api.domain.commission import Commission, CommissionKind, CompensationPlan
 from api.graphql.relay import global_id
@@ -17,9 +19,11 @@ from api.models import (
     Contract,
     Deliverable,
     Influencer,
+    Membership,
     Organization,
     Partnership,
     SocialAccount,
+    User,
 )
 from api.models.enums import Role
 
@@ -52,6 +56,30 @@ class Factory:
         )
         self.s.commit()
         return clear
+
+    def user(
+        self, org: Organization, role: Role | str = Role.ADMIN, influencer: Any = None
+    ) -> tuple[str, str]:
+        """A person of `org` with a password, who can sign in: (e-mail, password)."""
+        email = f"{Role(role).value.lower()}.{next(_seq)}.{secrets.token_hex(3)}@Example.com"
+        password = secrets.token_urlsafe(12)
+        user = self._save(
+            User(
+                email=email,
+                email_key=email.casefold(),
+                name=f"{Role(role).value.title()} Person",
+                password_hash=passwords.hash_password(password),
+            )
+        )
+        self._save(
+            Membership(
+                user_id=user.id,
+                organization_id=org.id,
+                role=Role(role),
+                influencer_id=influencer.id if influencer else None,
+            )
+        )
+        return email, password
 
     def brand(self, org: Organization, **kw: Any) -> Brand:
         kw.setdefault("name", f"Brand {next(_seq)}")

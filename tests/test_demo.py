@@ -362,6 +362,22 @@ def test_keys_authenticate_with_their_roles(s: Session, result: demo.DemoResult)
                 assert viewer.influencer_id is None
 
 
+def test_users_have_a_password_and_the_roles_of_the_keys(
+    s: Session, result: demo.DemoResult
+) -> None:
+    from api.accounts import passwords, users
+
+    for org_id, name in result.organization_names.items():
+        assert set(result.users[name]) == set(Role)
+        for role, (email, password) in result.users[name].items():
+            user = users.find_by_email(s, email.upper())
+            assert user is not None and passwords.verify(user.password_hash, password)
+            member = users.membership(s, user.id, org_id)
+            assert member is not None and member.role is role
+            bound = result.key_influencer_ids[org_id] if role is Role.INFLUENCER else None
+            assert member.influencer_id == bound
+
+
 def test_links_and_codes(s: Session, result: demo.DemoResult) -> None:
     settings = get_settings()
     campaigns = {c.id: c for c in s.scalars(select(Campaign))}

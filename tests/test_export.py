@@ -90,7 +90,7 @@ def test_cli_writes_a_file_with_progress(db, factory, tmp_path, capsys):
         (None, "period=2025-10", 401),
         ("bad", "period=2025-10", 401),
         ("MANAGER", "period=2025-10", 403),
-        ("INFLUENCER", "period=2025-10", 403),
+        ("INFLUENCER", "period=2025-10", 200),  # its own entries only
         ("FINANCE", "period=2025-13", 422),
         ("FINANCE", "period=9999-12", 422),
         ("FINANCE", "", 422),
@@ -122,7 +122,9 @@ def test_http_export(gql, db, factory, role, query, status):
         rows = _rows(response.text)
         assert response.headers["content-type"].startswith("text/csv")
         assert gid(other["influencer"]) not in {r["influencer_id"] for r in rows}
-        if "summary" in query:
+        if role == "INFLUENCER":
+            assert rows and {r["influencer_id"] for r in rows} == {gid(w["influencer"])}
+        elif "summary" in query:
             assert {r["currency"] for r in rows} == {"EUR", "USD"}
         else:
             assert len(rows) == 5

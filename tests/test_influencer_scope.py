@@ -77,6 +77,7 @@ FIGURES = {
     "LedgerEntryConnection.totalCount": COUNT,
     "PayoutBatchConnection.totalCount": COUNT,
     "ApiKeyConnection.totalCount": COUNT,
+    "UserConnection.totalCount": COUNT,
     "Influencer.totalFollowers": OWN,
     "Influencer.engagementRate": OWN,
     "Influencer.performance": OWN,

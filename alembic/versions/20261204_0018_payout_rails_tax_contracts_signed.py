@@ -3,7 +3,7 @@ batch FX rates and what each payout line paid, tax profiles, self-billing invoic
 without gaps, contract signatures
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 18:44:23.451536
 """
 
@@ -16,7 +16,7 @@ import api.db
 
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

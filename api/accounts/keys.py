@@ -53,19 +53,60 @@ class Viewer:
     influencer_id: int | None = None
     prefix: str = ""
     name: str = ""
+    # A person signed in with a session cookie (`api.accounts.sessions`), not a key: key_id is
+    # then 0 and `name`/`email` are the user's.
+    user_id: int | None = None
+    email: str = ""
+    session_id: int | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def kind(self) -> str:
+        """What the viewer is, as refusals name it: "key" or "user"."""
+        return "user" if self.is_user else "key"
 
     @property
     def label(self) -> str:
         """Who did something, as rows and memos record it: "Ana's laptop (FINANCE key 1a2b3c4d)"
-        or "FINANCE key 1a2b3c4d" for an unnamed key. The prefix is what `vouch keys list`
-        shows, so a reader can tell which key it was; it fits the 200-character `…_by` columns."""
+        or "FINANCE key 1a2b3c4d" for an unnamed key, "Ana Lima <ana@example.com> (FINANCE
+        user)" for a person. The prefix is what `vouch keys list` shows, so a reader can tell
+        which key it was; it fits the 200-character `…_by` columns."""
+        name = " ".join(self.name.split())
+        if self.is_user:
+            who = f"{name[:80]} <{self.email[:80]}>" if name else self.email[:160]
+            return f"{who} ({self.role.value} user)"
         key = f"{self.role.value} key {self.prefix or self.key_id}"
-        name = " ".join(self.name.split())[:150]
+        name = name[:150]
         return f"{name} ({key})" if name else key
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def check_binding(
+    session: Session, organization_id: int, role: Role, influencer_id: int | None, what: str
+) -> None:
+    """An INFLUENCER key (or membership: `what`) is bound to one influencer of its organization;
+    no other role is bound to any."""
+    if role is Role.INFLUENCER:
+        influencer = session.get(Influencer, influencer_id) if influencer_id else None
+        if influencer is None or influencer.organization_id != organization_id:
+            raise KeyError_(
+                f"an INFLUENCER {what} is bound to one influencer: name an influencer of this "
+                "organization",
+                "REQUIRED" if influencer_id is None else "NOT_FOUND",
+                "influencerId",
+            )
+    elif influencer_id is not None:
+        raise KeyError_(
+            f"only INFLUENCER {what}s are bound to an influencer, not {role.value} {what}s",
+            "INVALID",
+            "influencerId",
+        )
 
 
 def create_key(
@@ -82,21 +123,7 @@ def create_key(
     name = " ".join((name or "").split())
     if len(name) > MAX_NAME:
         raise KeyError_(f"a key's label must be at most {MAX_NAME} characters", "TOO_LONG", "label")
-    if role is Role.INFLUENCER:
-        influencer = session.get(Influencer, influencer_id) if influencer_id else None
-        if influencer is None or influencer.organization_id != organization_id:
-            raise KeyError_(
-                "an INFLUENCER key is bound to one influencer: name an influencer of this "
-                "organization",
-                "REQUIRED" if influencer_id is None else "NOT_FOUND",
-                "influencerId",
-            )
-    elif influencer_id is not None:
-        raise KeyError_(
-            f"only INFLUENCER keys are bound to an influencer, not {role.value} keys",
-            "INVALID",
-            "influencerId",
-        )
+    check_binding(session, organization_id, role, influencer_id, "key")
     prefix = secrets.token_hex(4)
     clear = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(24)}"
     key = ApiKey(

@@ -59,6 +59,7 @@ class _Limits:
     key: ratelimit.FailureLimit
     ip: ClientIp
     hash_ip: IpHasher
+    account: ratelimit.FailureLimit
 
 
 @lru_cache(maxsize=4)
@@ -69,6 +70,11 @@ def _limits(settings: Settings) -> _Limits:
         ratelimit.FailureLimit("auth-key", settings.auth_failures_per_key, window),
         ClientIp(settings.tracker.trusted_proxies),
         IpHasher(settings.tracker.ip_hash_key.encode()),
+        ratelimit.FailureLimit(
+            "signin-account",
+            settings.sign_in_failures_per_account,
+            settings.sign_in_failure_window_seconds,
+        ),
     )
 
 
@@ -179,3 +185,70 @@ def _failed(
 
 def _message(who: str, wait: int) -> str:
     return f"too many failed authentications {who}: retry in {wait} s"
+
+
+# --- people's passwords ------------------------------------------------------------------------
+# A wrong password counts against the client (the same counter as a bad key: one guesser, one
+# limit) and against the account. Unlike a key's prefix, an account over its limit is refused
+# even the right password for the rest of the window: a password is what people reuse and
+# guessers spray. Its owner is not locked out: the e-mailed sign-in link still works.
+
+
+def _sign_in_counters(
+    email_key: str, peer: str, forwarded_for: str
+) -> list[tuple[ratelimit.FailureLimit, str, str]]:
+    """(limit, counter, who) of a password attempt: its client's and its account's (the address
+    is not written to Redis: its keyed hash names the counter)."""
+    settings = get_settings()
+    limits = _limits(settings)
+    prefix = settings.redis.prefix
+    account = limits.hash_ip(email_key)[:32]
+    return [
+        (
+            limits.client,
+            limits.client.key(prefix, client_subject(settings, peer, forwarded_for)),
+            "from this client",
+        ),
+        (limits.account, limits.account.key(prefix, account), "for this account"),
+    ]
+
+
+def sign_in_refusal(email_key: str, peer: str, forwarded_for: str = "") -> Limited | None:
+    """Before checking a password: `Limited` when the client or the account used up its
+    failures in this window (the password is then not even checked)."""
+    checks = _sign_in_counters(email_key, peer, forwarded_for)
+    for limit, key, who in checks:
+        if not limit.enabled or breaker.open():
+            continue
+        try:
+            wait = ratelimit.blocked_for(_redis(), limit, key)
+        except Exception:
+            breaker.trip("checking failed sign-ins")
+            return None
+        if wait is not None:
+            return Limited(
+                wait,
+                f"too many failed sign-ins {who}: retry in {wait} s, or "
+                "sign in with an e-mailed link",
+            )
+    return None
+
+
+def sign_in_failed(email_key: str, peer: str, forwarded_for: str = "") -> None:
+    """Counts a wrong password against the client and the account."""
+    for limit, key, who in _sign_in_counters(email_key, peer, forwarded_for):
+        if not limit.enabled or breaker.open():
+            continue
+        try:
+            count = ratelimit.count_failure(_redis(), limit, key)
+        except Exception:
+            breaker.trip("counting a failed sign-in")
+            return
+        if count.failures == limit.limit:
+            log.warning(
+                "%d failed sign-ins %s within %d s: refused for %d s",
+                count.failures,
+                who.replace("this", "one"),
+                limit.window_seconds,
+                count.retry_after,
+            )

@@ -50,6 +50,7 @@ ACTIONS: Final = {
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
     "webhooks": _action("manage webhook endpoints or replay their deliveries", Role.ADMIN),
+    "users": _action("list, invite, change or remove users", Role.ADMIN),
 }
 
 
@@ -57,13 +58,14 @@ def may(role: Role, action: str) -> bool:
     return role in ACTIONS[action].roles
 
 
-def refusal(role: Role, action: str) -> str:
-    """Why `role` may not do `action`, and which keys may, for the person who sees it."""
+def refusal(role: Role, action: str, who: str = "key") -> str:
+    """Why `role` may not do `action`, and which keys (or users: `who`) may, for the person who
+    sees it."""
     what, roles = ACTIONS[action]
     allowed = [r.value for r in Role if r in roles]  # in Role's order: ADMIN first
     needed = " or ".join(allowed)
     article = _a(role.value).capitalize()
-    return f"{article} {role.value} key cannot {what}: this needs {_a(needed)} {needed} key"
+    return f"{article} {role.value} {who} cannot {what}: this needs {_a(needed)} {needed} {who}"
 
 
 def _a(word: str) -> str:

@@ -46,3 +46,10 @@ def print_keys(result: Any) -> None:
         print(f"  {org_name}")
         for role, key in keys.items():
             print(f"    {role:<10} {key}")
+    users = getattr(result, "users", None)
+    if users:
+        print("\nDemo users (sign in at the URL above with e-mail and password):")
+        for org_name, people in users.items():
+            print(f"  {org_name}")
+            for role, (email, password) in people.items():
+                print(f"    {role:<10} {email:<28} {password}")

@@ -186,7 +186,8 @@ def prepare() -> tuple[Any, Any]:
 def print_banner(settings: Any, redis_url: str, result: Any, org: Any) -> None:
     tracker = settings.tracker.public_url
     print(
-        f"\nVouch is running:\n  GraphiQL  http://{settings.host}:{settings.port}/graphql\n"
+        f"\nVouch is running:\n  sign in   {settings.public_url}/signin\n"
+        f"  GraphiQL  http://{settings.host}:{settings.port}/graphql\n"
         f"  tracker   {tracker}/c/<code>\n  redis     {redis_url}"
     )
     if result is not None:

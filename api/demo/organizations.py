@@ -1,14 +1,19 @@
-"""Demo organizations, their brands and their API keys (one per role)."""
+"""Demo organizations, their brands, their API keys and their users (one of each per role)."""
 
 from __future__ import annotations
 
+import secrets
+
+from api.accounts import passwords
 from api.accounts.keys import Viewer, create_key
 from api.demo.catalog import BRANDS, ORGS
 from api.demo.state import Seeding
-from api.models import Brand, Organization
+from api.models import Brand, Membership, Organization, User
 from api.models.enums import Role
 from api.tracking import shop_connections
 from tracker.shop_record import SHOPIFY
+
+ROLES = (Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.INFLUENCER)
 
 
 def seed_organizations(state: Seeding) -> None:
@@ -48,7 +53,7 @@ def seed_organizations(state: Seeding) -> None:
 
 
 def seed_keys(state: Seeding) -> None:
-    roles = [Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.INFLUENCER]
+    roles = ROLES
     total = len(state.orgs) * len(roles)
     state.progress("api keys", 0, total)
     linked = {demo_link.link.partnership_id for demo_link in state.links}
@@ -85,4 +90,36 @@ def seed_keys(state: Seeding) -> None:
             done += 1
             state.progress("api keys", done, total)
         state.result.key_influencer_ids[org.id] = influencer_id
+        seed_users(state, org, influencer_id)
     state.count("api_keys", done)
+    state.count("users", sum(len(u) for u in state.result.users.values()))
+
+
+def seed_users(state: Seeding, org: Organization, influencer_id: int) -> None:
+    """A user per role; the INFLUENCER user is the influencer the INFLUENCER key is bound to.
+    They share one random password per organization (shown once, as the keys are): an argon2
+    hash costs most of a second, and the seed is for trying Vouch out."""
+    domain = "".join(c for c in org.name.split()[0].lower() if c.isalnum()) + ".example"
+    password = secrets.token_urlsafe(9)
+    password_hash = passwords.hash_password(password)
+    state.result.users[org.name] = {}
+    for role in ROLES:
+        email = f"{role.value.lower()}@{domain}"
+        user = User(
+            email=email,
+            email_key=email,
+            name=f"Demo {role.value.title()}",
+            password_hash=password_hash,
+        )
+        state.session.add(user)
+        state.session.flush()
+        state.session.add(
+            Membership(
+                user_id=user.id,
+                organization_id=org.id,
+                role=role,
+                influencer_id=influencer_id if role is Role.INFLUENCER else None,
+            )
+        )
+        state.result.users[org.name][role] = (email, password)
+    state.session.flush()

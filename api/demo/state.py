@@ -37,6 +37,8 @@ class DemoResult:
     organization_names: dict[int, str] = field(default_factory=dict)
     # organization name -> role -> clear-text key (the INFLUENCER key is bound to one influencer).
     keys: dict[str, dict[Role, str]] = field(default_factory=dict)
+    # organization name -> role -> (e-mail, clear-text password) of its demo user.
+    users: dict[str, dict[Role, tuple[str, str]]] = field(default_factory=dict)
     # organization id -> the influencer its INFLUENCER key is bound to.
     key_influencer_ids: dict[int, int] = field(default_factory=dict)
     # Influencers with planted fake-audience signals: audience quality should rank them last.

@@ -82,8 +82,15 @@ def _covering_batch(as_of: datetime) -> Any:
     )
 
 
-def _filters(period: Period | None, org_id: int | None, currency: str | None) -> list[Any]:
+def _filters(
+    period: Period | None,
+    org_id: int | None,
+    currency: str | None,
+    influencer_id: int | None = None,
+) -> list[Any]:
     where: list[Any] = []
+    if influencer_id is not None:  # an INFLUENCER's own statement
+        where.append(LedgerEntry.influencer_id == influencer_id)
     if period is not None:
         where += [LedgerEntry.created_at >= period.start, LedgerEntry.created_at < period.end]
     if org_id is not None:
@@ -104,6 +111,7 @@ def entry_rows(
     *,
     org_id: int | None = None,
     currency: str | None = None,
+    influencer_id: int | None = None,
     as_of: datetime | None = None,
     header: bool = True,
 ) -> Iterator[str]:
@@ -128,7 +136,7 @@ def entry_rows(
         .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
         .outerjoin(Campaign, Campaign.id == LedgerEntry.campaign_id)
         .outerjoin(Conversion, Conversion.id == LedgerEntry.conversion_id)
-        .where(*_filters(p, org_id, currency))
+        .where(*_filters(p, org_id, currency, influencer_id))
         .order_by(LedgerEntry.influencer_id, LedgerEntry.created_at, LedgerEntry.id)
         .execution_options(yield_per=CHUNK, stream_results=True)
     )
@@ -173,6 +181,7 @@ def summary_rows(
     *,
     org_id: int | None = None,
     currency: str | None = None,
+    influencer_id: int | None = None,
     header: bool = True,
 ) -> Iterator[str]:
     """One line per influencer and currency with any entry up to the period's end."""
@@ -190,7 +199,7 @@ def summary_rows(
             func.coalesce(func.sum(case((and_(inside, amount < 0), -amount), else_=0)), 0),
         )
         .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
-        .where(*_filters(None, org_id, currency), LedgerEntry.created_at < p.end)
+        .where(*_filters(None, org_id, currency, influencer_id), LedgerEntry.created_at < p.end)
         .group_by(LedgerEntry.influencer_id, Influencer.name, LedgerEntry.currency)
         .order_by(LedgerEntry.influencer_id, LedgerEntry.currency)
         .execution_options(yield_per=CHUNK, stream_results=True)
@@ -214,9 +223,16 @@ def summary_rows(
 
 
 def stream(
-    period: str, *, org_id: int | None, currency: str | None, summary: bool
+    period: str,
+    *,
+    org_id: int | None,
+    currency: str | None,
+    summary: bool,
+    influencer_id: int | None = None,
 ) -> Iterator[str]:
     """Lines from a session of its own, closed when the stream ends (for HTTP responses)."""
     with get_sessionmaker()() as session:
         rows = summary_rows if summary else entry_rows
-        yield from rows(session, period, org_id=org_id, currency=currency)
+        yield from rows(
+            session, period, org_id=org_id, currency=currency, influencer_id=influencer_id
+        )

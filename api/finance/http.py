@@ -1,8 +1,9 @@
 """`GET /exports/statements.csv?period=2026-10[&currency=EUR][&summary=1]`: a streamed CSV.
 
-FINANCE or ADMIN bearer key (401 missing/bad key, 403 other roles, 429 with Retry-After after
-too many failed attempts: `api.accounts.lockout`); bad parameters are 422 with
-`{"error": ..., "field": ...}`. The viewer's organization only.
+FINANCE or ADMIN bearer key or signed-in user (401 missing/bad key, 403 other roles, 429 with
+Retry-After after too many failed attempts: `api.accounts.lockout`); bad parameters are 422 with
+`{"error": ..., "field": ...}`. The viewer's organization only; an INFLUENCER key or user gets
+its own entries only (its statement, as the portal offers it).
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from api.accounts import lockout, roles
+from api.accounts import lockout, roles, web
 from api.accounts.keys import Viewer
 from api.finance.errors import FinanceError
 from api.finance.export import stream
 from api.finance.statements import parse_period
+from api.models.enums import Role
 from api.money import MoneyError, normalize_currency
 
 
 def authenticated(request: Request) -> Viewer | Response:
-    """The caller of an export, or the 401/429 answer (blocking: call it in a worker thread)."""
-    viewer = lockout.authenticate_request(request)
+    """The caller of an export (its bearer key, else its session cookie), or the 401/429
+    answer (blocking: call it in a worker thread)."""
+    viewer = web.request_viewer(request)
     if isinstance(viewer, lockout.Limited):
         return JSONResponse(
             {"error": viewer.message, "retry_after": viewer.retry_after},
@@ -41,8 +44,11 @@ async def statements_csv(request: Request) -> Response:
     viewer = await run_in_threadpool(authenticated, request)
     if isinstance(viewer, Response):
         return viewer
-    if not roles.may(viewer.role, "finance"):
-        return JSONResponse({"error": roles.refusal(viewer.role, "finance")}, status_code=403)
+    own = viewer.influencer_id if viewer.role is Role.INFLUENCER else None
+    if own is None and not roles.may(viewer.role, "finance"):
+        return JSONResponse(
+            {"error": roles.refusal(viewer.role, "finance", viewer.kind)}, status_code=403
+        )
     params = request.query_params
     try:
         period = parse_period(params.get("period", ""))
@@ -57,7 +63,13 @@ async def statements_csv(request: Request) -> Response:
     summary = params.get("summary", "") in ("1", "true")
     name = f"statements-{period.label}{'-summary' if summary else ''}.csv"
     return StreamingResponse(
-        stream(period.label, org_id=viewer.organization_id, currency=currency, summary=summary),
+        stream(
+            period.label,
+            org_id=viewer.organization_id,
+            currency=currency,
+            summary=summary,
+            influencer_id=own,
+        ),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

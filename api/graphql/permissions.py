@@ -26,6 +26,7 @@ from api.models import (
     Deliverable,
     DiscountCode,
     Influencer,
+    Membership,
     MetricSnapshot,
     Organization,
     Partnership,
@@ -38,15 +39,16 @@ from api.models import (
 )
 from api.models.enums import Role
 
-# The ADMIN's to manage, as API keys are: other roles never see one (URLs, failures, payloads).
-ADMIN_ONLY = (ApiKey, WebhookEndpoint, WebhookDelivery, WebhookAttempt, WebhookEvent)
+# The ADMIN's to manage, as API keys are: other roles never see one (users, webhook URLs,
+# failures, payloads).
+ADMIN_ONLY = (ApiKey, Membership, WebhookEndpoint, WebhookDelivery, WebhookAttempt, WebhookEvent)
 
 
 def require(viewer: Viewer, action: str) -> None:
     """Raises a FORBIDDEN user error when the viewer's role may not do `action`
     (`api.accounts.roles`)."""
     if not roles.may(viewer.role, action):
-        raise problem(None, roles.refusal(viewer.role, action), "FORBIDDEN")
+        raise problem(None, roles.refusal(viewer.role, action, viewer.kind), "FORBIDDEN")
 
 
 def _own_partnerships(influencer_id: int) -> Select[Any]:

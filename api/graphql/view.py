@@ -32,7 +32,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from api.accounts import lockout
+from api.accounts import lockout, web
 from api.graphql.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -180,14 +180,50 @@ class GraphQLView(GraphQL[Context, None]):
         return await anyio.to_thread.run_sync(run)
 
 
+def _refusal(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=headers,
+    )
+
+
 class RequireKey:
     """401 for a missing or unknown key, before any GraphQL work; 429 with Retry-After for a
     client (or key prefix) with too many failed attempts (`api.accounts.lockout`). The GraphiQL
     page itself (a browser GET asking for HTML) is served without a key: the key goes in its
-    headers tab."""
+    headers tab.
+
+    Without an Authorization header, a session cookie (a person signed in on the pages) is
+    accepted instead, with the same roles and tenancy; a POST it authorizes must come from our
+    own origin with the session's X-CSRF-Token (`api.accounts.web`), else 403. A GET runs
+    queries only (strawberry refuses a mutation over GET)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    async def by_session(
+        self, request: Request, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        viewer = await run_in_threadpool(web.session_viewer, request)
+        if viewer is None:
+            response = _refusal(
+                401, "UNAUTHENTICATED", "the session has ended: sign in again at /signin"
+            )
+        elif request.method != "GET" and not web.csrf_ok(
+            request, request.headers.get(web.CSRF_HEADER)
+        ):
+            response = _refusal(
+                403,
+                "FORBIDDEN",
+                "a request authorized by a session cookie must come from this site's pages "
+                "with their X-CSRF-Token header",
+            )
+        else:
+            scope.setdefault("state", {})["viewer"] = viewer
+            await self.app(scope, receive, send)
+            return
+        await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -195,6 +231,9 @@ class RequireKey:
             return
         request = Request(scope)
         if not wants_graphiql(request.method, request.headers, request.query_params):
+            if "authorization" not in request.headers and web.session_token(request):
+                await self.by_session(request, scope, receive, send)
+                return
             viewer = await run_in_threadpool(lockout.authenticate_request, request)
             if isinstance(viewer, lockout.Limited):
                 response = JSONResponse(

@@ -30,6 +30,7 @@ from api.models.payouts import (
     SelfBillingInvoice,
     TaxProfile,
 )
+from api.models.people import Membership, OutboxMail, User, UserSession, UserToken
 from api.models.post_metrics import PostMetricSnapshot
 from api.models.rollups import PerformanceRollup
 from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
@@ -58,10 +59,12 @@ __all__ = [
     "InfluencerFacet",
     "InvoiceCounter",
     "LedgerEntry",
+    "Membership",
     "MetricSnapshot",
     "Organization",
     "OrphanVisit",
     "OrphanVisitRollup",
+    "OutboxMail",
     "Partnership",
     "PayoutBatch",
     "PayoutDetails",
@@ -79,6 +82,9 @@ __all__ = [
     "TaxProfile",
     "TrackedLink",
     "TrackerPublication",
+    "User",
+    "UserSession",
+    "UserToken",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -48,3 +48,7 @@ class Brand(Timestamps, Base):
     website: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     default_currency: Mapped[str] = mapped_column(String(3))
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # How the pages write its money and dates (a CLDR locale, `api.pages.formatting`).
+    locale: Mapped[str] = mapped_column(String(35), default="en_US", server_default="en_US")
+    # Origins whose pages may embed the influencer portal in an iframe (CSP frame-ancestors).
+    portal_origins: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)

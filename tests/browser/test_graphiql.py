@@ -10,83 +10,19 @@ tests skip and say why.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from tests.tracker.helpers import free_port
+from tests.browser.chromium import playwright_or_skip
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/graphiql.png")
 TIMEOUT_MS = 30_000  # GraphiQL's bundle is 3.5 MB of unminified JavaScript to parse
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
-)
-if not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium as root with apt-get",
-        allow_module_level=True,
-    )
-
-
-@pytest.fixture(scope="module")
-def api_url(database: str) -> Iterator[str]:
-    """`vouch serve` on the test database, on a free loopback port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": database},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=0.5).raise_for_status()
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    pytest.fail(f"vouch serve exited: {process.communicate()[1]}")
-                assert time.monotonic() < deadline, "vouch serve did not start"
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+sync_api = playwright_or_skip()
 
 
 class GraphiQLPage:

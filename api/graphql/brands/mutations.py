@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import strawberry
 
 from api.db import utcnow
 from api.graphql import inputs
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
 from api.graphql.context import Info
+from api.graphql.errors import problem
 from api.graphql.lookup import load_visible
 from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
@@ -30,6 +33,13 @@ class UpdateBrandInput:
     default_currency: str | None = None
     website: str | None = None
     archived: bool | None = None
+    locale: str | None = strawberry.field(
+        default=None, description="A CLDR locale (en_US, de_DE, fr_FR…) for the pages."
+    )
+    portal_origins: list[str] | None = strawberry.field(
+        default=None,
+        description="Replaces the origins that may embed the influencer portal (at most 10).",
+    )
 
 
 @strawberry.type
@@ -42,6 +52,37 @@ def _website(value: str | None) -> str | None:
     if value is None or value.strip() == "":
         return None
     return inputs.url(value, "website")
+
+
+def _locale(value: str) -> str:
+    """A locale babel knows (the pages format with it)."""
+    from babel import Locale, UnknownLocaleError
+
+    text = inputs.required_text(value, "locale", 35)
+    try:
+        return str(Locale.parse(text.replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        raise problem("locale", f"{text!r} is not a known locale (e.g. en_US)") from None
+
+
+MAX_PORTAL_ORIGINS = 10
+
+
+def _origins(values: list[str]) -> list[str]:
+    """Origins as a CSP source wants them: scheme://host[:port], no path."""
+    if len(values) > MAX_PORTAL_ORIGINS:
+        raise problem("portalOrigins", f"at most {MAX_PORTAL_ORIGINS} origins", "TOO_LONG")
+    origins: list[str] = []
+    for n, value in enumerate(values):
+        field = f"portalOrigins.{n}"
+        url = inputs.url(value.strip(), field, "an origin")
+        parts = urlsplit(url)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise problem(field, "an origin is scheme://host[:port], with no path")
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> BrandModel:
@@ -115,6 +156,10 @@ class BrandMutation:
                 row.website = _website(input.website)
             if input.archived is not None:
                 row.archived_at = utcnow() if input.archived else None
+            if input.locale is not None:
+                row.locale = _locale(input.locale)
+            if input.portal_origins is not None:
+                row.portal_origins = _origins(input.portal_origins)
             info.context.session.flush()
             return {"brand": Brand.from_row(row)}
 

@@ -39,3 +39,14 @@ class Brand(ModelNode):
 
         loader = by_fk(info.context, ShopConnectionModel, ShopConnectionModel.brand_id)
         return ShopConnection.from_rows(await loader.load(self.id))
+
+    locale: str = strawberry.field(
+        description="How the pages write its money and dates: a CLDR locale such as en_US, de_DE."
+    )
+
+    @strawberry.field(
+        description="Origins (https://shop.example) whose pages may embed the influencer "
+        "portal in an iframe (Content-Security-Policy frame-ancestors)."
+    )
+    def portal_origins(self) -> list[str]:
+        return list(self.row.portal_origins or [])

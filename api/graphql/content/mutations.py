@@ -161,7 +161,9 @@ def _disclosure_gate(
     viewer = info.context.viewer
     if reason is not None and not roles.may(viewer.role, "disclosure_override"):
         raise problem(
-            "overrideReason", roles.refusal(viewer.role, "disclosure_override"), "FORBIDDEN"
+            "overrideReason",
+            roles.refusal(viewer.role, "disclosure_override", viewer.kind),
+            "FORBIDDEN",
         )
     failing = latest is not None and latest.disclosure_verdict == review.FAIL
     if not failing:
