@@ -52,6 +52,7 @@ from api.models import (
     TrackedLink,
 )
 from api.models.events import AttributedVia, ConversionStatus, RefundStatus, UnattributedReason
+from api.models.live_posts import commission_hold
 from api.money import format_money
 from tracker.conversions import (
     ConversionEvent,
@@ -267,6 +268,7 @@ def _facts_query() -> Any:
             Campaign.status,
             Campaign.attribution_window_days,
             Influencer.customer_ids,
+            commission_hold(Partnership.id).label("live_post_breach"),
         )
         .join(Influencer, Influencer.id == Partnership.influencer_id)
     )
@@ -277,6 +279,7 @@ def _facts_of(row: Any) -> PartnershipFacts:
         campaign_status=CampaignStatus(row.status),
         attribution_window_days=row.attribution_window_days,
         influencer_customer_ids=frozenset(_norm_customer(c) for c in row.customer_ids or []),
+        live_post_breach=bool(row.live_post_breach),
     )
 
 

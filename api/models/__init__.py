@@ -18,6 +18,12 @@ from api.models.ledger import (
     PayoutBatch,
     PayoutLine,
 )
+from api.models.live_posts import (
+    ContentEvent,
+    ContentFinding,
+    DeliverableUsageRights,
+    JobCursor,
+)
 from api.models.partnerships import Contract, Partnership
 from api.models.post_metrics import PostMetricSnapshot
 from api.models.rollups import PerformanceRollup
@@ -32,12 +38,16 @@ __all__ = [
     "CampaignCost",
     "Click",
     "ClickRollup",
+    "ContentEvent",
+    "ContentFinding",
     "ContentSubmission",
     "Contract",
     "Conversion",
     "Deliverable",
+    "DeliverableUsageRights",
     "DiscountCode",
     "Influencer",
+    "JobCursor",
     "LedgerEntry",
     "MetricSnapshot",
     "Organization",

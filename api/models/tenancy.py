@@ -47,4 +47,6 @@ class Brand(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     default_currency: Mapped[str] = mapped_column(String(3))
+    # The categories the brand sells in ("skincare"): what creators' exclusivities are checked on.
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
