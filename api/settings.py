@@ -85,6 +85,10 @@ class Settings:
     import_max_bytes: int = field(
         default_factory=lambda: env_count("IMPORT_MAX_BYTES", 10 << 20, minimum=1)
     )
+    # How many days before usage rights end they are EXPIRING and `usage_rights.expiring` fires.
+    usage_rights_notice_days: int = field(
+        default_factory=lambda: env_count("USAGE_RIGHTS_NOTICE_DAYS", 14, minimum=1)
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

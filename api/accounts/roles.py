@@ -41,6 +41,10 @@ ACTIONS: Final = {
         Role.FINANCE,
     ),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
+    "live_posts": _action(
+        "recheck live posts, resolve their findings or set usage rights", Role.ADMIN, Role.MANAGER
+    ),
+    "exclusivity_override": _action("invite an influencer despite an exclusivity", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
 }
 

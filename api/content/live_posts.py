@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -440,6 +440,38 @@ def record_invitation_override(
     )
 
 
+def record_expiry(
+    session: Session,
+    deliverable: Deliverable,
+    expires_at: datetime,
+    details: dict[str, Any],
+    now: datetime,
+) -> ContentFinding | None:
+    """The USAGE_RIGHTS_EXPIRED finding (and `usage_rights.expired`), once per expiry date."""
+    partnership = session.get(Partnership, deliverable.partnership_id)
+    assert partnership is not None
+    campaign = session.get(Campaign, partnership.campaign_id)
+    assert campaign is not None
+    evidence = {
+        **details,
+        "seenAt": now.isoformat(),
+        "source": EvidenceSource.SCHEDULE.value,
+        "reasons": [f"the usage rights ended on {expires_at.date().isoformat()}"],
+    }
+    return _finding(
+        session,
+        campaign,
+        partnership,
+        deliverable.id,
+        FindingKind.USAGE_RIGHTS_EXPIRED,
+        EvidenceSource.SCHEDULE,
+        evidence,
+        BreachAction.NOTIFY,
+        now,
+        fingerprint=fingerprint("expired", expires_at.isoformat()),
+    )
+
+
 # --- consequences ----------------------------------------------------------------------------
 
 
@@ -490,9 +522,10 @@ def latest_captions(session: Session, deliverable_ids: list[int]) -> dict[int, P
 
 @dataclass
 class RecheckReport:
-    checked: int = 0  # live posts with a caption seen
+    checked: int = 0  # published deliverables looked at
     findings: int = 0  # new findings
     last_id: int = 0
+    made: list[ContentFinding] = field(default_factory=list)  # the new findings (mutation)
 
 
 def recheck_published(
@@ -504,6 +537,7 @@ def recheck_published(
     limit: int | None = None,
     progress: Callable[[RecheckReport], None] | None = None,
     on_batch: Callable[[RecheckReport], None] | None = None,
+    keep: bool = True,
 ) -> RecheckReport:
     """Rechecks the latest live caption of every PUBLISHED deliverable the `conditions` select,
     by id from `after_id`, `batch` at a time; `on_batch` runs after each batch (the CLI commits
@@ -527,15 +561,16 @@ def recheck_published(
         for deliverable in rows:
             snapshot = captions.get(deliverable.id)
             if snapshot is not None and snapshot.caption is not None:
-                report.findings += len(
-                    recheck_caption(
-                        session,
-                        deliverable,
-                        snapshot.caption,
-                        EvidenceSource.RECHECK,
-                        snapshot.captured_at,
-                    )
+                made = recheck_caption(
+                    session,
+                    deliverable,
+                    snapshot.caption,
+                    EvidenceSource.RECHECK,
+                    snapshot.captured_at,
                 )
+                report.findings += len(made)
+                if keep:
+                    report.made += made
             report.checked += 1
             report.last_id = deliverable.id
         if on_batch is not None:

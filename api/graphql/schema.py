@@ -35,6 +35,8 @@ from api.graphql.finance.mutations import FinanceMutation
 from api.graphql.finance.schema import FinanceQuery
 from api.graphql.influencers.mutations import InfluencerMutation
 from api.graphql.influencers.schema import InfluencerQuery
+from api.graphql.live_posts.mutations import LivePostMutation
+from api.graphql.live_posts.schema import LivePostQuery
 from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
@@ -52,6 +54,7 @@ Query = merge_types(
         PartnershipQuery,
         ComplianceQuery,
         FinanceQuery,
+        LivePostQuery,
         AccountQuery,
     ),
 )
@@ -64,6 +67,7 @@ Mutation = merge_types(
         PartnershipMutation,
         ContentMutation,
         PostMetricsMutation,
+        LivePostMutation,
         TrackingMutation,
         FinanceMutation,
         AccountMutation,

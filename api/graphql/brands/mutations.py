@@ -21,6 +21,11 @@ class CreateBrandInput:
     name: str
     default_currency: str
     website: str | None = None
+    categories: list[str] | None = strawberry.field(
+        default=None,
+        description='What the brand sells in ("skincare"): invitations are checked against '
+        "influencers' exclusivities in these categories.",
+    )
 
 
 @strawberry.input
@@ -29,6 +34,7 @@ class UpdateBrandInput:
     name: str | None = None
     default_currency: str | None = None
     website: str | None = None
+    categories: list[str] | None = None
     archived: bool | None = None
 
 
@@ -78,6 +84,7 @@ class BrandMutation:
                 name=inputs.required_text(input.name, "name", 200),
                 default_currency=currency_or_error(input.default_currency, "defaultCurrency"),
                 website=_website(input.website),
+                categories=inputs.names(input.categories, "categories"),
             )
             ctx.session.add(row)
             ctx.session.flush()
@@ -113,6 +120,8 @@ class BrandMutation:
                 row.default_currency = currency_or_error(input.default_currency, "defaultCurrency")
             if input.website is not None:
                 row.website = _website(input.website)
+            if input.categories is not None:
+                row.categories = inputs.names(input.categories, "categories")
             if input.archived is not None:
                 row.archived_at = utcnow() if input.archived else None
             info.context.session.flush()

@@ -25,6 +25,7 @@ from api.graphql.campaigns.types import (
 )
 from api.graphql.context import Info
 from api.graphql.errors import problem
+from api.graphql.live_posts.types import LiveBreachAction
 from api.graphql.lookup import load_visible
 from api.graphql.money import MoneyInput, currency_or_error, minor_or_error
 from api.graphql.mutation import run_mutation
@@ -61,6 +62,10 @@ class CreateCampaignInput:
     attribution_window_days: int = 30
     hold_days: int = 30
     compensation_plan: CompensationPlanInput | None = None
+    live_breach_action: LiveBreachAction = strawberry.field(
+        default=LiveBreachAction.NOTIFY,
+        description="What a live post that broke its approved disclosure or caption triggers.",
+    )
 
 
 @strawberry.input
@@ -80,6 +85,7 @@ class UpdateCampaignInput:
     required_labels: list[str] | None = None
     attribution_window_days: int | None = None
     hold_days: int | None = None
+    live_breach_action: LiveBreachAction | None = None
     archived: bool | None = None
 
 
@@ -204,6 +210,8 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
         if not 0 <= data.hold_days <= 365:
             raise problem("holdDays", "between 0 and 365 days", "OUT_OF_RANGE")
         row.hold_days = data.hold_days
+    if creating or data.live_breach_action is not None:
+        row.live_breach_action = LiveBreachAction(data.live_breach_action)
 
 
 def _withdraw_invitations(session: Session, campaign: CampaignModel) -> None:
