@@ -8,8 +8,9 @@ transaction (`api.db.session_scope`).
 
 The steps, one module each: `organizations` (and their API keys), `influencers` (accounts and
 metric history), `campaigns` (partnerships and contracts), `content` (deliverables and
-submissions), `post_metrics` (snapshots of the published posts' results), `links` (tracked
-links and discount codes), then `history`: months of clicks,
+submissions), `post_metrics` (snapshots of the published posts' results), `live_posts` (a
+live caption that lost its label, usage rights from the contracts, one ending soon), `links`
+(tracked links and discount codes), then `history`: months of clicks,
 orders and refunds (`traffic`, `orders`) fed through the ingest worker, with the reviews, fees
 and payouts people made meanwhile (`actions`). The fixed material is `catalog`.
 """
@@ -29,6 +30,7 @@ from api.demo.content import seed_content
 from api.demo.history import seed_history
 from api.demo.influencers import seed_influencers
 from api.demo.links import seed_links
+from api.demo.live_posts import seed_live_posts
 from api.demo.organizations import seed_keys, seed_organizations
 from api.demo.post_metrics import seed_post_metrics
 from api.demo.state import DemoResult, Progress, Seeding
@@ -70,6 +72,7 @@ def seed(
     seed_keys(state)  # before the content: its reviews are made with the MANAGER key
     seed_content(state)
     seed_post_metrics(state)
+    seed_live_posts(state)
     if history:
         seed_history(state, redis)
     # Scores compare each account with the organization's roster: computed once it is complete.
