@@ -17,6 +17,7 @@ from api.db import utcnow
 from api.ingest.conversions import Context, ingest_conversion
 from api.models import (
     ContentEvent,
+    ContentFinding,
     ContentSubmission,
     Conversion,
     Deliverable,
@@ -500,3 +501,75 @@ def test_an_influencer_sees_the_findings_of_its_own_posts_only(gql, db, w, facto
     assert mine["totalCount"] == 1
     assert mine["edges"][0]["node"]["deliverable"]["id"] == gid(w["post"])
     assert gql(w["keys"]["MANAGER"], LIST)["contentFindings"]["totalCount"] == 2
+
+
+def _captioned(db: Any, w: dict[str, Any], d: Any, caption: str) -> None:
+    """A caption stored without the live check (as before this feature, or a raw load)."""
+    db.add(
+        PostMetricSnapshot(
+            organization_id=w["org"].id,
+            deliverable_id=d.id,
+            captured_at=NOW - timedelta(hours=3),
+            source="PLATFORM_API",
+            caption=caption,
+        )
+    )
+    db.commit()
+
+
+def _vouch(*argv: str) -> int:
+    from api.cli import build_parser
+
+    args = build_parser().parse_args(list(argv))
+    return int(args.fn(args))
+
+
+def test_vouch_content_recheck_is_resumable_and_idempotent(db, w, factory, capsys, monkeypatch):
+    from api.content import live_posts
+
+    posts = [
+        w["post"],
+        published(factory, db, w["partnership"]),
+        published(factory, db, w["partnership"]),
+    ]
+    for post in posts:
+        _captioned(db, w, post, NO_AD)
+    org = str(w["org"].id)
+    real = live_posts.recheck_caption
+    calls = []
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(live_posts, "recheck_caption", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _vouch("content", "recheck", "--org", org, "--batch", "1")
+    monkeypatch.setattr(live_posts, "recheck_caption", real)
+    assert _vouch("content", "recheck", "--org", org, "--batch", "1") == 0
+    out, err = capsys.readouterr()
+    assert f"resuming after deliverable {posts[0].id}" in err and "live posts" in err
+    assert "2 live posts checked, 2 new findings" in out
+    db.expire_all()
+    found = db.scalars(
+        select(ContentFinding.deliverable_id).where(ContentFinding.organization_id == w["org"].id)
+    ).all()
+    assert sorted(found) == sorted(p.id for p in posts)
+    assert _vouch("content", "recheck", "--org", org) == 0  # starts over: nothing new
+    assert "3 live posts checked, 0 new findings" in capsys.readouterr().out
+    assert _vouch("content", "recheck", "--org", "no such org") == 2
+
+
+def test_vouch_content_usage_rights(db, w, factory, capsys):
+    factory.contract(w["partnership"], usage_rights="ORGANIC", usage_rights_days=10)
+    org = str(w["org"].id)
+    assert _vouch("content", "usage-rights", "--org", org) == 0
+    assert "1 usage rights stored from contracts, 1 expiring notices, 0 expired" in (
+        capsys.readouterr().out
+    )
+    assert _vouch("content", "usage-rights", "--org", org) == 0
+    assert "0 usage rights stored from contracts, 0 expiring notices, 0 expired" in (
+        capsys.readouterr().out
+    )
