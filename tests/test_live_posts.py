@@ -390,6 +390,21 @@ def test_usage_rights_from_the_contract_at_publication(gql, db, w, factory):
     assert rights["state"] == "ACTIVE" and rights["basis"] == "CONTRACT"
     published_at = datetime.fromisoformat(payload["deliverable"]["publishedAt"])
     assert datetime.fromisoformat(rights["expiresAt"]) == published_at + timedelta(days=30)
+    # New terms: the rights that come from the contract follow; those a manager set stay.
+    manager = w["keys"]["MANAGER"]
+    terms = {"partnershipId": gid(w["partnership"]), "usageRights": "FULL_COMMERCIAL"}
+    gql.mutate(manager, "setContractTerms", {**terms, "usageRightsDays": 90}, "contract { id }")
+    query = "query($id: ID!) { node(id: $id) { ... on Deliverable { " + RIGHTS + " } } }"
+    followed = gql(manager, query, id=gid(d))["node"]["usageRights"]
+    assert followed["basis"] == "CONTRACT" and "TV" in followed["channels"]
+    assert datetime.fromisoformat(followed["expiresAt"]) == published_at + timedelta(days=90)
+    explicit = {"deliverableId": gid(w["post"]), "channels": ["EMAIL"], "territories": ["FR"]}
+    assert gql.mutate(manager, "setUsageRights", explicit, RIGHTS)["userErrors"] == []
+    none = {**terms, "usageRights": "NONE"}
+    assert gql.mutate(manager, "setContractTerms", none, "contract { id }")["userErrors"] == []
+    assert gql(manager, query, id=gid(d))["node"]["usageRights"] is None
+    kept = gql(manager, query, id=gid(w["post"]))["node"]["usageRights"]
+    assert kept["channels"] == ["EMAIL"] and kept["basis"] == "EXPLICIT"
 
 
 def test_set_usage_rights_expiring_and_the_notices(gql, db, w):

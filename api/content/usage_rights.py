@@ -29,28 +29,57 @@ def _latest_contract(session: Session, partnership_id: int) -> Contract | None:
     )
 
 
-def derive(session: Session, deliverable: Deliverable) -> DeliverableUsageRights | None:
-    """The deliverable's rights from its partnership's latest contract, stored (CONTRACT) if it
-    has none yet; None when the contract grants none (or there is no contract)."""
-    existing = session.scalar(
-        select(DeliverableUsageRights).where(
-            DeliverableUsageRights.deliverable_id == deliverable.id
-        )
-    )
-    if existing is not None:
-        return existing
-    contract = _latest_contract(session, deliverable.partnership_id)
+def _granted(contract: Contract | None, deliverable: Deliverable) -> usage_rights.Rights | None:
     if contract is None:
         return None
-    rights = usage_rights.from_contract(
+    return usage_rights.from_contract(
         str(contract.usage_rights),
         contract.usage_rights_days,
         contract.usage_rights_regions or (),
         deliverable.published_at,
     )
+
+
+def _stored(session: Session, deliverable_id: int) -> DeliverableUsageRights | None:
+    return session.scalar(
+        select(DeliverableUsageRights).where(
+            DeliverableUsageRights.deliverable_id == deliverable_id
+        )
+    )
+
+
+def derive(session: Session, deliverable: Deliverable) -> DeliverableUsageRights | None:
+    """The deliverable's rights from its partnership's latest contract, stored (CONTRACT) if it
+    has none yet; None when the contract grants none (or there is no contract)."""
+    existing = _stored(session, deliverable.id)
+    if existing is not None:
+        return existing
+    rights = _granted(_latest_contract(session, deliverable.partnership_id), deliverable)
     if rights is None:
         return None
     return store(session, deliverable, rights, usage_rights.Basis.CONTRACT, None)
+
+
+def follow_contract(session: Session, partnership_id: int) -> None:
+    """New contract terms: the rights of the partnership's published deliverables that come
+    from the contract (not those a manager set) follow them; a contract granting none removes
+    them."""
+    contract = _latest_contract(session, partnership_id)
+    for deliverable in session.scalars(
+        select(Deliverable).where(
+            Deliverable.partnership_id == partnership_id,
+            Deliverable.status == DeliverableStatus.PUBLISHED.value,
+        )
+    ):
+        row = _stored(session, deliverable.id)
+        if row is not None and row.basis is usage_rights.Basis.EXPLICIT:
+            continue
+        rights = _granted(contract, deliverable)
+        if rights is not None:
+            store(session, deliverable, rights, usage_rights.Basis.CONTRACT, None)
+        elif row is not None:
+            session.delete(row)
+            session.flush()
 
 
 def contract_expiry(session: Session, deliverable: Deliverable) -> datetime | None:
@@ -68,11 +97,7 @@ def store(
     basis: usage_rights.Basis,
     by: str | None,
 ) -> DeliverableUsageRights:
-    row = session.scalar(
-        select(DeliverableUsageRights).where(
-            DeliverableUsageRights.deliverable_id == deliverable.id
-        )
-    )
+    row = _stored(session, deliverable.id)
     if row is None:
         row = DeliverableUsageRights(
             organization_id=deliverable.organization_id, deliverable_id=deliverable.id

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.accounts import roles
 from api.accounts.keys import Viewer
-from api.content import live_posts
+from api.content import live_posts, usage_rights
 from api.db import utcnow
 from api.domain import campaign_status, exclusivity, partnership_status, validation
 from api.domain.partnership_status import PartnershipStatus as StatusEnum
@@ -378,6 +378,7 @@ class PartnershipMutation:
             )
             ctx.session.add(contract)
             ctx.session.flush()
+            usage_rights.follow_contract(ctx.session, row.id)
             return {
                 "contract": Contract.from_row(contract),
                 "partnership": Partnership.from_row(row),
