@@ -10,7 +10,8 @@ competitor brands ("Glow Labs", "@glowlabs"). Rules:
   when that brand is in one of its categories (categories compare without case or surrounding
   space) or is named among its competitors.
 - A caption mentions a competitor when it contains the name as whole words (case-insensitive,
-  not inside a longer word), or as a @handle or #hashtag written without spaces ("Glow Labs" is
+  not inside a longer word; between its words any spaces, hyphens, dots, apostrophes or
+  ampersands), or as a @handle or #hashtag written without spaces ("Glow Labs" is
   matched by "glow labs", "@GlowLabs", "#glowlabs"); an "@handle" competitor matches that handle
   only. A caption seen outside the period is no conflict.
 """
@@ -82,7 +83,8 @@ def _pattern(competitor: str) -> re.Pattern[str]:
         handle = re.escape(competitor[1:])
         return re.compile(rf"(?<![\w@.])@{handle}(?![\w])", re.IGNORECASE)
     words = [re.escape(w) for w in re.findall(r"\w+", competitor)]
-    spaced = r"[\s\-_.]*".join(words) if len(words) > 1 else words[0]
+    # Between the words of a name: spaces, hyphens, dots, apostrophes, ampersands ("L'Oréal").
+    spaced = r"[\s\-_.'\u2019&]*".join(words) if len(words) > 1 else words[0]
     squashed = "".join(words)
     return re.compile(rf"(?<![\w@#]){spaced}(?!\w)|(?<![\w@#])[@#]{squashed}(?!\w)", re.IGNORECASE)
 

@@ -45,6 +45,11 @@ def test_names_match_as_words_handles_and_hashtags() -> None:
     assert found == ["GLOW LABS", "@GlowLabs", "#glowlabs", "@rivalco"]
 
 
+def test_names_with_punctuation_and_accents() -> None:
+    found = [m.text for m in mentions("Merci L\u2019ORÉAL et @loreal, #LOréal", ["L'Oréal"])]
+    assert found == ["L\u2019ORÉAL", "#LOréal"]
+
+
 def test_no_match_inside_longer_words_or_handles() -> None:
     assert mentions("glowlabsfan and @rivalcompany, myglow labs", ["Glow Labs", "@rivalco"]) == []
     assert mentions("write to x@rivalco.com", ["@rivalco"]) == []
