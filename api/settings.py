@@ -164,6 +164,10 @@ class Settings:
         default_factory=lambda: env_count("PASSWORD_MEMORY_KIB", 65536, minimum=64)
     )
     smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
+    # How many days before usage rights end they are EXPIRING and `usage_rights.expiring` fires.
+    usage_rights_notice_days: int = field(
+        default_factory=lambda: env_count("USAGE_RIGHTS_NOTICE_DAYS", 14, minimum=1)
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

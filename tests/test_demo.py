@@ -909,3 +909,33 @@ def test_payout_rails_show_on_first_run(s: Session) -> None:
         assert numbers == list(range(1, len(numbers) + 1))
     assert s.scalar(select(func.count()).select_from(SelfBillingInvoice)) > 0
     assert s.scalar(select(func.count()).select_from(ContractSignature)) == 24
+
+
+def test_a_live_post_lost_its_label_and_a_usage_right_ends_soon(
+    s: Session, result: demo.DemoResult
+) -> None:
+    from api.domain.usage_rights import RightsState, state
+    from api.models import ContentEvent, ContentFinding, DeliverableUsageRights
+    from api.models.live_posts import FindingKind
+
+    for organization_id in result.organization_ids:
+        removed = s.scalars(
+            select(ContentFinding).where(
+                ContentFinding.organization_id == organization_id,
+                ContentFinding.kind == FindingKind.DISCLOSURE_REMOVED,
+            )
+        ).all()
+        assert len(removed) == 1
+        assert "#ad" not in (removed[0].evidence["caption"] or "").lower().split()
+        rights = s.scalars(
+            select(DeliverableUsageRights).where(
+                DeliverableUsageRights.organization_id == organization_id
+            )
+        ).all()
+        now = utcnow()
+        expiring = [r for r in rights if state(r.expires_at, now, 14) is RightsState.EXPIRING]
+        assert expiring
+        events = s.scalars(
+            select(ContentEvent.type).where(ContentEvent.organization_id == organization_id)
+        ).all()
+        assert "content.disclosure_removed" in events and "usage_rights.expiring" in events

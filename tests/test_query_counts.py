@@ -192,3 +192,66 @@ def test_post_metrics_of_a_page_are_a_fixed_number_of_statements(gql, factory, d
 
     counts = statements_per_page(gql, key, POST_METRICS, check)
     assert counts[2] == counts[12], counts
+
+
+LIVE_POSTS = """
+query($n: Int!) {
+  partnerships(first: $n) { nodes { deliverables { breachedAt
+    findings { kind reasons deliverable { id } partnership { id } }
+    usageRights { channels state } } } }
+  contentFindings(first: $n) { edges { node { kind deliverable { title } partnership { id } } } }
+  usageRightsExpiring(within: 30, first: $n) { edges { node { usageRights { state } } } }
+}
+"""
+
+
+def test_findings_and_usage_rights_of_a_page_are_a_fixed_number_of_statements(gql, factory, db):
+    from datetime import timedelta
+
+    from api.db import utcnow
+    from api.models import ContentFinding, DeliverableUsageRights
+
+    org = factory.org()
+    brand = factory.brand(org)
+    campaign = factory.campaign(brand)
+    for i in range(12):
+        partnership = factory.partnership(campaign, factory.influencer(org))
+        post = factory.deliverable(partnership, status="PUBLISHED", published_at=utcnow())
+        db.add(
+            ContentFinding(
+                organization_id=org.id,
+                brand_id=brand.id,
+                campaign_id=campaign.id,
+                partnership_id=partnership.id,
+                deliverable_id=post.id,
+                kind="DISCLOSURE_REMOVED",
+                subject=f"Deliverable:{post.id}",
+                fingerprint=f"{i:064d}",
+                source="MANUAL",
+                evidence={"reasons": ["gone"]},
+            )
+        )
+        db.add(
+            DeliverableUsageRights(
+                organization_id=org.id,
+                deliverable_id=post.id,
+                channels=["ORGANIC"],
+                territories=["WORLDWIDE"],
+                expires_at=utcnow() + timedelta(days=5 + i),
+                basis="CONTRACT",
+            )
+        )
+    db.commit()
+    key = used_key(gql, factory, org)
+
+    def check(data: Any, n: int) -> None:
+        nodes = data["partnerships"]["nodes"]
+        assert len(nodes) == n
+        assert all(len(d["findings"]) == 1 for p in nodes for d in p["deliverables"])
+        assert len(data["contentFindings"]["edges"]) == n
+        assert len(data["usageRightsExpiring"]["edges"]) == n
+
+    counts = statements_per_page(gql, key, LIVE_POSTS, check)
+    # A page of 2 may load more: its findings (newest first) are not the first partnerships'
+    # deliverables, which a page of 12 has loaded already. Never more for a larger page.
+    assert counts[12] <= counts[2], counts

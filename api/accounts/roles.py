@@ -48,6 +48,10 @@ ACTIONS: Final = {
     "debtor_account": _action("change the organization's own bank account", Role.ADMIN),
     "contract_sign": _action("sign a contract (only the influencer may)", Role.INFLUENCER),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
+    "live_posts": _action(
+        "recheck live posts, resolve their findings or set usage rights", Role.ADMIN, Role.MANAGER
+    ),
+    "exclusivity_override": _action("invite an influencer despite an exclusivity", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
     "webhooks": _action("manage webhook endpoints or replay their deliveries", Role.ADMIN),
     "users": _action("list, invite, change or remove users", Role.ADMIN),

@@ -10,12 +10,24 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from api.cli import database, imports, keys, mail, reports, run, secrets, services, tax, webhooks
+from api.cli import (
+    content,
+    database,
+    imports,
+    keys,
+    mail,
+    reports,
+    run,
+    secrets,
+    services,
+    tax,
+    webhooks,
+)
 from api.cli.checks import DATABASE, preflight
 from api.cli.common import Command
 from tracker.settings import SettingError
 
-MODULES = (services, database, run, keys, mail, secrets, reports, imports, tax, webhooks)
+MODULES = (services, database, run, keys, mail, secrets, reports, imports, content, tax, webhooks)
 
 
 def build_parser() -> argparse.ArgumentParser:

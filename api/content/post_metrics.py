@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from api.content.live_posts import recheck_caption
 from api.db import utcnow
 from api.domain import post_metrics
 from api.domain.deliverable_status import DeliverableStatus
@@ -30,6 +31,7 @@ from api.models import (
     PostMetricSnapshot,
     SocialAccount,
 )
+from api.models.live_posts import EvidenceSource
 from api.webhooks import events as webhook_events
 from api.webhooks.outbox import emit
 
@@ -122,6 +124,15 @@ def record(
         deliverable.organization_id,
         lambda: {"deliverable": webhook_events.deliverable(deliverable), **_payload(row)},
     )
+    if reading.caption is not None:  # new post data with the caption live: watched
+        recheck_caption(
+            session,
+            deliverable,
+            reading.caption,
+            EvidenceSource(reading.source.value),
+            reading.captured_at,
+            now=now,
+        )
     return row, Outcome.CREATED
 
 

@@ -8,9 +8,10 @@ transaction (`api.db.session_scope`).
 
 The steps, one module each: `organizations` (and their API keys), `influencers` (accounts and
 metric history), `campaigns` (partnerships and contracts), `content` (deliverables and
-submissions), `post_metrics` (snapshots of the published posts' results), `links` (tracked
-links and discount codes), `payouts` (payout details, tax profiles, the paying accounts, signed
-contracts), then `history`: months of clicks,
+submissions), `post_metrics` (snapshots of the published posts' results), `live_posts` (a
+live caption that lost its label, usage rights from the contracts, one ending soon), `links`
+(tracked links and discount codes), `payouts` (payout details, tax profiles, the paying
+accounts, signed contracts), then `history`: months of clicks,
 orders and refunds (`traffic`, `orders`) fed through the ingest worker, with the reviews, fees
 and payouts people made meanwhile (`actions`); last `webhooks` (an endpoint per organization,
 disabled until pointed at a receiver). The fixed material is `catalog`.
@@ -31,6 +32,7 @@ from api.demo.content import seed_content
 from api.demo.history import seed_history
 from api.demo.influencers import seed_influencers
 from api.demo.links import seed_links
+from api.demo.live_posts import seed_live_posts
 from api.demo.organizations import seed_keys, seed_organizations
 from api.demo.payouts import seed_payouts, sign_contracts
 from api.demo.post_metrics import seed_post_metrics
@@ -76,6 +78,7 @@ def seed(
     seed_post_metrics(state)
     seed_payouts(state)  # before the history: its batches pay these payees
     sign_contracts(state)
+    seed_live_posts(state)
     if history:
         seed_history(state, redis)
     seed_webhooks(state)  # after the history: the seeding owes no webhook event

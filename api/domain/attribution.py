@@ -31,7 +31,9 @@ plus the facts of the partnerships they point at, and calls `attribute()`. Rules
   plan's repeat-order rate applies).
 - An attributed conversion goes on hold when the customer is the influencer (SELF_REFERRAL,
   exact customer-id match: normalise e.g. e-mails before) or it came less than 10 s after the
-  attributing click (FAST_CONVERSION: bots, or the influencer buying through their own link).
+  attributing click (FAST_CONVERSION: bots, or the influencer buying through their own link),
+  or while a live post of the partnership broke its approved disclosure and the brand chose to
+  hold commissions for it (LIVE_POST_BREACH, until the finding is resolved).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class UnattributedReason(StrEnum):
 class HoldReason(StrEnum):
     SELF_REFERRAL = "SELF_REFERRAL"
     FAST_CONVERSION = "FAST_CONVERSION"
+    LIVE_POST_BREACH = "LIVE_POST_BREACH"
 
 
 # Most specific first: the reason reported when nothing attributes.
@@ -166,6 +169,7 @@ class PartnershipFacts:
     campaign_status: CampaignStatus
     attribution_window_days: int
     influencer_customer_ids: frozenset[str] = frozenset()
+    live_post_breach: bool = False  # an open finding holds the partnership's commissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +266,8 @@ def attribute(
         holds.append(HoldReason.SELF_REFERRAL)
     if winner.click_age is not None and winner.click_age < FAST_CONVERSION:
         holds.append(HoldReason.FAST_CONVERSION)
+    if facts.live_post_breach:
+        holds.append(HoldReason.LIVE_POST_BREACH)
     return Attribution(
         winner.partnership_id, winner.campaign_id, winner.via, None, tuple(holds), repeat
     )

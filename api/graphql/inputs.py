@@ -103,3 +103,24 @@ def url(value: str, field: str, name: str | None = None) -> str:
     except validation.UrlRefused as exc:
         name = name or field.rpartition(".")[2]
         raise problem(field, f"{name} {exc.reason}", "INVALID_URL") from None
+
+
+def names(
+    values: list[str] | None, field: str, *, limit: int = 50, each: int = 50, fold: bool = True
+) -> list[str]:
+    """A list of short names (categories, brands): trimmed, inner spaces collapsed, lower-cased
+    if `fold`, duplicates dropped; the first problem (blank, too long, too many) raised."""
+    if values is None:
+        return []
+    if len(values) > limit:
+        raise problem(field, f"at most {limit} values", "TOO_LONG")
+    out = []
+    for i, value in enumerate(values):
+        name = " ".join(no_controls(value, f"{field}[{i}]").split())
+        name = name.lower() if fold else name
+        if not name:
+            raise problem(f"{field}[{i}]", "a value must not be blank", "REQUIRED")
+        if len(name) > each:
+            raise problem(f"{field}[{i}]", f"at most {each} characters", "TOO_LONG")
+        out.append(name)
+    return list(dict.fromkeys(out))

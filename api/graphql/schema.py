@@ -37,6 +37,8 @@ from api.graphql.finance.schema import FinanceQuery
 from api.graphql.influencers.imports import ImportMutation
 from api.graphql.influencers.mutations import InfluencerMutation
 from api.graphql.influencers.schema import InfluencerQuery
+from api.graphql.live_posts.mutations import LivePostMutation
+from api.graphql.live_posts.schema import LivePostQuery
 from api.graphql.money import DECIMAL_SCALAR
 from api.graphql.partnerships.mutations import PartnershipMutation
 from api.graphql.partnerships.schema import PartnershipQuery
@@ -60,6 +62,7 @@ Query = merge_types(
         ComplianceQuery,
         FinanceQuery,
         PayoutQuery,
+        LivePostQuery,
         AccountQuery,
         WebhookQuery,
     ),
@@ -75,6 +78,7 @@ Mutation = merge_types(
         PartnershipMutation,
         ContentMutation,
         PostMetricsMutation,
+        LivePostMutation,
         TrackingMutation,
         ShopMutation,
         FinanceMutation,

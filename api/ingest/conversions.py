@@ -57,6 +57,7 @@ from api.models import (
     TrackedLink,
 )
 from api.models.events import AttributedVia, ConversionStatus, RefundStatus, UnattributedReason
+from api.models.live_posts import commission_hold
 from api.money import format_money
 from api.webhooks import events as webhook_events
 from api.webhooks.outbox import emit
@@ -339,6 +340,7 @@ def _facts_query() -> Any:
             Campaign.repeat_orders,
             Campaign.repeat_months,
             Influencer.customer_ids,
+            commission_hold(Partnership.id).label("live_post_breach"),
         )
         .join(Influencer, Influencer.id == Partnership.influencer_id)
     )
@@ -349,6 +351,7 @@ def _facts_of(row: Any) -> PartnershipFacts:
         campaign_status=CampaignStatus(row.status),
         attribution_window_days=row.attribution_window_days,
         influencer_customer_ids=frozenset(_norm_customer(c) for c in row.customer_ids or []),
+        live_post_breach=bool(row.live_post_breach),
     )
 
 

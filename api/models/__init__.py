@@ -19,6 +19,12 @@ from api.models.ledger import (
     PayoutBatch,
     PayoutLine,
 )
+from api.models.live_posts import (
+    ContentEvent,
+    ContentFinding,
+    DeliverableUsageRights,
+    JobCursor,
+)
 from api.models.partnerships import Contract, Partnership
 from api.models.payouts import (
     ContractSignature,
@@ -47,6 +53,8 @@ __all__ = [
     "CampaignCost",
     "Click",
     "ClickRollup",
+    "ContentEvent",
+    "ContentFinding",
     "ContentSubmission",
     "Contract",
     "ContractSignature",
@@ -54,10 +62,12 @@ __all__ = [
     "CustomerClaim",
     "DebtorAccount",
     "Deliverable",
+    "DeliverableUsageRights",
     "DiscountCode",
     "Influencer",
     "InfluencerFacet",
     "InvoiceCounter",
+    "JobCursor",
     "LedgerEntry",
     "Membership",
     "MetricSnapshot",

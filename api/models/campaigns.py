@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigId, Timestamps
 from api.domain.campaign_status import CampaignStatus
+from api.domain.live_posts import BreachAction
 from api.models.columns import enum_column, fk, pk, status_column
 from api.models.enums import CampaignObjective
 
@@ -48,3 +49,8 @@ class Campaign(Timestamps, Base):
     # The compensation plan (api.domain.commission.CompensationPlan.to_dict()).
     compensation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # What a live post that lost its approved disclosure triggers (api.models.live_posts
+    # BreachAction): NOTIFY, HOLD_COMMISSION or MARK_BREACHED.
+    live_breach_action: Mapped[BreachAction] = enum_column(
+        BreachAction, default=BreachAction.NOTIFY, server_default=BreachAction.NOTIFY.value
+    )

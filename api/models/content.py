@@ -32,6 +32,9 @@ class Deliverable(Timestamps, Base):
     # An ADMIN may approve or publish despite a failing disclosure check; the reason is kept.
     disclosure_override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     disclosure_override_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Set when a live post broke its approved disclosure and the campaign's liveBreachAction is
+    # MARK_BREACHED (api.content.live_posts); cleared when the finding is resolved.
+    breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class ContentSubmission(Base):

@@ -50,6 +50,10 @@ class Contract(Base):
     usage_rights_regions: Mapped[list[str]] = mapped_column(JSON, default=list)
     exclusivity_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     exclusivity_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Named competitor brands (names or @handles) the creator must not work for meanwhile.
+    exclusivity_competitors: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)  # Net-N
     approval_rounds: Mapped[int] = mapped_column(Integer, default=2)
     kill_fee_amount: Mapped[int | None] = mapped_column(BigId, nullable=True)  # minor units

@@ -47,6 +47,8 @@ class Brand(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     default_currency: Mapped[str] = mapped_column(String(3))
+    # The categories the brand sells in ("skincare"): what creators' exclusivities are checked on.
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # How the pages write its money and dates (a CLDR locale, `api.pages.formatting`).
     locale: Mapped[str] = mapped_column(String(35), default="en_US", server_default="en_US")

@@ -29,6 +29,13 @@ Types, when each is sent, and what its data holds:
 - post_metrics.recorded: a snapshot of a published post's results is recorded (recordPostMetrics,
   the CSV import). {deliverable, capturedAt, source, metrics: {impressions, reach, views, likes,
   comments, shares, saves, linkClicks} (null where not reported)}
+- content.disclosure_removed, content.caption_changed: a live post's caption lost the
+  disclosure (or a required tag) its approved version had (`api.content.live_posts`).
+  {findingId, kind, deliverableId, partnershipId, consequence, evidence}
+- content.finding_resolved: a MANAGER resolved such a finding. {..., note, resolvedBy}
+- exclusivity.conflict: an invitation or a caption conflicts with an exclusivity. {findingId, ...}
+- usage_rights.expiring, usage_rights.expired: a deliverable's usage rights end within
+  USAGE_RIGHTS_NOTICE_DAYS, or have ended. {deliverableId, expiresAt, channels, territories}
 - webhook_endpoint.disabled: an endpoint was disabled (a day of failures, or 410 Gone); sent
   to the organization's other endpoints. {endpoint}
 
@@ -68,6 +75,12 @@ EVENT_TYPES: Final[dict[str, int]] = {
     "deliverable.published": 1,
     "disclosure.failed": 1,
     "post_metrics.recorded": 1,
+    "content.disclosure_removed": 1,
+    "content.caption_changed": 1,
+    "content.finding_resolved": 1,
+    "exclusivity.conflict": 1,
+    "usage_rights.expiring": 1,
+    "usage_rights.expired": 1,
     "webhook_endpoint.disabled": 1,
 }
 

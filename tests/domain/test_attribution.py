@@ -39,6 +39,8 @@ PARTNERSHIPS = {
     pid: PartnershipFacts(status, window, INFLUENCER_CUSTOMERS.get(pid, frozenset()))
     for pid, (status, window) in SETUP.items()
 }
+# A live post of partnership 8 broke its approved disclosure; the brand holds its commissions.
+PARTNERSHIPS[8] = PartnershipFacts(S.ACTIVE, 30, live_post_breach=True)
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,13 @@ CASES: list[tuple[str, Click | str | None, Code | str | None, str | None, Attrib
         Code(2),
         "CUST-INFLUENCER-2",
         ok(2, V.DISCOUNT_CODE),
+    ),
+    (
+        "a live post breach holds",
+        None,
+        Code(8),
+        "cust-42",
+        ok(8, V.DISCOUNT_CODE, H.LIVE_POST_BREACH),
     ),
     (
         "unattributed self-referral has no hold",

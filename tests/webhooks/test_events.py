@@ -229,3 +229,18 @@ def test_partnerships_and_content(gql, db, factory):
         },
         "previousStatus": "ACTIVE",
     }
+
+
+def test_live_post_events_are_owed_once(db, factory):
+    """`record_event` (findings after a post goes live, usage rights) keeps an event once per
+    dedupe key and owes it to the subscribed endpoints in the same transaction."""
+    from api.content.live_events import record_event
+
+    w = factory.world()
+    _subscribe(db, w["org"].id)
+    payload = {"deliverableId": "RGVsaXZlcmFibGU6MQ==", "expiresAt": "2027-01-01T00:00:00+00:00"}
+    for _ in range(2):
+        record_event(db, w["org"].id, "usage_rights.expiring", payload, "usage_rights.expiring:1")
+    sent = _sent(db, w["org"].id)
+    assert _count(sent) == {"usage_rights.expiring": 1}
+    assert _of(sent, "usage_rights.expiring") == [payload]

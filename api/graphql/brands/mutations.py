@@ -24,6 +24,11 @@ class CreateBrandInput:
     name: str
     default_currency: str
     website: str | None = None
+    categories: list[str] | None = strawberry.field(
+        default=None,
+        description='What the brand sells in ("skincare"): invitations are checked against '
+        "influencers' exclusivities in these categories.",
+    )
 
 
 @strawberry.input
@@ -32,6 +37,7 @@ class UpdateBrandInput:
     name: str | None = None
     default_currency: str | None = None
     website: str | None = None
+    categories: list[str] | None = None
     archived: bool | None = None
     locale: str | None = strawberry.field(
         default=None, description="A CLDR locale (en_US, de_DE, fr_FR…) for the pages."
@@ -119,6 +125,7 @@ class BrandMutation:
                 name=inputs.required_text(input.name, "name", 200),
                 default_currency=currency_or_error(input.default_currency, "defaultCurrency"),
                 website=_website(input.website),
+                categories=inputs.names(input.categories, "categories"),
             )
             ctx.session.add(row)
             ctx.session.flush()
@@ -154,6 +161,8 @@ class BrandMutation:
                 row.default_currency = currency_or_error(input.default_currency, "defaultCurrency")
             if input.website is not None:
                 row.website = _website(input.website)
+            if input.categories is not None:
+                row.categories = inputs.names(input.categories, "categories")
             if input.archived is not None:
                 row.archived_at = utcnow() if input.archived else None
             if input.locale is not None:

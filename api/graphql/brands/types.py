@@ -25,6 +25,7 @@ class Brand(ModelNode):
     name: str
     website: str | None
     default_currency: str
+    categories: list[str]
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None

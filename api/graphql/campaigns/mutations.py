@@ -26,6 +26,7 @@ from api.graphql.campaigns.types import (
 )
 from api.graphql.context import Info
 from api.graphql.errors import problem
+from api.graphql.live_posts.types import LiveBreachAction
 from api.graphql.lookup import load_visible
 from api.graphql.money import MoneyInput, currency_or_error, minor_or_error
 from api.graphql.mutation import run_mutation
@@ -69,6 +70,10 @@ class CreateCampaignInput:
         default=None, description="For WITHIN_MONTHS: how many months (1-120)."
     )
     compensation_plan: CompensationPlanInput | None = None
+    live_breach_action: LiveBreachAction = strawberry.field(
+        default=LiveBreachAction.NOTIFY,
+        description="What a live post that broke its approved disclosure or caption triggers.",
+    )
 
 
 @strawberry.input
@@ -92,6 +97,7 @@ class UpdateCampaignInput:
     repeat_order_months: int | None = strawberry.field(
         default=None, description="For WITHIN_MONTHS: how many months (1-120)."
     )
+    live_breach_action: LiveBreachAction | None = None
     archived: bool | None = None
 
 
@@ -225,6 +231,8 @@ def _apply(row: CampaignModel, data: Any, *, creating: bool) -> None:
         if why is not None:
             raise problem("repeatOrderMonths", why, "INVALID")
         row.repeat_orders, row.repeat_months = str(mode), months
+    if creating or data.live_breach_action is not None:
+        row.live_breach_action = LiveBreachAction(data.live_breach_action)
 
 
 def _withdraw_invitations(session: Session, campaign: CampaignModel) -> None:

@@ -13,6 +13,7 @@ from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.finance.performance import own_currency, performance_field
+from api.graphql.live_posts.types import LiveBreachAction
 from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
 from api.graphql.permissions import sees_whole_campaigns
@@ -67,6 +68,12 @@ class Campaign(ModelNode):
     jurisdictions: list[str]
     attribution_window_days: int
     hold_days: int
+    live_breach_action: LiveBreachAction = strawberry.field(
+        description="What a live post that broke its approved disclosure or caption triggers: "
+        "NOTIFY (a finding and an event), HOLD_COMMISSION (new commissions of the partnership "
+        "are HELD for review until the finding is resolved) or MARK_BREACHED (the deliverable's "
+        "breachedAt is set)."
+    )
     created_at: datetime
 
     @strawberry.field

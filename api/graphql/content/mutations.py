@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.accounts import roles
-from api.content import review
+from api.content import live_posts, review, usage_rights
 from api.db import utcnow
 from api.domain import deliverable_status
 from api.domain.deliverable_status import DeliverableStatus as StatusEnum
@@ -286,6 +286,8 @@ class ContentMutation:
                     "deliverableId", "another version was submitted at the same time", "DUPLICATE"
                 ) from None
             review.announce(ctx.session, row, submission)
+            # A competitor named during an exclusivity: the brand sees it before reviewing.
+            live_posts.submission_conflicts(ctx.session, row, submission, utcnow())
             return {
                 "submission": ContentSubmission.from_row(submission),
                 "deliverable": Deliverable.from_row(row),
@@ -351,6 +353,8 @@ class ContentMutation:
             # The plan's flat fee is owed once the content is live: credited in this transaction.
             credit_flat_fee(ctx.session, row)
             review.announce(ctx.session, row)
+            # The licence to use it starts now: the contract's usage rights, stored.
+            usage_rights.derive(ctx.session, row)
             return {"deliverable": Deliverable.from_row(row)}
 
         return run_mutation(info, DeliverablePayload, ERRORS, body)

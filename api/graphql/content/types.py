@@ -21,6 +21,7 @@ from api.models.enums import PlatformLabel as PlatformLabelEnum
 
 if TYPE_CHECKING:
     from api.graphql.compliance.types import DisclosureReport
+    from api.graphql.live_posts.types import ContentFinding, UsageRights
     from api.graphql.partnerships.types import Partnership
     from api.graphql.post_metrics.types import PostMetrics
 
@@ -79,6 +80,10 @@ class Deliverable(ModelNode):
     published_url: str | None
     published_at: datetime | None
     disclosure_override_reason: str | None
+    breached_at: datetime | None = strawberry.field(
+        description="When a live post broke its approved disclosure or caption and the "
+        "campaign's liveBreachAction is MARK_BREACHED; null again once resolved."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -127,3 +132,31 @@ class Deliverable(ModelNode):
         if not 1 <= last <= MAX_HISTORY:
             raise GraphQLError(f"last must be between 1 and {MAX_HISTORY}")
         return PostMetrics.from_rows(await metrics_history(info.context, last).load(self.id))
+
+    @strawberry.field(description="Findings about the live post, oldest first.")
+    async def findings(
+        self, info: Info
+    ) -> list[Annotated[ContentFinding, strawberry.lazy("api.graphql.live_posts.types")]]:
+        from api.graphql.live_posts.types import ContentFinding
+        from api.models import ContentFinding as FindingModel
+
+        rows = await by_fk(
+            info.context,
+            FindingModel,
+            FindingModel.deliverable_id,
+            order_by=(FindingModel.detected_at, FindingModel.id),
+        ).load(self.id)
+        return ContentFinding.from_rows(rows)
+
+    @strawberry.field(
+        description="Where and until when the brand may use the content: from the contract at "
+        "publication, or set with setUsageRights; null when none are granted."
+    )
+    async def usage_rights(
+        self, info: Info
+    ) -> Annotated[UsageRights, strawberry.lazy("api.graphql.live_posts.types")] | None:
+        from api.graphql.live_posts.types import UsageRights
+        from api.models import DeliverableUsageRights as RightsModel
+
+        rows = await by_fk(info.context, RightsModel, RightsModel.deliverable_id).load(self.id)
+        return UsageRights.of(rows[0]) if rows else None

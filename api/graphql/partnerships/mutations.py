@@ -9,9 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import contracts
+from api.accounts import roles
 from api.accounts.keys import Viewer
+from api.content import live_posts, usage_rights
 from api.db import utcnow
-from api.domain import campaign_status, partnership_status, validation
+from api.domain import campaign_status, exclusivity, partnership_status, validation
 from api.domain.partnership_status import PartnershipStatus as StatusEnum
 from api.domain.state_machine import TransitionError
 from api.graphql import inputs
@@ -70,6 +72,12 @@ class CreatePartnershipInput:
         description="A note for the influencer (at most 5000 characters): the partnership's "
         "invitationMessage.",
     )
+    override_exclusivity: bool = strawberry.field(
+        default=False,
+        description="ADMIN only: invite although the influencer is exclusive to another brand "
+        "of the organization in this brand's categories (or names it a competitor); an "
+        "EXCLUSIVITY_CONFLICT finding is recorded.",
+    )
 
 
 @strawberry.input
@@ -97,6 +105,11 @@ class SetContractTermsInput:
     usage_rights_regions: list[str] | None = None
     exclusivity_days: int | None = None
     exclusivity_categories: list[str] | None = None
+    exclusivity_competitors: list[str] | None = strawberry.field(
+        default=None,
+        description="Competitor brands (names or @handles) the influencer must not work for "
+        "during the exclusivity; captions mentioning them are findings.",
+    )
     payment_terms_days: int = 30
     approval_rounds: int = 2
     kill_fee: MoneyInput | None = None
@@ -166,20 +179,18 @@ def _regions(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _categories(values: list[str] | None) -> list[str]:
-    if values is None:
-        return []
-    if len(values) > MAX_LIST:
-        raise problem("exclusivityCategories", f"at most {MAX_LIST} categories", "TOO_LONG")
-    out = []
-    for i, value in enumerate(values):
-        category = inputs.no_controls(value.strip(), f"exclusivityCategories[{i}]").lower()
-        if not category:
-            raise problem(f"exclusivityCategories[{i}]", "a category must not be blank", "REQUIRED")
-        if len(category) > 50:
-            raise problem(f"exclusivityCategories[{i}]", "at most 50 characters", "TOO_LONG")
-        out.append(category)
-    return list(dict.fromkeys(out))
+def _competitors(values: list[str] | None) -> list[str]:
+    names = inputs.names(
+        values,
+        "exclusivityCompetitors",
+        limit=exclusivity.MAX_COMPETITORS,
+        each=exclusivity.MAX_NAME,
+        fold=False,
+    )
+    for i, name in enumerate(names):
+        if exclusivity.clean_competitor(name) is None:
+            raise problem(f"exclusivityCompetitors[{i}]", "a brand name or @handle, please")
+    return names
 
 
 def _terms(input: SetContractTermsInput, currency: str) -> dict[str, Any]:
@@ -201,7 +212,10 @@ def _terms(input: SetContractTermsInput, currency: str) -> dict[str, Any]:
         "usage_rights_days": days,
         "usage_rights_regions": regions,
         "exclusivity_days": _days(input.exclusivity_days, "exclusivityDays", MAX_DAYS),
-        "exclusivity_categories": _categories(input.exclusivity_categories),
+        "exclusivity_categories": inputs.names(
+            input.exclusivity_categories, "exclusivityCategories", limit=MAX_LIST
+        ),
+        "exclusivity_competitors": _competitors(input.exclusivity_competitors),
         "payment_terms_days": _days(
             input.payment_terms_days, "paymentTermsDays", MAX_PAYMENT_TERMS_DAYS
         ),
@@ -251,6 +265,23 @@ class PartnershipMutation:
                 raise problem(
                     "influencerId", "the influencer is in this campaign already", "DUPLICATE"
                 )
+            now = utcnow()
+            conflicts = live_posts.invitation_conflicts(ctx.session, campaign, influencer.id, now)
+            if input.override_exclusivity and not roles.may(
+                ctx.viewer.role, "exclusivity_override"
+            ):
+                raise problem(
+                    "overrideExclusivity",
+                    roles.refusal(ctx.viewer.role, "exclusivity_override"),
+                    "FORBIDDEN",
+                )
+            if conflicts and not input.override_exclusivity:
+                raise problem(
+                    "influencerId",
+                    "; ".join(live_posts.describe(c) for c in conflicts)
+                    + ": an ADMIN may invite anyway with overrideExclusivity",
+                    "CONFLICT",
+                )
             row = PartnershipModel(
                 organization_id=ctx.viewer.organization_id,
                 campaign_id=campaign.id,
@@ -266,6 +297,10 @@ class PartnershipMutation:
                 raise problem(
                     "influencerId", "the influencer is in this campaign already", "DUPLICATE"
                 ) from None
+            if conflicts:
+                live_posts.record_invitation_override(
+                    ctx.session, row, campaign, conflicts, actor(ctx.viewer), now
+                )
             return {"partnership": Partnership.from_row(row)}
 
         return run_mutation(info, PartnershipPayload, ERRORS, body)
@@ -365,6 +400,7 @@ class PartnershipMutation:
             # What its PDF shows, frozen now: the version signed is the version made.
             contract.document = contracts.snapshot(ctx.session, contract)
             ctx.session.flush()
+            usage_rights.follow_contract(ctx.session, row.id)
             return {
                 "contract": Contract.from_row(contract),
                 "partnership": Partnership.from_row(row),

@@ -40,7 +40,7 @@ MaterialConnection = ConnectionEnum
 strawberry.enum(MaterialConnection, name="MaterialConnection")
 UsageRights = UsageRightsEnum
 strawberry.enum(UsageRights, name="UsageRights")
-PartnershipError, PartnershipErrorCode = error_type("Partnership")
+PartnershipError, PartnershipErrorCode = error_type("Partnership", ("CONFLICT",))
 
 
 @strawberry.type(name="Contract", description="One version of a partnership's terms.")
@@ -54,6 +54,7 @@ class Contract(ModelNode):
     usage_rights_regions: list[str]
     exclusivity_days: int | None
     exclusivity_categories: list[str]
+    exclusivity_competitors: list[str]
     payment_terms_days: int
     approval_rounds: int
     accepted_at: datetime | None
