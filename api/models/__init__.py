@@ -19,7 +19,7 @@ from api.models.ledger import (
     PayoutLine,
 )
 from api.models.partnerships import Contract, Partnership
-from api.models.rollups import PerformanceRollup
+from api.models.rollups import ClickDimensionRollup, PerformanceDimensionRollup, PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
 
@@ -30,6 +30,7 @@ __all__ = [
     "Campaign",
     "CampaignCost",
     "Click",
+    "ClickDimensionRollup",
     "ClickRollup",
     "ContentSubmission",
     "Contract",
@@ -45,6 +46,7 @@ __all__ = [
     "Partnership",
     "PayoutBatch",
     "PayoutLine",
+    "PerformanceDimensionRollup",
     "PerformanceRollup",
     "Refund",
     "SocialAccount",

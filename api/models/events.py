@@ -85,6 +85,11 @@ class Click(Base):
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     # First visit of this visitor (IP + UA hash) to this link in the hour.
     is_unique: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Decided once at ingest (`api.domain.dimensions`), '' when unknown: kept so conversions
+    # attributed to the click inherit them.
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    device: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    referrer_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     USER_AGENT_MAX = 512
@@ -183,6 +188,10 @@ class Conversion(Timestamps, Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The idempotency id of the stream event that created it (the Redis stream entry id).
     event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Its click's dimensions (`Click.country` ...) when attributed through a click, else ''.
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    device: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    referrer_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:

@@ -47,4 +47,6 @@ class Brand(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     default_currency: Mapped[str] = mapped_column(String(3))
+    # IANA name: the zone of its reports' days, weeks and months (`performanceSeries`).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -3,9 +3,11 @@ from __future__ import annotations
 import strawberry
 
 from api.db import utcnow
+from api.domain import buckets
 from api.graphql import inputs
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
 from api.graphql.context import Info
+from api.graphql.errors import problem
 from api.graphql.lookup import load_visible
 from api.graphql.money import currency_or_error
 from api.graphql.mutation import run_mutation
@@ -21,6 +23,9 @@ class CreateBrandInput:
     name: str
     default_currency: str
     website: str | None = None
+    time_zone: str = strawberry.field(
+        default="UTC", description="IANA name, e.g. Europe/Berlin: the days of its reports."
+    )
 
 
 @strawberry.input
@@ -30,6 +35,7 @@ class UpdateBrandInput:
     default_currency: str | None = None
     website: str | None = None
     archived: bool | None = None
+    time_zone: str | None = None
 
 
 @strawberry.type
@@ -42,6 +48,15 @@ def _website(value: str | None) -> str | None:
     if value is None or value.strip() == "":
         return None
     return inputs.url(value, "website")
+
+
+def _time_zone(value: str) -> str:
+    """An IANA zone name the server's zoneinfo knows, or an INVALID user error."""
+    inputs.no_controls(value, "timeZone")
+    try:
+        return buckets.zone(value.strip()).key
+    except buckets.BucketError as exc:
+        raise problem("timeZone", str(exc)) from None
 
 
 def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> BrandModel:
@@ -78,6 +93,7 @@ class BrandMutation:
                 name=inputs.required_text(input.name, "name", 200),
                 default_currency=currency_or_error(input.default_currency, "defaultCurrency"),
                 website=_website(input.website),
+                time_zone=_time_zone(input.time_zone),
             )
             ctx.session.add(row)
             ctx.session.flush()
@@ -102,7 +118,9 @@ class BrandMutation:
 
         return run_mutation(info, RotatePostbackSecretPayload, ERRORS, body)
 
-    @strawberry.mutation(description="Changes a brand's name, currency or website (ADMIN).")
+    @strawberry.mutation(
+        description="Changes a brand's name, currency, website or time zone (ADMIN)."
+    )
     def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandPayload:
         def body() -> dict[str, object]:
             require(info.context.viewer, "brands")
@@ -113,6 +131,8 @@ class BrandMutation:
                 row.default_currency = currency_or_error(input.default_currency, "defaultCurrency")
             if input.website is not None:
                 row.website = _website(input.website)
+            if input.time_zone is not None:
+                row.time_zone = _time_zone(input.time_zone)
             if input.archived is not None:
                 row.archived_at = utcnow() if input.archived else None
             info.context.session.flush()
