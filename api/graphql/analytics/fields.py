@@ -15,7 +15,7 @@ from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 
 from api.domain import buckets as bucket_maths
-from api.domain.dimensions import Device, Dimension, platform_of
+from api.domain.dimensions import Dimension, platform_of
 from api.finance import analytics
 from api.finance.performance import Performance
 from api.graphql.analytics.types import (
@@ -288,10 +288,8 @@ async def _labels(info: Info, by: BreakdownDimension, keys: list[Any]) -> list[t
             (global_id("TrackedLink", k), (row.code or "") if row else "")
             for k, row in zip(keys, links, strict=True)
         ]
-    if by is BreakdownDimension.DEVICE:
-        return [(str(k), Device(k).value.capitalize() if k in Device else str(k)) for k in keys]
-    if by is BreakdownDimension.PLATFORM:
-        return [(str(k), str(k).capitalize()) for k in keys]
+    if by in (BreakdownDimension.DEVICE, BreakdownDimension.PLATFORM):
+        return [(str(k), str(k).capitalize()) for k in keys]  # MOBILE: "Mobile"
     return [(str(k), str(k)) for k in keys]
 
 
