@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure clean
+.PHONY: run test fuzz chromium test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-analytics clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench-export: $(STAMP)
 
 bench-disclosure: $(STAMP)
 	$(BIN)/python bench/disclosure.py $(BENCH_ARGS)
+
+bench-analytics: $(STAMP)
+	$(BIN)/python bench/analytics.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
