@@ -215,6 +215,8 @@ def queries(campaign: str) -> dict[str, tuple[str, dict[str, Any]]]:
     thirty = {**window, "from": (end - timedelta(days=30)).isoformat()}
     head = "query($c: ID!, $from: DateTime!, $to: DateTime!) { campaign(id: $c) {"
     return {
+        # What any request costs here (key, session, GraphQL): the floor of the others.
+        "baseline (name)": ("query($c: ID!) { campaign(id: $c) { name } }", {"c": campaign}),
         "90-day DAY series": (
             head + " performanceSeries(from: $from, to: $to, granularity: DAY) {"
             " start clicks uniqueClicks conversions revenue { amount } cost { amount } } } }",
@@ -299,8 +301,9 @@ def main() -> int:
             small = create_entities(200, 10, "Small")
             big_sizes = seed(big["org"], "large", 100)
             small_sizes = seed(small["org"], "small", 100)
-            with get_engine().begin() as conn:
-                conn.execute(text("ANALYZE"))
+            # What autovacuum does to settled rollup rows: index-only scans need the map.
+            with get_engine().connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
             print(
                 f"seeded in {time.perf_counter() - started:.0f} s: large brand "
                 f"{big_sizes[0]:,} clicks, {big_sizes[1]:,} conversions (2,000 influencers); "
@@ -319,17 +322,21 @@ def main() -> int:
                 campaign = global_id("Campaign", world["campaign"])
                 results[label] = time_queries(client, world["key"], campaign, args.requests)
         print(f"\n{'query':<20} {'large p50':>10} {'p95':>8} {'small p50':>10} {'p95':>8} ratio")
+        load = os.getloadavg()[0]
         ok = True
         for query in results["large"]:
             large, small_t = results["large"][query], results["small"][query]
             ratio = p95(large) / p95(small_t)
-            ok = ok and p95(large) < 100 and ratio <= 2
+            if not query.startswith("baseline"):
+                ok = ok and p95(large) < 100 and ratio <= 2
             print(
                 f"{query:<20} {statistics.median(large):>8.1f}ms {p95(large):>6.1f}ms "
                 f"{statistics.median(small_t):>8.1f}ms {p95(small_t):>6.1f}ms x{ratio:.2f}"
             )
         print(
-            "target (p95 < 100 ms, within 2x of the small brand): " + ("met" if ok else "NOT met")
+            "target (p95 < 100 ms, within 2x of the small brand): "
+            + ("met" if ok else "NOT met")
+            + f"; load average {load:.1f} on {os.cpu_count()} cores"
         )
     finally:
         from api.db import get_engine

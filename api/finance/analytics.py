@@ -14,7 +14,6 @@ source of (scope, hour) rows folded into the same buckets (see `api.graphql.anal
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -122,25 +121,31 @@ def aggregate(
     no click). Rows with no figure are absent. Three statements at most."""
     start, end = hour_of(start), hour_of(end)
     wanted = sorted(set(ids))
-    found: dict[tuple[int, Any], Performance] = {}
+    # (scope id, key) -> counters in _FIGURES order, made Performances at the end
+    totals: dict[tuple[int, Any], list[int]] = {}
     if not wanted:
-        return found
+        return {}
 
     def bump(scope_id: Any, k: Any, **figures: int) -> None:
-        row_key = (int(scope_id), k)
-        current = found.get(row_key) or zero(currency)
-        found[row_key] = add(current, replace(zero(currency), **figures))  # type: ignore[arg-type]
+        row = totals.get((scope_id, k))
+        if row is None:
+            row = totals[(scope_id, k)] = [0] * len(_FIGURES)
+        for name, value in figures.items():
+            row[_INDEX[name]] += value
 
     clicks: Any = ClickDimensionRollup if dimension else ClickRollup
     if dimension is not Dimension.DISCOUNT_CODE:  # codes are typed at checkout: no clicks
         extra = [clicks.dimension == dimension] if dimension else []
-        for s, k, n, u in _grouped(
+        # Click rollups have no influencer column: grouped by partnership (an index-only scan,
+        # no join per row), then partnerships mapped to their influencers in one statement.
+        by_partnership = key == "influencer_id"
+        rows = _grouped(
             session,
             clicks,
             [func.sum(clicks.clicks), func.sum(clicks.unique_clicks)],
             scope,
             wanted,
-            key,
+            "partnership_id" if by_partnership else key,
             [
                 clicks.organization_id == organization_id,
                 clicks.hour >= start,
@@ -148,7 +153,18 @@ def aggregate(
                 *extra,
             ],
             share_of,
-        ):
+        )
+        if by_partnership:
+            influencer_of: dict[int, int] = {
+                pid: influencer
+                for pid, influencer in session.execute(
+                    select(Partnership.id, Partnership.influencer_id).where(
+                        Partnership.id.in_(sorted({k for _, k, _, _ in rows}) or [0])
+                    )
+                )
+            }
+            rows = [(s, influencer_of.get(k), n, u) for s, k, n, u in rows]
+        for s, k, n, u in rows:
             bump(s, k, clicks=int(n or 0), unique_clicks=int(u or 0))
 
     rollup: Any = PerformanceDimensionRollup if dimension else PerformanceRollup
@@ -201,7 +217,14 @@ def aggregate(
             share_of,
         ):
             bump(s, hour_of(k) if key == "hour" else k, gifted=int(amount or 0))
-    return found
+    return {
+        (int(scope_id), k): Performance(currency, *row) for (scope_id, k), row in totals.items()
+    }
+
+
+# Performance's counters, in the order of its fields after `currency`.
+_FIGURES = ("clicks", "unique_clicks", "conversions", "revenue", "commission", "fees", "gifted")
+_INDEX = {name: i for i, name in enumerate(_FIGURES)}
 
 
 def by_scope(

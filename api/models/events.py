@@ -105,7 +105,16 @@ class ClickRollup(Base):
     apart and never as clicks."""
 
     __tablename__ = "click_rollups_hourly"
-    __table_args__ = (PrimaryKeyConstraint("link_id", "hour"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("link_id", "hour"),
+        # A campaign's series, breakdowns and leaderboard: an index-only scan on PostgreSQL.
+        Index(
+            "ix_click_rollups_hourly_campaign_id_hour",
+            "campaign_id",
+            "hour",
+            postgresql_include=["organization_id", "partnership_id", "clicks", "unique_clicks"],
+        ),
+    )
 
     link_id: Mapped[int] = fk("tracked_links.id", index=False)
     hour: Mapped[datetime] = mapped_column()

@@ -214,9 +214,8 @@ def breakdown_field(scope: str, default_currency: Lookup) -> Any:
         if not 1 <= first <= MAX_ROWS:
             raise GraphQLError(f"first must be between 1 and {MAX_ROWS}")
         code = checked_currency(currency or await default_currency(info, self))
-        found, total = await _breakdown_loader(info.context, scope, by, code, from_, to).load(
-            self.id
-        )
+        found = await _breakdown_loader(info.context, scope, by, code, from_, to).load(self.id)
+        total = await _total_loader(info.context, scope, code, from_, to).load(self.id)
         metric = _ORDER[order_by]
         ranked = sorted(found.items(), key=lambda item: (-metric(item[1]), str(item[0])))
         shown = ranked[:first]
@@ -238,7 +237,29 @@ def breakdown_field(scope: str, default_currency: Lookup) -> Any:
     )
 
 
-Breakdown = tuple[dict[Any, Performance], Performance]
+Breakdown = dict[Any, Performance]
+
+
+def _total_loader(
+    ctx: Context, scope: str, currency: str, start: datetime, end: datetime
+) -> DataLoader[int, Performance]:
+    """A breakdown's total: what `performance` says over the same range."""
+
+    async def load(ids: list[int]) -> list[Performance]:
+        totals = analytics.aggregate(
+            ctx.session,
+            ctx.viewer.organization_id,
+            scope,
+            ids,
+            None,
+            currency,
+            start,
+            end,
+            share_of=share_of(ctx.viewer),
+        )
+        return [totals.get((i, 0)) or analytics.zero(currency) for i in ids]
+
+    return ctx.loader(("performance_total", scope, currency, start, end), lambda: DataLoader(load))
 
 
 def _breakdown_loader(
@@ -252,12 +273,18 @@ def _breakdown_loader(
     key_kind, dimension = _KEYS[by]
 
     async def load(ids: list[int]) -> list[Breakdown]:
-        common = (ctx.session, ctx.viewer.organization_id, scope, ids)
-        share = share_of(ctx.viewer)
         rows = analytics.aggregate(
-            *common, key_kind, currency, start, end, dimension=dimension, share_of=share
+            ctx.session,
+            ctx.viewer.organization_id,
+            scope,
+            ids,
+            key_kind,
+            currency,
+            start,
+            end,
+            dimension=dimension,
+            share_of=share_of(ctx.viewer),
         )
-        totals = analytics.aggregate(*common, None, currency, start, end, share_of=share)
         grouped = analytics.by_scope(rows, ids)
         result = []
         for i in ids:
@@ -267,7 +294,7 @@ def _breakdown_loader(
                     k = platform_of(k)
                 if analytics.known(k):
                     found[k] = analytics.add(found[k], p) if k in found else p
-            result.append((found, totals.get((i, 0)) or analytics.zero(currency)))
+            result.append(found)
         return result
 
     loader_key = ("performance_breakdown", scope, by, currency, start, end)
@@ -333,7 +360,7 @@ async def resolve_leaderboard(
     ctx = info.context
     partnerships = await by_fk(ctx, PartnershipModel, PartnershipModel.campaign_id).load(node.id)
     influencer_ids = sorted({p.influencer_id for p in partnerships})
-    rows, _ = await _breakdown_loader(
+    rows = await _breakdown_loader(
         ctx, "campaign_id", BreakdownDimension.INFLUENCER, code, from_, to
     ).load(node.id)
     influencers = await by_id(ctx, InfluencerModel).load_many(influencer_ids)
