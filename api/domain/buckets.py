@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 MAX_BUCKETS = 1000
 
@@ -41,9 +42,15 @@ class Bucket:
         return int((self.end - self.start).total_seconds() // 3600)
 
 
+@cache
+def _names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone `name` ("Europe/Berlin", "UTC"), or BucketError."""
-    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+    """The IANA zone `name` ("Europe/Berlin", "UTC"), or BucketError: only names of the time
+    zone database (never a path, a file of it or a directory)."""
+    if name not in _names():
         raise BucketError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin")
     try:
         return ZoneInfo(name)
