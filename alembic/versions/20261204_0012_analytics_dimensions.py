@@ -57,7 +57,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('partnership_id', 'hour', 'currency', 'dimension', 'value', name=op.f('pk_performance_dimension_rollups_hourly'))
     )
     with op.batch_alter_table('performance_dimension_rollups_hourly', schema=None) as batch_op:
-        batch_op.create_index('ix_performance_dimension_rollups_hourly_campaign_id_dimension_hour', ['campaign_id', 'dimension', 'hour'], unique=False, postgresql_include=['organization_id', 'influencer_id', 'currency', 'value', 'conversions', 'revenue', 'commission'])
+        batch_op.create_index('ix_perf_dimension_rollups_hourly_campaign_id_dimension_hour', ['campaign_id', 'dimension', 'hour'], unique=False, postgresql_include=['organization_id', 'influencer_id', 'currency', 'value', 'conversions', 'revenue', 'commission'])
 
     with op.batch_alter_table('brands', schema=None) as batch_op:
         batch_op.add_column(sa.Column('time_zone', sa.String(length=64), server_default='UTC', nullable=False))
@@ -97,7 +97,7 @@ def downgrade() -> None:
         batch_op.drop_column('time_zone')
 
     with op.batch_alter_table('performance_dimension_rollups_hourly', schema=None) as batch_op:
-        batch_op.drop_index('ix_performance_dimension_rollups_hourly_campaign_id_dimension_hour')
+        batch_op.drop_index('ix_perf_dimension_rollups_hourly_campaign_id_dimension_hour')
 
     op.drop_table('performance_dimension_rollups_hourly')
     with op.batch_alter_table('click_dimension_rollups_hourly', schema=None) as batch_op:

@@ -103,7 +103,7 @@ class PerformanceDimensionRollup(Base):
     __table_args__ = (
         PrimaryKeyConstraint("partnership_id", "hour", "currency", "dimension", "value"),
         Index(
-            "ix_performance_dimension_rollups_hourly_campaign_id_dimension_hour",
+            "ix_perf_dimension_rollups_hourly_campaign_id_dimension_hour",
             "campaign_id",
             "dimension",
             "hour",
