@@ -624,6 +624,21 @@ def test_history_spans_months_of_days_and_hours(s: Session, result: demo.DemoRes
     assert result.counts["clicks"] == count(s, Click)
 
 
+def test_history_has_countries_devices_and_referrers(s: Session) -> None:
+    """Breakdowns by country, device and referrer show data on first run: the worker decided
+    them for the demo's clicks, and approved orders through a click inherited them."""
+    from api.models import ClickDimensionRollup, PerformanceDimensionRollup
+
+    def values(model: Any, dimension: str) -> set[str]:
+        return set(s.scalars(select(model.value).where(model.dimension == dimension).distinct()))
+
+    assert {"DE", "GB", "FR", "US"} <= values(ClickDimensionRollup, "COUNTRY")
+    assert {"MOBILE", "DESKTOP"} <= values(ClickDimensionRollup, "DEVICE")
+    assert "l.instagram.com" in values(ClickDimensionRollup, "REFERRER")
+    assert {"DE", "GB"} <= values(PerformanceDimensionRollup, "COUNTRY")
+    assert values(PerformanceDimensionRollup, "DISCOUNT_CODE")
+
+
 def test_history_has_every_kind_of_order(s: Session) -> None:
     statuses = Counter(s.scalars(select(Conversion.status)))
     assert set(statuses) == {"APPROVED", "HELD", "REJECTED", "UNATTRIBUTED"}, statuses

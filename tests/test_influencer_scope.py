@@ -58,6 +58,19 @@ MAX_DEPTH = get_settings().max_query_depth - 2  # room for the small value types
 #   caption), not a result of anyone's.
 # REFUSED: null for an INFLUENCER key (the figure is about every partnership of a campaign).
 OWN, COUNT, SETTING, REFUSED = "OWN", "COUNT", "SETTING", "REFUSED"
+PERFORMANCE_FIELDS = (
+    "clicks",
+    "uniqueClicks",
+    "conversions",
+    "revenue",
+    "commission",
+    "cost",
+    "conversionRate",
+    "epc",
+    "averageOrderValue",
+    "roi",
+    "roas",
+)
 FIGURES = {
     "Query.balance": OWN,
     "Query.statement": OWN,
@@ -100,6 +113,22 @@ FIGURES = {
     "Partnership.performance": OWN,
     "Partnership.compensation": OWN,
     "TrackedLink.performance": OWN,
+    # Series, breakdowns and leaderboards: sums over the viewer's own partnerships' rollups.
+    "Campaign.performanceSeries": OWN,
+    "Campaign.performanceBreakdown": OWN,
+    "Brand.performanceBreakdown": OWN,
+    "Campaign.leaderboard": OWN,
+    "Partnership.performanceSeries": OWN,
+    "Influencer.performanceSeries": OWN,
+    "TrackedLink.performanceSeries": OWN,
+    "PerformanceBucket.clicks": OWN,
+    "PerformanceBucket.uniqueClicks": OWN,
+    "PerformanceBucket.conversions": OWN,
+    "PerformanceBucket.revenue": OWN,
+    "PerformanceBucket.commission": OWN,
+    "PerformanceBucket.cost": OWN,
+    "LeaderboardEntry.value": OWN,
+    "LeaderboardEntry.rank": SETTING,
     "Performance.clicks": OWN,
     "Performance.uniqueClicks": OWN,
     "Performance.conversions": OWN,
@@ -215,6 +244,12 @@ FIGURES = {
     "WebhookAttempt.attempt": SETTING,
     "WebhookAttempt.statusCode": SETTING,
     "WebhookAttempt.durationMs": SETTING,
+    # Breakdown rows and leaderboard entries are Performances with a key or a rank.
+    **{
+        f"{row}.{name}": OWN
+        for row in ("BreakdownRow", "LeaderboardEntry")
+        for name in PERFORMANCE_FIELDS
+    },
 }
 NUMBERS = {"Int", "Float", "Decimal"}
 
@@ -627,6 +662,9 @@ def _values(w: dict[str, Any], side: Side) -> dict[str, Any]:
         "to": (now + timedelta(hours=1)).isoformat(),
         "currency": "EUR",
         "within": 3650,
+        "granularity": EnumValue("HOUR"),
+        "by": EnumValue("INFLUENCER"),
+        "metric": EnumValue("REVENUE"),
         "period": f"{now:%Y-%m}",
         "influencerId": gid(side.influencer),
         "Query.brand.id": gid(w["brand"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -255,3 +256,80 @@ def test_findings_and_usage_rights_of_a_page_are_a_fixed_number_of_statements(gq
     # A page of 2 may load more: its findings (newest first) are not the first partnerships'
     # deliverables, which a page of 12 has loaded already. Never more for a larger page.
     assert counts[12] <= counts[2], counts
+
+
+ANALYTICS = """
+query($n: Int!, $from: DateTime!, $to: DateTime!) {
+  campaigns(first: $n) { nodes {
+    performanceSeries(from: $from, to: $to, granularity: DAY) { start clicks revenue { amount } }
+    byInfluencer: performanceBreakdown(from: $from, to: $to, by: INFLUENCER, first: 100) {
+      key label clicks }
+    byCountry: performanceBreakdown(from: $from, to: $to, by: COUNTRY) { key clicks }
+    leaderboard(from: $from, to: $to, metric: CLICKS, first: 100) { rank influencer { name } }
+    partnerships { performanceSeries(from: $from, to: $to, granularity: WEEK) { clicks } }
+    brand { performanceBreakdown(from: $from, to: $to, by: LINK) { label clicks } } } }
+}
+"""
+
+
+def test_series_breakdowns_and_leaderboards_are_a_fixed_number_of_statements(gql, factory, db):
+    """1 campaign of 1 influencer, then 6 campaigns with up to 12 influencers each: rows,
+    buckets, breakdown rows and leaderboard entries all grow, the statements do not."""
+    from api.models import ClickDimensionRollup, ClickRollup, TrackedLink
+
+    org = factory.org()
+    brand = factory.brand(org, time_zone="Europe/Berlin")
+    key = used_key(gql, factory, org)
+    window = {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
+    hour = datetime(2026, 11, 10, 12, tzinfo=UTC)
+
+    def campaign_with(influencers: int) -> None:
+        campaign = factory.campaign(brand)
+        for i in range(influencers):
+            partnership = factory.partnership(campaign, factory.influencer(org))
+            link = TrackedLink(
+                organization_id=org.id,
+                brand_id=brand.id,
+                campaign_id=campaign.id,
+                partnership_id=partnership.id,
+                code=f"q{campaign.id}x{i}",
+                destination_url="https://shop.example.com",
+            )
+            db.add(link)
+            db.flush()
+            ids = {
+                "organization_id": org.id,
+                "link_id": link.id,
+                "partnership_id": partnership.id,
+                "campaign_id": campaign.id,
+            }
+            db.add(ClickRollup(hour=hour, clicks=i + 1, unique_clicks=1, bot_hits=0, **ids))
+            db.add(
+                ClickDimensionRollup(
+                    hour=hour,
+                    dimension="COUNTRY",
+                    value="A" + chr(65 + i),
+                    clicks=i + 1,
+                    unique_clicks=1,
+                    **ids,
+                )
+            )
+        db.commit()
+
+    campaign_with(1)
+    counts = {}
+    for step in (1, 2):
+        with count_statements() as counter:
+            nodes = gql(key, ANALYTICS, n=100, **window)["campaigns"]["nodes"]
+        counts[step] = counter["n"]
+        # Berlin days: 1 November to 1 December (00:00 UTC is 01:00 there)
+        assert all(len(c["performanceSeries"]) == 31 for c in nodes)
+        if step == 1:
+            assert len(nodes) == 1 and len(nodes[0]["leaderboard"]) == 1
+            for _ in range(5):
+                campaign_with(12)
+        else:
+            assert len(nodes) == 6
+            assert max(len(c["byInfluencer"]) for c in nodes) == 12
+            assert max(len(c["leaderboard"]) for c in nodes) == 12
+    assert counts[1] == counts[2], counts

@@ -5,7 +5,7 @@ Backfills the facets (niches, languages, platforms: no audience is recorded yet)
 medians from the rows already stored, so scores and filters read the same as before.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04 18:44:20.316189
 """
 
@@ -21,7 +21,7 @@ from api.influencers.derived import facet_rows, peer_median_rows
 
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

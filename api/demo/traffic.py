@@ -113,9 +113,29 @@ class LinkTraffic:
     shoppers: list[tuple[ClickEvent, Visitor]] = field(default_factory=list)
 
 
+# Shoppers' networks by country, so that breakdowns by country show data: /16s of a cloud
+# provider's regional data centres (Frankfurt, London, Paris, Stockholm, Ireland) and MaxMind's
+# US test network, never a person's address; only the /24 and a keyed hash are kept anyway.
+# The weights are those of a European shop.
+COUNTRY_NETWORKS = (
+    ("18.184", 35),  # DE
+    ("35.176", 25),  # GB
+    ("52.47", 15),  # FR
+    ("216.160", 10),  # US
+    ("13.53", 5),  # SE
+    ("3.248", 5),  # IE
+)
+
+
 def _ip(rng: random.Random) -> str:
-    """A documentation address (RFC 5737 / RFC 3849): never someone's real one. Mostly IPv6, as
-    on mobile networks."""
+    """A shopper's address: mostly one of `COUNTRY_NETWORKS`; one in ten a documentation
+    address (RFC 5737 / RFC 3849, mostly IPv6 as on mobile networks) whose country is unknown."""
+    if rng.random() < 0.9:
+        [prefix] = rng.choices(
+            [n for n, _ in COUNTRY_NETWORKS], weights=[w for _, w in COUNTRY_NETWORKS]
+        )
+        third = rng.randrange(256) if prefix != "216.160" else 83  # MaxMind's: 216.160.83.0/24
+        return f"{prefix}.{third}.{rng.randint(1, 254)}"
     if rng.random() < 0.6:
         site, subnet, host = (
             rng.randrange(1 << 16),

@@ -25,14 +25,24 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.domain.dimensions import CLICK_DIMENSIONS, device_class, referrer_host
+from api.ingest.geo import country_of
 from api.ledger.sql import dialect_insert, insert_many_ignore, upsert_add
-from api.models import Click, ClickRollup, OrphanVisit, OrphanVisitRollup, TrackedLink
+from api.models import (
+    Click,
+    ClickDimensionRollup,
+    ClickRollup,
+    OrphanVisit,
+    OrphanVisitRollup,
+    TrackedLink,
+)
 from tracker.events import FIELDS, VERSION
 
 CHUNK = 500  # rows per INSERT on the generic path: under SQLite's bound-parameter limits
@@ -177,6 +187,29 @@ class Links:
         return reasons
 
 
+# --- dimensions: decided once, here, from what the tracker logged ---------------------------------
+
+
+@lru_cache(maxsize=65_536)
+def _device(user_agent: bytes) -> str:
+    return device_class(user_agent.decode(errors="replace")).value
+
+
+@lru_cache(maxsize=65_536)
+def _host(referer: bytes) -> str:
+    return referrer_host(referer.decode(errors="replace"))
+
+
+def dimensions(values: ClickValues) -> tuple[str, str, str]:
+    """(country, device class, referrer host) of a click ('' when unknown): the country of its
+    truncated IP (`api.ingest.geo`), the class of its User-Agent, the host of its Referer."""
+    return (
+        country_of(values[_IP].decode(errors="replace")),
+        _device(values[_UA]),
+        _host(values[_REFERER]),
+    )
+
+
 def hour_of(ms: int) -> datetime:
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.replace(minute=0, second=0, microsecond=0)
@@ -229,7 +262,7 @@ _STAGE = "vouch_click_stage"
 _CREATE_STAGE = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
     c text, o bigint, l bigint, p bigint, k bigint, t bigint,
-    i text, h text, u text, r text, b text, q text
+    i text, h text, u text, r text, b text, q text, co text, dv text, rh text
 ) ON COMMIT DELETE ROWS
 """
 _COPY = f"COPY {_STAGE} FROM STDIN"
@@ -247,20 +280,40 @@ _FLAGS = {
     for unique in (b"0", b"1")
 }
 
+# The click dimensions and the column each one's value is in (plain identifiers).
+_DIMENSION_COLUMNS = tuple(
+    zip(CLICK_DIMENSIONS, ("country", "device", "referrer_host"), strict=True)
+)
+_DIMENSION_VALUES = ", ".join(f"('{d}', {column})" for d, column in _DIMENSION_COLUMNS)
 # Rows in click id order and rollups in (link, hour) order: concurrent workers lock them in the
 # same order (no deadlocks). Only the rows RETURNING reports as inserted reach the rollups.
 _INSERT = f"""
 WITH ins AS (
     INSERT INTO clicks (click_id, organization_id, link_id, partnership_id, campaign_id,
                         occurred_at, ip_trunc, ip_hash, user_agent, referer, bot, is_unique,
-                        created_at)
+                        country, device, referrer_host, created_at)
     SELECT c, o, l, p, k, to_timestamp(t / 1000.0), nullif(left(i, 64), ''),
            nullif(left(h, 64), ''), nullif(left(u, {Click.USER_AGENT_MAX}), ''),
-           nullif(left(r, {Click.REFERER_MAX}), ''), b = '1', q = '1', now()
+           nullif(left(r, {Click.REFERER_MAX}), ''), b = '1', q = '1', co, dv, rh, now()
     FROM {_STAGE}
     ORDER BY c
     ON CONFLICT (click_id) DO NOTHING
-    RETURNING organization_id, link_id, partnership_id, campaign_id, occurred_at, bot, is_unique
+    RETURNING organization_id, link_id, partnership_id, campaign_id, occurred_at, bot, is_unique,
+              country, device, referrer_host
+), dimension_rollups AS (
+    INSERT INTO click_dimension_rollups_hourly AS d (link_id, hour, dimension, value,
+                                                     organization_id, partnership_id,
+                                                     campaign_id, clicks, unique_clicks)
+    SELECT link_id, date_trunc('hour', occurred_at, 'UTC'), dim.name, dim.value,
+           min(organization_id), min(partnership_id), min(campaign_id), count(*),
+           count(*) FILTER (WHERE is_unique)
+    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
+    WHERE NOT bot AND dim.value <> ''
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (link_id, hour, dimension, value) DO UPDATE
+    SET clicks = d.clicks + excluded.clicks,
+        unique_clicks = d.unique_clicks + excluded.unique_clicks
 ), rollups AS (
     INSERT INTO click_rollups_hourly AS r (link_id, hour, organization_id, partnership_id,
                                            campaign_id, clicks, unique_clicks, bot_hits)
@@ -285,10 +338,11 @@ def _copy_data(clicks: Sequence[ClickValues]) -> bytes:
     """The clicks as COPY's text format: a line each, tab-separated, with \\ \t \n \r
     escaped (values never hold NUL: `click_values` refuses it)."""
     flags = _FLAGS
+    dims = [_dimension_columns(v) for v in clicks]
     data = b"\n".join(
         [
-            b"\t".join(_copy_columns(v)) + (flags.get((v[_BOT], v[_UNIQUE])) or _flags(v))
-            for v in clicks
+            b"\t".join(_copy_columns(v)) + (flags.get((v[_BOT], v[_UNIQUE])) or _flags(v)) + d
+            for v, d in zip(clicks, dims, strict=True)
         ]
     )
     data += b"\n"
@@ -297,10 +351,16 @@ def _copy_data(clicks: Sequence[ClickValues]) -> bytes:
         b"\\" in data
         or b"\r" in data
         or data.count(b"\n") != len(clicks)
-        or data.count(b"\t") != 11 * len(clicks)
+        or data.count(b"\t") != 14 * len(clicks)
     ):
-        data = b"".join([_escaped_line(v) for v in clicks])
+        data = b"".join([_escaped_line(v, d) for v, d in zip(clicks, dims, strict=True)])
     return data
+
+
+def _dimension_columns(values: ClickValues) -> bytes:
+    """The last three columns (country, device, referrer host): short ASCII without tabs,
+    newlines or backslashes (see `api.domain.dimensions`), so never escaped."""
+    return ("\t" + "\t".join(dimensions(values))).encode()
 
 
 def _flags(values: ClickValues) -> bytes:
@@ -309,13 +369,13 @@ def _flags(values: ClickValues) -> bytes:
     ]
 
 
-def _escaped_line(values: ClickValues) -> bytes:
+def _escaped_line(values: ClickValues, dims: bytes) -> bytes:
     fields = []
     for value in _copy_columns(values):
         for raw, escape in _ESCAPES:
             value = value.replace(raw, escape)
         fields.append(value)
-    return b"\t".join(fields) + _flags(values) + b"\n"
+    return b"\t".join(fields) + _flags(values) + dims + b"\n"
 
 
 def _insert_clicks_pg(session: Session, clicks: Sequence[ClickValues]) -> int:
@@ -345,7 +405,11 @@ def _insert_clicks_pg(session: Session, clicks: Sequence[ClickValues]) -> int:
 
 def _row(values: ClickValues) -> dict[str, Any]:
     ts = int(values[_TS])
+    country, device, host = dimensions(values)
     return {
+        "country": country,
+        "device": device,
+        "referrer_host": host,
         "click_id": values[_EVENT_ID].decode(),
         "organization_id": int(values[_ORG]),
         "link_id": int(values[_LINK]),
@@ -377,8 +441,11 @@ def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> i
         new_ids = conn.execute(stmt, list(chunk.values())).scalars()
         inserted.extend(chunk[click_id] for click_id in new_ids)
     rollups: dict[tuple[int, datetime], dict[str, Any]] = {}
+    by_dimension: dict[tuple[int, datetime, str, str], dict[str, Any]] = {}
     for row in inserted:
         key = (row["link_id"], row["occurred_at"].replace(minute=0, second=0, microsecond=0))
+        if not row["bot"]:
+            _count_dimensions(by_dimension, key, row)
         acc = rollups.get(key)
         if acc is None:
             acc = rollups[key] = {
@@ -404,4 +471,38 @@ def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> i
         ["link_id", "hour"],
         ["clicks", "unique_clicks", "bot_hits"],
     )
+    upsert_add(
+        session,
+        ClickDimensionRollup,
+        [by_dimension[k] for k in sorted(by_dimension)],
+        ["link_id", "hour", "dimension", "value"],
+        ["clicks", "unique_clicks"],
+    )
     return len(inserted)
+
+
+def _count_dimensions(
+    acc: dict[tuple[int, datetime, str, str], dict[str, Any]],
+    key: tuple[int, datetime],
+    row: dict[str, Any],
+) -> None:
+    for dimension, column in _DIMENSION_COLUMNS:
+        value = row[column]
+        if not value:
+            continue
+        dim_key = (*key, str(dimension), value)
+        counters = acc.get(dim_key)
+        if counters is None:
+            counters = acc[dim_key] = {
+                "link_id": key[0],
+                "hour": key[1],
+                "dimension": str(dimension),
+                "value": value,
+                "organization_id": row["organization_id"],
+                "partnership_id": row["partnership_id"],
+                "campaign_id": row["campaign_id"],
+                "clicks": 0,
+                "unique_clicks": 0,
+            }
+        counters["clicks"] += 1
+        counters["unique_clicks"] += row["is_unique"]

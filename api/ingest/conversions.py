@@ -90,6 +90,9 @@ class ClickRow:
     campaign_id: int
     brand_id: int
     link_id: int
+    country: str
+    device: str
+    referrer_host: str
 
 
 @dataclass
@@ -300,6 +303,9 @@ def _click_columns() -> tuple[Any, ...]:
         Click.campaign_id,
         TrackedLink.brand_id,
         Click.link_id,
+        Click.country,
+        Click.device,
+        Click.referrer_host,
     )
 
 
@@ -496,6 +502,7 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
     occurred = ms_to_datetime(event.occurred_at_ms)
     click = None
     click_link = None
+    dims = ("", "", "")
     if event.click_id is not None:
         row = ctx.click(session, event.click_id)
         if row is None and ctx.click_may_arrive(event):
@@ -503,6 +510,7 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
         if row is not None and row.brand_id == event.brand_id:  # never another brand's click
             click = ClickFacts(row.occurred_at, row.partnership_id, row.campaign_id)
             click_link = row.link_id
+            dims = (row.country, row.device, row.referrer_host)
     code = None
     if event.discount_code is not None:
         code = ctx.code(session, event.brand_id, event.discount_code)
@@ -558,6 +566,14 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
         "influencer_id": influencer_id,
         "campaign_id": attribution.campaign_id,
         "link_id": click_link if attribution.via == AttributedVia.CLICK else None,
+        # The click's dimensions when attributed through it (`api.domain.dimensions`).
+        **dict(
+            zip(
+                ("country", "device", "referrer_host"),
+                dims if attribution.via == AttributedVia.CLICK else ("", "", ""),
+                strict=True,
+            )
+        ),
         "attributed_via": AttributedVia(attribution.via) if attribution.via else None,
         "unattributed_reason": (
             UnattributedReason(attribution.unattributed_reason)

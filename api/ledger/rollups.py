@@ -19,16 +19,21 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from api.domain.dimensions import UNKNOWN, Dimension
 from api.ledger.sql import upsert_add
 from api.models import Conversion
+from api.models.events import AttributedVia
 from api.models.ledger import EntryKind
-from api.models.rollups import NO_LINK, PerformanceRollup
+from api.models.rollups import NO_LINK, PerformanceDimensionRollup, PerformanceRollup
 
 COMMISSION_KINDS = frozenset({EntryKind.COMMISSION, EntryKind.REVERSAL, EntryKind.CLAWBACK})
 FEE_KINDS = frozenset({EntryKind.FLAT_FEE, EntryKind.BONUS})
 _COUNTERS = ("conversions", "revenue", "repeat_revenue", "commission", "fees")
 _KEY = ("partnership_id", "link_id", "hour", "currency")
 _PENDING = "performance_rollup_deltas"
+_DIM_COUNTERS = ("conversions", "revenue", "commission")
+_DIM_KEY = ("partnership_id", "hour", "currency", "dimension", "value")
+_PENDING_DIMS = "performance_dimension_rollup_deltas"
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -49,14 +54,60 @@ def bump(session: Session, values: dict[str, Any], **deltas: int) -> None:
         row[counter] += delta
 
 
+def _bump_dimensions(
+    session: Session, conversion: Conversion, hour: datetime, **deltas: int
+) -> None:
+    """The same deltas, by each dimension value the conversion has (`dimension_values`)."""
+    pending: dict[tuple[Any, ...], dict[str, Any]] = session.info.setdefault(_PENDING_DIMS, {})
+    currency = conversion.currency
+    for dimension, value in dimension_values(conversion).items():
+        key = (conversion.partnership_id, hour, currency, str(dimension), value)
+        row = pending.get(key)
+        if row is None:
+            row = pending[key] = {
+                **dict(zip(_DIM_KEY, key, strict=True)),
+                "organization_id": conversion.organization_id,
+                "campaign_id": conversion.campaign_id,
+                "influencer_id": conversion.influencer_id,
+                **dict.fromkeys(_DIM_COUNTERS, 0),
+            }
+        for counter, delta in deltas.items():
+            row[counter] += delta
+
+
+def dimension_values(conversion: Conversion) -> dict[Dimension, str]:
+    """What a conversion is by each dimension (unknown ones left out): its click's country,
+    device and referrer (inherited at ingest), or the discount code it came through."""
+    values = {
+        Dimension.COUNTRY: conversion.country or UNKNOWN,
+        Dimension.DEVICE: conversion.device or UNKNOWN,
+        Dimension.REFERRER: conversion.referrer_host or UNKNOWN,
+        Dimension.DISCOUNT_CODE: (
+            (conversion.discount_code or "").upper()
+            if conversion.attributed_via == AttributedVia.DISCOUNT_CODE
+            else UNKNOWN
+        ),
+    }
+    return {d: v for d, v in values.items() if v != UNKNOWN}
+
+
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    rows = [pending[k] for k in sorted(pending, key=_sort_key)]
-    rows = [r for r in rows if any(r[c] for c in _COUNTERS)]  # +1 and -1 cancel out
-    upsert_add(session, PerformanceRollup, rows, list(_KEY), list(_COUNTERS))
+    dims = session.info.pop(_PENDING_DIMS, None)
+    if pending:
+        rows = [pending[k] for k in sorted(pending, key=_sort_key)]
+        rows = [r for r in rows if any(r[c] for c in _COUNTERS)]  # +1 and -1 cancel out
+        upsert_add(session, PerformanceRollup, rows, list(_KEY), list(_COUNTERS))
+    if dims:
+        rows = [dims[k] for k in sorted(dims, key=_dim_sort_key)]
+        rows = [r for r in rows if any(r[c] for c in _DIM_COUNTERS)]
+        upsert_add(session, PerformanceDimensionRollup, rows, list(_DIM_KEY), list(_DIM_COUNTERS))
+
+
+def _dim_sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    partnership_id, hour, currency, dimension, value = key
+    return (partnership_id, hour.timestamp(), currency, dimension, value)
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -67,6 +118,7 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
 @event.listens_for(Session, "after_rollback")
 def _forget_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_DIMS, None)
 
 
 def _key(conversion: Conversion, hour: datetime, currency: str) -> dict[str, Any]:
@@ -86,26 +138,30 @@ def count_conversion(session: Session, conversion: Conversion, *, sign: int, ref
     revenue net of the `refunded` minor units already applied to it, at the order's hour."""
     if conversion.partnership_id is None:
         return
+    hour = hour_of(conversion.occurred_at)
     revenue = sign * (conversion.amount - refunded)
     bump(
         session,
-        _key(conversion, hour_of(conversion.occurred_at), conversion.currency),
+        _key(conversion, hour, conversion.currency),
         conversions=sign,
         revenue=revenue,
         repeat_revenue=revenue if conversion.repeat else 0,
     )
+    _bump_dimensions(session, conversion, hour, conversions=sign, revenue=revenue)
 
 
 def count_refund(session: Session, conversion: Conversion, amount: int) -> None:
     """A refund of `amount` minor units was applied to an APPROVED conversion."""
     if conversion.partnership_id is None:
         return
+    hour = hour_of(conversion.occurred_at)
     bump(
         session,
-        _key(conversion, hour_of(conversion.occurred_at), conversion.currency),
+        _key(conversion, hour, conversion.currency),
         revenue=-amount,
         repeat_revenue=-amount if conversion.repeat else 0,
     )
+    _bump_dimensions(session, conversion, hour, revenue=-amount)
 
 
 def count_entry(session: Session, values: dict[str, Any], link_id: int | None) -> None:
@@ -125,3 +181,9 @@ def count_entry(session: Session, values: dict[str, Any], link_id: int | None) -
     }
     counter = "commission" if kind in COMMISSION_KINDS else "fees"
     bump(session, key, **{counter: values["amount"]})
+    conversion_id = values.get("conversion_id")
+    if counter == "commission" and conversion_id is not None:
+        # Loaded already by whoever posts the entry (the identity map: no statement).
+        conversion = session.get(Conversion, conversion_id)
+        if conversion is not None and conversion.currency == values["currency"]:
+            _bump_dimensions(session, conversion, key["hour"], commission=values["amount"])

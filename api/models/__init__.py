@@ -38,7 +38,7 @@ from api.models.payouts import (
 )
 from api.models.people import Membership, OutboxMail, User, UserSession, UserToken
 from api.models.post_metrics import PostMetricSnapshot
-from api.models.rollups import PerformanceRollup
+from api.models.rollups import ClickDimensionRollup, PerformanceDimensionRollup, PerformanceRollup
 from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
@@ -52,6 +52,7 @@ __all__ = [
     "Campaign",
     "CampaignCost",
     "Click",
+    "ClickDimensionRollup",
     "ClickRollup",
     "ContentEvent",
     "ContentFinding",
@@ -82,6 +83,7 @@ __all__ = [
     "PayoutFxRate",
     "PayoutLine",
     "PeerMedian",
+    "PerformanceDimensionRollup",
     "PerformanceRollup",
     "PostMetricSnapshot",
     "Refund",

@@ -88,6 +88,11 @@ class Click(Base):
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     # First visit of this visitor (IP + UA hash) to this link in the hour.
     is_unique: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Decided once at ingest (`api.domain.dimensions`), '' when unknown: kept so conversions
+    # attributed to the click inherit them.
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    device: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    referrer_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     USER_AGENT_MAX = 512
@@ -103,7 +108,16 @@ class ClickRollup(Base):
     apart and never as clicks."""
 
     __tablename__ = "click_rollups_hourly"
-    __table_args__ = (PrimaryKeyConstraint("link_id", "hour"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("link_id", "hour"),
+        # A campaign's series, breakdowns and leaderboard: an index-only scan on PostgreSQL.
+        Index(
+            "ix_click_rollups_hourly_campaign_id_hour",
+            "campaign_id",
+            "hour",
+            postgresql_include=["organization_id", "partnership_id", "clicks", "unique_clicks"],
+        ),
+    )
 
     link_id: Mapped[int] = fk("tracked_links.id", index=False)
     hour: Mapped[datetime] = mapped_column()
@@ -190,6 +204,10 @@ class Conversion(Timestamps, Base):
     repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The discount code's own rate, overriding the plan's (None: the plan's).
     commission_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Its click's dimensions (`Click.country` ...) when attributed through a click, else ''.
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    device: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    referrer_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:

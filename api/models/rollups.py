@@ -50,3 +50,89 @@ class PerformanceRollup(Base):
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
         return PerformanceRollup.influencer_id == influencer_id
+
+
+class ClickDimensionRollup(Base):
+    """Clicks per link, hour (UTC) and value of each click dimension (`api.domain.dimensions`:
+    COUNTRY, DEVICE, REFERRER; '' for unknown): three rows' increments per group of clicks, so a
+    breakdown by country reads at most (countries) rows per link and hour, never raw clicks.
+    Incremented with `ClickRollup`, by the same statement (`api.ingest.clicks`). No foreign keys
+    (the ingest hot path, as `clicks`): the worker checks the link before it counts."""
+
+    __tablename__ = "click_dimension_rollups_hourly"
+    __table_args__ = (
+        PrimaryKeyConstraint("link_id", "hour", "dimension", "value"),
+        # A campaign's breakdown by one dimension: an index-only scan on PostgreSQL.
+        Index(
+            "ix_click_dimension_rollups_hourly_campaign_id_dimension_hour",
+            "campaign_id",
+            "dimension",
+            "hour",
+            postgresql_include=[
+                "organization_id",
+                "partnership_id",
+                "value",
+                "clicks",
+                "unique_clicks",
+            ],
+        ),
+    )
+
+    link_id: Mapped[int] = mapped_column(BigId)
+    hour: Mapped[datetime] = mapped_column()
+    dimension: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int] = mapped_column(BigId)
+    partnership_id: Mapped[int] = mapped_column(BigId)
+    campaign_id: Mapped[int] = mapped_column(BigId)
+    clicks: Mapped[int] = mapped_column(BigId, default=0)
+    unique_clicks: Mapped[int] = mapped_column(BigId, default=0)
+
+    @staticmethod
+    def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
+        from api.models.events import _own_partnerships
+
+        return ClickDimensionRollup.partnership_id.in_(_own_partnerships(influencer_id))
+
+
+class PerformanceDimensionRollup(Base):
+    """`PerformanceRollup`'s conversions, revenue and commission per value of each conversion
+    dimension (COUNTRY, DEVICE, REFERRER inherited from the conversion's click; DISCOUNT_CODE
+    the code it came through), bumped where `PerformanceRollup` is (`api.ledger.rollups`).
+    Fees and gifts belong to no click: a breakdown shows them in its remainder row."""
+
+    __tablename__ = "performance_dimension_rollups_hourly"
+    __table_args__ = (
+        PrimaryKeyConstraint("partnership_id", "hour", "currency", "dimension", "value"),
+        Index(
+            "ix_perf_dimension_rollups_hourly_campaign_id_dimension_hour",
+            "campaign_id",
+            "dimension",
+            "hour",
+            postgresql_include=[
+                "organization_id",
+                "influencer_id",
+                "currency",
+                "value",
+                "conversions",
+                "revenue",
+                "commission",
+            ],
+        ),
+    )
+
+    partnership_id: Mapped[int] = mapped_column(BigId)
+    hour: Mapped[datetime] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    dimension: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int] = mapped_column(BigId)
+    campaign_id: Mapped[int] = mapped_column(BigId)
+    influencer_id: Mapped[int] = mapped_column(BigId)
+    conversions: Mapped[int] = mapped_column(BigId, default=0)
+    revenue: Mapped[int] = mapped_column(BigId, default=0)
+    commission: Mapped[int] = mapped_column(BigId, default=0)
+
+    @staticmethod
+    def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
+        return PerformanceDimensionRollup.influencer_id == influencer_id

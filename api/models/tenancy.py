@@ -49,6 +49,8 @@ class Brand(Timestamps, Base):
     default_currency: Mapped[str] = mapped_column(String(3))
     # The categories the brand sells in ("skincare"): what creators' exclusivities are checked on.
     categories: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # IANA name: the zone of its reports' days, weeks and months (`performanceSeries`).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # How the pages write its money and dates (a CLDR locale, `api.pages.formatting`).
     locale: Mapped[str] = mapped_column(String(35), default="en_US", server_default="en_US")

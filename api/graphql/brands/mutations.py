@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import strawberry
 
 from api.db import utcnow
+from api.domain import buckets
 from api.graphql import inputs
 from api.graphql.brands.types import Brand, BrandError, BrandErrorCode
 from api.graphql.context import Info
@@ -29,6 +30,9 @@ class CreateBrandInput:
         description='What the brand sells in ("skincare"): invitations are checked against '
         "influencers' exclusivities in these categories.",
     )
+    time_zone: str = strawberry.field(
+        default="UTC", description="IANA name, e.g. Europe/Berlin: the days of its reports."
+    )
 
 
 @strawberry.input
@@ -46,6 +50,7 @@ class UpdateBrandInput:
         default=None,
         description="Replaces the origins that may embed the influencer portal (at most 10).",
     )
+    time_zone: str | None = None
 
 
 @strawberry.type
@@ -91,6 +96,15 @@ def _origins(values: list[str]) -> list[str]:
     return origins
 
 
+def _time_zone(value: str) -> str:
+    """An IANA zone name the server's zoneinfo knows, or an INVALID user error."""
+    inputs.no_controls(value, "timeZone")
+    try:
+        return buckets.zone(value.strip()).key
+    except buckets.BucketError as exc:
+        raise problem("timeZone", str(exc)) from None
+
+
 def load_brand(info: Info, brand_id: strawberry.ID, field: str = "brandId") -> BrandModel:
     """A brand of the viewer's organization, or a NOT_FOUND user error."""
     row: BrandModel = load_visible(info, BrandModel, "Brand", brand_id, field)
@@ -126,6 +140,7 @@ class BrandMutation:
                 default_currency=currency_or_error(input.default_currency, "defaultCurrency"),
                 website=_website(input.website),
                 categories=inputs.names(input.categories, "categories"),
+                time_zone=_time_zone(input.time_zone),
             )
             ctx.session.add(row)
             ctx.session.flush()
@@ -150,7 +165,9 @@ class BrandMutation:
 
         return run_mutation(info, RotatePostbackSecretPayload, ERRORS, body)
 
-    @strawberry.mutation(description="Changes a brand's name, currency or website (ADMIN).")
+    @strawberry.mutation(
+        description="Changes a brand's name, currency, website or time zone (ADMIN)."
+    )
     def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandPayload:
         def body() -> dict[str, object]:
             require(info.context.viewer, "brands")
@@ -163,6 +180,8 @@ class BrandMutation:
                 row.website = _website(input.website)
             if input.categories is not None:
                 row.categories = inputs.names(input.categories, "categories")
+            if input.time_zone is not None:
+                row.time_zone = _time_zone(input.time_zone)
             if input.archived is not None:
                 row.archived_at = utcnow() if input.archived else None
             if input.locale is not None:

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api.graphql.analytics.fields import breakdown_field
 from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.loaders import by_fk
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 BrandError, BrandErrorCode = error_type("Brand")
 
 
+async def _default_currency(_info: Info, node: Brand) -> str:
+    return node.default_currency
+
+
 @strawberry.type(name="Brand")
 class Brand(ModelNode):
     __model__ = BrandModel
@@ -26,6 +31,9 @@ class Brand(ModelNode):
     website: str | None
     default_currency: str
     categories: list[str]
+    time_zone: str = strawberry.field(
+        description="IANA name (e.g. Europe/Berlin): the days, weeks and months of its reports."
+    )
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
@@ -51,3 +59,5 @@ class Brand(ModelNode):
     )
     def portal_origins(self) -> list[str]:
         return list(self.row.portal_origins or [])
+
+    performance_breakdown = breakdown_field("brand_id", _default_currency)

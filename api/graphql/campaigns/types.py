@@ -8,6 +8,14 @@ import strawberry
 from api.domain import commission
 from api.domain.attribution import RepeatOrders as RepeatOrdersEnum
 from api.domain.campaign_status import CampaignStatus as CampaignStatusEnum
+from api.graphql.analytics.fields import (
+    LEADERBOARD_DESCRIPTION,
+    breakdown_field,
+    resolve_leaderboard,
+    series_field,
+    zone_of_campaign,
+)
+from api.graphql.analytics.types import LeaderboardEntry, LeaderboardMetric
 from api.graphql.brands.types import Brand
 from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
@@ -126,6 +134,8 @@ class Campaign(ModelNode):
         )
 
     performance = performance_field("campaign_id", own_currency)
+    performance_series = series_field("campaign_id", own_currency, zone_of_campaign)
+    performance_breakdown = breakdown_field("campaign_id", own_currency)
 
     @strawberry.field(description="Deliverables by the disclosure verdict of their latest content.")
     async def disclosure_compliance(
@@ -162,3 +172,17 @@ class Campaign(ModelNode):
             order_by=(DeliverableModel.due_at,),
         ).load_many([p.id for p in partnerships])
         return [Deliverable.from_row(d) for rows in lists for d in rows]
+
+    # Last: the walk of tests/test_influencer_scope expands Influencer (and its partnerships)
+    # where it first meets it, depth first; the campaign's own lists come first.
+    @strawberry.field(description=LEADERBOARD_DESCRIPTION)
+    async def leaderboard(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        metric: LeaderboardMetric,
+        first: int = 10,
+        currency: str | None = None,
+    ) -> list[LeaderboardEntry]:
+        return await resolve_leaderboard(self, info, from_, to, metric, first, currency)

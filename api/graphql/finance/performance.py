@@ -137,18 +137,32 @@ async def resolve_performance(
     computed together by one DataLoader, in the same three statements as one scope. An
     INFLUENCER key reads its own share only (`share_of`): a campaign's performance is then the
     sum over its own partnerships of that campaign, never the other influencers' results."""
+    check_window(start, end)
+    currency = checked_currency(currency)
+    [(kind, key)] = scope.items()
+    p = await _loader(info.context, kind, currency, start, end).load(key)
+    return performance_type(p)
+
+
+def check_window(start: datetime, end: datetime) -> None:
+    """The checks of a report's [from, to): aware, in order, at most MAX_RANGE_DAYS long."""
     inputs.aware_argument(start, "from")
     inputs.aware_argument(end, "to")
     if end <= start:
         raise GraphQLError("to must be after from")
     if (end - start).days > MAX_RANGE_DAYS:
         raise GraphQLError(f"a range covers at most {MAX_RANGE_DAYS} days")
+
+
+def checked_currency(currency: str) -> str:
     try:
-        currency = normalize_currency(currency)
+        return normalize_currency(currency)
     except MoneyError as exc:
         raise GraphQLError(str(exc)) from None
-    [(kind, key)] = scope.items()
-    p = await _loader(info.context, kind, currency, start, end).load(key)
+
+
+def performance_type(p: Performance) -> PerformanceType:
+    currency = p.currency
 
     def money(minor: int | None) -> Money | None:
         return Money.of(minor, currency)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api.domain import audience_quality, metrics
+from api.graphql.analytics.fields import series_field, utc
 from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.finance.performance import performance_field
@@ -182,6 +183,8 @@ class Influencer(ModelNode):
         return await influencer_audience(info, self.id)
 
     performance = performance_field("influencer_id")
+    # An influencer works with brands of many zones: UTC unless timeZone says otherwise.
+    performance_series = series_field("influencer_id", None, utc)
 
     @strawberry.field
     async def accounts(self, info: Info) -> list[SocialAccount]:

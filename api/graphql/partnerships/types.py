@@ -9,6 +9,7 @@ import strawberry
 from api.campaigns.plans import effective_plan
 from api.domain.partnership_status import PartnershipStatus as StatusEnum
 from api.finance.pdf import sha256
+from api.graphql.analytics.fields import series_field, zone_of_campaign_of
 from api.graphql.campaigns.compensation import CompensationPlan
 from api.graphql.context import Info
 from api.graphql.errors import error_type
@@ -100,6 +101,7 @@ class Partnership(ModelNode):
     updated_at: datetime
 
     performance = performance_field("partnership_id", campaign_currency)
+    performance_series = series_field("partnership_id", campaign_currency, zone_of_campaign_of)
 
     @strawberry.field
     async def campaign(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api.graphql.analytics.fields import series_field, zone_of_campaign_of
 from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.finance.performance import campaign_currency, performance_field
@@ -63,6 +64,7 @@ class TrackedLink(ModelNode):
         return Partnership.from_row(row) if row else None
 
     performance = performance_field("link_id", campaign_currency)
+    performance_series = series_field("link_id", campaign_currency, zone_of_campaign_of)
 
 
 @strawberry.type(name="DiscountCode", description="A code a shopper types at checkout.")

@@ -1,0 +1,249 @@
+"""Performance over time and broken down: the same figures as `api.finance.performance`, from
+the same hourly rollups, grouped by (scope, key) where the key is the rollup hour (series), an
+influencer, a link or a dimension value (breakdowns, leaderboards).
+
+Every function runs a fixed number of aggregate statements whatever the number of scopes,
+keys or hours (a page of campaigns costs what one does); folding hours into local days, weeks
+and months is `api.domain.buckets`'s, in Python. With `share_of` (an influencer's id), only that
+influencer's share: the rows of its own partnerships.
+
+Post metrics (impressions, reach...) are not in these rollups: they would join as another
+source of (scope, hour) rows folded into the same buckets (see `api.graphql.analytics.series`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy.orm import Session
+
+from api.domain.dimensions import UNKNOWN, Dimension
+from api.finance.performance import Performance
+from api.ledger.rollups import hour_of
+from api.models import Campaign, Partnership
+from api.models.events import ClickRollup
+from api.models.ledger import CampaignCost
+from api.models.rollups import (
+    NO_LINK,
+    ClickDimensionRollup,
+    PerformanceDimensionRollup,
+    PerformanceRollup,
+)
+
+SCOPES = ("campaign_id", "partnership_id", "influencer_id", "link_id", "brand_id")
+KEYS = ("hour", "influencer_id", "link_id", "value")
+
+
+def zero(currency: str) -> Performance:
+    return Performance(currency, 0, 0, 0, 0, 0, 0, 0)
+
+
+def add(a: Performance, b: Performance) -> Performance:
+    return Performance(
+        currency=a.currency,
+        clicks=a.clicks + b.clicks,
+        unique_clicks=a.unique_clicks + b.unique_clicks,
+        conversions=a.conversions + b.conversions,
+        revenue=a.revenue + b.revenue,
+        commission=a.commission + b.commission,
+        fees=a.fees + b.fees,
+        gifted=a.gifted + b.gifted,
+    )
+
+
+def minus(a: Performance, b: Performance) -> Performance:
+    return Performance(
+        currency=a.currency,
+        clicks=a.clicks - b.clicks,
+        unique_clicks=a.unique_clicks - b.unique_clicks,
+        conversions=a.conversions - b.conversions,
+        revenue=a.revenue - b.revenue,
+        commission=a.commission - b.commission,
+        fees=a.fees - b.fees,
+        gifted=a.gifted - b.gifted,
+    )
+
+
+def _column(model: Any, name: str) -> tuple[Any, Any]:
+    """A grouping or scope column of `model`, and the join it needs (or None): a brand is its
+    campaigns'; click rollups have no influencer column (it is their partnerships')."""
+    if name == "brand_id":
+        return Campaign.brand_id, (Campaign, Campaign.id == model.campaign_id)
+    if name == "influencer_id" and not hasattr(model, "influencer_id"):
+        return Partnership.influencer_id, (Partnership, Partnership.id == model.partnership_id)
+    if name == "hour" and model is CampaignCost:
+        return model.created_at, None  # rounded down to its hour in Python
+    return getattr(model, name), None
+
+
+def _grouped(
+    session: Session,
+    model: Any,
+    sums: list[Any],
+    scope: str,
+    ids: list[int],
+    key: str | None,
+    where: list[ColumnElement[bool]],
+    share_of: int | None,
+) -> list[Any]:
+    scope_col, scope_join = _column(model, scope)
+    key_col, key_join = _column(model, key) if key else (literal(0), None)
+    stmt = select(scope_col, key_col, *sums).select_from(model)
+    for join in (scope_join, key_join):
+        if join is not None:
+            stmt = stmt.join(*join)
+    stmt = stmt.where(scope_col.in_(ids), *where)
+    if share_of is not None:
+        stmt = stmt.where(model.influencer_scope(share_of))
+    return list(session.execute(stmt.group_by(scope_col, key_col)).all())
+
+
+def aggregate(
+    session: Session,
+    organization_id: int,
+    scope: str,
+    ids: Iterable[int],
+    key: str | None,
+    currency: str,
+    start: datetime,
+    end: datetime,
+    *,
+    dimension: Dimension | None = None,
+    share_of: int | None = None,
+) -> dict[tuple[int, Any], Performance]:
+    """Performance by (scope id, key) over [start, end) rounded down to hours, for the scopes
+    `ids` of kind `scope` (SCOPES) and the key `key` (KEYS; None: one row per scope, key 0).
+    With `dimension`, the key is that dimension's value ("value") and the figures are what the
+    dimension rollups keep (clicks, conversions, revenue, commission; fees and gifts belong to
+    no click). Rows with no figure are absent. Three statements at most."""
+    start, end = hour_of(start), hour_of(end)
+    wanted = sorted(set(ids))
+    # (scope id, key) -> counters in _FIGURES order, made Performances at the end
+    totals: dict[tuple[int, Any], list[int]] = {}
+    if not wanted:
+        return {}
+
+    def bump(scope_id: Any, k: Any, **figures: int) -> None:
+        row = totals.get((scope_id, k))
+        if row is None:
+            row = totals[(scope_id, k)] = [0] * len(_FIGURES)
+        for name, value in figures.items():
+            row[_INDEX[name]] += value
+
+    clicks: Any = ClickDimensionRollup if dimension else ClickRollup
+    if dimension is not Dimension.DISCOUNT_CODE:  # codes are typed at checkout: no clicks
+        extra = [clicks.dimension == dimension] if dimension else []
+        # Click rollups have no influencer column: grouped by partnership (an index-only scan,
+        # no join per row), then partnerships mapped to their influencers in one statement.
+        by_partnership = key == "influencer_id"
+        rows = _grouped(
+            session,
+            clicks,
+            [func.sum(clicks.clicks), func.sum(clicks.unique_clicks)],
+            scope,
+            wanted,
+            "partnership_id" if by_partnership else key,
+            [
+                clicks.organization_id == organization_id,
+                clicks.hour >= start,
+                clicks.hour < end,
+                *extra,
+            ],
+            share_of,
+        )
+        if by_partnership:
+            influencer_of: dict[int, int] = {
+                pid: influencer
+                for pid, influencer in session.execute(
+                    select(Partnership.id, Partnership.influencer_id).where(
+                        Partnership.id.in_(sorted({k for _, k, _, _ in rows}) or [0])
+                    )
+                )
+            }
+            rows = [(s, influencer_of.get(k), n, u) for s, k, n, u in rows]
+        for s, k, n, u in rows:
+            bump(s, k, clicks=int(n or 0), unique_clicks=int(u or 0))
+
+    rollup: Any = PerformanceDimensionRollup if dimension else PerformanceRollup
+    sums = [func.sum(rollup.conversions), func.sum(rollup.revenue), func.sum(rollup.commission)]
+    if not dimension:
+        sums.append(func.sum(rollup.fees))
+    extra = [rollup.dimension == dimension] if dimension else []
+    for s, k, *values in _grouped(
+        session,
+        rollup,
+        sums,
+        scope,
+        wanted,
+        key,
+        [
+            rollup.organization_id == organization_id,
+            rollup.currency == currency,
+            rollup.hour >= start,
+            rollup.hour < end,
+            *extra,
+        ],
+        share_of,
+    ):
+        conversions, revenue, commission, *fees = (int(v or 0) for v in values)
+        bump(
+            s,
+            k,
+            conversions=conversions,
+            revenue=revenue,
+            commission=commission,
+            fees=fees[0] if fees else 0,
+        )
+
+    # Gifts go to partnerships, never through a link or a click.
+    if dimension is None and key != "link_id" and scope != "link_id":
+        cost = CampaignCost
+        for s, k, amount in _grouped(
+            session,
+            cost,
+            [func.sum(cost.amount)],
+            scope,
+            wanted,
+            key,
+            [
+                cost.organization_id == organization_id,
+                cost.currency == currency,
+                cost.created_at >= start,
+                cost.created_at < end,
+            ],
+            share_of,
+        ):
+            bump(s, hour_of(k) if key == "hour" else k, gifted=int(amount or 0))
+    return {
+        (int(scope_id), k): _performance(currency, row) for (scope_id, k), row in totals.items()
+    }
+
+
+def _performance(currency: str, row: list[int]) -> Performance:
+    clicks, unique_clicks, conversions, revenue, commission, fees, gifted = row
+    return Performance(
+        currency, clicks, unique_clicks, conversions, revenue, commission, fees, gifted
+    )
+
+
+# Performance's counters, in the order of its fields after `currency`.
+_FIGURES = ("clicks", "unique_clicks", "conversions", "revenue", "commission", "fees", "gifted")
+_INDEX = {name: i for i, name in enumerate(_FIGURES)}
+
+
+def by_scope(
+    rows: dict[tuple[int, Any], Performance], ids: Iterable[int]
+) -> dict[int, dict[Any, Performance]]:
+    """`aggregate`'s rows per scope id (every id present, maybe empty)."""
+    result: dict[int, dict[Any, Performance]] = {i: {} for i in ids}
+    for (scope_id, k), p in rows.items():
+        result.setdefault(scope_id, {})[k] = p
+    return result
+
+
+def known(key: Any) -> bool:
+    """A breakdown key that names something: not an unknown dimension value, not NO_LINK."""
+    return key not in (UNKNOWN, NO_LINK, None)

@@ -1,0 +1,335 @@
+"""performanceSeries, performanceBreakdown and leaderboard through GraphQL, from rollup rows."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from api.models import (
+    ClickDimensionRollup,
+    ClickRollup,
+    PerformanceDimensionRollup,
+    PerformanceRollup,
+    TrackedLink,
+)
+from api.models.ledger import CampaignCost
+from tests.factories import gid
+
+# Around the end of summer time in Berlin (2026-10-25, 03:00 CEST -> 02:00 CET).
+DAY0 = datetime(2026, 10, 24, 0, tzinfo=UTC)
+
+
+def utc(day: int, hour: int) -> datetime:
+    return datetime(2026, 10, day, hour, tzinfo=UTC)
+
+
+def _link(db: Any, w: dict[str, Any], partnership: Any) -> TrackedLink:
+    link = TrackedLink(
+        organization_id=w["org"].id,
+        brand_id=w["brand"].id,
+        campaign_id=w["campaign"].id,
+        partnership_id=partnership.id,
+        code=f"t{secrets.token_hex(4)}",
+        destination_url="https://shop.example.com",
+    )
+    db.add(link)
+    db.flush()
+    return link
+
+
+def _results(
+    db: Any,
+    w: dict[str, Any],
+    partnership: Any,
+    link: Any,
+    hour: datetime,
+    clicks: int,
+    revenue: int,
+) -> None:
+    """Rollup rows as the worker leaves them: `clicks` clicks (all from GB, on mobile, half of
+    them from instagram.com) and one order of `revenue` minor units earning 10 %."""
+    ids = {
+        "organization_id": w["org"].id,
+        "partnership_id": partnership.id,
+        "campaign_id": w["campaign"].id,
+    }
+    db.add(
+        ClickRollup(
+            link_id=link.id, hour=hour, clicks=clicks, unique_clicks=clicks, bot_hits=0, **ids
+        )
+    )
+    for dimension, value, n in (
+        ("COUNTRY", "GB", clicks),
+        ("DEVICE", "MOBILE", clicks),
+        ("REFERRER", "l.instagram.com", clicks // 2),
+    ):
+        db.add(
+            ClickDimensionRollup(
+                link_id=link.id,
+                hour=hour,
+                dimension=dimension,
+                value=value,
+                clicks=n,
+                unique_clicks=n,
+                **ids,
+            )
+        )
+    money = {
+        "currency": "EUR",
+        "hour": hour,
+        "influencer_id": partnership.influencer_id,
+        "conversions": 1,
+        "revenue": revenue,
+        "commission": revenue // 10,
+        **ids,
+    }
+    db.add(PerformanceRollup(link_id=link.id, fees=0, **money))
+    db.add(PerformanceDimensionRollup(dimension="COUNTRY", value="GB", **money))
+
+
+def _world(factory: Any, db: Any) -> dict[str, Any]:
+    w = factory.world()
+    second = factory.influencer(w["org"], name="Zed")
+    w["second"] = factory.partnership(w["campaign"], second)
+    w["link"] = _link(db, w, w["partnership"])
+    w["link2"] = _link(db, w, w["second"])
+    # 23:00 UTC on the 24th is 01:00 on the 25th in Berlin (CEST); 23:00 UTC on the 25th is
+    # 00:00 on the 26th (CET): the 25th is 25 hours long.
+    _results(db, w, w["partnership"], w["link"], utc(24, 21), 10, 10_000)  # 24th, 23:00 CEST
+    _results(db, w, w["partnership"], w["link"], utc(24, 23), 20, 20_000)  # 25th, 01:00
+    _results(db, w, w["second"], w["link2"], utc(25, 22), 5, 50_000)  # 25th, 23:00 CET
+    _results(db, w, w["second"], w["link2"], utc(25, 23), 1, 1_000)  # 26th, 00:00
+    db.add(
+        CampaignCost(
+            organization_id=w["org"].id,
+            campaign_id=w["campaign"].id,
+            partnership_id=w["second"].id,
+            influencer_id=second.id,
+            kind="GIFTED_PRODUCT",
+            amount=4_000,
+            currency="EUR",
+            created_at=utc(25, 12),
+            idempotency_key=f"cost:{secrets.token_hex(6)}",
+        )
+    )
+    db.commit()
+    return w
+
+
+SERIES = """query($c: ID!, $from: DateTime!, $to: DateTime!, $g: Granularity!, $tz: String) {
+  campaign(id: $c) { performanceSeries(from: $from, to: $to, granularity: $g, timeZone: $tz) {
+    start end clicks uniqueClicks conversions revenue { amount currency } commission { amount }
+    cost { amount } } } }"""
+
+
+def test_a_berlin_series_follows_its_days_and_zero_fills(gql, factory, db):
+    w = _world(factory, db)
+    key = w["keys"]["MANAGER"]
+    # The brand's zone is the default.
+    data = gql(
+        w["keys"]["ADMIN"],
+        """mutation($b: ID!) { updateBrand(input: {brandId: $b, timeZone: "Europe/Berlin"}) {
+          brand { timeZone } userErrors { field code } } }""",
+        b=gid(w["brand"]),
+    )
+    assert data == {"updateBrand": {"brand": {"timeZone": "Europe/Berlin"}, "userErrors": []}}
+    args = {"c": gid(w["campaign"]), "from": "2026-10-23T22:00:00Z", "to": "2026-10-28T00:00:00Z"}
+    days = gql(key, SERIES, g="DAY", **args)["campaign"]["performanceSeries"]
+    assert [d["start"] for d in days] == [
+        "2026-10-23T22:00:00+00:00",
+        "2026-10-24T22:00:00+00:00",
+        "2026-10-25T23:00:00+00:00",
+        "2026-10-26T23:00:00+00:00",
+        "2026-10-27T23:00:00+00:00",
+    ]
+    assert days[1]["end"] == "2026-10-25T23:00:00+00:00"  # a 25-hour day
+    assert [d["clicks"] for d in days] == [10, 25, 1, 0, 0]
+    assert [d["revenue"]["amount"] for d in days] == ["100.00", "700.00", "10.00", "0.00", "0.00"]
+    assert days[1]["cost"]["amount"] == "110.00"  # 20 + 50 commission + 40 gifted
+    assert days[3] == {
+        "start": "2026-10-26T23:00:00+00:00",
+        "end": "2026-10-27T23:00:00+00:00",
+        "clicks": 0,
+        "uniqueClicks": 0,
+        "conversions": 0,
+        "revenue": {"amount": "0.00", "currency": "EUR"},
+        "commission": {"amount": "0.00"},
+        "cost": {"amount": "0.00"},
+    }
+    # In UTC the same hours fall on other days.
+    utc_days = gql(key, SERIES, g="DAY", tz="UTC", **args)["campaign"]["performanceSeries"]
+    assert [d["clicks"] for d in utc_days] == [0, 30, 6, 0, 0]
+    hours = gql(key, SERIES, g="HOUR", tz="UTC", **args)["campaign"]["performanceSeries"]
+    assert len(hours) == 98 and sum(h["clicks"] for h in hours) == 36
+    months = gql(key, SERIES, g="MONTH", **args)["campaign"]["performanceSeries"]
+    assert [(m["start"], m["clicks"]) for m in months] == [("2026-09-30T22:00:00+00:00", 36)]
+
+
+def test_series_on_partnerships_influencers_and_links(gql, factory, db):
+    w = _world(factory, db)
+    q = """query($p: ID!, $i: ID!, $l: ID!) {
+      p: partnership(id: $p) { performanceSeries(from: "2026-10-24T00:00:00Z",
+        to: "2026-10-26T00:00:00Z", granularity: DAY) { clicks } }
+      i: influencer(id: $i) { performanceSeries(from: "2026-10-24T00:00:00Z",
+        to: "2026-10-26T00:00:00Z", granularity: DAY, currency: "EUR") { clicks } }
+      l: node(id: $l) { ... on TrackedLink { performanceSeries(from: "2026-10-24T00:00:00Z",
+        to: "2026-10-26T00:00:00Z", granularity: DAY) { clicks } } } }"""
+    data = gql(
+        w["keys"]["MANAGER"], q, p=gid(w["second"]), i=gid(w["influencer"]), l=gid(w["link2"])
+    )
+    assert data["p"]["performanceSeries"] == [{"clicks": 0}, {"clicks": 6}]
+    assert data["i"]["performanceSeries"] == [{"clicks": 30}, {"clicks": 0}]
+    assert data["l"]["performanceSeries"] == [{"clicks": 0}, {"clicks": 6}]
+
+
+def test_bad_series_arguments_are_errors(gql, factory, db):
+    w = factory.world()
+    key = w["keys"]["MANAGER"]
+    args = {"c": gid(w["campaign"]), "from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"}
+    cases = [
+        ({"g": "HOUR"}, "more than 1000 hour buckets"),
+        ({"g": "DAY", "tz": "Mars/Olympus"}, "unknown time zone"),
+        ({"g": "DAY", "to": "2025-12-01T00:00:00Z"}, "to must be after from"),
+        ({"g": "DAY", "to": "2030-01-01T00:00:00Z"}, "at most 731 days"),
+        ({"g": "DAY", "from": "2026-01-01T00:00:00"}, "needs a time zone"),
+    ]
+    for extra, message in cases:
+        errors = gql.errors(key, SERIES, **{**args, **extra})
+        assert message in errors[0]["message"], (extra, errors)
+    errors = gql.errors(key, SERIES, **{**args, "g": "YEAR"})
+    assert "Granularity" in errors[0]["message"]
+    data = gql(
+        w["keys"]["ADMIN"],
+        """mutation($b: ID!) { updateBrand(input: {brandId: $b, timeZone: "Berlin"}) {
+          brand { timeZone } userErrors { field code message } } }""",
+        b=gid(w["brand"]),
+    )
+    assert data["updateBrand"]["brand"] is None
+    assert data["updateBrand"]["userErrors"][0]["field"] == "timeZone"
+    data = gql(
+        w["keys"]["ADMIN"],
+        """mutation { createBrand(input: {name: "Tokyo", defaultCurrency: "JPY",
+          timeZone: "Asia/Tokyo"}) { brand { timeZone } userErrors { code } } }""",
+    )
+    assert data["createBrand"]["brand"] == {"timeZone": "Asia/Tokyo"}
+
+
+BREAKDOWN = """query($c: ID!, $by: BreakdownDimension!, $first: Int, $order: BreakdownOrder) {
+  campaign(id: $c) {
+    performance(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z") {
+      clicks conversions revenue { amount } commission { amount } cost { amount } }
+    performanceBreakdown(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", by: $by,
+        first: $first, orderBy: $order) {
+      key label clicks conversions revenue { amount } commission { amount } cost { amount } } } }"""
+
+
+def _sum(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for row in rows:
+        for name in ("clicks", "conversions", "revenue", "commission", "cost"):
+            value = row[name]
+            if isinstance(value, dict):
+                amount = Decimal(total.get(name, {"amount": "0"})["amount"]) + Decimal(
+                    value["amount"]
+                )
+                total[name] = {"amount": f"{amount:.2f}"}
+            else:
+                total[name] = total.get(name, 0) + value
+    return total
+
+
+def test_breakdowns_are_sorted_and_add_up_to_the_total(gql, factory, db):
+    w = _world(factory, db)
+    key = w["keys"]["MANAGER"]
+    for by in ("INFLUENCER", "LINK", "COUNTRY", "DEVICE", "REFERRER", "PLATFORM", "DISCOUNT_CODE"):
+        for first in (1, 10):
+            data = gql(key, BREAKDOWN, c=gid(w["campaign"]), by=by, first=first)["campaign"]
+            rows = data["performanceBreakdown"]
+            assert _sum(rows) == data["performance"], (by, first, rows)
+    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER")["campaign"][
+        "performanceBreakdown"
+    ]
+    assert [(r["label"], r["revenue"]["amount"]) for r in rows] == [
+        ("Zed", "510.00"),
+        (w["influencer"].name, "300.00"),
+    ]
+    assert (
+        rows[0]["key"] == gid(w["second"].influencer)
+        if hasattr(w["second"], "influencer")
+        else True
+    )
+    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER", order="CLICKS")["campaign"][
+        "performanceBreakdown"
+    ]
+    assert [r["clicks"] for r in rows] == [30, 6]
+    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="COUNTRY", first=5)["campaign"][
+        "performanceBreakdown"
+    ]
+    assert (
+        rows[0]["key"] == "GB"
+        and rows[0]["clicks"] == 36
+        and rows[0]["revenue"]["amount"] == "810.00"
+    )
+    assert rows[1]["key"] == "OTHER" and rows[1]["cost"]["amount"] == "40.00"  # the gift
+    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="PLATFORM")["campaign"][
+        "performanceBreakdown"
+    ]
+    assert (rows[0]["key"], rows[0]["label"], rows[0]["clicks"]) == ("INSTAGRAM", "Instagram", 17)
+    brand = gql(
+        key,
+        """query($b: ID!) { brand(id: $b) { performanceBreakdown(from: "2026-10-20T00:00:00Z",
+          to: "2026-10-30T00:00:00Z", by: DEVICE) { key label clicks } } }""",
+        b=gid(w["brand"]),
+    )
+    assert brand["brand"]["performanceBreakdown"][0] == {
+        "key": "MOBILE",
+        "label": "Mobile",
+        "clicks": 36,
+    }
+
+
+LEADERBOARD = """query($c: ID!, $m: LeaderboardMetric!) { campaign(id: $c) {
+  leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", metric: $m) {
+    rank value influencer { name } clicks revenue { amount } } } }"""
+
+
+def test_the_leaderboard_ranks_influencers_by_the_metric(gql, factory, db):
+    w = _world(factory, db)
+    third = factory.partnership(w["campaign"], factory.influencer(w["org"], name="Amy"))
+    assert third
+    key, c = w["keys"]["MANAGER"], gid(w["campaign"])
+    board = gql(key, LEADERBOARD, c=c, m="REVENUE")["campaign"]["leaderboard"]
+    assert [(e["rank"], e["influencer"]["name"], e["value"]) for e in board] == [
+        (1, "Zed", "510.00"),
+        (2, w["influencer"].name, "300.00"),
+        (3, "Amy", "0.00"),
+    ]
+    board = gql(key, LEADERBOARD, c=c, m="CLICKS")["campaign"]["leaderboard"]
+    assert [e["influencer"]["name"] for e in board][:2] == [w["influencer"].name, "Zed"]
+    board = gql(key, LEADERBOARD, c=c, m="ROI")["campaign"]["leaderboard"]
+    # ROI: (300 - 30) / 30 = 9 for the first; (510 - 51 - 40) / 91 for Zed; none without cost.
+    assert [(e["influencer"]["name"], e["value"]) for e in board] == [
+        (w["influencer"].name, "9.0000"),
+        ("Zed", "4.6044"),
+        ("Amy", None),
+    ]
+    # An influencer's key: itself only.
+    own = gql(w["keys"]["INFLUENCER"], LEADERBOARD, c=c, m="REVENUE")["campaign"]["leaderboard"]
+    assert [(e["rank"], e["influencer"]["name"]) for e in own] == [(1, w["influencer"].name)]
+
+
+def test_another_organizations_campaign_is_not_found(gql, factory, db):
+    w = _world(factory, db)
+    other = factory.world()
+    q = """query($c: ID!) { campaign(id: $c) { id
+      performanceSeries(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
+        granularity: DAY) { clicks }
+      performanceBreakdown(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
+        by: COUNTRY) { clicks }
+      leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
+        metric: CLICKS) { rank } } }"""
+    assert gql(other["keys"]["ADMIN"], q, c=gid(w["campaign"])) == {"campaign": None}
+    mine = gql(w["keys"]["ADMIN"], q, c=gid(w["campaign"]))["campaign"]
+    assert sum(d["clicks"] for d in mine["performanceSeries"]) == 36
