@@ -689,9 +689,10 @@ def test_orders_are_attributed_to_the_clicks_they_name(s: Session) -> None:
             assert order.unattributed_reason is None, order.order_id
             assert order.attributed_via == "CLICK" or order.discount_code, order.order_id
             checked += 1
-        else:  # too late for the click; the creator's code may still count
-            assert order.unattributed_reason == "EXPIRED_CLICK" or order.attributed_via == (
-                "DISCOUNT_CODE"
+        else:  # too late for the click; the creator's code, or a customer it brought, may count
+            assert order.unattributed_reason == "EXPIRED_CLICK" or order.attributed_via in (
+                "DISCOUNT_CODE",
+                "CUSTOMER",
             ), order.order_id
     assert checked > 100
 

@@ -58,18 +58,11 @@ MAX_DEPTH = get_settings().max_query_depth - 2  # room for the small value types
 #   caption), not a result of anyone's.
 # REFUSED: null for an INFLUENCER key (the figure is about every partnership of a campaign).
 OWN, COUNT, SETTING, REFUSED = "OWN", "COUNT", "SETTING", "REFUSED"
-PERFORMANCE_FIELDS = (
-    "clicks",
-    "uniqueClicks",
-    "conversions",
-    "revenue",
-    "commission",
-    "cost",
-    "conversionRate",
-    "epc",
-    "averageOrderValue",
-    "roi",
-    "roas",
+# Every figure of a Performance (breakdown rows and leaderboard entries carry them all too).
+PERFORMANCE_FIELDS = tuple(
+    name
+    for name in SCHEMA.get_type("Performance").fields
+    if name != "currency"  # type: ignore[union-attr]
 )
 FIGURES = {
     "Query.balance": OWN,
