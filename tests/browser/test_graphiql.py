@@ -65,14 +65,24 @@ class GraphiQLPage:
             self.errors.append(f"console: {message.text}")
 
     def set_editor(self, selector: str, text: str) -> None:
-        """Types `text` into a CodeMirror editor as a user pasting it would (replacing all)."""
-        self.page.click(f"{selector} .CodeMirror-code")
-        self.page.keyboard.press("Control+A")
-        if text:
-            # a paste, not key presses: CodeMirror would auto-close brackets and quotes
-            self.page.keyboard.insert_text(text)
-        else:
-            self.page.keyboard.press("Delete")
+        """Types `text` into a CodeMirror editor as a user pasting it would (replacing all),
+        until the editor holds it: on a loaded machine the click may not have focused the
+        editor yet when the keys arrive (then they went elsewhere, and the run sent no key)."""
+        for _ in range(3):
+            self.page.click(f"{selector} .CodeMirror-code")
+            self.page.wait_for_function(
+                "s => document.querySelector(s).CodeMirror.hasFocus()",
+                arg=f"{selector} .CodeMirror",
+            )
+            self.page.keyboard.press("Control+A")
+            if text:
+                # a paste, not key presses: CodeMirror would auto-close brackets and quotes
+                self.page.keyboard.insert_text(text)
+            else:
+                self.page.keyboard.press("Delete")
+            if self.editor_value(selector) == text:
+                return
+        raise AssertionError(f"the editor {selector} would not take the text")
 
     def editor_value(self, selector: str) -> str:
         value: str = self.page.eval_on_selector(
