@@ -7,8 +7,9 @@ transaction: so the counters are exactly once whenever the facts are.
 The deltas are added up in the session (`session.info`) and written when the transaction
 commits, in one INSERT ... ON CONFLICT DO UPDATE SET x = x + delta over every row it touched,
 in key order: one statement per transaction instead of one per fact, and concurrent writers
-lock rollup rows in the same order (no deadlocks). A rollback forgets them. So a query in the
-same transaction does not see them yet: reports read committed data.
+lock rollup rows in the same order (no deadlocks). A rollback forgets them; a SAVEPOINT rolled
+back forgets only the deltas added inside it (the facts it undid), as the database does. So a
+query in the same transaction does not see them yet: reports read committed data.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from api.domain.dimensions import UNKNOWN, Dimension
 from api.ledger.sql import upsert_add
@@ -34,6 +35,7 @@ _PENDING = "performance_rollup_deltas"
 _DIM_COUNTERS = ("conversions", "revenue", "commission")
 _DIM_KEY = ("partnership_id", "hour", "currency", "dimension", "value")
 _PENDING_DIMS = "performance_dimension_rollup_deltas"
+_SAVEPOINTS = "performance_rollup_savepoints"  # SAVEPOINT -> the deltas when it began
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -93,6 +95,8 @@ def dimension_values(conversion: Conversion) -> dict[Dimension, str]:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a SAVEPOINT released: not yet
+        return
     pending = session.info.pop(_PENDING, None)
     dims = session.info.pop(_PENDING_DIMS, None)
     if pending:
@@ -115,10 +119,37 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return (partnership_id, link_id, hour.timestamp(), currency)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_PENDING_DIMS, None)
+def _copy(session: Session) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
+    return {
+        name: {key: dict(row) for key, row in session.info.get(name, {}).items()}
+        for name in (_PENDING, _PENDING_DIMS)
+    }
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _remember_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = _copy(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A SAVEPOINT rolled back puts the deltas back as they were when it began (SQLAlchemy
+    fires `after_rollback` for it too, so that event would forget the whole transaction's);
+    the whole transaction rolled back forgets them all."""
+    if previous_transaction.nested:
+        before = session.info.get(_SAVEPOINTS, {}).pop(previous_transaction, None)
+        if before is not None:
+            session.info.update(before)
+    elif previous_transaction.parent is None:
+        for name in (_PENDING, _PENDING_DIMS, _SAVEPOINTS):
+            session.info.pop(name, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_SAVEPOINTS, None)
 
 
 def _key(conversion: Conversion, hour: datetime, currency: str) -> dict[str, Any]:
