@@ -30,6 +30,15 @@ from api.models.payouts import (
     TaxProfile,
 )
 from api.models.post_metrics import PostMetricSnapshot
+from api.models.programs import (
+    Program,
+    ProgramBonus,
+    ProgramLevel,
+    ProgramLevelChange,
+    ProgramMember,
+    Retainer,
+    Shipment,
+)
 from api.models.rollups import PerformanceRollup
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
@@ -64,8 +73,15 @@ __all__ = [
     "PayoutLine",
     "PerformanceRollup",
     "PostMetricSnapshot",
+    "Program",
+    "ProgramBonus",
+    "ProgramLevel",
+    "ProgramLevelChange",
+    "ProgramMember",
     "Refund",
+    "Retainer",
     "SelfBillingInvoice",
+    "Shipment",
     "SocialAccount",
     "TaxProfile",
     "TrackedLink",

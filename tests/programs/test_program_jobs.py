@@ -1,0 +1,80 @@
+"""The programs' jobs run late, twice, or for a month not closed: the ledger stays right."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from api.models import LedgerEntry, Retainer
+from api.models.programs import RetainerPeriod
+from api.programs import jobs
+from api.programs.errors import ProgramError
+from tests.programs.helpers import member, program_with_levels
+
+
+def _retainer_amounts(db, m) -> list[int]:
+    return list(
+        db.scalars(
+            select(LedgerEntry.amount)
+            .where(LedgerEntry.influencer_id == m.influencer_id, LedgerEntry.kind == "RETAINER")
+            .order_by(LedgerEntry.id)
+        )
+    )
+
+
+def test_retainers_run_late_over_three_periods_then_twice(db, factory):
+    w = program_with_levels(db, factory)
+    m = member(db, factory, w)
+    weekly = member(db, factory, w)
+    for row, period, amount, start in (
+        (m, RetainerPeriod.MONTHLY, 30_000, date(2026, 1, 15)),
+        (weekly, RetainerPeriod.WEEKLY, 7_000, date(2026, 1, 1)),
+    ):
+        db.add(
+            Retainer(
+                organization_id=w["org"].id,
+                member_id=row.id,
+                amount=amount,
+                currency="EUR",
+                period=period,
+                starts_on=start,
+                ends_on=date(2026, 1, 19) if period is RetainerPeriod.WEEKLY else None,
+            )
+        )
+    db.commit()
+    now = datetime(2026, 4, 2, tzinfo=UTC)
+    assert jobs.run_retainers(db, date(2026, 4, 2), now=now) == 6
+    assert jobs.run_retainers(db, date(2026, 4, 2), now=now) == 0
+    db.commit()
+    assert jobs.run_retainers(db, date(2026, 4, 30), now=now) == 0  # April not over yet
+    assert _retainer_amounts(db, m) == [16_452, 30_000, 30_000]
+    assert _retainer_amounts(db, weekly) == [4_000, 7_000, 7_000]  # ended on the 19th
+    keys = db.scalars(
+        select(LedgerEntry.idempotency_key).where(LedgerEntry.influencer_id == m.influencer_id)
+    ).all()
+    assert sorted(keys)[0].startswith("retainer:") and sorted(keys)[0].endswith(":2026-01-01")
+
+
+def test_level_moves_refuse_an_open_month_and_run_once_per_month(db, factory):
+    w = program_with_levels(db, factory)
+    member(db, factory, w)
+    with pytest.raises(ProgramError) as caught:
+        jobs.run_level_moves(
+            db, w["program"], date(2026, 3, 1), now=datetime(2026, 3, 31, tzinfo=UTC)
+        )
+    assert caught.value.code == "MONTH_NOT_CLOSED"
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    assert jobs.run_level_moves(db, w["program"], date(2026, 3, 1), now=now) == 0
+    db.commit()
+    # An earlier month reviewed after a later one is left alone (never moves back in time).
+    assert jobs.run_level_moves(db, w["program"], date(2026, 2, 1), now=now) == 0
+    assert jobs.run_due(db, now)["moved"] == 0
+
+
+def test_month_of():
+    assert jobs.month_of("2026-02") == date(2026, 2, 1)
+    for bad in ("2026-13", "2026", "feb", ""):
+        with pytest.raises(ProgramError):
+            jobs.month_of(bad)
