@@ -49,6 +49,15 @@ ACTIONS: Final = {
     "contract_sign": _action("sign a contract (only the influencer may)", Role.INFLUENCER),
     "disclosure_override": _action("override a failed disclosure check", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
+    "programs": _action(
+        "run ambassador programs (levels, invitations, reviews, retainers, bonuses)",
+        Role.ADMIN,
+        Role.MANAGER,
+    ),
+    "program_apply": _action(
+        "apply to an ambassador program (only the influencer may)", Role.INFLUENCER
+    ),
+    "shipments": _action("ship gifted product", Role.ADMIN, Role.MANAGER),
 }
 
 

@@ -10,12 +10,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from api.cli import database, imports, keys, reports, run, secrets, services, tax
+from api.cli import database, imports, keys, programs, reports, run, secrets, services, tax
 from api.cli.checks import DATABASE, preflight
 from api.cli.common import Command
 from tracker.settings import SettingError
 
-MODULES = (services, database, run, keys, secrets, reports, imports, tax)
+MODULES = (services, database, run, keys, secrets, reports, imports, tax, programs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,8 @@ from api.graphql.partnerships.schema import PartnershipQuery
 from api.graphql.payouts.mutations import PayoutMutation
 from api.graphql.payouts.schema import PayoutQuery
 from api.graphql.post_metrics.mutations import PostMetricsMutation
+from api.graphql.programs.mutations import ProgramMutation
+from api.graphql.programs.schema import ProgramQuery
 from api.graphql.tracking.mutations import TrackingMutation
 from api.settings import get_settings
 
@@ -55,6 +57,7 @@ Query = merge_types(
         ComplianceQuery,
         FinanceQuery,
         PayoutQuery,
+        ProgramQuery,
         AccountQuery,
     ),
 )
@@ -70,6 +73,7 @@ Mutation = merge_types(
         TrackingMutation,
         FinanceMutation,
         PayoutMutation,
+        ProgramMutation,
         AccountMutation,
     ),
 )

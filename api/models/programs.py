@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     exists,
+    or_,
     select,
     text,
 )
@@ -89,12 +90,20 @@ class Program(Timestamps, Base):
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
-        return exists(
-            select(1).where(
-                ProgramMember.program_id == Program.id,
-                ProgramMember.influencer_id == influencer_id,
-            )
+        """An influencer sees the programs it belongs to, and those open for applications."""
+        return or_(Program.status == ProgramStatus.ACTIVE, _member_of(Program.id, influencer_id))
+
+
+def _member_of(program_id: Any, influencer_id: int) -> ColumnElement[bool]:
+    return exists(
+        select(1).where(
+            ProgramMember.program_id == program_id, ProgramMember.influencer_id == influencer_id
         )
+    )
+
+
+def _visible_programs(influencer_id: int) -> Any:
+    return select(Program.id).where(Program.influencer_scope(influencer_id))
 
 
 class ProgramLevel(Timestamps, Base):
@@ -118,12 +127,7 @@ class ProgramLevel(Timestamps, Base):
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
-        return exists(
-            select(1).where(
-                ProgramMember.program_id == ProgramLevel.program_id,
-                ProgramMember.influencer_id == influencer_id,
-            )
-        )
+        return ProgramLevel.program_id.in_(_visible_programs(influencer_id))
 
 
 class ProgramMember(Timestamps, Base):
@@ -233,12 +237,7 @@ class ProgramBonus(Timestamps, Base):
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
-        return exists(
-            select(1).where(
-                ProgramMember.program_id == ProgramBonus.program_id,
-                ProgramMember.influencer_id == influencer_id,
-            )
-        )
+        return ProgramBonus.program_id.in_(_visible_programs(influencer_id))
 
 
 class Shipment(Timestamps, Base):

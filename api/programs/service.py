@@ -33,7 +33,7 @@ from api.programs.errors import ProgramError
 MAX_LEVELS = 20
 
 
-def _problems_to_error(problems: Sequence[Any], prefix: str = "") -> None:
+def raise_problems(problems: Sequence[Any], prefix: str = "") -> None:
     if problems:
         first = problems[0]
         field = f"{prefix}{first.field}" if first.field else prefix or None
@@ -41,7 +41,7 @@ def _problems_to_error(problems: Sequence[Any], prefix: str = "") -> None:
 
 
 def check_plan(plan: CompensationPlan, currency: str) -> None:
-    _problems_to_error(plan.validate(), "compensation.")
+    raise_problems(plan.validate(), "compensation.")
     if plan.currency != currency:
         raise ProgramError(
             "CURRENCY_MISMATCH",
@@ -62,7 +62,7 @@ def create_program(
     level_metric: LevelMetric,
     questions: Sequence[Question],
 ) -> Program:
-    _problems_to_error(check_form(questions), "")
+    raise_problems(check_form(questions), "")
     campaign = Campaign(
         organization_id=organization_id,
         brand_id=brand_id,
@@ -108,7 +108,7 @@ def levels_of(session: Session, program_id: int) -> list[ProgramLevel]:
 
 def _check_levels(levels: Sequence[ProgramLevel]) -> None:
     rules = [LevelRule(lv.id or 0, lv.rank, lv.threshold) for lv in levels]
-    _problems_to_error(check_thresholds(rules))
+    raise_problems(check_thresholds(rules))
 
 
 def add_level(
