@@ -118,14 +118,17 @@ def test_a_program_from_application_to_level_move(gql, db, factory):
         w["keys"]["ADMIN"],
         "reviewProgramApplication",
         {"memberId": member_id, "approve": True},
-        MEMBER + " partnershipId: member { partnership { id compensation { commission { "
-        "rateBps } } } }",
+        MEMBER + " again: member { partnershipId }",
     )
     assert approved["userErrors"] == []
     assert approved["member"]["status"] == "ACTIVE"
     assert approved["member"]["level"]["name"] == "BRONZE"
-    partnership = approved["partnershipId"]["partnership"]
-    assert partnership["compensation"]["commission"]["rateBps"] == 1000
+    partnership_id = approved["again"]["partnershipId"]
+    rate = """query($id: ID!) { partnership(id: $id) { campaign { name }
+        compensation { commission { rateBps } } } }"""
+    found = gql(w["keys"]["MANAGER"], rate, id=partnership_id)["partnership"]
+    assert found["compensation"]["commission"]["rateBps"] == 1000
+    assert found["campaign"]["name"] == "Ambassadors (ambassador program)"
     twice = gql.mutate(
         w["keys"]["ADMIN"],
         "reviewProgramApplication",
@@ -139,12 +142,13 @@ def test_a_program_from_application_to_level_move(gql, db, factory):
         w["keys"]["MANAGER"],
         "setMemberLevel",
         {"memberId": member_id, "levelId": silver["level"]["id"], "note": "great content"},
-        "member { level { name } partnership { compensation { commission { rateBps } } } "
+        "member { level { name } "
         "levelHistory { reason changedBy note fromLevel { name } toLevel { name } } } "
         "change { reason }",
     )
     assert moved["userErrors"] == []
-    assert moved["member"]["partnership"]["compensation"]["commission"]["rateBps"] == 1500
+    found = gql(w["keys"]["MANAGER"], rate, id=partnership_id)["partnership"]
+    assert found["compensation"]["commission"]["rateBps"] == 1500
     assert [(h["reason"], h["toLevel"]["name"]) for h in moved["member"]["levelHistory"]] == [
         ("JOINED", "BRONZE"),
         ("MANUAL", "SILVER"),
@@ -260,12 +264,51 @@ def test_other_organizations_ids_are_not_found_and_influencers_see_their_own(gql
         )
         assert invited["member"]["status"] == "INVITED"
     query = """query($id: ID!) { program(id: $id) { members(first: 10) { edges { node {
-        influencer { id } } } } } }"""
+        influencerId } } } } }"""
     for key, influencer in ((w["keys"]["INFLUENCER"], w["influencer"]), (second_key, second)):
         edges = gql(key, query, id=program["id"])["program"]["members"]["edges"]
-        assert [e["node"]["influencer"]["id"] for e in edges] == [gid(influencer)]
+        assert [e["node"]["influencerId"] for e in edges] == [gid(influencer)]
     edges = gql(w["keys"]["FINANCE"], query, id=program["id"])["program"]["members"]["edges"]
     assert len(edges) == 2
+    # The other member's retainer and shipment are not the first influencer's to read.
+    members = gql(
+        w["keys"]["MANAGER"], query.replace("influencerId", "id influencerId"), id=program["id"]
+    )["program"]["members"]["edges"]
+    second_member = next(
+        e["node"]["id"] for e in members if e["node"]["influencerId"] == gid(second)
+    )
+    approved = gql.mutate(
+        w["keys"]["MANAGER"],
+        "reviewProgramApplication",
+        {"memberId": second_member, "approve": True},
+        "member { partnershipId }",
+    )
+    retainer = gql.mutate(
+        w["keys"]["MANAGER"],
+        "setMemberRetainer",
+        {
+            "memberId": second_member,
+            "amount": {"amount": "900.00", "currency": "EUR"},
+            "period": "WEEKLY",
+            "startsOn": "2026-01-01",
+        },
+        "retainer { id }",
+    )["retainer"]
+    shipment = gql.mutate(
+        w["keys"]["MANAGER"],
+        "createShipment",
+        {
+            "partnershipId": approved["member"]["partnershipId"],
+            "product": "Shoes",
+            "value": {"amount": "90.00", "currency": "EUR"},
+            "address": "1 Main St",
+        },
+        "shipment { id }",
+    )["shipment"]
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    for row in (retainer, shipment, {"id": second_member}):
+        assert gql(w["keys"]["INFLUENCER"], node, id=row["id"]) == {"node": None}
+        assert gql(second_key, node, id=row["id"]) == {"node": {"id": row["id"]}}
 
 
 def test_shipments_cost_the_campaign_and_their_address_is_sealed(gql, db, factory):

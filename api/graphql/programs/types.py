@@ -17,7 +17,6 @@ from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
 from api.graphql.permissions import scoped
 from api.graphql.relay import Connection, ModelNode, paginate
-from api.models import Influencer as InfluencerModel
 from api.models import Partnership as PartnershipModel
 from api.models import Program as ProgramModel
 from api.models import ProgramBonus as ProgramBonusModel
@@ -34,9 +33,9 @@ from api.models.programs import ProgramStatus as ProgramStatusEnum
 from api.models.programs import RetainerPeriod as PeriodEnum
 from api.models.programs import ShipmentStatus as ShipmentStatusEnum
 from api.programs import jobs, shipments
+from tracker import globalid
 
 if TYPE_CHECKING:
-    from api.graphql.influencers.types import Influencer
     from api.graphql.partnerships.types import Partnership
 
 ProgramError, ProgramErrorCode = error_type(
@@ -233,25 +232,17 @@ class ProgramMember(ModelNode):
         row = await by_id(info.context, ProgramModel).load(self.row.program_id)
         return Program.from_row(row) if row else None
 
+    # Ids, not the objects: a member sits two connections deep under `programs`, and the
+    # influencer's or partnership's own graph below it would pass the query depth limit. Read
+    # them with node(id:), or through `partnerships`.
     @strawberry.field
-    async def influencer(
-        self, info: Info
-    ) -> Annotated[Influencer, strawberry.lazy("api.graphql.influencers.types")] | None:
-        from api.graphql.influencers.types import Influencer
-
-        row = await by_id(info.context, InfluencerModel).load(self.row.influencer_id)
-        return Influencer.from_row(row) if row else None
+    def influencer_id(self) -> strawberry.ID:
+        return strawberry.ID(globalid.encode("Influencer", self.row.influencer_id))
 
     @strawberry.field(description="The member's partnership on the program's campaign.")
-    async def partnership(
-        self, info: Info
-    ) -> Annotated[Partnership, strawberry.lazy("api.graphql.partnerships.types")] | None:
-        from api.graphql.partnerships.types import Partnership
-
-        if self.row.partnership_id is None:
-            return None
-        row = await by_id(info.context, PartnershipModel).load(self.row.partnership_id)
-        return Partnership.from_row(row) if row else None
+    def partnership_id(self) -> strawberry.ID | None:
+        pk = self.row.partnership_id
+        return strawberry.ID(globalid.encode("Partnership", pk)) if pk is not None else None
 
     @strawberry.field(
         description="Every level decision, oldest first (RULE reviews that kept "
@@ -388,8 +379,6 @@ class Program(ModelNode):
 
     @strawberry.field(description="The evergreen campaign the members' partnerships are on.")
     def campaign_id(self) -> strawberry.ID:
-        from tracker import globalid
-
         return strawberry.ID(globalid.encode("Campaign", self.row.campaign_id))
 
 
