@@ -33,6 +33,7 @@ from api.demo.links import seed_links
 from api.demo.organizations import seed_keys, seed_organizations
 from api.demo.payouts import seed_payouts, sign_contracts
 from api.demo.post_metrics import seed_post_metrics
+from api.demo.programs import seed_programs
 from api.demo.state import DemoResult, Progress, Seeding
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import influencer_stats
@@ -76,6 +77,7 @@ def seed(
     sign_contracts(state)
     if history:
         seed_history(state, redis)
+        seed_programs(state)  # after the history: its orders and retainers are on the ledger
     # Scores compare each account with the organization's roster: computed once it is complete.
     for organization_id in state.result.organization_ids:
         refresh_scores(session, organization_id)
