@@ -46,7 +46,10 @@ def _payout_details(db: Any, sealer: Any) -> int:
 # is called, and what seals its rows again with the newest key.
 SEALED: tuple[tuple[str, Callable[[Any, Any], int]], ...] = (
     ("postback secrets", _postback_secrets),
-    ("payout details, debtor accounts, tax ids and invoice parties", _payout_details),
+    (
+        "payout details, debtor accounts, tax ids, invoice parties and shipping addresses",
+        _payout_details,
+    ),
 )
 
 

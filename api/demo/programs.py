@@ -47,6 +47,10 @@ def seed_programs(state: Seeding) -> None:
         for name, threshold, bps in LEVELS
     ]
     pool = [p.model for p in state.influencers if p.org == org_index and not p.fake and p.model]
+    # The organization's INFLUENCER key's creator is the member moved up, with the bonus in
+    # progress: what that key reads of its own membership.
+    keyed = state.result.key_influencer_ids.get(brand.organization_id)
+    pool.sort(key=lambda influencer: influencer.id != keyed)
     joined = state.days(-75)
     members = []
     for influencer in pool[:4]:
