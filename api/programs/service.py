@@ -255,7 +255,9 @@ def review(
     or an invitation."""
     if member.status not in (MemberStatus.APPLIED, MemberStatus.INVITED):
         raise ProgramError(
-            "INVALID_STATUS", f"a {member.status.value} member cannot be reviewed", "memberId"
+            "INVALID_STATUS",
+            f"only an application or invitation is reviewed, not a {member.status.value} member",
+            "memberId",
         )
     now = now or utcnow()
     member.reviewed_at = now

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from api.domain.commission import Commission, CommissionKind, CompensationPlan
 from api.ledger.posting import credit_conversions, post_refunds
-from api.models import Conversion, Refund
+from api.models import Conversion, Refund, Retainer
 from api.models.events import ConversionStatus, RefundStatus
-from api.models.programs import LevelMetric, ProgramBonus
+from api.models.programs import LevelMetric, ProgramBonus, RetainerPeriod
 from api.programs import service
 
 _seq = itertools.count(1)
@@ -109,5 +109,27 @@ def refund(db: Any, conversion: Conversion, amount: int, at: datetime) -> Refund
     db.add(row)
     db.flush()
     post_refunds(db, conversion, [amount], now=at)
+    db.commit()
+    return row
+
+
+def retainer(
+    db: Any,
+    m: Any,
+    amount: int,
+    starts_on: date,
+    period: RetainerPeriod = RetainerPeriod.MONTHLY,
+    ends_on: date | None = None,
+) -> Retainer:
+    row = Retainer(
+        organization_id=m.organization_id,
+        member_id=m.id,
+        amount=amount,
+        currency="EUR",
+        period=period,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    db.add(row)
     db.commit()
     return row

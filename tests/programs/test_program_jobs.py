@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from api.models import LedgerEntry, Retainer
+from api.models import LedgerEntry
 from api.models.programs import RetainerPeriod
 from api.programs import jobs
 from api.programs.errors import ProgramError
-from tests.programs.helpers import member, program_with_levels
+from tests.programs.helpers import member, program_with_levels, retainer
 
 
 def _retainer_amounts(db, m) -> list[int]:
@@ -28,22 +28,8 @@ def test_retainers_run_late_over_three_periods_then_twice(db, factory):
     w = program_with_levels(db, factory)
     m = member(db, factory, w)
     weekly = member(db, factory, w)
-    for row, period, amount, start in (
-        (m, RetainerPeriod.MONTHLY, 30_000, date(2026, 1, 15)),
-        (weekly, RetainerPeriod.WEEKLY, 7_000, date(2026, 1, 1)),
-    ):
-        db.add(
-            Retainer(
-                organization_id=w["org"].id,
-                member_id=row.id,
-                amount=amount,
-                currency="EUR",
-                period=period,
-                starts_on=start,
-                ends_on=date(2026, 1, 19) if period is RetainerPeriod.WEEKLY else None,
-            )
-        )
-    db.commit()
+    retainer(db, m, 30_000, date(2026, 1, 15))
+    retainer(db, weekly, 7_000, date(2026, 1, 1), RetainerPeriod.WEEKLY, date(2026, 1, 19))
     now = datetime(2026, 4, 2, tzinfo=UTC)
     assert jobs.run_retainers(db, date(2026, 4, 2), now=now) == 6
     assert jobs.run_retainers(db, date(2026, 4, 2), now=now) == 0
@@ -78,3 +64,23 @@ def test_month_of():
     for bad in ("2026-13", "2026", "feb", ""):
         with pytest.raises(ProgramError):
             jobs.month_of(bad)
+
+
+def test_the_commands(db, factory, capsys):
+    from api.cli import main
+
+    w = program_with_levels(db, factory)
+    m = member(db, factory, w)
+    retainer(db, m, 31_000, date(2026, 1, 1))
+    org = str(w["org"].id)
+    assert main(["programs", "run-month", "--month", "2026-13"]) == 2
+    assert main(["programs", "retainers", "--until", "tomorrow"]) == 2
+    assert "is not a date" in capsys.readouterr().err
+    assert main(["programs", "retainers", "--until", "2026-03-01", "--org", org]) == 0
+    assert "2 retainer period(s) credited up to 2026-03-01" in capsys.readouterr().err
+    assert main(["programs", "retainers", "--until", "2026-03-01", "--org", org]) == 0
+    assert "0 retainer period(s)" in capsys.readouterr().err
+    assert main(["programs", "run-month", "--month", "2026-02", "--org", org]) == 0
+    assert "2026-02: 1 program(s), 0 member(s) moved" in capsys.readouterr().err
+    db.expire_all()
+    assert _retainer_amounts(db, m) == [31_000, 31_000]

@@ -9,10 +9,17 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from api.finance.statements import statement
-from api.models import LedgerEntry, ProgramLevel, ProgramLevelChange, ProgramMember, Retainer
-from api.models.programs import LevelChangeReason, RetainerPeriod
+from api.models import LedgerEntry, ProgramLevel, ProgramLevelChange, ProgramMember
+from api.models.programs import LevelChangeReason
 from api.programs import jobs
-from tests.programs.helpers import member, order, program_with_levels, refund, revenue_bonus
+from tests.programs.helpers import (
+    member,
+    order,
+    program_with_levels,
+    refund,
+    retainer,
+    revenue_bonus,
+)
 
 
 def at(month: int, day: int, hour: int = 12) -> datetime:
@@ -37,16 +44,7 @@ def level(db, m) -> str:
 def test_three_months_of_a_program_land_once_and_statements_add_up(db, factory):
     w = program_with_levels(db, factory)
     a, b, c = (member(db, factory, w) for _ in range(3))
-    db.add(
-        Retainer(
-            organization_id=w["org"].id,
-            member_id=a.id,
-            amount=30_000,
-            currency="EUR",
-            period=RetainerPeriod.MONTHLY,
-            starts_on=date(2026, 1, 15),
-        )
-    )
+    retainer(db, a, 30_000, date(2026, 1, 15))
     revenue_bonus(db, w, target=100_000, amount=5_000)
 
     # January: A sells 600 EUR (BRONZE, 10 %); B 1,200 EUR, meets the bonus mid-month, then a
