@@ -57,6 +57,8 @@ ACTIONS: Final = {
     "program_apply": _action(
         "apply to an ambassador program (only the influencer may)", Role.INFLUENCER
     ),
+    # The influencer itself (its own membership, scoped) or the brand.
+    "program_leave": _action("end a program membership", Role.ADMIN, Role.MANAGER, Role.INFLUENCER),
     "shipments": _action("ship gifted product", Role.ADMIN, Role.MANAGER),
 }
 

@@ -12,14 +12,14 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
 from api.domain.commission import CompensationPlan
 from api.domain.program_forms import Question, check_answers, check_form
 from api.domain.program_levels import LevelRule, check_thresholds
-from api.models import Campaign, Partnership, Program, ProgramLevel, ProgramMember
+from api.models import Campaign, Partnership, Program, ProgramLevel, ProgramMember, Retainer
 from api.models.enums import CampaignObjective, MaterialConnection
 from api.models.programs import (
     LevelChangeReason,
@@ -184,6 +184,12 @@ def invite(
     if program.status is ProgramStatus.CLOSED:
         raise ProgramError("PROGRAM_CLOSED", "the program is closed", "programId")
     member = _member_of(session, program.id, influencer_id)
+    if member is not None and member.status is MemberStatus.LEFT:
+        raise ProgramError(
+            "INVALID_STATUS",
+            "the influencer left the program: its partnership is closed",
+            "influencerId",
+        )
     if member is not None:
         if member.status in (MemberStatus.ACTIVE, MemberStatus.INVITED, MemberStatus.APPLIED):
             raise ProgramError(
@@ -220,6 +226,8 @@ def apply(
         raise ProgramError("ALREADY_MEMBER", f"already {member.status.value}", "programId")
     if member is not None and member.status is MemberStatus.DECLINED:
         raise ProgramError("DECLINED", "the brand declined this influencer", "programId")
+    if member is not None and member.status is MemberStatus.LEFT:
+        raise ProgramError("INVALID_STATUS", "the influencer left the program", "programId")
     if member is None:
         member = ProgramMember(
             organization_id=program.organization_id,
@@ -363,12 +371,27 @@ def set_level(
     )
 
 
-def member_count(session: Session, program_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(ProgramMember)
-            .where(ProgramMember.program_id == program_id)
-        )
-        or 0
-    )
+def leave(
+    session: Session, member: ProgramMember, *, by: str, note: str | None, today: date
+) -> ProgramMember:
+    """The member leaves (or is removed): LEFT, its partnership TERMINATED (links and codes stop
+    earning), its retainers end today (the periods already ended are still credited)."""
+    if member.status is MemberStatus.LEFT:
+        raise ProgramError("INVALID_STATUS", "the member has left already", "memberId")
+    if member.status is MemberStatus.DECLINED:
+        raise ProgramError("INVALID_STATUS", "a declined influencer is no member", "memberId")
+    member.status = MemberStatus.LEFT
+    member.review_note = note
+    member.reviewed_by = by
+    member.reviewed_at = utcnow()
+    if member.partnership_id is not None:
+        partnership = session.get(Partnership, member.partnership_id)
+        assert partnership is not None
+        if partnership.status == "ACTIVE":
+            partnership.status = "TERMINATED"
+            partnership.response_note = f"left the ambassador program ({by})"
+    for retainer in session.scalars(select(Retainer).where(Retainer.member_id == member.id)):
+        if retainer.ends_on is None or retainer.ends_on > today:
+            retainer.ends_on = max(today, retainer.starts_on)
+    session.flush()
+    return member

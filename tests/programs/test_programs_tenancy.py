@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from api.models import ProgramLevelChange
+from api.db import utcnow
+from api.models import Influencer, Partnership, ProgramLevelChange, Retainer
 from api.programs import service
 from tests.factories import gid
 from tests.programs.helpers import member, program_with_levels, retainer
@@ -49,6 +50,7 @@ CASES = {
         "period": "WEEKLY",
         "startsOn": "2026-02-01",
     },
+    "leaveProgram": lambda t: {"memberId": gid(t["member"])},
     "endRetainer": lambda t: {"retainerId": gid(t["retainer"]), "endsOn": "2026-03-01"},
     "addProgramBonus": lambda t: {
         "programId": gid(t["w"]["program"]),
@@ -120,3 +122,27 @@ def test_bad_inputs(gql, theirs, name, patch, field, code):
         base["startsOn"] = "2026-01-01"
     result = gql.mutate(theirs["mine"]["keys"]["MANAGER"], name, {**base, **patch}, "__typename")
     assert [(e["field"], e["code"]) for e in result["userErrors"]] == [(field, code)], result
+
+
+def test_leaving_a_program(gql, db, factory, theirs):
+    m = theirs["member"]
+    influencer = db.get(Influencer, m.influencer_id)
+    own_key = factory.key(theirs["w"]["org"], "INFLUENCER", influencer)
+    stranger_key = theirs["mine"]["keys"]["INFLUENCER"]  # another influencer, same organization
+    payload = {"memberId": gid(m), "note": "moving on"}
+    result = gql.mutate(stranger_key, "leaveProgram", payload, "member { status }")
+    assert result["userErrors"][0]["code"] == "NOT_FOUND"
+    result = gql.mutate(own_key, "leaveProgram", payload, "member { status }")
+    assert result == {"member": {"status": "LEFT"}, "userErrors": []}
+    again = gql.mutate(own_key, "leaveProgram", payload, "member { status }")
+    assert again["userErrors"][0]["code"] == "INVALID_STATUS"
+    db.expire_all()
+    assert db.get(Partnership, m.partnership_id).status == "TERMINATED"
+    assert db.get(Retainer, theirs["retainer"].id).ends_on == utcnow().date()
+    invite = gql.mutate(
+        theirs["mine"]["keys"]["MANAGER"],
+        "inviteToProgram",
+        {"programId": gid(theirs["w"]["program"]), "influencerId": gid(influencer)},
+        "member { id }",
+    )
+    assert invite["userErrors"][0]["code"] == "INVALID_STATUS"

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import strawberry
 
+from api.db import utcnow
 from api.domain.program_forms import Question as QuestionDomain
 from api.domain.program_forms import check_form
 from api.graphql import inputs
@@ -143,6 +144,12 @@ class ReviewProgramApplicationInput:
 class SetMemberLevelInput:
     member_id: strawberry.ID
     level_id: strawberry.ID
+    note: str | None = None
+
+
+@strawberry.input
+class LeaveProgramInput:
+    member_id: strawberry.ID
     note: str | None = None
 
 
@@ -479,6 +486,25 @@ class ProgramMutation:
             }
 
         return run_mutation(info, SetMemberLevelPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Ends a membership (the influencer's own key, or MANAGER/ADMIN): LEFT, its "
+        "partnership TERMINATED, its retainers ended today."
+    )
+    def leave_program(self, info: Info, input: LeaveProgramInput) -> ProgramMemberPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "program_leave")
+            member = _member(info, input.member_id)
+            note = inputs.text(input.note, "note", 2000, multiline=True)
+            _domain(
+                lambda: service.leave(
+                    ctx.session, member, by=actor(ctx.viewer), note=note, today=utcnow().date()
+                )
+            )
+            return {"member": ProgramMember.from_row(member)}
+
+        return run_mutation(info, ProgramMemberPayload, ERRORS, body)
 
     @strawberry.mutation(
         description="Gives an ACTIVE member a recurring fee, credited in arrears once per period "
