@@ -84,3 +84,22 @@ def test_the_commands(db, factory, capsys):
     assert "2026-02: 1 program(s), 0 member(s) moved" in capsys.readouterr().err
     db.expire_all()
     assert _retainer_amounts(db, m) == [31_000, 31_000]
+
+
+def test_what_the_worker_runs_is_idempotent(db, factory):
+    from tests.programs.helpers import order, revenue_bonus
+
+    w = program_with_levels(db, factory)
+    m = member(db, factory, w)
+    retainer(db, m, 30_000, date(2026, 1, 1))
+    revenue_bonus(db, w, target=50_000, amount=2_500)
+    order(db, w, m, 60_000, datetime(2026, 3, 3, tzinfo=UTC))
+    now = datetime(2026, 3, 10, tzinfo=UTC)
+    first = jobs.run_due(db, now)
+    db.commit()
+    assert first["retainers"] >= 2 and first["bonuses"] >= 1  # January, February; March's bonus
+    assert jobs.run_due(db, now) == {"moved": 0, "bonuses": 0, "retainers": 0}
+    kinds = sorted(
+        db.scalars(select(LedgerEntry.kind).where(LedgerEntry.influencer_id == m.influencer_id))
+    )
+    assert kinds == ["BONUS", "COMMISSION", "RETAINER", "RETAINER"]
