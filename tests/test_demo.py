@@ -53,7 +53,12 @@ from api.models import (
     PayoutBatch,
     PayoutLine,
     PeerMedian,
+    Program,
+    ProgramLevel,
+    ProgramLevelChange,
+    ProgramMember,
     Refund,
+    Shipment,
     SocialAccount,
     TrackedLink,
     WebhookEndpoint,
@@ -62,6 +67,7 @@ from api.models import (
 from api.models.enums import Role
 from api.models.events import ClickRollup
 from api.models.rollups import PerformanceRollup
+from api.programs import jobs as program_jobs
 from api.settings import get_settings
 from api.tracking.codes import link_code
 from tracker.redis_client import sync_client
@@ -187,8 +193,11 @@ def test_sizes(s: Session, result: demo.DemoResult) -> None:
     assert sorted(result.organization_ids) == sorted(s.scalars(select(Organization.id)))
     assert count(s, Brand) == 3
     assert count(s, Influencer) == 300
-    assert count(s, Campaign) == 12
-    assert count(s, Partnership) == 150
+    # The ambassador program's evergreen campaign and its members' partnerships come on top.
+    assert count(s, Campaign) == 12 + 1
+    assert count(s, Partnership) == 150 + 4
+    assert count(s, Program) == 1 and count(s, ProgramMember) == 5
+    assert count(s, Shipment) == 2
     assert count(s, TrackedLink) >= 15
     assert count(s, DiscountCode) >= 15
     assert result.counts["influencers"] == 300
@@ -204,11 +213,35 @@ def test_sizes(s: Session, result: demo.DemoResult) -> None:
     assert {"INSTAGRAM", "TIKTOK", "YOUTUBE", "X", "BLOG", "PODCAST"} <= platforms
 
 
+def _program_campaigns() -> Any:
+    return select(Program.campaign_id)
+
+
+def test_a_program_with_levels_retainers_a_bonus_in_progress_and_shipments(s: Session) -> None:
+    program = s.scalars(select(Program)).one()
+    levels = s.scalars(select(ProgramLevel).where(ProgramLevel.program_id == program.id)).all()
+    assert sorted(lv.name for lv in levels) == ["Bronze", "Gold", "Silver"]
+    moves = s.scalars(select(ProgramLevelChange).where(ProgramLevelChange.reason == "RULE")).all()
+    assert len(moves) == 1 and moves[0].from_level_id != moves[0].to_level_id
+    retainers = s.scalars(select(LedgerEntry).where(LedgerEntry.kind == "RETAINER")).all()
+    assert len(retainers) >= 6 and all(e.amount > 0 for e in retainers)
+    member = s.get(ProgramMember, moves[0].member_id)
+    assert member is not None
+    states = program_jobs.bonus_states(s, member, utcnow().date().replace(day=1))
+    assert [(st.progress.achieved, st.progress.target, st.credited) for st in states] == [
+        (6, 10, False)
+    ]
+    costs = s.scalars(
+        select(CampaignCost).where(CampaignCost.idempotency_key.startswith("shipment:"))
+    ).all()
+    assert [c.amount for c in costs] == [9_000, 9_000]
+
+
 def test_brands_and_campaigns(s: Session) -> None:
     brands = {b.id: b for b in s.scalars(select(Brand))}
     assert {b.default_currency for b in brands.values()} == {"EUR", "GBP", "USD"}
     assert any(b.website == "https://www.glowly.example" for b in brands.values())
-    campaigns = s.scalars(select(Campaign)).all()
+    campaigns = s.scalars(select(Campaign).where(Campaign.id.not_in(_program_campaigns()))).all()
     statuses = Counter(c.status for c in campaigns)
     assert len(statuses) >= 4
     assert statuses["ACTIVE"] == 5
@@ -235,7 +268,9 @@ def test_brands_and_campaigns(s: Session) -> None:
 def test_partnerships_are_consistent(s: Session) -> None:
     campaigns = {c.id: c for c in s.scalars(select(Campaign))}
     influencers = {i.id: i for i in s.scalars(select(Influencer))}
-    partnerships = s.scalars(select(Partnership)).all()
+    partnerships = s.scalars(
+        select(Partnership).where(Partnership.campaign_id.not_in(_program_campaigns()))
+    ).all()
     pairs = [(p.campaign_id, p.influencer_id) for p in partnerships]
     assert len(set(pairs)) == len(pairs) == 150
     allowed = {
@@ -803,10 +838,11 @@ def test_rollups_equal_a_recount(s: Session) -> None:
         recount[c.partnership_id][1] += c.amount - (refunded.get(c.id) or 0)
     for e in s.scalars(select(LedgerEntry).where(LedgerEntry.partnership_id.is_not(None))):
         assert e.partnership_id is not None
-        if e.kind in ("COMMISSION", "REVERSAL", "CLAWBACK"):
-            recount[e.partnership_id][2] += e.amount
-        elif e.kind in ("FLAT_FEE", "BONUS"):
+        # Fees: flat fees, bonuses, retainers, and a program bonus's reversal.
+        if e.kind in ("FLAT_FEE", "BONUS", "RETAINER") or e.source_type == "PROGRAM_BONUS":
             recount[e.partnership_id][3] += e.amount
+        elif e.kind in ("COMMISSION", "REVERSAL", "CLAWBACK"):
+            recount[e.partnership_id][2] += e.amount
     expected = {p: tuple(v) for p, v in recount.items() if any(v)}
     assert {p: v for p, v in rolled.items() if any(v)} == expected
 

@@ -45,6 +45,7 @@ from api.models.ledger import CampaignCost
 from api.settings import get_settings
 from tests.factories import gid
 from tests.test_query_counts import count_statements
+from tracker import globalid
 from tracker.globalid import encode
 
 MARK = 1_000_000  # B's amounts (minor units) and click counts are >= MARK; A's are below
@@ -243,6 +244,30 @@ FIGURES = {
         for row in ("BreakdownRow", "LeaderboardEntry")
         for name in PERFORMANCE_FIELDS
     },
+    # Ambassador programs: a program's published terms are settings; a member's figures (its
+    # month's progress, what its level review measured, its retainer, its shipments) are its own.
+    "ProgramConnection.totalCount": COUNT,
+    "ProgramMemberConnection.totalCount": COUNT,
+    "ShipmentConnection.totalCount": COUNT,
+    "ProgramLevel.rank": SETTING,
+    "ProgramLevel.compensation": SETTING,
+    "ProgramLevel.conversionsThreshold": SETTING,
+    "ProgramLevel.revenueThreshold": SETTING,
+    "ProgramBonus.amount": SETTING,
+    "ProgramBonus.targetConversions": SETTING,
+    "ProgramBonus.targetRevenue": SETTING,
+    "ProgramMember.bonusProgress": OWN,
+    "BonusProgress.target": SETTING,
+    "BonusProgress.targetRevenue": SETTING,
+    "BonusProgress.achieved": OWN,
+    "BonusProgress.achievedRevenue": OWN,
+    "BonusProgress.remaining": OWN,
+    "BonusProgress.remainingRevenue": OWN,
+    "ProgramLevelChange.measured": OWN,
+    "Retainer.amount": OWN,
+    "Shipment.quantity": OWN,
+    "Shipment.value": OWN,
+    "Shipment.totalValue": OWN,
 }
 NUMBERS = {"Int", "Float", "Decimal"}
 
@@ -664,6 +689,8 @@ def _values(w: dict[str, Any], side: Side) -> dict[str, Any]:
         "Query.campaign.id": gid(w["campaign"]),
         "Query.influencer.id": gid(side.influencer),
         "Query.partnership.id": gid(side.partnership),
+        # No program in this world (tests/programs/ check members' scope): an id of none.
+        "Query.program.id": globalid.encode("Program", 2**40),
         "batchId": gid(w["batch"]),
         "format": EnumValue("WISE_BATCH_CSV"),
         # any endpoint's: the ADMIN's only, so neither key sees one

@@ -55,6 +55,17 @@ ACTIONS: Final = {
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
     "webhooks": _action("manage webhook endpoints or replay their deliveries", Role.ADMIN),
     "users": _action("list, invite, change or remove users", Role.ADMIN),
+    "programs": _action(
+        "run ambassador programs (levels, invitations, reviews, retainers, bonuses)",
+        Role.ADMIN,
+        Role.MANAGER,
+    ),
+    "program_apply": _action(
+        "apply to an ambassador program (only the influencer may)", Role.INFLUENCER
+    ),
+    # The influencer itself (its own membership, scoped) or the brand.
+    "program_leave": _action("end a program membership", Role.ADMIN, Role.MANAGER, Role.INFLUENCER),
+    "shipments": _action("ship gifted product", Role.ADMIN, Role.MANAGER),
 }
 
 

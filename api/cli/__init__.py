@@ -16,6 +16,7 @@ from api.cli import (
     imports,
     keys,
     mail,
+    programs,
     reports,
     run,
     secrets,
@@ -27,7 +28,20 @@ from api.cli.checks import DATABASE, preflight
 from api.cli.common import Command
 from tracker.settings import SettingError
 
-MODULES = (services, database, run, keys, mail, secrets, reports, imports, content, tax, webhooks)
+MODULES = (
+    services,
+    database,
+    run,
+    keys,
+    mail,
+    secrets,
+    reports,
+    imports,
+    content,
+    tax,
+    programs,
+    webhooks,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

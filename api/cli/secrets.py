@@ -59,7 +59,10 @@ def _webhook_secrets(db: Any, sealer: Any) -> int:
 # Every kind of sealed secret: what it is called, and what seals its rows again with the newest key.
 SEALED: tuple[tuple[str, Callable[[Any, Any], int]], ...] = (
     ("postback secrets", _postback_secrets),
-    ("payout details, debtor accounts, tax ids and invoice parties", _payout_details),
+    (
+        "payout details, debtor accounts, tax ids, invoice parties and shipping addresses",
+        _payout_details,
+    ),
     ("shop webhook secrets", _shop_secrets),
     ("webhook endpoints' secrets", _webhook_secrets),
 )

@@ -36,6 +36,7 @@ from api.demo.live_posts import seed_live_posts
 from api.demo.organizations import seed_keys, seed_organizations
 from api.demo.payouts import seed_payouts, sign_contracts
 from api.demo.post_metrics import seed_post_metrics
+from api.demo.programs import seed_programs
 from api.demo.state import DemoResult, Progress, Seeding
 from api.demo.webhooks import seed_webhooks
 from api.influencers.audience import refresh_scores
@@ -81,6 +82,7 @@ def seed(
     seed_live_posts(state)
     if history:
         seed_history(state, redis)
+        seed_programs(state)  # after the history: its orders and retainers are on the ledger
     seed_webhooks(state)  # after the history: the seeding owes no webhook event
     # Scores compare each account with the organization's roster: computed once it is complete.
     for organization_id in state.result.organization_ids:

@@ -357,13 +357,14 @@ def debtor_of(session: Session, organization_id: int) -> Account | None:
 
 
 def _sealed_columns() -> list[tuple[Any, str]]:
-    from api.models import SelfBillingInvoice, TaxProfile
+    from api.models import SelfBillingInvoice, Shipment, TaxProfile
 
     return [
         (PayoutDetails, "sealed"),
         (DebtorAccount, "sealed"),
         (TaxProfile, "sealed"),
         (SelfBillingInvoice, "parties"),
+        (Shipment, "address_sealed"),  # personal data, sealed the same way
     ]
 
 

@@ -45,6 +45,8 @@ from api.graphql.partnerships.schema import PartnershipQuery
 from api.graphql.payouts.mutations import PayoutMutation
 from api.graphql.payouts.schema import PayoutQuery
 from api.graphql.post_metrics.mutations import PostMetricsMutation
+from api.graphql.programs.mutations import ProgramMutation
+from api.graphql.programs.schema import ProgramQuery
 from api.graphql.shops.mutations import ShopMutation
 from api.graphql.tracking.mutations import TrackingMutation
 from api.graphql.webhooks.mutations import WebhookMutation
@@ -63,6 +65,7 @@ Query = merge_types(
         FinanceQuery,
         PayoutQuery,
         LivePostQuery,
+        ProgramQuery,
         AccountQuery,
         WebhookQuery,
     ),
@@ -83,6 +86,7 @@ Mutation = merge_types(
         ShopMutation,
         FinanceMutation,
         PayoutMutation,
+        ProgramMutation,
         AccountMutation,
         WebhookMutation,
     ),

@@ -38,6 +38,7 @@ from api.ingest.batches import BatchWriter, Stats
 from api.ingest.conversions import sweep_waiting
 from api.ingest.retries import Retries, Stopping
 from api.ingest.streams import GROUP, Entry, Streams
+from api.programs import jobs as program_jobs
 from api.tracking import publish
 
 __all__ = ["GROUP", "Stats", "Worker", "WorkerOptions", "run_worker", "worker_engine"]
@@ -57,6 +58,9 @@ class WorkerOptions:
     trim_interval_s: float = 60.0
     defer_max_s: float = 600.0
     publish_interval_s: float = 2.0  # publications to the tracker that failed after commit
+    # Programs' level moves, bonuses and retainers (`api.programs.jobs.run_due`, idempotent):
+    # on start, then hourly.
+    programs_interval_s: float = 3600.0
     # A second thread for the click stream while the main one reads conversions and keeps
     # house (None: on every database but SQLite, whose writers take turns anyway).
     click_thread: bool | None = None
@@ -313,6 +317,9 @@ class Worker:
                     s, self.redis, older_than=publish.PENDING_GRACE, prefix=self.prefix
                 )
             )
+
+        if self._is_due("programs", self.options.programs_interval_s):
+            self._in_transaction(lambda s: program_jobs.run_due(s, utcnow()))
 
     def reclaim(self) -> int:
         """Takes over entries another consumer left pending for `claim_idle_ms`."""

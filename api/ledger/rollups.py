@@ -24,11 +24,11 @@ from api.domain.dimensions import UNKNOWN, Dimension
 from api.ledger.sql import upsert_add
 from api.models import Conversion
 from api.models.events import AttributedVia
-from api.models.ledger import EntryKind
+from api.models.ledger import EntryKind, SourceType
 from api.models.rollups import NO_LINK, PerformanceDimensionRollup, PerformanceRollup
 
 COMMISSION_KINDS = frozenset({EntryKind.COMMISSION, EntryKind.REVERSAL, EntryKind.CLAWBACK})
-FEE_KINDS = frozenset({EntryKind.FLAT_FEE, EntryKind.BONUS})
+FEE_KINDS = frozenset({EntryKind.FLAT_FEE, EntryKind.BONUS, EntryKind.RETAINER})
 _COUNTERS = ("conversions", "revenue", "repeat_revenue", "commission", "fees")
 _KEY = ("partnership_id", "link_id", "hour", "currency")
 _PENDING = "performance_rollup_deltas"
@@ -210,7 +210,9 @@ def count_entry(session: Session, values: dict[str, Any], link_id: int | None) -
         "campaign_id": values["campaign_id"],
         "influencer_id": values["influencer_id"],
     }
-    counter = "commission" if kind in COMMISSION_KINDS else "fees"
+    # A program bonus taken back is a REVERSAL/CLAWBACK of a fee, not of a commission.
+    fee = kind in FEE_KINDS or values.get("source_type") == SourceType.PROGRAM_BONUS
+    counter = "fees" if fee else "commission"
     bump(session, key, **{counter: values["amount"]})
     conversion_id = values.get("conversion_id")
     if counter == "commission" and conversion_id is not None:

@@ -38,6 +38,15 @@ from api.models.payouts import (
 )
 from api.models.people import Membership, OutboxMail, User, UserSession, UserToken
 from api.models.post_metrics import PostMetricSnapshot
+from api.models.programs import (
+    Program,
+    ProgramBonus,
+    ProgramLevel,
+    ProgramLevelChange,
+    ProgramMember,
+    Retainer,
+    Shipment,
+)
 from api.models.rollups import ClickDimensionRollup, PerformanceDimensionRollup, PerformanceRollup
 from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
@@ -86,8 +95,15 @@ __all__ = [
     "PerformanceDimensionRollup",
     "PerformanceRollup",
     "PostMetricSnapshot",
+    "Program",
+    "ProgramBonus",
+    "ProgramLevel",
+    "ProgramLevelChange",
+    "ProgramMember",
     "Refund",
+    "Retainer",
     "SelfBillingInvoice",
+    "Shipment",
     "ShopConnection",
     "ShopConnectionSecret",
     "SocialAccount",

@@ -57,6 +57,7 @@ class EntryKind(StrEnum):
     CLAWBACK = "CLAWBACK"  # the same once it was paid: netted against the next payout (-)
     PAYOUT = "PAYOUT"  # money sent to the influencer (-)
     ADJUSTMENT = "ADJUSTMENT"  # a manual correction (+/-), with a memo
+    RETAINER = "RETAINER"  # a program member's fixed fee for one period (+)
 
 
 class SourceType(StrEnum):
@@ -65,6 +66,8 @@ class SourceType(StrEnum):
     DELIVERABLE = "DELIVERABLE"
     PAYOUT_BATCH = "PAYOUT_BATCH"
     MANUAL = "MANUAL"
+    RETAINER = "RETAINER"  # source_id: program_retainers.id
+    PROGRAM_BONUS = "PROGRAM_BONUS"  # source_id: program_bonuses.id
 
 
 class PayoutStatus(StrEnum):

@@ -25,7 +25,7 @@ from api.graphql.live_posts.types import LiveBreachAction
 from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
 from api.graphql.permissions import sees_whole_campaigns
-from api.graphql.relay import ModelNode
+from api.graphql.relay import Connection, ModelNode
 from api.models import Brand as BrandModel
 from api.models import Campaign as CampaignModel
 from api.models import Deliverable as DeliverableModel
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from api.graphql.compliance.types import DisclosureCompliance
     from api.graphql.content.types import Deliverable
     from api.graphql.partnerships.types import Partnership
+    from api.graphql.programs.types import Shipment
 
 CampaignStatus = CampaignStatusEnum
 strawberry.enum(CampaignStatus, name="CampaignStatus")
@@ -155,6 +156,15 @@ class Campaign(ModelNode):
             self.id
         )
         return Partnership.from_rows(rows)
+
+    @strawberry.field(description="Gifted-product shipments, oldest first.")
+    def shipments(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Shipment, strawberry.lazy("api.graphql.programs.types")]]:
+        from api.graphql.programs.types import shipments_of
+        from api.models import Shipment as ShipmentModel
+
+        return shipments_of(info, ShipmentModel.campaign_id, self.id, first, after)
 
     @strawberry.field(description="Deliverables of all the campaign's partnerships.")
     async def deliverables(

@@ -15,7 +15,7 @@ from api.graphql.context import Info
 from api.graphql.errors import error_type
 from api.graphql.finance.performance import campaign_currency, performance_field
 from api.graphql.loaders import by_fk, by_id
-from api.graphql.relay import ModelNode
+from api.graphql.relay import Connection, ModelNode
 from api.models import Campaign as CampaignModel
 from api.models import Contract as ContractModel
 from api.models import ContractSignature as ContractSignatureModel
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from api.graphql.content.types import Deliverable
     from api.graphql.influencers.types import Influencer
     from api.graphql.payouts.types import ContractSignature
+    from api.graphql.programs.types import Shipment
     from api.graphql.tracking.types import DiscountCode, TrackedLink
 
 PartnershipStatus = StatusEnum
@@ -161,6 +162,15 @@ class Partnership(ModelNode):
     @strawberry.field(description="Whether this partnership overrides its campaign's plan.")
     def has_compensation_override(self) -> bool:
         return self.row.compensation_override is not None
+
+    @strawberry.field(description="Gifted-product shipments, oldest first.")
+    def shipments(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Shipment, strawberry.lazy("api.graphql.programs.types")]]:
+        from api.graphql.programs.types import shipments_of
+        from api.models import Shipment as ShipmentModel
+
+        return shipments_of(info, ShipmentModel.partnership_id, self.id, first, after)
 
     @strawberry.field(description="Tracked links issued for this partnership, oldest first.")
     async def links(

@@ -1,0 +1,1 @@
+"""Ambassador programs: members, levels, retainers, bonuses, shipments (the rules and jobs)."""
