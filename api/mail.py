@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from api.models import OutboxMail
 from api.settings import SmtpSettings, get_settings
@@ -39,6 +40,28 @@ def deliver(session: Session, mail: Mail, after_commit: list[Callable[[], None]]
         return
     session.add(OutboxMail(recipient=mail.to, subject=mail.subject, body=mail.body))
     session.flush()
+
+
+_AFTER_COMMIT = "mail_after_commit"
+
+
+def deliver_on_commit(session: Session, mail: Mail) -> None:
+    """`deliver` for code that has a session but no request's after-commit list (the domain
+    modules): SMTP sends when the session's transaction commits, nothing if it rolls back."""
+    session.connection()  # in a transaction, so that a rollback ends it (and drops the mail)
+    deliver(session, mail, session.info.setdefault(_AFTER_COMMIT, []))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_committed(session: Session) -> None:
+    for send in session.info.pop(_AFTER_COMMIT, ()):
+        send()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def send_smtp(smtp: SmtpSettings, mail: Mail) -> None:

@@ -18,7 +18,7 @@ from api.finance import fx, payout_details
 from api.finance.errors import FinanceError
 from api.finance.export import entry_rows
 from api.finance.payouts import create_payout_batch, mark_paid
-from api.models import LedgerEntry, PayoutDetailsChange, PayoutLine
+from api.models import LedgerEntry, OutboxMail, PayoutDetailsChange, PayoutLine
 from api.models.ledger import EntryKind
 from api.models.payouts import PayoutMethod
 from tests.factories import gid
@@ -95,8 +95,12 @@ def test_details_are_masked_sealed_and_audited(gql, db, factory, caplog):
         select(PayoutDetailsChange).where(PayoutDetailsChange.influencer_id == w["influencer"].id)
     ).one()
     assert change.fields == ["account_holder", "bic", "currency", "iban", "method"]
-    assert change.notified_at is None  # pending for the mailer
     assert change.notify_to == w["influencer"].email
+    # the e-mail to the influencer, in the local outbox (no SMTP_HOST), without the values
+    mail = db.scalars(select(OutboxMail).where(OutboxMail.recipient == w["influencer"].email)).one()
+    assert mail.subject == "Your payout details in Vouch changed"
+    assert mail.body == change.notification and change.notified_at is not None
+    assert IBAN[-6:] not in mail.body
     assert "iban" in change.notification and f"influencer:{w['influencer'].id}" in (
         change.notification
     )
@@ -143,7 +147,8 @@ def test_details_are_masked_sealed_and_audited(gql, db, factory, caplog):
         "notifiedAt } }",
         i=gid(w["influencer"]),
     )["payoutDetailsChanges"]
-    assert [(a["subject"], a["notifiedAt"]) for a in audit] == [("PAYOUT_DETAILS", None)] * 2
+    assert [a["subject"] for a in audit] == ["PAYOUT_DETAILS"] * 2
+    assert all(a["notifiedAt"] for a in audit)  # both e-mailed
     assert "ADMIN key" in audit[0]["changedBy"]  # newest first: the ADMIN's change to PayPal
     assert audit[1]["changedBy"] == f"influencer:{w['influencer'].id}"
     assert "paypal_email" in audit[0]["fields"]
@@ -497,3 +502,27 @@ def test_sepa_needs_the_debtor_account(gql, db, factory):
     assert (
         gql(other["keys"]["FINANCE"], FILE, b=gid(batch), f="WISE_BATCH_CSV")["payoutFile"] is None
     )
+
+
+def test_the_change_e_mail_goes_by_smtp_only_once_the_change_commits(db, factory, monkeypatch):
+    """With SMTP_HOST set, the e-mail of a change is sent when its transaction commits, and
+    not at all when it rolls back (the change did not happen)."""
+    from dataclasses import replace
+
+    from api import mail
+    from api.settings import get_settings
+
+    sent: list[Any] = []
+    smtp = replace(get_settings().smtp, host="smtp.example.com")
+    monkeypatch.setattr(mail, "get_settings", lambda: replace(get_settings(), smtp=smtp))
+    monkeypatch.setattr(mail, "send_smtp", lambda _smtp, message: sent.append(message))
+    factory.world()
+    db.commit()
+    mail.deliver_on_commit(db, mail.Mail("a@example.com", "rolled back", "x"))
+    db.rollback()
+    mail.deliver_on_commit(db, mail.Mail("b@example.com", "committed", "y"))
+    assert sent == []
+    db.commit()
+    assert [m.subject for m in sent] == ["committed"]
+    db.commit()
+    assert len(sent) == 1  # once

@@ -312,10 +312,11 @@ def record_change(
 
 
 def notify_payout_details_changed(session: Session, change: PayoutDetailsChange) -> None:
-    """Writes the e-mail that tells the influencer its payout details or tax profile changed
-    (who, when, which kinds of field: never the values), so that a change it did not make is
-    noticed. Vouch has no mail module yet: the message waits on the audit row (`notified_at`
-    null) for the mailer to send and mark; wiring one in is a change to this function only."""
+    """E-mails the influencer that its payout details or tax profile changed (who, when, which
+    kinds of field: never the values), so that a change it did not make is noticed; the message
+    is kept on the audit row too. Sent when the change commits (`api.mail`)."""
+    from api.mail import Mail, deliver_on_commit
+
     influencer = session.get_one(Influencer, change.influencer_id)
     what = "tax profile" if change.subject != SUBJECT_DETAILS else "payout details"
     fields = ", ".join(k.replace("_", " ") for k in change.fields) or "nothing"
@@ -326,6 +327,12 @@ def notify_payout_details_changed(session: Session, change: PayoutDetailsChange)
         "If you did not make or ask for this change, tell the brand at once: payments go to "
         "the account on file.\n"
     )
+    if influencer.email:
+        deliver_on_commit(
+            session,
+            Mail(influencer.email, f"Your {what} in Vouch changed", change.notification),
+        )
+        change.notified_at = change.changed_at
 
 
 def set_debtor(

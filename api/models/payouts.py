@@ -85,7 +85,8 @@ class PayoutDetailsChange(Base):
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The e-mail to send (`notify_payout_details_changed`): to whom, and its text (kinds of
-    # field, never values). `notified_at` is set once the mailer has sent it.
+    # field, never values). `notified_at`: when the e-mail was queued (api.mail: the outbox, or
+    # SMTP once the change commits).
     notify_to: Mapped[str | None] = mapped_column(String(320), nullable=True)
     notification: Mapped[str | None] = mapped_column(Text, nullable=True)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
