@@ -33,6 +33,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -90,6 +91,12 @@ def delivery_key(prefix: str, public_id: str, delivery_id: str) -> str:
 def charge_key(prefix: str, brand_id: int, charge_id: str) -> str:
     """The net amount of a Stripe charge's refunds already turned into refund events."""
     return f"{prefix}:{{ev}}:charge_refunded:{brand_id}:{charge_id}"
+
+
+def taxes_key(prefix: str, public_id: str) -> str:
+    """ "1" when the connected Shopify shop's latest order had `taxes_included`, else "0": its
+    refunds' bodies do not say, and their line subtotals then include the tax."""
+    return f"{prefix}:{{ev}}:shop_taxes_included:{public_id}"
 
 
 def hmac_base64(secret: str, body: bytes) -> str:
@@ -239,7 +246,9 @@ class Shops:
             if isinstance(outcome, shop_orders.Ignored):
                 answer = {"status": "ignored", "reason": outcome.reason}
             else:
-                results = [await self._record(record.brand_id, item, now) for item in outcome]
+                results = [
+                    await self._record(record.brand_id, item, now, public_id) for item in outcome
+                ]
                 answer = {"status": _overall(results), "results": results}
             if seen is not None:
                 await client.set(seen, "1", ex=self.postbacks.dedupe_ttl_seconds)
@@ -279,9 +288,14 @@ class Shops:
         brand_id: int,
         item: shop_orders.Paid | shop_orders.Refunded | shop_orders.StripeRefund,
         now: float,
+        public_id: str,
     ) -> dict[str, str]:
         now_ms = int(now * 1000)
         if isinstance(item, shop_orders.Paid):
+            if item.taxes_included is not None:
+                await self.postbacks.redis().set(
+                    taxes_key(self.prefix, public_id), "1" if item.taxes_included else "0"
+                )
             event = ConversionEvent(
                 event_id=new_id(now_ms),
                 brand_id=brand_id,
@@ -302,6 +316,14 @@ class Shops:
             return result
         if isinstance(item, shop_orders.StripeRefund):
             return await self._stripe_refund(brand_id, item, now_ms)
+        if item.tax:
+            included = await self.postbacks.redis().get(taxes_key(self.prefix, public_id))
+            if included is not None and _text(included) == "1":
+                net = item.amount - item.tax
+                if net <= 0:
+                    result = {"order_id": item.order_id, "refund_id": item.refund_id}
+                    return result | {"status": "ignored", "reason": "the refund is only tax"}
+                item = replace(item, amount=net, tax=0)
         return await self._refund(brand_id, item, now_ms)
 
     async def _refund(
