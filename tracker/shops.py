@@ -26,13 +26,16 @@ retries, nothing was recorded.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import re
+import secrets as tokens
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -81,6 +84,22 @@ local old = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > old then redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2])) end
 return old
 """
+
+
+# KEYS: a charge's lock. ARGV: the holder's token. Frees the lock only for its holder (one whose
+# lock expired must not free the next holder's).
+_UNLOCK_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# Refunds of one charge are taken one at a time: the lock outlives any sane handling (so a
+# crashed holder frees it), and a delivery waits for it this long before a 503 (Stripe retries).
+CHARGE_LOCK_MS: Final = 10_000
+CHARGE_LOCK_WAIT_S: Final = 2.0
+
+
+class ChargeBusy(Exception):
+    """Another delivery held the charge's lock for longer than `CHARGE_LOCK_WAIT_S`."""
 
 
 def delivery_key(prefix: str, public_id: str, delivery_id: str) -> str:
@@ -254,6 +273,10 @@ class Shops:
                 await client.set(seen, "1", ex=self.postbacks.dedupe_ttl_seconds)
         except FieldError as exc:
             return _error(422, f"{exc.field} {exc.message}", exc.field)
+        except ChargeBusy:
+            return _error(
+                503, "the charge's refunds are being taken: nothing recorded, retry", None
+            )
         except Exception:
             log.exception("shop webhook could not be recorded")
             return _error(503, "temporarily unavailable: nothing was recorded, retry", None)
@@ -349,12 +372,38 @@ class Shops:
             return result | {"status": "refused", "reason": "more than is left of the order"}
         return result | {"status": status}
 
+    @asynccontextmanager
+    async def _charge_lock(self, brand_id: int, charge_id: str) -> AsyncIterator[None]:
+        """One delivery at a time per charge: two concurrent `charge.refunded` (a duplicate under
+        another event id, or two cumulative totals) would otherwise both read the same
+        high-water mark and both refund from it."""
+        client = self.postbacks.redis()
+        lock = charge_key(self.prefix, brand_id, charge_id) + ":lock"
+        token = tokens.token_hex(8)
+        deadline = time.monotonic() + CHARGE_LOCK_WAIT_S
+        while not await client.set(lock, token, nx=True, px=CHARGE_LOCK_MS):
+            if time.monotonic() >= deadline:
+                raise ChargeBusy(charge_id)
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            await client.eval(_UNLOCK_LUA, 1, lock, token)
+
     async def _stripe_refund(
+        self, brand_id: int, item: shop_orders.StripeRefund, now_ms: int
+    ) -> dict[str, str]:
+        async with self._charge_lock(brand_id, item.charge_id):
+            return await self._stripe_refund_locked(brand_id, item, now_ms)
+
+    async def _stripe_refund_locked(
         self, brand_id: int, item: shop_orders.StripeRefund, now_ms: int
     ) -> dict[str, str]:
         """A charge's refunds as the net share of the order they take back: cumulative refunds
         pro rata of the charge (so refunding the whole charge refunds exactly the order's net
-        amount), a dispute up to what is left. Needs the order as the tracker took it."""
+        amount), a dispute up to what is left. Needs the order as the tracker took it. The
+        refund event's id is the charge and its cumulative total (`ch_…:6000`), and only the
+        delta above the charge's high-water mark is refunded, under the charge's lock."""
         client = self.postbacks.redis()
         okey = order_key(self.prefix, brand_id, item.order_id)
         amount, currency, refunded = await client.hmget(okey, ["amount", "currency", "refunded"])
