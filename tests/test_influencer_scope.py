@@ -76,6 +76,8 @@ FIGURES = {
     "Statement.closingBalance": OWN,
     "Statement.credits": OWN,
     "Statement.debits": OWN,
+    "Statement.firstOrderRevenue": OWN,
+    "Statement.repeatRevenue": OWN,
     "BrandConnection.totalCount": COUNT,
     "InfluencerConnection.totalCount": COUNT,
     "CampaignConnection.totalCount": COUNT,

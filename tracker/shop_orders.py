@@ -9,8 +9,11 @@ and the ledger do not change.
 What counts (the subtotal after discounts, net of tax and shipping, in the order's currency):
 - Shopify: `subtotal_price` ("after discounts, before shipping, duties, taxes and tips"), less the
   line items' tax when `taxes_included`, in the shop's `currency`. A refund counts the subtotal
-  of its `refund_line_items`; one with no line items (shipping, an adjustment) leaves the
-  subtotal as it was. A cancelled paid order refunds what its earlier refunds left.
+  of its `refund_line_items`, less their `total_tax` in a shop whose prices include tax (the
+  refund's body does not say so: the handler remembers `taxes_included` from the shop's orders,
+  `Paid.taxes_included`), so a full refund takes back exactly the net amount counted; one with
+  no line items (shipping, an adjustment) leaves the subtotal as it was. A cancelled paid order
+  refunds what its earlier refunds left.
 - Stripe: integers in minor units already (`tracker.currencies`: Stripe's zero-decimal list is
   not scaled). A Checkout Session counts `amount_total - amount_tax - amount_shipping`; a renewal
   invoice (`billing_reason=subscription_cycle`) `total_excluding_tax`. The order id is the
@@ -86,6 +89,8 @@ class Paid:
     click_id: str | None
     discount_code: str | None
     customer_id: str | None
+    # Shopify: whether the shop's prices include tax (None: another platform).
+    taxes_included: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,9 @@ class Refunded:
     amount: int
     currency: str
     occurred_at_ms: int | None
+    # Shopify: the refunded lines' tax, part of `amount` when the shop's prices include tax (the
+    # handler takes it off then); 0 elsewhere.
+    tax: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +236,12 @@ def _paid(
     click: str | None,
     code: str | None,
     customer: str | None,
+    taxes_included: bool | None = None,
 ) -> Outcome:
     if click is None and code is None and customer is None:
         return Ignored("the order carries no click id, discount code or customer")
-    return [Paid(order_id, max(amount, 0), currency, occurred, click, code, customer)]
+    paid = Paid(order_id, max(amount, 0), currency, occurred, click, code, customer, taxes_included)
+    return [paid]
 
 
 # --- Shopify ----------------------------------------------------------------------------------
@@ -249,16 +259,26 @@ def _shopify_net(order: Mapping[str, Any], currency: str) -> int:
     return max(net, 0)
 
 
-def _shopify_refund_subtotal(refund: Mapping[str, Any], currency: str) -> int:
-    """The refunded lines' subtotal, from the shop-money text (`subtotal` is a JSON number)."""
+def _shopify_refund_lines(refund: Mapping[str, Any], currency: str, name: str = "subtotal") -> int:
+    """The refunded lines' `subtotal` (or `total_tax`), from the shop-money text of its `_set`
+    (the plain field is a JSON number)."""
     total = 0
     for line in _list(refund.get("refund_line_items")):
-        money = _obj(_obj(_obj(line).get("subtotal_set")).get("shop_money"))
+        money = _obj(_obj(_obj(line).get(f"{name}_set")).get("shop_money"))
         value = money.get("amount")
-        if value is None and isinstance(_obj(line).get("subtotal"), int | float):
-            value = str(_obj(line)["subtotal"])  # the shortest text of the number sent
-        total += _money(value, currency, "refund_line_items.subtotal_set")
+        if value is None and isinstance(_obj(line).get(name), int | float):
+            value = str(_obj(line)[name])  # the shortest text of the number sent
+        if value is None and name == "total_tax":
+            continue  # a line without tax
+        total += _money(value, currency, f"refund_line_items.{name}_set")
     return total
+
+
+def _shopify_refund_net(refund: Mapping[str, Any], currency: str, taxes_included: bool) -> int:
+    net = _shopify_refund_lines(refund, currency)
+    if taxes_included:
+        net -= _shopify_refund_lines(refund, currency, "total_tax")
+    return net
 
 
 def shopify(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) -> Outcome:
@@ -276,7 +296,8 @@ def shopify(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) -> O
         if status not in _SHOPIFY_PAID:
             return Ignored("a cancelled order that was never paid")
         refunds = _list(body.get("refunds"))
-        left = net - sum(_shopify_refund_subtotal(_obj(r), currency) for r in refunds)
+        included = body.get("taxes_included") is True
+        left = net - sum(_shopify_refund_net(_obj(r), currency, included) for r in refunds)
         if left <= 0:
             return Ignored("the cancelled order's refunds took back its whole subtotal")
         when = _time_ms(body.get("cancelled_at"))
@@ -295,6 +316,7 @@ def shopify(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) -> O
         click,
         code,
         customer_key("shopify", customer.get("id"), body.get("email") or customer.get("email")),
+        body.get("taxes_included") is True,
     )
 
 
@@ -310,11 +332,12 @@ def _shopify_refund(body: Mapping[str, Any]) -> Outcome:
         _obj(transactions[0]).get("currency") if transactions else None
     )
     currency = normalize_currency(currency_text, "refund_line_items.subtotal_set")
-    amount = _shopify_refund_subtotal(body, currency)
+    amount = _shopify_refund_lines(body, currency)
     if amount <= 0:
         return Ignored("the refund takes back nothing of the subtotal")
+    tax = _shopify_refund_lines(body, currency, "total_tax")
     when = _time_ms(body.get("processed_at") or body.get("created_at"))
-    return [Refunded(refund_id, order_id, amount, currency, when)]
+    return [Refunded(refund_id, order_id, amount, currency, when, tax)]
 
 
 # --- Stripe -----------------------------------------------------------------------------------

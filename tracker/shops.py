@@ -26,13 +26,17 @@ retries, nothing was recorded.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import re
+import secrets as tokens
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -82,6 +86,22 @@ return old
 """
 
 
+# KEYS: a charge's lock. ARGV: the holder's token. Frees the lock only for its holder (one whose
+# lock expired must not free the next holder's).
+_UNLOCK_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# Refunds of one charge are taken one at a time: the lock outlives any sane handling (so a
+# crashed holder frees it), and a delivery waits for it this long before a 503 (Stripe retries).
+CHARGE_LOCK_MS: Final = 10_000
+CHARGE_LOCK_WAIT_S: Final = 2.0
+
+
+class ChargeBusy(Exception):
+    """Another delivery held the charge's lock for longer than `CHARGE_LOCK_WAIT_S`."""
+
+
 def delivery_key(prefix: str, public_id: str, delivery_id: str) -> str:
     """Set once a webhook was handled: its retries are answered "duplicate" straight away."""
     return f"{prefix}:{{ev}}:shopwh:{public_id}:{delivery_id}"
@@ -90,6 +110,12 @@ def delivery_key(prefix: str, public_id: str, delivery_id: str) -> str:
 def charge_key(prefix: str, brand_id: int, charge_id: str) -> str:
     """The net amount of a Stripe charge's refunds already turned into refund events."""
     return f"{prefix}:{{ev}}:charge_refunded:{brand_id}:{charge_id}"
+
+
+def taxes_key(prefix: str, public_id: str) -> str:
+    """ "1" when the connected Shopify shop's latest order had `taxes_included`, else "0": its
+    refunds' bodies do not say, and their line subtotals then include the tax."""
+    return f"{prefix}:{{ev}}:shop_taxes_included:{public_id}"
 
 
 def hmac_base64(secret: str, body: bytes) -> str:
@@ -239,12 +265,18 @@ class Shops:
             if isinstance(outcome, shop_orders.Ignored):
                 answer = {"status": "ignored", "reason": outcome.reason}
             else:
-                results = [await self._record(record.brand_id, item, now) for item in outcome]
+                results = [
+                    await self._record(record.brand_id, item, now, public_id) for item in outcome
+                ]
                 answer = {"status": _overall(results), "results": results}
             if seen is not None:
                 await client.set(seen, "1", ex=self.postbacks.dedupe_ttl_seconds)
         except FieldError as exc:
             return _error(422, f"{exc.field} {exc.message}", exc.field)
+        except ChargeBusy:
+            return _error(
+                503, "the charge's refunds are being taken: nothing recorded, retry", None
+            )
         except Exception:
             log.exception("shop webhook could not be recorded")
             return _error(503, "temporarily unavailable: nothing was recorded, retry", None)
@@ -279,9 +311,14 @@ class Shops:
         brand_id: int,
         item: shop_orders.Paid | shop_orders.Refunded | shop_orders.StripeRefund,
         now: float,
+        public_id: str,
     ) -> dict[str, str]:
         now_ms = int(now * 1000)
         if isinstance(item, shop_orders.Paid):
+            if item.taxes_included is not None:
+                await self.postbacks.redis().set(
+                    taxes_key(self.prefix, public_id), "1" if item.taxes_included else "0"
+                )
             event = ConversionEvent(
                 event_id=new_id(now_ms),
                 brand_id=brand_id,
@@ -302,6 +339,14 @@ class Shops:
             return result
         if isinstance(item, shop_orders.StripeRefund):
             return await self._stripe_refund(brand_id, item, now_ms)
+        if item.tax:
+            included = await self.postbacks.redis().get(taxes_key(self.prefix, public_id))
+            if included is not None and _text(included) == "1":
+                net = item.amount - item.tax
+                if net <= 0:
+                    result = {"order_id": item.order_id, "refund_id": item.refund_id}
+                    return result | {"status": "ignored", "reason": "the refund is only tax"}
+                item = replace(item, amount=net, tax=0)
         return await self._refund(brand_id, item, now_ms)
 
     async def _refund(
@@ -327,12 +372,38 @@ class Shops:
             return result | {"status": "refused", "reason": "more than is left of the order"}
         return result | {"status": status}
 
+    @asynccontextmanager
+    async def _charge_lock(self, brand_id: int, charge_id: str) -> AsyncIterator[None]:
+        """One delivery at a time per charge: two concurrent `charge.refunded` (a duplicate under
+        another event id, or two cumulative totals) would otherwise both read the same
+        high-water mark and both refund from it."""
+        client = self.postbacks.redis()
+        lock = charge_key(self.prefix, brand_id, charge_id) + ":lock"
+        token = tokens.token_hex(8)
+        deadline = time.monotonic() + CHARGE_LOCK_WAIT_S
+        while not await client.set(lock, token, nx=True, px=CHARGE_LOCK_MS):
+            if time.monotonic() >= deadline:
+                raise ChargeBusy(charge_id)
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            await client.eval(_UNLOCK_LUA, 1, lock, token)
+
     async def _stripe_refund(
+        self, brand_id: int, item: shop_orders.StripeRefund, now_ms: int
+    ) -> dict[str, str]:
+        async with self._charge_lock(brand_id, item.charge_id):
+            return await self._stripe_refund_locked(brand_id, item, now_ms)
+
+    async def _stripe_refund_locked(
         self, brand_id: int, item: shop_orders.StripeRefund, now_ms: int
     ) -> dict[str, str]:
         """A charge's refunds as the net share of the order they take back: cumulative refunds
         pro rata of the charge (so refunding the whole charge refunds exactly the order's net
-        amount), a dispute up to what is left. Needs the order as the tracker took it."""
+        amount), a dispute up to what is left. Needs the order as the tracker took it. The
+        refund event's id is the charge and its cumulative total (`ch_…:6000`), and only the
+        delta above the charge's high-water mark is refunded, under the charge's lock."""
         client = self.postbacks.redis()
         okey = order_key(self.prefix, brand_id, item.order_id)
         amount, currency, refunded = await client.hmget(okey, ["amount", "currency", "refunded"])

@@ -1,13 +1,16 @@
 """Statements as CSV: one row per ledger entry of a month, or one summary row per influencer.
 
 Entry columns: statement_period, influencer_id (Relay global id), influencer_name, entry_id (global
-id), date (created_at, ISO 8601 UTC), kind, campaign, order_id, amount (signed decimal string in
+id), date (created_at, ISO 8601 UTC), kind, campaign, order_id, repeat_order ("true" when the
+entry's conversion is a repeat order of a returning customer, "false" for a first order, empty for
+an entry without a conversion), amount (signed decimal string in
 the currency's major unit), currency, status (derived as of the export: PENDING, AVAILABLE, PAID),
 payout_batch (the PAYOUT's batch, or the first PAID batch covering the entry), memo (what the entry
 is for, in words: the order and the commission's sum, the refund, who posted or rejected it).
 
 Summary columns: statement_period, influencer_id, influencer_name, currency, opening, credits,
-debits, closing (closing = opening + credits - debits; debits positive).
+debits, closing (closing = opening + credits - debits; debits positive), first_order_revenue,
+repeat_revenue (the period's revenue, first and repeat orders apart: `api.finance.statements`).
 
 Cells a spreadsheet would run as formulas are neutralised (`api.finance.csvsafe`).
 Rows stream from a server-side cursor (`yield_per`): memory does not grow with the row count.
@@ -26,8 +29,16 @@ from sqlalchemy.orm import Session
 from api.db import get_sessionmaker, utcnow
 from api.finance.balances import status_expression
 from api.finance.csvsafe import line as _line
-from api.finance.statements import Period, parse_period
-from api.models import Campaign, Conversion, Influencer, LedgerEntry, PayoutBatch, PayoutLine
+from api.finance.statements import Period, parse_period, revenue_terms
+from api.models import (
+    Campaign,
+    Conversion,
+    Influencer,
+    LedgerEntry,
+    PayoutBatch,
+    PayoutLine,
+    Refund,
+)
 from api.models.ledger import EntryKind, PayoutStatus
 from api.money import format_amount
 from tracker import globalid
@@ -41,6 +52,7 @@ ENTRY_COLUMNS = (
     "kind",
     "campaign",
     "order_id",
+    "repeat_order",
     "amount",
     "currency",
     "status",
@@ -56,6 +68,8 @@ SUMMARY_COLUMNS = (
     "credits",
     "debits",
     "closing",
+    "first_order_revenue",
+    "repeat_revenue",
 )
 CHUNK = 2_000
 
@@ -127,6 +141,7 @@ def entry_rows(
             LedgerEntry.kind,
             Campaign.name,
             Conversion.order_id,
+            Conversion.repeat,
             LedgerEntry.amount,
             LedgerEntry.currency,
             status_expression(as_of),
@@ -150,6 +165,7 @@ def entry_rows(
         kind,
         campaign,
         order_id,
+        repeat,
         amount,
         cur,
         status,
@@ -166,6 +182,7 @@ def entry_rows(
                 str(kind),
                 campaign or "",
                 order_id or "",
+                "" if repeat is None else ("true" if repeat else "false"),
                 format_amount(amount, cur),
                 cur,
                 status,
@@ -197,8 +214,11 @@ def summary_rows(
             func.coalesce(func.sum(case((before, amount), else_=0)), 0),
             func.coalesce(func.sum(case((and_(inside, amount > 0), amount), else_=0)), 0),
             func.coalesce(func.sum(case((and_(inside, amount < 0), -amount), else_=0)), 0),
+            *revenue_terms(inside),
         )
         .join(Influencer, Influencer.id == LedgerEntry.influencer_id)
+        .outerjoin(Conversion, Conversion.id == LedgerEntry.conversion_id)
+        .outerjoin(Refund, Refund.id == LedgerEntry.refund_id)
         .where(*_filters(None, org_id, currency, influencer_id), LedgerEntry.created_at < p.end)
         .group_by(LedgerEntry.influencer_id, Influencer.name, LedgerEntry.currency)
         .order_by(LedgerEntry.influencer_id, LedgerEntry.currency)
@@ -206,7 +226,7 @@ def summary_rows(
     )
     if header:
         yield _line(SUMMARY_COLUMNS)
-    for inf, name, cur, opening, credits, debits in session.execute(stmt):
+    for inf, name, cur, opening, credits, debits, first, again in session.execute(stmt):
         opening, credits, debits = int(opening), int(credits), int(debits)
         yield _line(
             (
@@ -216,7 +236,14 @@ def summary_rows(
                 cur,
                 *(
                     format_amount(v, cur)
-                    for v in (opening, credits, debits, opening + credits - debits)
+                    for v in (
+                        opening,
+                        credits,
+                        debits,
+                        opening + credits - debits,
+                        int(first),
+                        int(again),
+                    )
                 ),
             )
         )

@@ -3,6 +3,12 @@
 Periods are calendar months in UTC ("2026-10"); an entry belongs to the month of its
 `created_at`. opening = sum of entries before the month; closing = opening + the month's entries
 = opening + credits - debits (debits are reported as a positive figure).
+
+Revenue of the period, first and repeat orders apart (`revenue_terms`): the value of the orders
+whose COMMISSION entry is in the period, less the refunds whose REVERSAL or CLAWBACK entry is in
+it; an order is a repeat order when its conversion is (`Conversion.repeat`). It follows the
+ledger, so a later month's refund lowers that month's revenue and never rewrites a closed one.
+A reversal without a refund (a rejected conversion) takes back commission, not revenue.
 """
 
 from __future__ import annotations
@@ -10,12 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from api.finance.errors import FinanceError
-from api.models import LedgerEntry
+from api.models import Conversion, LedgerEntry, Refund
+from api.models.ledger import EntryKind
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -57,6 +65,31 @@ class Statement:
     closing_balance: int
     credits: int  # sum of the period's positive entries
     debits: int  # minus the sum of its negative entries (>= 0)
+    first_order_revenue: int = 0  # minor units (module docstring)
+    repeat_revenue: int = 0
+
+
+def revenue_terms(inside: Any = None) -> tuple[Any, Any]:
+    """Sum expressions (first-order revenue, repeat revenue) over ledger entries for which
+    `inside` holds; the query must outer-join `Conversion` on `LedgerEntry.conversion_id` and
+    `Refund` on `LedgerEntry.refund_id`."""
+    inside = true() if inside is None else inside
+    kind = LedgerEntry.kind
+    value = case(
+        (kind == EntryKind.COMMISSION, Conversion.amount),
+        (
+            and_(
+                kind.in_((EntryKind.REVERSAL, EntryKind.CLAWBACK)),
+                LedgerEntry.refund_id.is_not(None),
+            ),
+            -func.coalesce(Refund.amount, 0),
+        ),
+        else_=0,
+    )
+    repeat = Conversion.repeat.is_(True)
+    first = func.coalesce(func.sum(case((and_(inside, ~repeat), value), else_=0)), 0)
+    again = func.coalesce(func.sum(case((and_(inside, repeat), value), else_=0)), 0)
+    return first, again
 
 
 def statement(
@@ -86,4 +119,13 @@ def statement(
     credits = sum(e.amount for e in entries if e.amount > 0)
     debits = -sum(e.amount for e in entries if e.amount < 0)
     closing = opening + credits - debits
-    return Statement(p.label, currency, opening, entries, closing, credits, debits)
+    first, again = session.execute(
+        select(*revenue_terms())
+        .select_from(LedgerEntry)
+        .outerjoin(Conversion, Conversion.id == LedgerEntry.conversion_id)
+        .outerjoin(Refund, Refund.id == LedgerEntry.refund_id)
+        .where(*own, LedgerEntry.created_at >= p.start, LedgerEntry.created_at < p.end)
+    ).one()
+    return Statement(
+        p.label, currency, opening, entries, closing, credits, debits, int(first), int(again)
+    )

@@ -30,6 +30,7 @@ def test_shopify_paid_order_is_its_subtotal_after_discounts_net_of_tax_and_shipp
         click_id="PLACEHOLDER",
         discount_code="SAVE10",
         customer_id="shopify:115310627314723954",
+        taxes_included=False,
     )
 
 
@@ -57,8 +58,8 @@ def test_shopify_orders_create_counts_only_once_paid_and_unused_topics_are_ignor
 def test_shopify_refund_is_the_subtotal_of_its_lines_and_cancel_refunds_what_is_left():
     [refund] = shop_orders.shopify("refunds/create", fixture("shopify_refunds_create"), KEY)
     assert refund == Refunded(
-        "509562969", "820982911946154508", 5500, "USD", ms("2026-11-25T12:10:51-05:00")
-    )  # 55.00 of the line, not the 58.09 with tax
+        "509562969", "820982911946154508", 5500, "USD", ms("2026-11-25T12:10:51-05:00"), 309
+    )  # 55.00 of the line, not the 58.09 with tax (3.09 is taken off only if prices include it)
     [cancel] = shop_orders.shopify("orders/cancelled", fixture("shopify_orders_cancelled"), KEY)
     assert isinstance(cancel, Refunded)
     assert (cancel.refund_id, cancel.amount) == ("cancel:820982911946154508", 5500)
@@ -66,6 +67,29 @@ def test_shopify_refund_is_the_subtotal_of_its_lines_and_cancel_refunds_what_is_
     assert isinstance(shop_orders.shopify("refunds/create", no_lines, KEY), Ignored)
     unpaid = fixture("shopify_orders_cancelled") | {"financial_status": "voided"}
     assert isinstance(shop_orders.shopify("orders/cancelled", unpaid, KEY), Ignored)
+
+
+def test_shopify_tax_inclusive_order_its_refund_and_cancel_net_of_tax():
+    order = fixture("shopify_orders_paid_taxes_included")
+    [paid] = shop_orders.shopify("orders/paid", order, KEY)
+    assert isinstance(paid, Paid) and (paid.amount, paid.taxes_included) == (9167, True)
+    refund = fixture("shopify_refunds_create_taxes_included")
+    [back] = shop_orders.shopify("refunds/create", refund, KEY)
+    assert isinstance(back, Refunded) and (back.amount, back.tax) == (11000, 1833)
+    # Cancelled after a refund of one of the two lines (55.00 with 9.17 of VAT): 45.83 was
+    # refunded of 91.67, the cancel refunds the other 45.84.
+    half = refund | {
+        "refund_line_items": [
+            refund["refund_line_items"][0]
+            | {
+                "subtotal_set": {"shop_money": {"amount": "55.00", "currency_code": "EUR"}},
+                "total_tax_set": {"shop_money": {"amount": "9.17", "currency_code": "EUR"}},
+            }
+        ]
+    }
+    cancelled = order | {"cancelled_at": order["processed_at"], "refunds": [half]}
+    [cancel] = shop_orders.shopify("orders/cancelled", cancelled, KEY)
+    assert isinstance(cancel, Refunded) and (cancel.amount, cancel.tax) == (4584, 0)
 
 
 def test_shopify_zero_and_three_decimal_currencies_and_bad_amounts():

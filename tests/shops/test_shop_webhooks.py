@@ -246,3 +246,25 @@ def test_bad_json_and_bad_amounts_are_422(shopify, rds, prefix):
     answer = shopify.shopify("orders/paid", body)
     assert answer.status_code == 422 and answer.json()["field"] == "subtotal_price"
     assert events(rds, prefix) == []
+
+
+def test_shopify_tax_inclusive_refund_takes_back_exactly_the_net_amount(shopify, rds, prefix):
+    order = shopify.shopify("orders/paid", fixture("shopify_orders_paid_taxes_included"))
+    assert order.json()["status"] == "accepted"
+    refund = shopify.shopify("refunds/create", fixture("shopify_refunds_create_taxes_included"))
+    assert refund.json()["status"] == "accepted", refund.text
+    paid, refunded = events(rds, prefix)
+    assert isinstance(paid, ConversionEvent) and isinstance(refunded, RefundEvent)
+    # 110.00 of lines including 18.33 VAT: 91.67 counted, and the full refund takes back 91.67
+    assert (paid.amount, paid.currency) == (9167, "EUR")
+    assert (refunded.amount_decimal, refunded.currency) == ("91.67", "EUR")
+
+
+def test_shopify_tax_exclusive_refund_keeps_its_subtotal(shopify, rds, prefix):
+    assert shopify.shopify("orders/paid", fixture("shopify_orders_paid")).status_code == 200
+    assert shopify.shopify("refunds/create", fixture("shopify_refunds_create")).status_code == 200
+    [refunded] = [e for e in events(rds, prefix) if isinstance(e, RefundEvent)]
+    assert (refunded.amount_decimal, refunded.currency) == (
+        "55",
+        "USD",
+    )  # its 3.09 of tax was never in the subtotal

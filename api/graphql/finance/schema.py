@@ -202,5 +202,7 @@ class FinanceQuery:
             closing_balance=_money(s.closing_balance, code),
             credits=_money(s.credits, code),
             debits=_money(s.debits, code),
+            first_order_revenue=_money(s.first_order_revenue, code),
+            repeat_revenue=_money(s.repeat_revenue, code),
             entries=LedgerEntry.from_rows(s.entries),
         )

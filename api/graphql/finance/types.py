@@ -265,3 +265,10 @@ class Statement:
     credits: Money
     entries: list[LedgerEntry]
     debits: Money = strawberry.field(description="Minus the sum of the period's negative entries.")
+    first_order_revenue: Money = strawberry.field(
+        description="The period's revenue from first orders: orders whose commission entry is "
+        "in the period, less refunds taken back in it."
+    )
+    repeat_revenue: Money = strawberry.field(
+        description="The same for repeat orders of customers the influencer brought back."
+    )
