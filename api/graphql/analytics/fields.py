@@ -14,8 +14,10 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 
+from api.content.post_metrics import post_totals_of_many
 from api.domain import buckets as bucket_maths
 from api.domain.dimensions import Dimension, platform_of
+from api.domain.post_metrics import PostTotals
 from api.finance import analytics
 from api.finance.performance import Performance
 from api.graphql.analytics.types import (
@@ -37,6 +39,7 @@ from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
 from api.graphql.permissions import share_of
 from api.graphql.relay import global_id
+from api.ledger.rollups import hour_of
 from api.models import Brand as BrandModel
 from api.models import Campaign as CampaignModel
 from api.models import Influencer as InfluencerModel
@@ -329,19 +332,50 @@ def _figures(p: Performance) -> dict[str, Any]:
 # --- leaderboard -------------------------------------------------------------------------------
 
 
+def _post_loader(ctx: Context, start: datetime, end: datetime) -> DataLoader[int, PostTotals]:
+    """Post results of partnerships (one statement for a page of campaigns): the deliverables
+    published in [start, end) rounded down to hours, as `performance` counts them."""
+    start, end = hour_of(start), hour_of(end)
+
+    async def load(ids: list[int]) -> list[PostTotals]:
+        found = post_totals_of_many(
+            ctx.session,
+            ctx.viewer.organization_id,
+            "partnership_id",
+            ids,
+            start,
+            end,
+            share_of=share_of(ctx.viewer),
+        )
+        return [found[i] for i in ids]
+
+    return ctx.loader(("partnership_posts", start, end), lambda: DataLoader(load))
+
+
 def _figure(metric: LeaderboardMetric, p: Performance) -> Decimal | None:
     if metric is LeaderboardMetric.ROI:
         return p.roi
+    if metric is LeaderboardMetric.ENGAGEMENT_RATE:
+        return p.posts.engagement_rate if p.posts else None
+    if metric is LeaderboardMetric.CPE:
+        costs = p.post_costs
+        cpe = costs.cpe if costs else None
+        return Money.of(cpe, p.currency).amount if cpe is not None else None  # type: ignore[union-attr]
     if metric is LeaderboardMetric.REVENUE:
         return Money.of(p.revenue, p.currency).amount  # type: ignore[union-attr]
     return Decimal(p.conversions if metric is LeaderboardMetric.CONVERSIONS else p.clicks)
 
 
 LEADERBOARD_DESCRIPTION = (
-    "The campaign's influencers ranked by `metric` over [from, to), best first; those without "
-    "a figure (ROI without cost) last; ties by name. For an INFLUENCER key, itself only. "
-    "Engagement rate and cost per engagement are not metrics here yet: they need post results."
+    "The campaign's influencers ranked by `metric` over [from, to), best first (the highest "
+    "figure; for CPE the lowest: the cheapest engagements); those without a figure (ROI "
+    "without cost, ENGAGEMENT_RATE and CPE without post results) last; ties by name. Post "
+    "results are those of the influencer's deliverables in the campaign published in the "
+    "range, as `performance` counts them. For an INFLUENCER key, itself only."
 )
+
+# Lower is better for these: the rest rank the largest first.
+_ASCENDING = frozenset({LeaderboardMetric.CPE})
 
 
 async def resolve_leaderboard(
@@ -363,15 +397,19 @@ async def resolve_leaderboard(
     rows = await _breakdown_loader(
         ctx, "campaign_id", BreakdownDimension.INFLUENCER, code, from_, to
     ).load(node.id)
+    posts = await _post_loader(ctx, from_, to).load_many([p.id for p in partnerships])
+    posts_of = {p.influencer_id: t for p, t in zip(partnerships, posts, strict=True)}
     influencers = await by_id(ctx, InfluencerModel).load_many(influencer_ids)
     names = {
         i: (row.name if row else "") for i, row in zip(influencer_ids, influencers, strict=True)
     }
+    sign = 1 if metric in _ASCENDING else -1
     scored = []
     for influencer_id in influencer_ids:
         p = rows.get(influencer_id) or analytics.zero(code)
+        p = dataclasses.replace(p, posts=posts_of.get(influencer_id))
         scored.append((influencer_id, _figure(metric, p), p))
-    scored.sort(key=lambda s: (s[1] is None, -(s[1] or 0), names[s[0]], s[0]))
+    scored.sort(key=lambda s: (s[1] is None, sign * (s[1] or 0), names[s[0]], s[0]))
     return [
         LeaderboardEntry(
             rank=rank,

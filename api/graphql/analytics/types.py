@@ -45,12 +45,18 @@ class BreakdownOrder(StrEnum):
     COST = "COST"
 
 
-@strawberry.enum(description="The figure a leaderboard ranks influencers by, best first.")
+@strawberry.enum(
+    description="The figure a leaderboard ranks influencers by, best first: the largest, but "
+    "for CPE the lowest (the cheapest engagements). ENGAGEMENT_RATE and CPE are of the post "
+    "results of the deliverables published in the range (the latest snapshot of each)."
+)
 class LeaderboardMetric(StrEnum):
     REVENUE = "REVENUE"
     CONVERSIONS = "CONVERSIONS"
-    CLICKS = "CLICKS"
     ROI = "ROI"
+    ENGAGEMENT_RATE = "ENGAGEMENT_RATE"
+    CPE = "CPE"
+    CLICKS = "CLICKS"
 
 
 @strawberry.type(description="One bucket of a series: its hours' results, zero when none.")
@@ -85,8 +91,8 @@ class BreakdownRow(PerformanceType):
 class LeaderboardEntry(PerformanceType):
     rank: int = strawberry.field(description="1 for the best; influencers without a figure last.")
     value: Decimal | None = strawberry.field(
-        description="The figure ranked by (money in major units); null when undefined (ROI "
-        "without any cost)."
+        description="The figure ranked by (money in major units, a rate in percent); null when "
+        "undefined (ROI without any cost, ENGAGEMENT_RATE and CPE without post results)."
     )
     influencer_id: strawberry.Private[int]
 
