@@ -168,6 +168,74 @@ def test_a_berlin_series_follows_its_days_and_zero_fills(gql, factory, db):
     assert [(m["start"], m["clicks"]) for m in months] == [("2026-09-30T22:00:00+00:00", 36)]
 
 
+POST_SERIES = """query($c: ID!, $l: ID!, $g: Granularity!) {
+  campaign(id: $c) { performanceSeries(from: "2026-10-23T22:00:00Z", to: "2026-10-28T00:00:00Z",
+    granularity: $g, timeZone: "Europe/Berlin") {
+      impressions reach engagements engagementRate ctr cpm { amount } cpe { amount } } }
+  link: node(id: $l) { ... on TrackedLink { performanceSeries(from: "2026-10-23T22:00:00Z",
+    to: "2026-10-28T00:00:00Z", granularity: $g, timeZone: "Europe/Berlin") { engagements } } } }"""
+
+
+def test_series_buckets_carry_the_post_results_of_what_was_published_in_them(gql, factory, db):
+    w = _world(factory, db)
+    # Berlin days: the 24th (23:00 CEST), then two on the 25th (01:00 CEST, 23:00 CET).
+    _post(factory, db, w["partnership"], utc(24, 21), reach=1000, likes=100)
+    _post(
+        factory,
+        db,
+        w["partnership"],
+        utc(24, 23),
+        impressions=2000,
+        reach=500,
+        likes=25,
+        link_clicks=20,
+    )
+    _post(factory, db, w["second"], utc(25, 22), reach=500, likes=75)
+    args = {"c": gid(w["campaign"]), "l": gid(w["link"])}
+    data = gql(w["keys"]["MANAGER"], POST_SERIES, g="DAY", **args)
+    days = data["campaign"]["performanceSeries"]
+    empty = {
+        "impressions": None,
+        "reach": None,
+        "engagements": None,
+        "engagementRate": None,
+        "ctr": None,
+        "cpm": None,
+        "cpe": None,
+    }
+    assert days == [
+        # cost of the day: 10.00 commission
+        {
+            **empty,
+            "reach": 1000,
+            "engagements": 100,
+            "engagementRate": "10.00",
+            "cpe": {"amount": "0.10"},
+        },
+        # 110.00 (20 + 50 commission, 40 gifted) over 100 engagements and 2000 impressions
+        {
+            "impressions": 2000,
+            "reach": 1000,
+            "engagements": 100,
+            "engagementRate": "10.00",
+            "ctr": "1.00",
+            "cpm": {"amount": "55.00"},
+            "cpe": {"amount": "1.10"},
+        },
+        empty,
+        empty,
+        empty,
+    ]
+    assert [d["engagements"] for d in data["link"]["performanceSeries"]] == [None] * 5
+    hours = gql(w["keys"]["MANAGER"], POST_SERIES, g="HOUR", **args)["campaign"]
+    assert all(h == empty for h in hours["performanceSeries"])
+    week = gql(w["keys"]["MANAGER"], POST_SERIES, g="WEEK", **args)["campaign"]
+    assert [b["engagements"] for b in week["performanceSeries"]] == [200, None]
+    # An influencer's key: its own posts only.
+    own = gql(w["keys"]["INFLUENCER"], POST_SERIES, g="DAY", **args)["campaign"]
+    assert [d["engagements"] for d in own["performanceSeries"]] == [100, 25, None, None, None]
+
+
 def test_series_on_partnerships_influencers_and_links(gql, factory, db):
     w = _world(factory, db)
     q = """query($p: ID!, $i: ID!, $l: ID!) {

@@ -261,13 +261,14 @@ def test_findings_and_usage_rights_of_a_page_are_a_fixed_number_of_statements(gq
 ANALYTICS = """
 query($n: Int!, $from: DateTime!, $to: DateTime!) {
   campaigns(first: $n) { nodes {
-    performanceSeries(from: $from, to: $to, granularity: DAY) { start clicks revenue { amount } }
+    performanceSeries(from: $from, to: $to, granularity: DAY) {
+      start clicks revenue { amount } engagements }
     byInfluencer: performanceBreakdown(from: $from, to: $to, by: INFLUENCER, first: 100) {
       key label clicks }
     byCountry: performanceBreakdown(from: $from, to: $to, by: COUNTRY) { key clicks }
     leaderboard(from: $from, to: $to, metric: CLICKS, first: 100) { rank influencer { name } }
     byCpe: leaderboard(from: $from, to: $to, metric: CPE, first: 100) { value engagements }
-    partnerships { performanceSeries(from: $from, to: $to, granularity: WEEK) { clicks } }
+    partnerships { performanceSeries(from: $from, to: $to, granularity: WEEK) { clicks reach } }
     brand { performanceBreakdown(from: $from, to: $to, by: LINK) { label clicks } } } }
 }
 """
@@ -345,4 +346,6 @@ def test_series_breakdowns_and_leaderboards_are_a_fixed_number_of_statements(gql
             assert max(len(c["byInfluencer"]) for c in nodes) == 12
             assert max(len(c["leaderboard"]) for c in nodes) == 12
             assert max(e["engagements"] for c in nodes for e in c["byCpe"]) == 12
+            days = [d["engagements"] or 0 for c in nodes for d in c["performanceSeries"]]
+            assert max(days) == sum(range(1, 13))  # a campaign's posts, all on one day
     assert counts[1] == counts[2], counts

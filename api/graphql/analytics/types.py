@@ -59,6 +59,12 @@ class LeaderboardMetric(StrEnum):
     CLICKS = "CLICKS"
 
 
+POSTS = (
+    "Of the deliverables published in the bucket (the latest snapshot of each); null for HOUR "
+    "buckets, a tracked link's series, or when none reported it."
+)
+
+
 @strawberry.type(description="One bucket of a series: its hours' results, zero when none.")
 class PerformanceBucket:
     start: datetime = strawberry.field(description="The bucket's first instant (UTC).")
@@ -69,6 +75,27 @@ class PerformanceBucket:
     revenue: Money = strawberry.field(description="Approved conversions net of refunds.")
     commission: Money = strawberry.field(description="Net of reversals and clawbacks.")
     cost: Money = strawberry.field(description="Commission + fees + gifted product value.")
+    # Post results: of the deliverables published in the bucket (the latest snapshot of each,
+    # as `performance` counts them); null for HOUR buckets, for a tracked link (posts belong to
+    # partnerships) and where no deliverable published in the bucket reported the counter.
+    impressions: int | None = strawberry.field(default=None, description=POSTS)
+    reach: int | None = strawberry.field(default=None, description=POSTS)
+    views: int | None = strawberry.field(default=None, description=POSTS)
+    engagements: int | None = strawberry.field(
+        default=None, description="Likes + comments + shares + saves. " + POSTS
+    )
+    engagement_rate: Decimal | None = strawberry.field(
+        default=None, description="Engagements / reach x 100. " + POSTS
+    )
+    ctr: Decimal | None = strawberry.field(
+        default=None, description="Link clicks / impressions x 100. " + POSTS
+    )
+    cpm: Money | None = strawberry.field(
+        default=None, description="The bucket's cost x 1000 / impressions. " + POSTS
+    )
+    cpe: Money | None = strawberry.field(
+        default=None, description="The bucket's cost / engagements. " + POSTS
+    )
 
 
 @strawberry.type(
