@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +12,7 @@ from api.models import (
     ClickRollup,
     PerformanceDimensionRollup,
     PerformanceRollup,
+    PostMetricSnapshot,
     TrackedLink,
 )
 from api.models.ledger import CampaignCost
@@ -167,6 +168,74 @@ def test_a_berlin_series_follows_its_days_and_zero_fills(gql, factory, db):
     assert [(m["start"], m["clicks"]) for m in months] == [("2026-09-30T22:00:00+00:00", 36)]
 
 
+POST_SERIES = """query($c: ID!, $l: ID!, $g: Granularity!) {
+  campaign(id: $c) { performanceSeries(from: "2026-10-23T22:00:00Z", to: "2026-10-28T00:00:00Z",
+    granularity: $g, timeZone: "Europe/Berlin") {
+      impressions reach engagements engagementRate ctr cpm { amount } cpe { amount } } }
+  link: node(id: $l) { ... on TrackedLink { performanceSeries(from: "2026-10-23T22:00:00Z",
+    to: "2026-10-28T00:00:00Z", granularity: $g, timeZone: "Europe/Berlin") { engagements } } } }"""
+
+
+def test_series_buckets_carry_the_post_results_of_what_was_published_in_them(gql, factory, db):
+    w = _world(factory, db)
+    # Berlin days: the 24th (23:00 CEST), then two on the 25th (01:00 CEST, 23:00 CET).
+    _post(factory, db, w["partnership"], utc(24, 21), reach=1000, likes=100)
+    _post(
+        factory,
+        db,
+        w["partnership"],
+        utc(24, 23),
+        impressions=2000,
+        reach=500,
+        likes=25,
+        link_clicks=20,
+    )
+    _post(factory, db, w["second"], utc(25, 22), reach=500, likes=75)
+    args = {"c": gid(w["campaign"]), "l": gid(w["link"])}
+    data = gql(w["keys"]["MANAGER"], POST_SERIES, g="DAY", **args)
+    days = data["campaign"]["performanceSeries"]
+    empty = {
+        "impressions": None,
+        "reach": None,
+        "engagements": None,
+        "engagementRate": None,
+        "ctr": None,
+        "cpm": None,
+        "cpe": None,
+    }
+    assert days == [
+        # cost of the day: 10.00 commission
+        {
+            **empty,
+            "reach": 1000,
+            "engagements": 100,
+            "engagementRate": "10.00",
+            "cpe": {"amount": "0.10"},
+        },
+        # 110.00 (20 + 50 commission, 40 gifted) over 100 engagements and 2000 impressions
+        {
+            "impressions": 2000,
+            "reach": 1000,
+            "engagements": 100,
+            "engagementRate": "10.00",
+            "ctr": "1.00",
+            "cpm": {"amount": "55.00"},
+            "cpe": {"amount": "1.10"},
+        },
+        empty,
+        empty,
+        empty,
+    ]
+    assert [d["engagements"] for d in data["link"]["performanceSeries"]] == [None] * 5
+    hours = gql(w["keys"]["MANAGER"], POST_SERIES, g="HOUR", **args)["campaign"]
+    assert all(h == empty for h in hours["performanceSeries"])
+    week = gql(w["keys"]["MANAGER"], POST_SERIES, g="WEEK", **args)["campaign"]
+    assert [b["engagements"] for b in week["performanceSeries"]] == [200, None]
+    # An influencer's key: its own posts only.
+    own = gql(w["keys"]["INFLUENCER"], POST_SERIES, g="DAY", **args)["campaign"]
+    assert [d["engagements"] for d in own["performanceSeries"]] == [100, 25, None, None, None]
+
+
 def test_series_on_partnerships_influencers_and_links(gql, factory, db):
     w = _world(factory, db)
     q = """query($p: ID!, $i: ID!, $l: ID!) {
@@ -318,6 +387,58 @@ def test_the_leaderboard_ranks_influencers_by_the_metric(gql, factory, db):
     # An influencer's key: itself only.
     own = gql(w["keys"]["INFLUENCER"], LEADERBOARD, c=c, m="REVENUE")["campaign"]["leaderboard"]
     assert [(e["rank"], e["influencer"]["name"]) for e in own] == [(1, w["influencer"].name)]
+
+
+def _post(factory: Any, db: Any, partnership: Any, published: datetime, **counts: int) -> None:
+    """A deliverable published at `published` with two snapshots: only the latest counts."""
+    post = factory.deliverable(partnership, status="PUBLISHED", published_at=published)
+    for day, scale in ((1, 2), (2, 1)):  # the earlier snapshot has half the counts
+        db.add(
+            PostMetricSnapshot(
+                organization_id=partnership.organization_id,
+                deliverable_id=post.id,
+                captured_at=published + timedelta(days=day),
+                source="MANUAL",
+                **{name: n // scale for name, n in counts.items()},
+            )
+        )
+    db.commit()
+
+
+POST_BOARD = """query($c: ID!, $m: LeaderboardMetric!) { campaign(id: $c) {
+  leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", metric: $m) {
+    rank value influencer { name } engagements engagementRate cpe { amount } } } }"""
+
+
+def test_the_leaderboard_ranks_by_engagement_rate_and_cpe_with_no_posts_last(gql, factory, db):
+    w = _world(factory, db)
+    factory.partnership(w["campaign"], factory.influencer(w["org"], name="Amy"))  # no posts
+    first = w["influencer"].name
+    # First: 100 engagements over reach 1000 (10 %), cost 30.00 -> CPE 0.30.
+    _post(factory, db, w["partnership"], utc(24, 10), reach=1000, likes=80, comments=20)
+    # Zed: 50 over 250 (20 %), cost 91.00 -> CPE 1.82; a post published outside the range and
+    # another organization's do not count.
+    _post(factory, db, w["second"], utc(25, 10), reach=250, likes=50)
+    _post(factory, db, w["second"], utc(30, 0), reach=10, likes=10_000)
+    other = factory.world()
+    _post(factory, db, other["partnership"], utc(25, 10), reach=1, likes=1_000)
+    key, c = w["keys"]["MANAGER"], gid(w["campaign"])
+    board = gql(key, POST_BOARD, c=c, m="ENGAGEMENT_RATE")["campaign"]["leaderboard"]
+    assert [(e["rank"], e["influencer"]["name"], e["value"]) for e in board] == [
+        (1, "Zed", "20.00"),
+        (2, first, "10.00"),
+        (3, "Amy", None),
+    ]
+    assert [e["engagements"] for e in board] == [50, 100, None]
+    board = gql(key, POST_BOARD, c=c, m="CPE")["campaign"]["leaderboard"]
+    # Lowest cost per engagement first; without engagements last.
+    assert [(e["influencer"]["name"], e["value"], e["cpe"]) for e in board] == [
+        (first, "0.30", {"amount": "0.30"}),
+        ("Zed", "1.82", {"amount": "1.82"}),
+        ("Amy", None, None),
+    ]
+    own = gql(w["keys"]["INFLUENCER"], POST_BOARD, c=c, m="CPE")["campaign"]["leaderboard"]
+    assert [(e["influencer"]["name"], e["value"]) for e in own] == [(first, "0.30")]
 
 
 def test_another_organizations_campaign_is_not_found(gql, factory, db):

@@ -123,6 +123,19 @@ FIGURES = {
     "PerformanceBucket.revenue": OWN,
     "PerformanceBucket.commission": OWN,
     "PerformanceBucket.cost": OWN,
+    **{
+        f"PerformanceBucket.{name}": OWN
+        for name in [
+            "impressions",
+            "reach",
+            "views",
+            "engagements",
+            "engagementRate",
+            "ctr",
+            "cpm",
+            "cpe",
+        ]
+    },
     "LeaderboardEntry.value": OWN,
     "LeaderboardEntry.rank": SETTING,
     "Performance.clicks": OWN,

@@ -261,12 +261,14 @@ def test_findings_and_usage_rights_of_a_page_are_a_fixed_number_of_statements(gq
 ANALYTICS = """
 query($n: Int!, $from: DateTime!, $to: DateTime!) {
   campaigns(first: $n) { nodes {
-    performanceSeries(from: $from, to: $to, granularity: DAY) { start clicks revenue { amount } }
+    performanceSeries(from: $from, to: $to, granularity: DAY) {
+      start clicks revenue { amount } engagements }
     byInfluencer: performanceBreakdown(from: $from, to: $to, by: INFLUENCER, first: 100) {
       key label clicks }
     byCountry: performanceBreakdown(from: $from, to: $to, by: COUNTRY) { key clicks }
     leaderboard(from: $from, to: $to, metric: CLICKS, first: 100) { rank influencer { name } }
-    partnerships { performanceSeries(from: $from, to: $to, granularity: WEEK) { clicks } }
+    byCpe: leaderboard(from: $from, to: $to, metric: CPE, first: 100) { value engagements }
+    partnerships { performanceSeries(from: $from, to: $to, granularity: WEEK) { clicks reach } }
     brand { performanceBreakdown(from: $from, to: $to, by: LINK) { label clicks } } } }
 }
 """
@@ -275,7 +277,7 @@ query($n: Int!, $from: DateTime!, $to: DateTime!) {
 def test_series_breakdowns_and_leaderboards_are_a_fixed_number_of_statements(gql, factory, db):
     """1 campaign of 1 influencer, then 6 campaigns with up to 12 influencers each: rows,
     buckets, breakdown rows and leaderboard entries all grow, the statements do not."""
-    from api.models import ClickDimensionRollup, ClickRollup, TrackedLink
+    from api.models import ClickDimensionRollup, ClickRollup, PostMetricSnapshot, TrackedLink
 
     org = factory.org()
     brand = factory.brand(org, time_zone="Europe/Berlin")
@@ -304,6 +306,17 @@ def test_series_breakdowns_and_leaderboards_are_a_fixed_number_of_statements(gql
                 "campaign_id": campaign.id,
             }
             db.add(ClickRollup(hour=hour, clicks=i + 1, unique_clicks=1, bot_hits=0, **ids))
+            post = factory.deliverable(partnership, status="PUBLISHED", published_at=hour)
+            db.add(
+                PostMetricSnapshot(
+                    organization_id=org.id,
+                    deliverable_id=post.id,
+                    captured_at=hour,
+                    reach=100,
+                    likes=i + 1,
+                    source="MANUAL",
+                )
+            )
             db.add(
                 ClickDimensionRollup(
                     hour=hour,
@@ -332,4 +345,7 @@ def test_series_breakdowns_and_leaderboards_are_a_fixed_number_of_statements(gql
             assert len(nodes) == 6
             assert max(len(c["byInfluencer"]) for c in nodes) == 12
             assert max(len(c["leaderboard"]) for c in nodes) == 12
+            assert max(e["engagements"] for c in nodes for e in c["byCpe"]) == 12
+            days = [d["engagements"] or 0 for c in nodes for d in c["performanceSeries"]]
+            assert max(days) == sum(range(1, 13))  # a campaign's posts, all on one day
     assert counts[1] == counts[2], counts

@@ -42,7 +42,14 @@ from tracker import keys, sealing
 from tracker.bots import is_bot
 from tracker.cache import DedupeWindow
 from tracker.clientip import ClientIp, IpHasher, truncate_ip
-from tracker.events import SEP, clean, orphan_head, referer_origin_path, valid_code
+from tracker.events import (
+    SEP,
+    clean,
+    country_of_header,
+    orphan_head,
+    referer_origin_path,
+    valid_code,
+)
 from tracker.events import new_id as _new_id
 from tracker.links import LinkResolver, Unavailable
 from tracker.metrics import Metrics
@@ -91,9 +98,10 @@ _RSGI_REDIRECT_HEADERS = [
     (k.decode(), v.decode()) for k, v in _REDIRECT_HEADERS if k != b"content-length"
 ]
 # the last two packed fields of an event, `bot` and `unique`
-_BOT_FLAGS = SEP.join(("1", "0"))
-_UNIQUE_FLAGS = SEP.join(("0", "1"))
-_REPEAT_FLAGS = SEP.join(("0", "0"))
+# bot, unique and the separator before the country (`country` is appended, "" when none)
+_BOT_FLAGS = SEP.join(("1", "0", ""))
+_UNIQUE_FLAGS = SEP.join(("0", "1", ""))
+_REPEAT_FLAGS = SEP.join(("0", "0", ""))
 
 
 class _Answered(enum.Enum):
@@ -179,6 +187,8 @@ class TrackerApp:
         # bound once: the hot path runs them on every click
         self._cached_link = self.links.cache.get
         self._resolve_ip = self.client_ip.resolve
+        self._country_header = settings.country_header
+        self._country_header_bytes = settings.country_header.encode()
         self._first_visit = self.dedupe.seen
         self._remember = self.dedupe.remember
         self._dedupe_window = settings.dedupe_window_seconds
@@ -278,11 +288,14 @@ class TrackerApp:
                     if user_agent is None:
                         user_agent = UNREADABLE_USER_AGENT if "user-agent" in headers else ""
                     ip = peer_host(scope.client)
+                    country = ""
+                    if self._country_header:
+                        country = self._country(ip, headers.get(self._country_header))
                     forwarded = headers.get_all("x-forwarded-for")
                     if forwarded:
                         ip = self._resolve_ip(ip, ",".join(forwarded))
                     click_id = self.record_click(
-                        target, code, user_agent, headers.get("referer", ""), ip, now
+                        target, code, user_agent, headers.get("referer", ""), ip, now, country
                     )
                     if target is None:
                         proto.response_bytes(404, self._rsgi_page_404, _NOT_FOUND_PAGE)
@@ -324,6 +337,8 @@ class TrackerApp:
             target = resolved
 
         user_agent = referer = forwarded = b""
+        country_header = self._country_header_bytes
+        country_value: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"user-agent":
                 user_agent = value
@@ -331,11 +346,16 @@ class TrackerApp:
                 referer = value
             elif name == b"x-forwarded-for":
                 forwarded = forwarded + b"," + value if forwarded else value
+            elif country_header and name == country_header:
+                country_value = value
         client = scope.get("client")
         ip = client[0] if client else ""
+        country = ""
+        if country_value is not None:
+            country = self._country(ip, country_value.decode("latin-1"))
         if forwarded:
             ip = self._resolve_ip(ip, forwarded.decode("latin-1"))
-        click_id = self.record_click(target, code, user_agent, referer, ip, now)
+        click_id = self.record_click(target, code, user_agent, referer, ip, now, country)
         if target is None:
             await self._page(send, 404, self._page_404, _NOT_FOUND_PAGE, False)
             return
@@ -357,10 +377,12 @@ class TrackerApp:
         referer: bytes | str,
         ip: str,
         now: float,
+        country: str = "",
     ) -> str:
         """Logs a GET of `/c/{code}` (`target` None: an unknown or inactive code, answered 404)
-        by a client at `ip`, with these raw headers (bytes over ASGI, str over RSGI). Returns
-        the click id for the redirect's `vclid` ("" for an orphan)."""
+        by a client at `ip`, with these raw headers (bytes over ASGI, str over RSGI) and the
+        country a trusted proxy gave ("" when none). Returns the click id for the redirect's
+        `vclid` ("" for an orphan)."""
         known = self._user_agents.get(user_agent)
         if known is None:
             known = self._learn_user_agent(user_agent)
@@ -377,6 +399,8 @@ class TrackerApp:
         if target is None:
             metrics.orphans += 1
             flags = _BOT_FLAGS if bot else _REPEAT_FLAGS  # an orphan is never a unique click
+            if country:
+                flags += country
             self._add_event((orphan_head(code), event_id, "", ms, ip, ua, ref, flags))
             return ""
 
@@ -396,8 +420,17 @@ class TrackerApp:
             else:
                 click_id = first[1]
                 flags = _REPEAT_FLAGS
+        if country:
+            flags += country
         self._add_event((target.event_head, event_id, click_id, ms, ip, ua, ref, flags))
         return click_id
+
+    def _country(self, peer: str, value: str | None) -> str:
+        """The country in a proxy's country header, believed from a trusted peer only (anyone
+        else could send any country)."""
+        if value is None or not self.client_ip.trusted_peer(peer):
+            return ""
+        return country_of_header(value)
 
     async def _uncached(self, send: Any, code: str, head: bool) -> Target | _Answered | None:
         """The target of a code the cache has no fresh entry for; `_ANSWERED` when it has

@@ -75,7 +75,8 @@ class ClientIp:
                 return True
         return False
 
-    def _trusted_peer(self, peer: str) -> bool:
+    def trusted_peer(self, peer: str) -> bool:
+        """Whether the socket address `peer` is one of the trusted proxies (cached)."""
         trusted = self._trusted_peers.get(peer)
         if trusted is None:
             addr = parse_ip(peer)
@@ -90,7 +91,7 @@ class ClientIp:
         if not self._networks or not forwarded_for:
             return peer
         trusted = self._trusted_peers.get(peer)
-        if not (self._trusted_peer(peer) if trusted is None else trusted):
+        if not (self.trusted_peer(peer) if trusted is None else trusted):
             return peer
         if "," not in forwarded_for:  # one hop, the common case
             try:  # a canonical dotted quad (no spaces, no port) is its own answer

@@ -25,6 +25,9 @@ strings:
   a URL: its query and fragment can carry tokens, session ids and e-mail addresses.
 - `bot`: "1" for crawlers, link previewers and HTTP libraries (never counted as clicks).
 - `unique`: "1" for the first click of a visitor on a code within the dedupe window.
+- `country`: the ISO 3166-1 alpha-2 country a trusted proxy gave in `TRACKER_COUNTRY_HEADER`
+  (e.g. Cloudflare's `CF-IPCountry`), "" when none did: ingest then looks the truncated IP up.
+  Optional (`OPTIONAL_FIELDS`): entries and spooled events written before it read as "".
 """
 
 from __future__ import annotations
@@ -184,7 +187,19 @@ FIELDS: tuple[str, ...] = (
     "referer",
     "bot",
     "unique",
+    "country",
 )
+# Fields added after version 1 was first written, and their value in an entry that lacks them.
+OPTIONAL_FIELDS = {"country": ""}
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+
+
+def country_of_header(value: str | None) -> str:
+    """The 2-letter country of a proxy's country header, "" unless it is one: XX (Cloudflare's
+    "unknown"), T1 (Tor) and anything else that is not two letters are not countries."""
+    code = (value or "").strip().upper()
+    return code if code != "XX" and _COUNTRY_RE.fullmatch(code) else ""
+
 
 # Between the tracker and its Redis script an event travels packed: its values joined with SEP,
 # and the events of a batch joined with RS, in one argument (redis-py encodes each argument in
@@ -241,6 +256,7 @@ class ClickEvent:
     campaign_id: int | None = None
     brand_id: int | None = None
     organization_id: int | None = None
+    country: str = ""
 
     def values(self) -> tuple[str, ...]:
         """The field values in `FIELDS` order."""
@@ -262,6 +278,7 @@ class ClickEvent:
             self.referer,
             "1" if self.bot else "0",
             "1" if self.unique else "0",
+            self.country,
         )
 
     def to_fields(self) -> dict[str, str]:
@@ -294,6 +311,7 @@ class ClickEvent:
                 campaign_id=_parse_opt_int(data["campaign_id"]),
                 brand_id=_parse_opt_int(data["brand_id"]),
                 organization_id=_parse_opt_int(data["organization_id"]),
+                country=data.get("country", OPTIONAL_FIELDS["country"]),
             )
         except KeyError as exc:
             raise ValueError(f"click event lacks field {exc.args[0]}") from None

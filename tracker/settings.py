@@ -143,6 +143,7 @@ def _local_url() -> str:
 INTERFACES = ("rsgi", "asgi")
 # `text` for a person at a terminal, `json` for a log pipeline (`tracker.log`).
 LOG_FORMATS = ("text", "json")
+_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")  # an RFC 9110 token, lower-cased
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,12 @@ class TrackerSettings:
     secret_keys: tuple[str, ...] = field(default_factory=secret_keys, repr=False)
     # Peers whose X-Forwarded-For is believed (CIDRs); anyone else is taken at its socket address.
     trusted_proxies: tuple[str, ...] = field(default_factory=lambda: _csv("TRUSTED_PROXIES", ""))
+    # The header in which a trusted proxy (TRUSTED_PROXIES) gives the client's country, e.g.
+    # Cloudflare's CF-IPCountry: logged with the click, so ingest need not look the IP up.
+    # Empty: off (anyone can send a header; only a trusted peer's is believed).
+    country_header: str = field(
+        default_factory=lambda: _env("TRACKER_COUNTRY_HEADER").strip().lower()
+    )
     spool_dir: str = field(default_factory=lambda: _env("TRACKER_SPOOL_DIR", "var/spool"))
     cache_ttl_seconds: float = field(default_factory=lambda: env_float("TRACKER_CACHE_TTL", 5))
     cache_size: int = field(default_factory=lambda: env_int("TRACKER_CACHE_SIZE", 10000))
@@ -217,6 +224,10 @@ class TrackerSettings:
     redis: RedisSettings = field(default_factory=RedisSettings)
 
     def __post_init__(self) -> None:
+        if self.country_header and not _HEADER_NAME.fullmatch(self.country_header):
+            raise SettingError(
+                "TRACKER_COUNTRY_HEADER", self.country_header, "must be an HTTP header name"
+            )
         if self.interface not in INTERFACES:
             raise SettingError(
                 "TRACKER_INTERFACE", self.interface, f"must be one of {', '.join(INTERFACES)}"

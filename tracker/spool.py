@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tracker.events import FIELDS, new_id, pack, unpack
+from tracker.events import FIELDS, OPTIONAL_FIELDS, new_id, pack, unpack
 
 log = logging.getLogger("tracker.spool")
 
@@ -185,7 +185,7 @@ class Spool:
                     raise ValueError("line cut short")
                 record = json.loads(line)
                 event = record["event"]
-                packed = pack([str(event[name]) for name in FIELDS])
+                packed = pack([str(_value(event, name)) for name in FIELDS])
                 unpack(packed)  # a hand-edited line must not break the packed format
                 batch_id = str(record["batch"])
             except (ValueError, KeyError, TypeError):
@@ -219,3 +219,10 @@ class Spool:
 
 def fresh_batch(events: list[str]) -> Batch:
     return Batch(new_id(), events)
+
+
+def _value(event: dict[str, Any], name: str) -> Any:
+    """A spooled event's field; one added since the line was written reads as its default."""
+    if name in OPTIONAL_FIELDS:
+        return event.get(name, OPTIONAL_FIELDS[name])
+    return event[name]

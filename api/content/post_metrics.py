@@ -331,6 +331,27 @@ def post_totals_of_many(
     """Post results of many scopes in one statement: for each scope, the sums of the latest
     snapshot of every deliverable of it PUBLISHED in [start, end) (its results so far, however
     late they were captured). Scopes without posts get empty totals."""
+    found = latest_of_many(session, organization_id, kind, ids, start, end, share_of=share_of)
+    return {
+        i: post_metrics.total((counts, followers) for _, counts, followers in found[i]) for i in ids
+    }
+
+
+Published = tuple[datetime, Counts, int | None]  # published at, latest counts, followers
+
+
+def latest_of_many(
+    session: Session,
+    organization_id: int,
+    kind: str | None,
+    ids: list[int],
+    start: datetime,
+    end: datetime,
+    *,
+    share_of: int | None = None,
+) -> dict[int, list[Published]]:
+    """What `post_totals_of_many` sums, one entry per deliverable with its publication time
+    (for series, which fold them into the buckets they were published in): one statement."""
     s = PostMetricSnapshot
     key = POST_SCOPES[kind]()
     conditions = [
@@ -345,14 +366,19 @@ def post_totals_of_many(
     if share_of is not None:
         conditions.append(Partnership.influencer_id == share_of)
     stmt = (
-        select(key, *(getattr(s, name) for name in post_metrics.COUNTERS), s.followers_at_posting)
+        select(
+            key,
+            Deliverable.published_at,
+            *(getattr(s, name) for name in post_metrics.COUNTERS),
+            s.followers_at_posting,
+        )
         .select_from(s)
         .join(Deliverable, and_(Deliverable.id == s.deliverable_id))
         .join(Partnership, Partnership.id == Deliverable.partnership_id)
         .where(*conditions)
     )
-    grouped: dict[int, list[tuple[Counts, int | None]]] = defaultdict(list)
-    for k, *values in session.execute(stmt):
+    grouped: dict[int, list[Published]] = {i: [] for i in ids}
+    for k, published, *values in session.execute(stmt):
         *counters, followers = values
-        grouped[int(k)].append((Counts(*counters), followers))
-    return {i: post_metrics.total(grouped.get(i, [])) for i in ids}
+        grouped.setdefault(int(k), []).append((published, Counts(*counters), followers))
+    return grouped

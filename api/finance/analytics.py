@@ -7,8 +7,9 @@ keys or hours (a page of campaigns costs what one does); folding hours into loca
 and months is `api.domain.buckets`'s, in Python. With `share_of` (an influencer's id), only that
 influencer's share: the rows of its own partnerships.
 
-Post metrics (impressions, reach...) are not in these rollups: they would join as another
-source of (scope, hour) rows folded into the same buckets (see `api.graphql.analytics.series`).
+Post metrics (impressions, reach...) are not in these rollups: series fold the deliverables
+by publication time into the same buckets (`api.content.post_metrics.latest_of_many`), and
+leaderboards read each partnership's post totals (`post_totals_of_many`).
 """
 
 from __future__ import annotations

@@ -32,7 +32,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.domain.dimensions import CLICK_DIMENSIONS, device_class, referrer_host
+from api.domain.dimensions import (
+    CLICK_DIMENSIONS,
+    UNKNOWN,
+    country_code,
+    device_class,
+    referrer_host,
+)
 from api.ingest.geo import country_of
 from api.ledger.sql import dialect_insert, insert_many_ignore, upsert_add
 from api.models import (
@@ -43,13 +49,15 @@ from api.models import (
     OrphanVisitRollup,
     TrackedLink,
 )
-from tracker.events import FIELDS, VERSION
+from tracker.events import FIELDS, OPTIONAL_FIELDS, VERSION
 
 CHUNK = 500  # rows per INSERT on the generic path: under SQLite's bound-parameter limits
 
 ClickValues = Sequence[bytes]  # an entry's values in `FIELDS` order
 
 FIELD_NAMES = [name.encode() for name in FIELDS]
+# What an entry written before a field was added reads as (an older tracker's, a dead letter).
+_OPTIONAL = {name.encode(): value.encode() for name, value in OPTIONAL_FIELDS.items()}
 (
     _V,
     _KIND,
@@ -68,6 +76,7 @@ FIELD_NAMES = [name.encode() for name in FIELDS]
     _REFERER,
     _BOT,
     _UNIQUE,
+    _COUNTRY,
 ) = range(len(FIELDS))
 _VERSION = VERSION.encode()
 _CLICK = b"click"
@@ -96,7 +105,7 @@ def click_values(fields: Sequence[Any] | Mapping[Any, Any]) -> ClickValues:
             else zip(fields[0::2], fields[1::2], strict=True)
         )
         by_name = {_bytes(k): v for k, v in pairs}
-        values = [by_name.get(name) for name in FIELD_NAMES]
+        values = [by_name.get(name, _OPTIONAL.get(name)) for name in FIELD_NAMES]
         for i, value in enumerate(values):
             if value is None:
                 raise ValueError(f"click event lacks field {FIELDS[i]}")
@@ -201,10 +210,13 @@ def _host(referer: bytes) -> str:
 
 
 def dimensions(values: ClickValues) -> tuple[str, str, str]:
-    """(country, device class, referrer host) of a click ('' when unknown): the country of its
-    truncated IP (`api.ingest.geo`), the class of its User-Agent, the host of its Referer."""
+    """(country, device class, referrer host) of a click ('' when unknown): the country a
+    trusted proxy gave the tracker (`TRACKER_COUNTRY_HEADER`), else that of its truncated IP
+    (`api.ingest.geo`); the class of its User-Agent; the host of its Referer."""
+    given = values[_COUNTRY]
+    country = country_code(given.decode(errors="replace")) if given else UNKNOWN
     return (
-        country_of(values[_IP].decode(errors="replace")),
+        country or country_of(values[_IP].decode(errors="replace")),
         _device(values[_UA]),
         _host(values[_REFERER]),
     )

@@ -124,3 +124,23 @@ def test_dimensions_are_decided_at_ingest_and_inherited(rds, prefix, sessions, s
         k: v for k, v in commission.items() if v
     }
     assert ("DISCOUNT_CODE", w.p.discount_code.upper()) in revenue
+
+
+def test_a_country_the_tracker_logged_wins_over_the_lookup(rds, prefix, sessions, session):
+    """`TRACKER_COUNTRY_HEADER`: the proxy's country is kept; an entry written before the
+    field existed (no `country`) or without one is looked up by its truncated IP."""
+    from tracker import keys
+
+    w = seed.world(session, partners=1)
+    session.commit()
+    now = seed.now_ms()
+    given = dataclasses.replace(seed.click(w, ts_ms=now - 1000), ip="81.2.69.0", country="FR")
+    none = dataclasses.replace(seed.click(w, ts_ms=now - 2000), ip="81.2.69.0")
+    old = dataclasses.replace(seed.click(w, ts_ms=now - 3000), ip="81.2.69.0")
+    old_fields = {k: v for k, v in old.to_fields().items() if k != "country"}
+    push(rds, prefix, given, none, (keys.clicks_stream(prefix), old_fields))
+    drain(rds, sessions, prefix)
+    stored = {c.click_id: c.country for c in session.scalars(select(Click))}
+    assert stored == {given.event_id: "FR", none.event_id: "GB", old.event_id: "GB"}
+    sums = _dimension_sums(session, ClickDimensionRollup, "clicks")
+    assert sums[(Dimension.COUNTRY, "FR")] == 1 and sums[(Dimension.COUNTRY, "GB")] == 2

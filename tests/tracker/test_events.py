@@ -154,3 +154,17 @@ def test_ids_are_unique_time_sortable_crockford() -> None:
     assert [i[:10] for i in ids] == sorted(i[:10] for i in ids)
     assert id_timestamp_ms(ids[0]) == now
     assert id_timestamp_ms(new_id()) >= now
+
+
+def test_the_country_is_optional_and_only_a_country() -> None:
+    from tracker.events import KIND_CLICK, country_of_header, new_id
+
+    event = ClickEvent(KIND_CLICK, new_id(), new_id(), "spring24", 1, "10.0.0.0", "h", country="DE")
+    assert ClickEvent.from_fields(event.to_fields()) == event
+    assert ClickEvent.unpack(event.pack()) == event
+    # an entry written before the field existed
+    old = {k: v for k, v in event.to_fields().items() if k != "country"}
+    assert ClickEvent.from_fields(old).country == ""
+    assert [country_of_header(v) for v in ("de", " GB ", "XX", "T1", "DEU", "", None)] == [
+        "DE", "GB", "", "", "", "", "",
+    ]  # fmt: skip

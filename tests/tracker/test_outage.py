@@ -217,8 +217,9 @@ async def test_buffer_overflow_goes_to_the_spool_and_comes_back(
     app = create_app(settings)
     head = link_head(link("spring24"))
     # events as the app buffers them (full IP, packed when they leave the buffer)
+    # (the flags: bot, unique and an empty country)
     events = [
-        (head, new_id(), new_id(), 1, f"10.0.0.{i % 7}", BROWSER_UA, "", "0\x1f1")
+        (head, new_id(), new_id(), 1, f"10.0.0.{i % 7}", BROWSER_UA, "", "0\x1f1\x1f")
         for i in range(200)
     ]
     async with lifespan(app):

@@ -304,3 +304,37 @@ async def test_call_asgi_answers_500_when_the_app_sends_no_response() -> None:
     proto = _Proto([])
     await call_asgi(silent, _Scope(), proto)
     assert [status for status, _, _ in proto.responses] == [500]
+
+
+async def test_a_trusted_proxys_country_header_is_logged_over_asgi_and_rsgi(
+    make_settings: MakeSettings, sync_redis: redis.Redis, prefix: str
+) -> None:
+    publish(sync_redis, prefix, link("spring24"))
+    stream = keys.clicks_stream(prefix)
+    requests = [
+        {"user-agent": BROWSER_UA, "cf-ipcountry": "de"},
+        {"user-agent": BROWSER_UA + " 2", "CF-IPCountry": "XX"},  # Cloudflare's "unknown"
+        {"user-agent": BROWSER_UA + " 3", "cf-ipcountry": "T1"},  # Tor: not a country
+        {"user-agent": BROWSER_UA + " 4"},
+    ]
+
+    async def send(client: httpx.AsyncClient) -> None:
+        for headers in requests:
+            assert (await client.get("/c/spring24", headers=headers)).status_code == 302
+
+    def countries() -> list[str]:  # once the app has stopped: its buffer is flushed
+        found = sorted(e.country for e in read_events(sync_redis, prefix))
+        sync_redis.delete(stream)
+        return found
+
+    trusted = make_settings(trusted_proxies=("127.0.0.1/32",), country_header="cf-ipcountry")
+    # From a peer that is not a trusted proxy, anyone could have set the header: not believed.
+    untrusted = make_settings(trusted_proxies=("10.0.0.0/8",), country_header="cf-ipcountry")
+    for settings, expected in ((trusted, ["", "", "", "DE"]), (untrusted, ["", "", "", ""])):
+        async with asgi_client(settings, peer="127.0.0.1") as (_, client):
+            await send(client)
+        assert countries() == expected
+        app = create_app(settings)
+        async with served(app) as base, httpx.AsyncClient(base_url=base) as client:
+            await send(client)
+        assert countries() == expected

@@ -51,3 +51,13 @@ def test_server_options_follow_the_interface():
 
     assert server_options()["interface"].value == "rsgi"
     assert server_options("asgi")["interface"].value == "asgi"
+
+
+def test_the_country_header(monkeypatch):
+    monkeypatch.delenv("TRACKER_COUNTRY_HEADER", raising=False)
+    assert TrackerSettings().country_header == ""  # off by default
+    monkeypatch.setenv("TRACKER_COUNTRY_HEADER", " CF-IPCountry ")
+    assert TrackerSettings().country_header == "cf-ipcountry"
+    monkeypatch.setenv("TRACKER_COUNTRY_HEADER", "CF IPCountry")
+    with pytest.raises(ValueError, match=r"TRACKER_COUNTRY_HEADER 'cf ipcountry': must be an HTTP"):
+        TrackerSettings()

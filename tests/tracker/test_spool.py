@@ -77,3 +77,16 @@ async def test_a_segment_locked_by_another_process_is_left_alone(tmp_path: Path)
     await spool.release(segment)
     assert path.exists()  # released, not removed: it will be replayed later
     await spool.close()
+
+
+async def test_a_line_spooled_before_the_country_field_reads_with_none(tmp_path: Path) -> None:
+    old = _event(1)
+    fields = {k: v for k, v in old.to_fields().items() if k != "country"}
+    (tmp_path / "clicks-0000.jsonl").write_text(json.dumps({"batch": "b1", "event": fields}) + "\n")
+    spool = Spool(str(tmp_path))
+    await spool.open()
+    segment = await spool.claim()
+    assert segment is not None and segment.batches == [Batch("b1", [old.pack()])]
+    assert ClickEvent.unpack(segment.batches[0].events[0]).country == ""
+    await spool.remove(segment)
+    await spool.close()

@@ -14,7 +14,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 
+from api.content.post_metrics import POST_SCOPES, Published, latest_of_many
 from api.domain import buckets as bucket_maths
+from api.domain import post_metrics
 from api.domain.dimensions import Dimension, platform_of
 from api.finance import analytics
 from api.finance.performance import Performance
@@ -37,6 +39,7 @@ from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
 from api.graphql.permissions import share_of
 from api.graphql.relay import global_id
+from api.ledger.rollups import hour_of
 from api.models import Brand as BrandModel
 from api.models import Campaign as CampaignModel
 from api.models import Influencer as InfluencerModel
@@ -118,11 +121,25 @@ def series_field(scope: str, default_currency: Lookup | None, default_zone: Look
             raise GraphQLError(str(exc)) from None
         loader = _series_loader(info.context, scope, code, found[0].start, found[-1].end)
         hourly = await loader.load(self.id)
-        # Post metrics would be another list of (hour, figures) folded the same way.
         totals = bucket_maths.fold(
             found, hourly.items(), lambda: analytics.zero(code), analytics.add
         )
-        return [_bucket(b, p) for b, p in zip(found, totals, strict=True)]
+        if granularity is Granularity.HOUR or scope not in POST_SCOPES:
+            return [_bucket(b, p) for b, p in zip(found, totals, strict=True)]
+        # Post results by when each deliverable was published, folded the same way.
+        published = await _published_loader(
+            info.context, scope, found[0].start, found[-1].end
+        ).load(self.id)
+        posts = bucket_maths.fold(
+            found,
+            ((at, [(counts, followers)]) for at, counts, followers in published),
+            list,
+            lambda a, b: a + b,
+        )
+        return [
+            _bucket(b, dataclasses.replace(p, posts=post_metrics.total(snapshots)))
+            for b, p, snapshots in zip(found, totals, posts, strict=True)
+        ]
 
     description = SERIES_DESCRIPTION
     if default_currency is not None:
@@ -131,6 +148,7 @@ def series_field(scope: str, default_currency: Lookup | None, default_zone: Look
 
 
 def _bucket(bucket: bucket_maths.Bucket, p: Performance) -> PerformanceBucket:
+    posts, costs = p.posts, p.post_costs
     return PerformanceBucket(
         start=bucket.start,
         end=bucket.end,
@@ -140,7 +158,35 @@ def _bucket(bucket: bucket_maths.Bucket, p: Performance) -> PerformanceBucket:
         revenue=Money.of(p.revenue, p.currency),  # type: ignore[arg-type]
         commission=Money.of(p.commission, p.currency),  # type: ignore[arg-type]
         cost=Money.of(p.cost, p.currency),  # type: ignore[arg-type]
+        impressions=posts.impressions if posts else None,
+        reach=posts.reach if posts else None,
+        views=posts.views if posts else None,
+        engagements=posts.engagements if posts else None,
+        engagement_rate=posts.engagement_rate if posts else None,
+        ctr=posts.ctr if posts else None,
+        cpm=Money.of(costs.cpm, p.currency) if costs else None,
+        cpe=Money.of(costs.cpe, p.currency) if costs else None,
     )
+
+
+def _published_loader(
+    ctx: Context, scope: str, start: datetime, end: datetime
+) -> DataLoader[int, list[Published]]:
+    """The deliverables of each scope published in [start, end), with their latest counts."""
+
+    async def load(ids: list[int]) -> list[list[Published]]:
+        found = latest_of_many(
+            ctx.session,
+            ctx.viewer.organization_id,
+            scope,
+            ids,
+            start,
+            end,
+            share_of=share_of(ctx.viewer),
+        )
+        return [found[i] for i in ids]
+
+    return ctx.loader(("series_posts", scope, start, end), lambda: DataLoader(load))
 
 
 def _series_loader(
@@ -332,16 +378,27 @@ def _figures(p: Performance) -> dict[str, Any]:
 def _figure(metric: LeaderboardMetric, p: Performance) -> Decimal | None:
     if metric is LeaderboardMetric.ROI:
         return p.roi
+    if metric is LeaderboardMetric.ENGAGEMENT_RATE:
+        return p.posts.engagement_rate if p.posts else None
+    if metric is LeaderboardMetric.CPE:
+        costs = p.post_costs
+        cpe = costs.cpe if costs else None
+        return Money.of(cpe, p.currency).amount if cpe is not None else None  # type: ignore[union-attr]
     if metric is LeaderboardMetric.REVENUE:
         return Money.of(p.revenue, p.currency).amount  # type: ignore[union-attr]
     return Decimal(p.conversions if metric is LeaderboardMetric.CONVERSIONS else p.clicks)
 
 
 LEADERBOARD_DESCRIPTION = (
-    "The campaign's influencers ranked by `metric` over [from, to), best first; those without "
-    "a figure (ROI without cost) last; ties by name. For an INFLUENCER key, itself only. "
-    "Engagement rate and cost per engagement are not metrics here yet: they need post results."
+    "The campaign's influencers ranked by `metric` over [from, to), best first (the highest "
+    "figure; for CPE the lowest: the cheapest engagements); those without a figure (ROI "
+    "without cost, ENGAGEMENT_RATE and CPE without post results) last; ties by name. Post "
+    "results are those of the influencer's deliverables in the campaign published in the "
+    "range, as `performance` counts them. For an INFLUENCER key, itself only."
 )
+
+# Lower is better for these: the rest rank the largest first.
+_ASCENDING = frozenset({LeaderboardMetric.CPE})
 
 
 async def resolve_leaderboard(
@@ -363,15 +420,25 @@ async def resolve_leaderboard(
     rows = await _breakdown_loader(
         ctx, "campaign_id", BreakdownDimension.INFLUENCER, code, from_, to
     ).load(node.id)
+    # Post results as `performance` counts them: published in [from, to) rounded down to hours.
+    published = await _published_loader(
+        ctx, "partnership_id", hour_of(from_), hour_of(to)
+    ).load_many([p.id for p in partnerships])
+    posts_of = {
+        p.influencer_id: post_metrics.total((c, f) for _, c, f in found)
+        for p, found in zip(partnerships, published, strict=True)
+    }
     influencers = await by_id(ctx, InfluencerModel).load_many(influencer_ids)
     names = {
         i: (row.name if row else "") for i, row in zip(influencer_ids, influencers, strict=True)
     }
+    sign = 1 if metric in _ASCENDING else -1
     scored = []
     for influencer_id in influencer_ids:
         p = rows.get(influencer_id) or analytics.zero(code)
+        p = dataclasses.replace(p, posts=posts_of.get(influencer_id))
         scored.append((influencer_id, _figure(metric, p), p))
-    scored.sort(key=lambda s: (s[1] is None, -(s[1] or 0), names[s[0]], s[0]))
+    scored.sort(key=lambda s: (s[1] is None, sign * (s[1] or 0), names[s[0]], s[0]))
     return [
         LeaderboardEntry(
             rank=rank,

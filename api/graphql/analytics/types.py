@@ -45,12 +45,24 @@ class BreakdownOrder(StrEnum):
     COST = "COST"
 
 
-@strawberry.enum(description="The figure a leaderboard ranks influencers by, best first.")
+@strawberry.enum(
+    description="The figure a leaderboard ranks influencers by, best first: the largest, but "
+    "for CPE the lowest (the cheapest engagements). ENGAGEMENT_RATE and CPE are of the post "
+    "results of the deliverables published in the range (the latest snapshot of each)."
+)
 class LeaderboardMetric(StrEnum):
     REVENUE = "REVENUE"
     CONVERSIONS = "CONVERSIONS"
-    CLICKS = "CLICKS"
     ROI = "ROI"
+    ENGAGEMENT_RATE = "ENGAGEMENT_RATE"
+    CPE = "CPE"
+    CLICKS = "CLICKS"
+
+
+POSTS = (
+    "Of the deliverables published in the bucket (the latest snapshot of each); null for HOUR "
+    "buckets, a tracked link's series, or when none reported it."
+)
 
 
 @strawberry.type(description="One bucket of a series: its hours' results, zero when none.")
@@ -63,6 +75,27 @@ class PerformanceBucket:
     revenue: Money = strawberry.field(description="Approved conversions net of refunds.")
     commission: Money = strawberry.field(description="Net of reversals and clawbacks.")
     cost: Money = strawberry.field(description="Commission + fees + gifted product value.")
+    # Post results: of the deliverables published in the bucket (the latest snapshot of each,
+    # as `performance` counts them); null for HOUR buckets, for a tracked link (posts belong to
+    # partnerships) and where no deliverable published in the bucket reported the counter.
+    impressions: int | None = strawberry.field(default=None, description=POSTS)
+    reach: int | None = strawberry.field(default=None, description=POSTS)
+    views: int | None = strawberry.field(default=None, description=POSTS)
+    engagements: int | None = strawberry.field(
+        default=None, description="Likes + comments + shares + saves. " + POSTS
+    )
+    engagement_rate: Decimal | None = strawberry.field(
+        default=None, description="Engagements / reach x 100. " + POSTS
+    )
+    ctr: Decimal | None = strawberry.field(
+        default=None, description="Link clicks / impressions x 100. " + POSTS
+    )
+    cpm: Money | None = strawberry.field(
+        default=None, description="The bucket's cost x 1000 / impressions. " + POSTS
+    )
+    cpe: Money | None = strawberry.field(
+        default=None, description="The bucket's cost / engagements. " + POSTS
+    )
 
 
 @strawberry.type(
@@ -85,8 +118,8 @@ class BreakdownRow(PerformanceType):
 class LeaderboardEntry(PerformanceType):
     rank: int = strawberry.field(description="1 for the best; influencers without a figure last.")
     value: Decimal | None = strawberry.field(
-        description="The figure ranked by (money in major units); null when undefined (ROI "
-        "without any cost)."
+        description="The figure ranked by (money in major units, a rate in percent); null when "
+        "undefined (ROI without any cost, ENGAGEMENT_RATE and CPE without post results)."
     )
     influencer_id: strawberry.Private[int]
 
