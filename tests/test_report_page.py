@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from tests.factories import gid
+from tests.test_analytics import _world
 from tests.test_people import browser, sign_in
 
 SERIES = """query($id: ID!, $from: DateTime!, $to: DateTime!) {
@@ -17,9 +18,9 @@ SERIES = """query($id: ID!, $from: DateTime!, $to: DateTime!) {
 
 
 def test_the_report_is_a_404_for_others_and_its_csv_is_the_api_series(
-    factory: Any, gql: Any
+    factory: Any, gql: Any, db: Any
 ) -> None:
-    w, other = factory.world(), factory.world()
+    w, other = _world(factory, db), factory.world()
     campaign = gid(w["campaign"])
     email, password = factory.user(w["org"], "MANAGER")
     client = browser()
@@ -36,7 +37,7 @@ def test_the_report_is_a_404_for_others_and_its_csv_is_the_api_series(
     bad = client.get(f"/campaigns/{campaign}/report?from=2026-02-30")
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
 
-    first, last = date(2026, 11, 1), date(2026, 11, 7)
+    first, last = date(2026, 10, 20), date(2026, 10, 26)
     answer = client.get(f"/campaigns/{campaign}/report.csv?from={first}&to={last}&granularity=DAY")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
@@ -48,6 +49,7 @@ def test_the_report_is_a_404_for_others_and_its_csv_is_the_api_series(
         **{"from": f"{first}T00:00:00+00:00", "to": f"{last + timedelta(days=1)}T00:00:00+00:00"},
     )["node"]["performanceSeries"]
     assert len(rows) == len(api) == 7
+    assert sum(b["clicks"] for b in api) == 36
     assert [(r["clicks"], r["revenue"], r["cost"]) for r in rows] == [
         (str(b["clicks"]), b["revenue"]["amount"], b["cost"]["amount"]) for b in api
     ]
