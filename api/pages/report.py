@@ -201,10 +201,13 @@ def chart(labels: list[str], series: list[tuple[str, list[float], bool]]) -> str
         height=320,
         show_minor_x_labels=False,
         x_labels_major_count=6,
+        show_minor_y_labels=False,
+        y_labels_major_count=6,
         truncate_label=-1,
         legend_at_bottom=True,
         dots_size=2,
         margin=16,
+        margin_right=48,  # the last day's label is centred on the right edge
     )
     line.x_labels = labels
     for title, values, secondary in series:
@@ -265,7 +268,7 @@ async def report(request: Request) -> Response:
             labels,
             [
                 ("Clicks", [b["clicks"] for b in series], False),
-                ("Conversions (right axis)", [b["conversions"] for b in series], True),
+                ("Conversions", [b["conversions"] for b in series], False),
             ],
         ),
         "money": chart(
