@@ -261,6 +261,7 @@ def test_a_manager_reads_a_campaign_report(
     from tests.test_analytics import _world
 
     w = _world(factory, db)
+    factory.deliverable(w["partnership"])
     campaign = gid(w["campaign"])
     email, password = factory.user(w["org"], "MANAGER")
     sign_in(page, api_url, email, password)
@@ -301,6 +302,9 @@ def test_a_manager_reads_a_campaign_report(
     )
     assert shown == [e["influencer"]["id"] for e in api["leaderboard"]] and len(shown) == 2
     assert "€" in page.inner_text("#totals")
+    assert "Launch post" in page.inner_text("#posts") and "AWAITING CONTENT" in page.inner_text(
+        "#posts"
+    )
     check_page(page, "report")
     page.goto(f"{api_url}/campaigns")
     check_page(page, "campaigns")
