@@ -30,13 +30,13 @@ BATCH_FIELDS = """
 BATCHES = f"""
 query Batches {{
   viewer {{ organization {{ name }} }}
-  brands(first: 1) {{ edges {{ node {{ locale defaultCurrency }} }} }}
+  brands(first: 1) {{ edges {{ node {{ locale timeZone defaultCurrency }} }} }}
   payoutBatches(first: 50) {{ totalCount edges {{ node {{ {BATCH_FIELDS} }} }} }}
 }}
 """
 BATCH = f"""
 query Batch($id: ID!) {{
-  brands(first: 1) {{ edges {{ node {{ locale defaultCurrency }} }} }}
+  brands(first: 1) {{ edges {{ node {{ locale timeZone defaultCurrency }} }} }}
   node(id: $id) {{
     ... on PayoutBatch {{
       {BATCH_FIELDS}

@@ -10,6 +10,8 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
 
+from api.domain.buckets import BucketError, zone
+
 DEFAULT_LOCALE = "en_US"
 NONE = "\u2013"  # an en dash where a value is missing
 
@@ -24,9 +26,14 @@ def locale_of(brand: dict[str, Any] | None) -> str:
 
 
 def time_zone(brand: dict[str, Any] | None = None) -> tzinfo:
-    """The zone pages show a brand's dates in. UTC until brands have a time zone of their own:
-    this is the one place to read it from then."""
-    return UTC
+    """The zone pages show a brand's dates in: its `Brand.timeZone` (IANA), else UTC."""
+    name = (brand or {}).get("timeZone")
+    if not name:
+        return UTC
+    try:
+        return zone(name)
+    except BucketError:
+        return UTC
 
 
 def money(value: dict[str, Any] | None, locale: str) -> str:

@@ -25,7 +25,7 @@ from api.pages.render import (
 PEOPLE = """
 query People {
   viewer { organization { name } user { id } }
-  brands(first: 1) { edges { node { locale } } }
+  brands(first: 1) { edges { node { locale timeZone } } }
   users(first: 100) {
     totalCount
     edges { node { id email name role hasPassword lastSignInAt createdAt influencer { id name } } }

@@ -37,7 +37,7 @@ query Portal($influencer: ID!) {
   partnerships(first: 100) {
     edges { node {
       id status invitationMessage responseNote connection
-      campaign { id name currency jurisdictions brand { name locale portalOrigins } }
+      campaign { id name currency jurisdictions brand { name locale timeZone portalOrigins } }
       links { id code url active }
       discountCodes { id code percentOff active }
       deliverables { id title platform format status dueAt }

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api.pages import finance, people, portal, signin
+from api.pages import finance, people, portal, report, signin
 from api.pages.client import execute
 from api.pages.render import STATIC, STATIC_URL, render, to_sign_in, viewer_of
 
@@ -46,6 +46,9 @@ def routes() -> list[BaseRoute]:
         Route("/finance/batches/{id}", finance.batch, methods=["GET"]),
         Route("/finance/batches/{id}/paid", finance.mark_paid, methods=["POST"]),
         Route("/finance/batches/{id}/cancel", finance.cancel, methods=["POST"]),
+        Route("/campaigns", report.campaigns, methods=["GET"]),
+        Route("/campaigns/{id}/report", report.report, methods=["GET"]),
+        Route("/campaigns/{id}/report.csv", report.report_csv, methods=["GET"]),
         Route("/people", people.people, methods=["GET"]),
         Route("/people/{action}", people.act, methods=["POST"]),
         Mount(STATIC_URL, StaticFiles(directory=STATIC), name="pages"),

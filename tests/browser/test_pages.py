@@ -238,3 +238,73 @@ def test_finance_signs_in_by_link_and_a_cross_site_post_is_refused(
     page.goto(f"{api_url}/people")
     assert invited in page.inner_text("main")
     check_page(page, "people")
+
+
+REPORT_SERIES = """query($id: ID!, $from: DateTime!, $to: DateTime!) {
+  node(id: $id) { ... on Campaign {
+    brand { timeZone }
+    performanceSeries(from: $from, to: $to, granularity: DAY) {
+      start end clicks uniqueClicks conversions revenue { amount currency }
+      cost { amount currency } commission { amount currency } }
+    leaderboard(from: $from, to: $to, metric: REVENUE, first: 10) { influencer { id } } } } }"""
+
+
+def test_a_manager_reads_a_campaign_report(
+    page: Any, api_url: str, db: Any, factory: Any, gql: Any
+) -> None:
+    import base64
+    import json
+    import re as regex
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from tests.test_analytics import _world
+
+    w = _world(factory, db)
+    factory.deliverable(w["partnership"])
+    campaign = gid(w["campaign"])
+    email, password = factory.user(w["org"], "MANAGER")
+    sign_in(page, api_url, email, password)
+    page.goto(f"{api_url}/campaigns")
+    with page.expect_navigation():
+        page.click(f"a[href='/campaigns/{campaign}/report']")
+    page.fill("#from", "2026-10-20")
+    page.fill("#to", "2026-10-31")
+    with page.expect_navigation():
+        page.click("form.period button")
+    assert "from=2026-10-20" in page.url
+
+    zone = ZoneInfo(
+        gql(w["keys"]["MANAGER"], "{ brands(first: 1) { nodes { timeZone } } }")["brands"]["nodes"][
+            0
+        ]["timeZone"]
+    )
+    start = datetime.combine(date(2026, 10, 20), time(), zone)
+    end = datetime.combine(date(2026, 11, 1), time(), zone)
+    api = gql(
+        w["keys"]["MANAGER"],
+        REPORT_SERIES,
+        id=campaign,
+        **{"from": start.isoformat(), "to": end.isoformat()},
+    )["node"]
+    series = api["performanceSeries"]
+    assert sum(b["clicks"] for b in series) == 36 and len(series) == 12
+    # the page's points are the API's series, and the chart's SVG plots them
+    assert json.loads(page.inner_text("#series-data")) == series
+    svg = base64.b64decode(page.get_attribute("#chart-counts", "src").split(",", 1)[1]).decode()
+    plotted = regex.findall(r'<desc class="value">([^<]*)</desc>', svg)
+    clicks = [str(b["clicks"]) for b in series]
+    conversions = [str(b["conversions"]) for b in series]
+    assert plotted == clicks + conversions
+    # the leaderboard in the API's order
+    shown = page.eval_on_selector_all(
+        "#leaderboard tbody tr", "rows => rows.map(r => r.dataset.influencer)"
+    )
+    assert shown == [e["influencer"]["id"] for e in api["leaderboard"]] and len(shown) == 2
+    assert "€" in page.inner_text("#totals")
+    assert "Launch post" in page.inner_text("#posts") and "AWAITING CONTENT" in page.inner_text(
+        "#posts"
+    )
+    check_page(page, "report")
+    page.goto(f"{api_url}/campaigns")
+    check_page(page, "campaigns")
