@@ -36,6 +36,23 @@ def test_the_report_is_a_404_for_others_and_its_csv_is_the_api_series(
     assert client.get("/campaigns/not-an-id/report").status_code == 404
     bad = client.get(f"/campaigns/{campaign}/report?from=2026-02-30")
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
+    # the leaderboard is ranked by the metric picked, in the API's order
+    window = "from=2026-10-20&to=2026-10-31"
+    by_clicks = client.get(f"/campaigns/{campaign}/report?{window}&rank=CLICKS")
+    assert by_clicks.status_code == 200 and "Leaderboard by clicks" in by_clicks.text
+    ranked = gql(
+        w["keys"]["MANAGER"],
+        """query($id: ID!) { node(id: $id) { ... on Campaign { leaderboard(
+          from: "2026-10-20T00:00:00Z", to: "2026-11-01T00:00:00Z", metric: CLICKS, first: 10)
+          { influencer { id } } } } }""",
+        id=campaign,
+    )["node"]["leaderboard"]
+    order = [e["influencer"]["id"] for e in ranked]
+    assert len(order) == 2
+    positions = [by_clicks.text.index(f'data-influencer="{i}"') for i in order]
+    assert positions == sorted(positions)
+    unknown = client.get(f"/campaigns/{campaign}/report?rank=FOLLOWERS")
+    assert unknown.status_code == 422 and "metrics offered" in unknown.text
 
     first, last = date(2026, 10, 20), date(2026, 10, 26)
     answer = client.get(f"/campaigns/{campaign}/report.csv?from={first}&to={last}&granularity=DAY")

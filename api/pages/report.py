@@ -31,6 +31,15 @@ from api.pages.render import not_found, page_viewer, render
 READERS = frozenset({Role.ADMIN, Role.MANAGER, Role.FINANCE})
 DEFAULT_DAYS = 90
 GRANULARITIES = ("HOUR", "DAY", "WEEK", "MONTH")
+# The leaderboard's metrics (`LeaderboardMetric`), as the picker names them.
+RANKINGS = {
+    "REVENUE": "revenue",
+    "CONVERSIONS": "conversions",
+    "CLICKS": "clicks",
+    "ROI": "ROI",
+    "ENGAGEMENT_RATE": "engagement rate",
+    "CPE": "cost per engagement (lowest first)",
+}
 MONEY = "amount currency"
 FIGURES = f"clicks uniqueClicks conversions revenue {{ {MONEY} }} cost {{ {MONEY} }}"
 
@@ -45,7 +54,10 @@ query ReportHead($id: ID!) {
 }
 """
 REPORT = f"""
-query Report($id: ID!, $from: DateTime!, $to: DateTime!, $granularity: Granularity!) {{
+query Report(
+  $id: ID!, $from: DateTime!, $to: DateTime!, $granularity: Granularity!,
+  $metric: LeaderboardMetric!
+) {{
   node(id: $id) {{
     ... on Campaign {{
       id name status currency
@@ -54,7 +66,7 @@ query Report($id: ID!, $from: DateTime!, $to: DateTime!, $granularity: Granulari
       performanceSeries(from: $from, to: $to, granularity: $granularity) {{
         start end {FIGURES} commission {{ {MONEY} }}
       }}
-      leaderboard(from: $from, to: $to, metric: REVENUE, first: 10) {{
+      leaderboard(from: $from, to: $to, metric: $metric, first: 10) {{
         rank influencer {{ id name }} {FIGURES} roi
       }}
       byPlatform: performanceBreakdown(from: $from, to: $to, by: PLATFORM) {{
@@ -93,6 +105,7 @@ class Period:
     first: date  # the first day shown, in the brand's zone
     last: date  # the last day shown (inclusive)
     granularity: str
+    ranking: str = "REVENUE"  # the leaderboard's metric
 
     def variables(self, zone: Any) -> dict[str, str]:
         start = datetime.combine(self.first, time(), zone)
@@ -100,7 +113,9 @@ class Period:
         return {"from": start.isoformat(), "to": end.isoformat()}
 
     def query(self) -> str:
-        return f"from={self.first}&to={self.last}&granularity={self.granularity}"
+        return (
+            f"from={self.first}&to={self.last}&granularity={self.granularity}&rank={self.ranking}"
+        )
 
 
 def period_of(params: Any, today: date) -> tuple[Period, str | None]:
@@ -110,6 +125,9 @@ def period_of(params: Any, today: date) -> tuple[Period, str | None]:
     granularity = params.get("granularity") or "DAY"
     if granularity not in GRANULARITIES:
         return default, "Choose an hour, day, week or month."
+    ranking = params.get("rank") or "REVENUE"
+    if ranking not in RANKINGS:
+        return default, "Rank the influencers by one of the metrics offered."
     try:
         first = date.fromisoformat(params["from"]) if params.get("from") else default.first
         last = date.fromisoformat(params["to"]) if params.get("to") else default.last
@@ -117,7 +135,7 @@ def period_of(params: Any, today: date) -> tuple[Period, str | None]:
         return default, "Dates are written YYYY-MM-DD."
     if first > last:
         return default, "The first day must not be after the last."
-    return Period(first, last, granularity), None
+    return Period(first, last, granularity, ranking), None
 
 
 async def _reader(request: Request) -> Viewer | Response:
@@ -162,6 +180,7 @@ def _report(viewer: Viewer, campaign_id: str, period: Period, zone: Any) -> dict
         REPORT,
         id=campaign_id,
         granularity=period.granularity,
+        metric=period.ranking,
         **period.variables(zone),
     )["node"]
     return node
@@ -288,6 +307,7 @@ async def report(request: Request) -> Response:
         campaign=data,
         period=period,
         granularities=GRANULARITIES,
+        rankings=RANKINGS,
         error=error,
         series=series,
         labels=labels,
