@@ -345,6 +345,49 @@ def test_the_portal_in_the_brands_locale_embeddable_by_its_origins(gql, db, fact
     )
 
 
+def test_in_a_frame_the_cookies_are_partitioned_and_sign_in_is_framable(db, factory):
+    """Inside an iframe (Sec-Fetch-Dest: iframe) the cookies are SameSite=None; Secure;
+    Partitioned, so the embedded portal can sign in; the sign-in page may then be framed by the
+    origins brands list. As a page of its own it stays unframable, its cookies Strict/Lax."""
+    w = factory.world()
+    w["brand"].portal_origins = ["https://shop.example"]
+    db.commit()
+    email, password = factory.user(w["org"], "INFLUENCER", w["influencer"])
+    frame = {"sec-fetch-dest": "iframe"}
+
+    top = browser().get("/signin")
+    assert top.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+    assert "SameSite=strict" in top.headers["set-cookie"]
+    assert "Partitioned" not in top.headers["set-cookie"]
+
+    client = browser()
+    framed = client.get("/signin?next=/portal", headers=frame)
+    assert framed.headers["content-security-policy"].endswith(
+        "frame-ancestors 'self' https://shop.example"
+    )
+    assert framed.headers["set-cookie"].endswith("SameSite=none; Secure; Partitioned")
+    csrf = framed.text.split('name="csrf" value="')[1].split('"')[0]
+    # a Secure cookie: the test client keeps it from http://testserver, the browser would not
+    frame = {**frame, **ORIGIN, "cookie": f"vouch_csrf={csrf}"}
+    done = client.post(
+        "/signin",
+        data={"email": email, "password": password, "csrf": csrf, "next": "/portal"},
+        headers=frame,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/portal"
+    cookie = done.headers["set-cookie"]
+    assert cookie.startswith("vouch_session=") and cookie.endswith("Secure; Partitioned")
+    assert "SameSite=none" in cookie and "HttpOnly" in cookie
+    # a wrong password inside the frame shows the form again, still framable
+    again = client.post(
+        "/signin",
+        data={"email": email, "password": "wrong wrong", "csrf": csrf},
+        headers=frame,
+    )
+    assert again.status_code == 401
+    assert "https://shop.example" in again.headers["content-security-policy"]
+
+
 def test_an_influencer_answers_an_invitation_on_its_portal(db, factory):
     w = factory.world()
     invited = factory.partnership(factory.campaign(w["brand"]), w["influencer"], status="INVITED")

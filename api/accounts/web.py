@@ -8,6 +8,12 @@ A state-changing request that a cookie authorizes must pass two checks:
   or the X-CSRF-Token header of a script. Before sign-in (the sign-in form itself) the token
   is a random value in a cookie of its own that the form repeats (double submit).
 The cookie is also SameSite=Lax, so a browser does not send it with another site's POST at all.
+
+Embedded in a brand's site (the portal in an iframe, `Brand.portalOrigins`), a Lax cookie is a
+third-party cookie the browser never sends. There the cookies are `SameSite=None; Secure;
+Partitioned` (CHIPS): the browser keeps them in a jar of the embedding site only, so a sign-in
+inside brand A's iframe is not a sign-in on brand B's site nor on ours. The Origin check above
+still holds: a form inside the frame is posted from our own origin, another site's is not.
 """
 
 from __future__ import annotations
@@ -115,30 +121,51 @@ def new_anon_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
+def embedded(request: Any) -> bool:
+    """Whether the browser is loading this page inside a frame (Fetch Metadata: every current
+    browser sends Sec-Fetch-Dest to https and loopback origins)."""
+    return request.headers.get("sec-fetch-dest", "").lower() == "iframe"
+
+
+def _cookie_policy(request: Any, top_level: str) -> dict[str, Any]:
+    """SameSite and Secure: `top_level` on our own site; in a frame, None + Secure (browsers
+    accept Secure cookies from loopback over http), and `_partition` adds Partitioned."""
+    if embedded(request):
+        return {"samesite": "none", "secure": True}
+    return {"samesite": top_level, "secure": cookie_secure(request)}
+
+
+def _partition(response: Any, request: Any) -> None:
+    """Marks the cookie just set Partitioned when in a frame. Python's http.cookies knows the
+    attribute only from 3.14 (Starlette refuses it before), so it is appended to the header."""
+    if not embedded(request):
+        return
+    name, value = response.raw_headers[-1]
+    if name == b"set-cookie":  # set_cookie appends its header last
+        response.raw_headers[-1] = (name, value + b"; Partitioned")
+
+
 def set_session_cookie(response: Any, request: Any, token: str) -> None:
     response.set_cookie(
         sessions.COOKIE,
         token,
         max_age=get_settings().session_hours * 3600,
         httponly=True,
-        secure=cookie_secure(request),
-        samesite="lax",
         path="/",
+        **_cookie_policy(request, "lax"),
     )
+    _partition(response, request)
 
 
 def clear_session_cookie(response: Any, request: Any) -> None:
     response.delete_cookie(
-        sessions.COOKIE, path="/", httponly=True, secure=cookie_secure(request), samesite="lax"
+        sessions.COOKIE, path="/", httponly=True, **_cookie_policy(request, "lax")
     )
+    _partition(response, request)
 
 
 def set_anon_csrf_cookie(response: Any, request: Any, value: str) -> None:
     response.set_cookie(
-        ANON_CSRF_COOKIE,
-        value,
-        httponly=True,
-        secure=cookie_secure(request),
-        samesite="strict",
-        path="/",
+        ANON_CSRF_COOKIE, value, httponly=True, path="/", **_cookie_policy(request, "strict")
     )
+    _partition(response, request)

@@ -18,6 +18,7 @@ from api.accounts import lockout, sessions, signin, tokens, web
 from api.accounts.keys import KeyError_
 from api.db import session_scope
 from api.models import User
+from api.pages.embed import sign_in_ancestors
 from api.pages.render import checked_form, redirect, refused, render, viewer_of
 
 
@@ -40,6 +41,7 @@ async def sign_in_page(request: Request) -> Response:
     return render(
         request,
         "signin.html",
+        frame_ancestors=await sign_in_ancestors(request),
         next=_next(request.query_params.get("next")),
         notice=request.query_params.get("notice"),
     )
@@ -65,6 +67,7 @@ async def sign_in(request: Request) -> Response:
         request,
         "signin.html",
         status=429 if done is not None else 401,
+        frame_ancestors=await sign_in_ancestors(request),
         error=error,
         email=email,
         next=_next(form.get("next")),
@@ -89,7 +92,13 @@ def _mail_form(send: Callable[[Any, str, list[Callable[[], None]]], None], what:
             return refused(request)
         email = form.get("email", "").strip()
         await run_in_threadpool(_mail_step, send, email)
-        return render(request, "mail_sent.html", email=email, what=what)
+        return render(
+            request,
+            "mail_sent.html",
+            frame_ancestors=await sign_in_ancestors(request),
+            email=email,
+            what=what,
+        )
 
     return post
 
@@ -128,7 +137,7 @@ async def sign_in_with_link(request: Request) -> Response:
 
 
 async def reset_page(request: Request) -> Response:
-    return render(request, "reset.html")
+    return render(request, "reset.html", frame_ancestors=await sign_in_ancestors(request))
 
 
 def _password_page(purpose: str, template: str) -> Any:

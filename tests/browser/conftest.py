@@ -30,7 +30,7 @@ def api_url(database: str) -> Iterator[str]:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine imports slowly
         while True:
             try:
                 httpx.get(f"{url}/healthz", timeout=0.5).raise_for_status()

@@ -308,3 +308,82 @@ def test_a_manager_reads_a_campaign_report(
     check_page(page, "report")
     page.goto(f"{api_url}/campaigns")
     check_page(page, "campaigns")
+
+
+@pytest.fixture
+def embedding_sites() -> Iterator[list[str]]:
+    """Two sites of their own (http://localhost:<port>: another site than 127.0.0.1, and on
+    loopback, so the browser's local-network rules let them frame us), each serving a page
+    that frames the URL in its query (`/?src=...`)."""
+    import html
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            src = parse_qs(urlsplit(self.path).query).get("src", [""])[0]
+            body = (
+                '<!doctype html><html lang="en"><title>A shop</title><h1>Our creators</h1>'
+                f'<iframe title="portal" src="{html.escape(src)}" width="900" height="700">'
+                "</iframe>"
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Page) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield [f"http://localhost:{server.server_address[1]}" for server in servers]
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_portal_signs_in_inside_a_brands_iframe(
+    browser: Any, api_url: str, db: Any, factory: Any, embedding_sites: list[str]
+) -> None:
+    """Embedded in a site its brand lists, the portal's sign-in works inside the frame: the
+    cookies are SameSite=None and Partitioned (a Lax cookie is never sent to a frame of
+    another site), kept in the embedding site's jar only; a site no brand lists is refused."""
+    shop, other = embedding_sites
+    w = factory.world()
+    w["brand"].portal_origins = [shop]
+    db.commit()
+    email, password = factory.user(w["org"], "INFLUENCER", w["influencer"])
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    refusals: list[str] = []
+    page.on("console", lambda m: refusals.append(m.text) if "frame-ancestors" in m.text else None)
+    try:
+        page.goto(f"{shop}/?src={api_url}/portal")
+        frame = page.frame_locator("iframe")
+        frame.locator("#email").fill(email)
+        frame.locator("#password").fill(password)
+        frame.locator("form[action='/signin'] button").click()
+        page.frames[1].wait_for_url(f"{api_url}/portal")
+        assert w["influencer"].name in frame.locator("h1").inner_text()
+        session = next(c for c in context.cookies(api_url) if c["name"] == "vouch_session")
+        assert session["sameSite"] == "None" and session["secure"] and session["httpOnly"]
+        if "partitionKey" in session:  # Playwright reports it from 1.54
+            assert session["partitionKey"].startswith("http://localhost")
+        assert refusals == []
+
+        # the same browser on our own site is not signed in: the frame's cookie is the shop's
+        page.goto(f"{api_url}/portal")
+        assert "/signin" in page.url
+
+        # a site no brand lists cannot frame even the sign-in page
+        page.goto(f"{other}/?src={api_url}/portal")
+        page.wait_for_timeout(1000)
+        assert any("frame-ancestors" in text for text in refusals), refusals
+        assert page.frame_locator("iframe").locator("#email").count() == 0
+    finally:
+        context.close()
