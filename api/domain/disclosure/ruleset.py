@@ -125,6 +125,7 @@ class RuleSet:
     max_words_before: int
     placement_citation: Citation
     block_min_tags: int | None
+    block_edges_ok: bool  # a label first or last in a block of hashtags is not buried (NL)
     platform_label: PlatformLabelPolicy
     platform_label_citation: Citation
     labels: tuple[LabelRule, ...]
@@ -274,6 +275,7 @@ def _ruleset(data: dict[str, Any], common: dict[str, Any], where: str) -> RuleSe
         max_words_before=int(placement.get("max_words_before") or 0),
         placement_citation=_citation(placement, sources, f"{where} placement"),
         block_min_tags=int(block["min_tags"]) if block else None,
+        block_edges_ok=bool(block.get("edges_ok", False)) if block else False,
         platform_label=PlatformLabelPolicy(_need(plabel, "policy", f"{where} platform_label")),
         platform_label_citation=_citation(plabel, sources, f"{where} platform_label"),
         labels=tuple(labels),
