@@ -198,11 +198,12 @@ class _Context:
                 if len(block) - len(labelled) < 2:
                     continue  # a row of labels ("#ad #gifted #sponsored") is not burying them
                 leads_caption = not _HAS_WORD.search(text, 0, block[0][0])
+                row = [t for t in block if text[t[0]] == "#"]
                 for tag in labelled:
                     if tag is block[0] and leads_caption:
                         continue
-                    if self.rules.block_edges_ok and (tag is block[0] or tag is block[-1]):
-                        continue  # NL: first or last of the row is where followers look
+                    if self.rules.block_edges_ok and row and (tag is row[0] or tag is row[-1]):
+                        continue  # NL: first or last of the row of hashtags is where one looks
                     buried.append(tag)
         self._buried = buried
         return buried

@@ -44,7 +44,7 @@ INVISIBLE = frozenset(
 # each string alternates look-alike, Latin letter.
 _LOOKALIKES = (
     # Cyrillic
-    "\u0430a\u0432b\u0501d\u0435e\u0451e\u04bbh\u043dh\u0456i\u0457i\u0458j\u043ak\u04cfl"
+    "\u0430a\u0432b\u0441c\u0501d\u0435e\u0451e\u04bbh\u043dh\u0456i\u0457i\u0458j\u043ak\u04cfl"
     "\u043cm\u043eo\u0440p\u051bq\u0433r\u0455s\u0442t\u043fn\u0475v\u051dw\u0445x\u0443y"
     "\u04afy"
     # Greek
