@@ -21,10 +21,20 @@ CASES = [
     ("ES", "#spon Mi rutina con @glowco", "PAID", F, (C.AMBIGUOUS_LABEL,)),
     ("ES", "#colab Mi rutina con @glowco", "PAID", F, (C.AMBIGUOUS_LABEL,)),
     ("ES", "#ad Mi rutina con @glowco", "PAID", N, (C.UNLISTED_LABEL,)),
-    ("ES", "Mi rutina con @glowco #skincare #publi #glow #belleza", "PAID", F,
-     (C.LABEL_BURIED_IN_HASHTAGS,)),
-    ("ES", "No es publicidad, lo compré yo @glowco", "PAID", F,
-     (C.CONTRADICTORY_LABEL, C.MISSING_LABEL)),
+    (
+        "ES",
+        "Mi rutina con @glowco #skincare #publi #glow #belleza",
+        "PAID",
+        F,
+        (C.LABEL_BURIED_IN_HASHTAGS,),
+    ),
+    (
+        "ES",
+        "No es publicidad, lo compré yo @glowco",
+        "PAID",
+        F,
+        (C.CONTRADICTORY_LABEL, C.MISSING_LABEL),
+    ),
     # -- Italy: IT.json "iap-digital-chart" art. 1-2, "agcom-iap-269-25" ------------------------
     ("IT", "Pubblicità | La mia nuova routine con @glowco", "PAID", P, ()),
     ("IT", "#adv La mia nuova routine con @glowco", "PAID", P, ()),
@@ -34,8 +44,13 @@ CASES = [
     ("IT", "Partnership a pagamento con @glowco", "PAID", P, ()),
     ("IT", "Prodotto inviato da @glowco, lo provo per voi", "GIFTED", P, ()),
     ("IT", "Invitata da @hotelco per il weekend", "GIFTED", P, ()),
-    ("IT", "Prodotto inviato da @glowco, lo provo per voi", "PAID", F,
-     (C.LABEL_CONNECTION_MISMATCH,)),
+    (
+        "IT",
+        "Prodotto inviato da @glowco, lo provo per voi",
+        "PAID",
+        F,
+        (C.LABEL_CONNECTION_MISMATCH,),
+    ),
     ("IT", "Link affiliato in bio @shopco", "AFFILIATE", F, (C.SECONDARY_LABEL_ONLY,)),
     ("IT", "#adv Link affiliato in bio @shopco", "AFFILIATE", P, ()),
     ("IT", "Vado ad una festa con @glowco stasera", "PAID", F, (C.MISSING_LABEL,)),
@@ -51,10 +66,20 @@ CASES = [
     # "voor- of achteraan de rij van hashtags": first or last of the row is fine, not the middle
     ("NL", "Mijn routine met @glowco #skincare #glow #ad", "PAID", P, ()),
     ("NL", "Mijn routine met @glowco #ad #skincare #glow", "PAID", P, ()),
-    ("NL", "Mijn routine met @glowco #skincare #ad #glow", "PAID", F,
-     (C.LABEL_BURIED_IN_HASHTAGS,)),
-    ("NL", "Geen reclame, zelf gekocht @glowco", "PAID", F,
-     (C.CONTRADICTORY_LABEL, C.MISSING_LABEL)),
+    (
+        "NL",
+        "Mijn routine met @glowco #skincare #ad #glow",
+        "PAID",
+        F,
+        (C.LABEL_BURIED_IN_HASHTAGS,),
+    ),
+    (
+        "NL",
+        "Geen reclame, zelf gekocht @glowco",
+        "PAID",
+        F,
+        (C.CONTRADICTORY_LABEL, C.MISSING_LABEL),
+    ),
     # -- Canada: CA.json "adstandards-idg" (recognized and confusing hashtags) ---------------------
     ("CA", "#ad New runners from @stride", "PAID", P, ()),
     ("CA", "#sponsored New runners from @stride", "PAID", P, ()),
@@ -95,8 +120,7 @@ CASES = [
     ("BR", "Amei o kit da @glowco", "GIFTED", N, (C.MISSING_LABEL,)),
     ("BR", "Em parceria com @glowco", "PAID", F, (C.AMBIGUOUS_LABEL,)),
     ("BR", "#ad Minha rotina com @glowco", "PAID", N, (C.UNLISTED_LABEL,)),
-    ("BR", "Não é publi, comprei eu @glowco", "PAID", F,
-     (C.CONTRADICTORY_LABEL, C.MISSING_LABEL)),
+    ("BR", "Não é publi, comprei eu @glowco", "PAID", F, (C.CONTRADICTORY_LABEL, C.MISSING_LABEL)),
     ("BR", "Evento em SP com @glowco", "PAID", F, (C.MISSING_LABEL,)),
 ]
 
@@ -124,8 +148,14 @@ def test_platform_label_as_each_market_treats_it(run, jurisdiction, policy):
 
 @pytest.mark.parametrize("jurisdiction", ["ES", "IT", "NL", "CA", "AU", "BR"])
 def test_video_needs_the_label_on_screen_and_spoken(run, jurisdiction):
-    suggest = {"ES": "Publicidad", "IT": "#adv", "NL": "#ad", "CA": "#ad", "AU": "#ad",
-               "BR": "#publi"}[jurisdiction]
+    suggest = {
+        "ES": "Publicidad",
+        "IT": "#adv",
+        "NL": "#ad",
+        "CA": "#ad",
+        "AU": "#ad",
+        "BR": "#publi",
+    }[jurisdiction]
     result = run(f"{suggest} new runners @stride", jurisdiction, format="REEL")
     assert result.codes == (C.VISUAL_CHECK_REQUIRED,)
     assert "say it out loud" in result.findings[0].message

@@ -62,7 +62,9 @@ def test_bad_input_raises_a_value_error_naming_the_field(field, value):
 
 
 def test_error_lists_the_allowed_values():
-    with pytest.raises(DisclosureInputError, match="US, UK, IE, DE, FR, EU, ES, IT, NL, CA, AU, BR"):
+    with pytest.raises(
+        DisclosureInputError, match="US, UK, IE, DE, FR, EU, ES, IT, NL, CA, AU, BR"
+    ):
         make(jurisdictions=("MX",))
 
 

@@ -11,8 +11,17 @@ MARKETS = [j.value for j in Jurisdiction]
 assert len(MARKETS) == 12
 
 # Latin letters and the Cyrillic letters that look the same.
-CYRILLIC = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "c": "\u0441",
-                          "p": "\u0440", "A": "\u0410", "P": "\u0420"})
+CYRILLIC = str.maketrans(
+    {
+        "a": "\u0430",
+        "e": "\u0435",
+        "o": "\u043e",
+        "c": "\u0441",
+        "p": "\u0440",
+        "A": "\u0410",
+        "P": "\u0420",
+    }
+)
 
 
 def label(jurisdiction: str) -> str:
@@ -77,9 +86,10 @@ def test_a_label_only_in_a_reply_or_first_comment_does_not_count(run, jurisdicti
     assert "only in a comment" in finding.message and written in finding.message
     # Without the comment it is simply missing; with the label in the caption it passes.
     assert run("New routine ✨ @glowco", jurisdiction).codes == (FindingCode.MISSING_LABEL,)
-    assert run(
-        f"{written} New routine ✨ @glowco", jurisdiction, comments=(written,)
-    ).verdict is Verdict.PASS
+    assert (
+        run(f"{written} New routine ✨ @glowco", jurisdiction, comments=(written,)).verdict
+        is Verdict.PASS
+    )
 
 
 @pytest.mark.parametrize("jurisdiction", MARKETS)
