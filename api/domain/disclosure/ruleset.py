@@ -159,9 +159,17 @@ def wrap(pattern: str) -> str:
     return f"{_START}(?:{pattern.replace(' ', _SEP)}){_END}"
 
 
+@cache
+def _compile(source: str) -> re.Pattern[str]:
+    return re.compile(source)
+
+
 def compile_pass(rules: tuple[LabelRule, ...]) -> ScanPass:
+    """One regex for a pass. Rule sets whose pass has the same patterns in the same order (the
+    shared negations: every jurisdiction's first pass) get the same compiled object, so a
+    caption checked for several jurisdictions is scanned for them once (`_Caption.scan`)."""
     alternation = "|".join(f"(?P<g{i}>{r.pattern.replace(' ', _SEP)})" for i, r in enumerate(rules))
-    return ScanPass(re.compile(f"{_START}(?:{alternation}){_END}"), rules)
+    return ScanPass(_compile(f"{_START}(?:{alternation}){_END}"), rules)
 
 
 def _need(data: dict[str, Any], key: str, where: str) -> Any:
