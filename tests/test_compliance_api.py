@@ -51,6 +51,51 @@ def test_check_disclosure_done_when_examples(gql, factory):
         assert (span["start"], span["end"]) == (0, 3)
 
 
+def test_check_disclosure_in_the_new_markets_with_the_creators_comments(gql, factory):
+    key = factory.world()["keys"]["INFLUENCER"]  # a creator checks as they type
+    markets = ["ES", "IT", "NL", "CA", "AU", "BR"]
+    results, _ = _check(gql, key, "#publi Mi rutina con @glowco", markets)
+    assert {j: r["verdict"] for j, r in results.items()} == {
+        "ES": "PASS",
+        "IT": "FAIL",
+        "NL": "FAIL",
+        "CA": "FAIL",
+        "AU": "FAIL",
+        "BR": "PASS",
+    }
+    # A label only in the first comment does not count, and the finding says where it is.
+    results, _ = _check(gql, key, "Nuova routine @glowco", ["IT"], comments=["Grazie!", "#adv"])
+    (finding,) = results["IT"]["findings"]
+    assert finding["code"] == "LABEL_ONLY_IN_COMMENT" and finding["start"] is None
+    assert '"#adv"' in finding["message"]
+    # Spelt out letter by letter: found, but for a reviewer.
+    results, _ = _check(gql, key, "# a d v Nuova routine @glowco", ["IT"])
+    assert results["IT"]["verdict"] == "NEEDS_REVIEW"
+    assert [f["code"] for f in results["IT"]["findings"]] == ["OBFUSCATED_LABEL"]
+    assert (results["IT"]["findings"][0]["start"], results["IT"]["findings"][0]["end"]) == (0, 7)
+    # Every market by default.
+    data = gql(key, CHECK, input={"caption": "#ad", "platform": "INSTAGRAM", "format": "POST"})
+    assert len(data["checkDisclosure"]["results"]) == 12
+
+
+def test_a_campaign_takes_the_new_markets_as_jurisdictions(gql, factory):
+    w = factory.world()
+    data = gql(
+        w["keys"]["MANAGER"],
+        """mutation($input: CreateCampaignInput!) { createCampaign(input: $input) {
+          campaign { jurisdictions } userErrors { field code } } }""",
+        input={
+            "brandId": gid(w["brand"]),
+            "name": "Verano",
+            "objective": "CONVERSIONS",
+            "landingUrl": "https://shop.example.com/verano",
+            "jurisdictions": ["es", "BR", "CA"],
+        },
+    )["createCampaign"]
+    assert data["userErrors"] == []
+    assert data["campaign"]["jurisdictions"] == ["ES", "BR", "CA"]
+
+
 def test_check_disclosure_bad_input_is_a_graphql_error(gql, factory):
     key = factory.world()["keys"]["MANAGER"]
     errors = gql.errors(
@@ -60,6 +105,13 @@ def test_check_disclosure_bad_input_is_a_graphql_error(gql, factory):
     errors = gql.errors(
         key, CHECK, input={"caption": "#ad", "platform": "MYSPACE", "format": "POST"}
     )
+    assert errors
+    base = {"caption": "#ad", "platform": "INSTAGRAM", "format": "POST"}
+    errors = gql.errors(key, CHECK, input={**base, "comments": ["x" * 5001]})
+    assert "comment must be at most 5000" in errors[0]["message"]
+    errors = gql.errors(key, CHECK, input={**base, "comments": ["#ad"] * 21})
+    assert "at most 20 comments" in errors[0]["message"]
+    errors = gql.errors(key, CHECK, input={**base, "jurisdictions": ["MX"]})
     assert errors
 
 

@@ -46,6 +46,12 @@ DISCLOSURE_LABELS = {
     "DE": ["Werbung", "Anzeige"],
     "FR": ["Publicité", "Collaboration commerciale"],
     "EU": ["#ad"],
+    "ES": ["Publicidad", "#publi"],
+    "IT": ["#adv", "Pubblicità"],
+    "NL": ["#ad", "#advertentie"],
+    "CA": ["#ad", "#sponsored"],
+    "AU": ["#ad", "Advertising"],
+    "BR": ["#publi", "Publicidade"],
 }
 # What creators write instead: vague, buried or no disclosure at all, in their own language.
 WEAK_CAPTIONS = {

@@ -7,6 +7,7 @@ import pytest
 from api.domain.disclosure import (
     DisclosureInput,
     FindingCode,
+    Jurisdiction,
     Verdict,
     check,
 )
@@ -42,7 +43,7 @@ def test_acceptance_ad_upfront_passes_us_uk_and_fails_fr_de_naming_the_local_lab
 def test_acceptance_sp_fails_everywhere_as_ambiguous():
     caption = "#sp thanks @brand"
     report = check(DisclosureInput(caption=caption, **PAID_POST))
-    assert len(report.results) == 6
+    assert len(report.results) == len(Jurisdiction) == 12
     for result in report.results:
         assert result.verdict is Verdict.FAIL, result.jurisdiction
         assert FindingCode.AMBIGUOUS_LABEL in result.codes
@@ -209,7 +210,7 @@ def test_audio_check_for_podcasts(run):
 
 
 def test_no_connection_needs_no_label(run):
-    for jurisdiction in ("US", "UK", "IE", "DE", "FR", "EU"):
+    for jurisdiction in Jurisdiction:
         assert run("#sp new bag", jurisdiction, connection="NONE").verdict is Verdict.PASS
 
 

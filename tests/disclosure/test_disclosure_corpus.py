@@ -31,6 +31,7 @@ def to_input(row: dict) -> DisclosureInput:
         retouched=row["retouched"],
         ai_generated=row["aiGenerated"],
         jurisdictions=tuple(row["expected"]),
+        comments=tuple(row.get("comments", ())),
     )
 
 
@@ -40,7 +41,7 @@ def test_corpus_is_large_and_covers_every_jurisdiction():
     assert len({r["id"] for r in rows}) == len(rows)
     for row in rows:
         assert set(row["expected"]) == {j.value for j in Jurisdiction}, row["id"]
-    assert {r["lang"] for r in rows} >= {"en", "de", "fr", "ga", "es", "it"}
+    assert {r["lang"] for r in rows} >= {"en", "de", "fr", "ga", "es", "it", "nl", "pt"}
 
 
 def test_corpus_accuracy_is_100_percent_per_jurisdiction():

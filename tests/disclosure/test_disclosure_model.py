@@ -43,7 +43,9 @@ def test_strings_are_coerced_to_enums_and_defaults_are_sensible():
         ("format", "CAROUSEL"),
         ("connection", "FRIEND"),
         ("platform_label", "SPONSORED"),
-        ("jurisdictions", ("US", "CA")),
+        ("jurisdictions", ("US", "MX")),
+        ("comments", ("#ad", 3)),
+        ("comments", ("x",) * 21),
         ("jurisdictions", ()),
         ("retouched", "yes"),
         ("ai_generated", 1),
@@ -60,8 +62,10 @@ def test_bad_input_raises_a_value_error_naming_the_field(field, value):
 
 
 def test_error_lists_the_allowed_values():
-    with pytest.raises(DisclosureInputError, match="US, UK, IE, DE, FR, EU"):
-        make(jurisdictions=("CA",))
+    with pytest.raises(
+        DisclosureInputError, match="US, UK, IE, DE, FR, EU, ES, IT, NL, CA, AU, BR"
+    ):
+        make(jurisdictions=("MX",))
 
 
 def test_platform_label_must_belong_to_the_platform():

@@ -16,6 +16,7 @@ def test_ascii_folds_to_lower_case_with_identity_offsets():
 def test_look_alikes_fullwidth_accents_and_invisibles_fold_to_ascii():
     cases = {
         "\u0430d": "ad",  # Cyrillic a
+        "publi\u0441ite": "publicite",  # Cyrillic es
         "\u0391\u0394": "a\u03b4",  # Greek capital alpha folds, delta does not look Latin
         "\uff21\uff24": "ad",  # fullwidth
         "a\u200bd": "ad",  # zero-width space
@@ -32,6 +33,17 @@ def test_look_alikes_fullwidth_accents_and_invisibles_fold_to_ascii():
     }
     for original, expected in cases.items():
         assert fold(original).text == expected, original
+
+
+def test_letters_spelt_out_are_joined_and_remembered_with_their_span():
+    folded = fold("Love it # a d and P.U.B.L.I")
+    assert folded.text == "love it #ad and publi"
+    assert [folded.text[s:e] for s, e in folded.spaced] == ["#ad", "publi"]
+    caption = folded.original
+    assert [caption[slice(*folded.span(s, e))] for s, e in folded.spaced] == ["# a d", "P.U.B.L.I"]
+    # Two letters without "#" stay apart, and so do letters inside words.
+    assert fold("a b testing, a day").spaced == ()
+    assert fold("# \u0430 d").text == "#ad"  # with a look-alike letter too
 
 
 def test_offsets_map_back_through_expansion_and_removal():

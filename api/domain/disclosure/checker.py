@@ -8,7 +8,9 @@ Per jurisdiction:
    the regulator wants it (before the fold, or at the very start) and is not buried in a block of
    hashtags. Otherwise report why: misplaced, only rejected labels, or nothing at all. The
    platform's own label counts where the regulator accepts it, and is flagged for review where
-   it may not be enough.
+   it may not be enough. A label spelt out letter by letter ("# a d") is found but flagged for
+   review; one that is only in the creator's first comment or a reply does not count (no
+   follower sees it without opening the comments: every regulator's placement rule).
 3. France: "Images retouchées" / "Images virtuelles" when the content is retouched/AI-made.
 4. Video, story, live and podcast content gets NEEDS_REVIEW (a caption cannot prove what is on
    screen or said) unless something already FAILs or the platform's label covers it.
@@ -137,9 +139,11 @@ class _Context:
         platform: PlatformRules,
         visual: bool,
         audio: bool,
+        comments: list[_Caption],
     ) -> None:
         self.inp = inp
         self.caption = caption
+        self.comments = comments
         self.rules = rules
         self.platform = platform
         self.visual = visual
@@ -194,9 +198,13 @@ class _Context:
                 if len(block) - len(labelled) < 2:
                     continue  # a row of labels ("#ad #gifted #sponsored") is not burying them
                 leads_caption = not _HAS_WORD.search(text, 0, block[0][0])
+                row = [t for t in block if text[t[0]] == "#"]
                 for tag in labelled:
-                    if not (tag is block[0] and leads_caption):
-                        buried.append(tag)
+                    if tag is block[0] and leads_caption:
+                        continue
+                    if self.rules.block_edges_ok and row and (tag is row[0] or tag is row[-1]):
+                        continue  # NL: first or last of the row of hashtags is where one looks
+                    buried.append(tag)
         self._buried = buried
         return buried
 
@@ -208,6 +216,21 @@ class _Context:
 
     def placed(self, m: Match) -> bool:
         return self.upfront(m) and not self.is_buried(m)
+
+    def spelt_out(self, m: Match) -> bool:
+        return any(s0 < m.end and m.start < s1 for s0, s1 in self.caption.folded.spaced)
+
+    def in_comment(self) -> str | None:
+        """An accepted label for this connection in the creator's comments, as written."""
+        connection = self.inp.connection
+        for comment in self.comments:
+            for m in _matches(comment, self.rules):
+                if m.rule.kind is not LabelKind.ACCEPTED:
+                    continue
+                if m.rule.connections is None or connection in m.rule.connections:
+                    start, end = comment.folded.span(m.start, m.end)
+                    return comment.folded.original[start:end]
+        return None
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -262,7 +285,16 @@ class _Context:
 
         if platform_label and rules.platform_label is PlatformLabelPolicy.ACCEPTED:
             return
-        if any(self.placed(m) for m in accepted):
+        placed = [m for m in accepted if self.placed(m)]
+        if any(not self.spelt_out(m) for m in placed):
+            return
+        if placed:
+            self.add(
+                FindingCode.OBFUSCATED_LABEL,
+                msg.spelt_out(self.text(placed[0]), rules, platform),
+                Verdict.NEEDS_REVIEW,
+                placed[0],
+            )
             return
         if platform_label:
             self.add(
@@ -287,6 +319,15 @@ class _Context:
                     severity,
                     first,
                 )
+            return
+
+        commented = self.in_comment()
+        if commented is not None:
+            self.add(
+                FindingCode.LABEL_ONLY_IN_COMMENT,
+                msg.only_in_comment(commented, rules, platform),
+                severity,
+            )
             return
 
         unlisted = [m for m in self.matches if m.rule.kind is LabelKind.UNLISTED and self.placed(m)]
@@ -388,10 +429,11 @@ def check(inp: DisclosureInput, rules: Rules | None = None) -> DisclosureReport:
             f"(its own label: {offered})",
         )
     caption = _Caption(inp.caption)
+    comments = [_Caption(c) for c in inp.comments]
     visual = inp.format in rules.visual_formats
     audio = inp.format in rules.audio_formats
     results = tuple(
-        _Context(inp, caption, rules.jurisdictions[j], platform, visual, audio).run()
+        _Context(inp, caption, rules.jurisdictions[j], platform, visual, audio, comments).run()
         for j in inp.jurisdictions
     )
     return DisclosureReport(results=results, rules_version=rules.version)

@@ -145,6 +145,22 @@ def buried(text: str, rules: RuleSet, platform: PlatformRules) -> str:
     )
 
 
+def spelt_out(text: str, rules: RuleSet, platform: PlatformRules) -> str:
+    return (
+        f"{quote(text)} is spelt out letter by letter: followers may not read it as a label, "
+        f"and a reviewer should decide whether it is clear. Write {suggestion(rules)} as one "
+        f"word {where(rules, platform)}."
+    )
+
+
+def only_in_comment(text: str, rules: RuleSet, platform: PlatformRules) -> str:
+    return (
+        f"{quote(text)} is only in a comment or reply: followers who don't open the comments "
+        f"never see it, so it does not count for {rules.name}. Put {suggestion(rules)} in the "
+        f"caption itself, {where(rules, platform)}."
+    )
+
+
 def platform_label_only(rules: RuleSet, platform: PlatformRules) -> str:
     label = platform.label_name or "the platform's label"
     return (

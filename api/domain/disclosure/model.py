@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from api.domain.platforms import ContentFormat, Platform
 
 MAX_CAPTION_CHARS = 100_000  # well above any platform's caption limit (Instagram: 2,200)
+MAX_COMMENTS = 20  # the creator's own replies and first comment checked with a caption
 
 
 class Jurisdiction(StrEnum):
@@ -19,6 +20,12 @@ class Jurisdiction(StrEnum):
     DE = "DE"  # Landesmedienanstalten, UWG
     FR = "FR"  # loi 2023-451
     EU = "EU"  # UCPD/DSA baseline
+    ES = "ES"  # Autocontrol code, Real Decreto 444/2024
+    IT = "IT"  # AGCOM delibera 7/24/CONS, IAP Digital Chart
+    NL = "NL"  # Reclamecode Social Media & Influencer Marketing
+    CA = "CA"  # Ad Standards disclosure guidelines
+    AU = "AU"  # AANA Code of Ethics and Practice Note, AiMCO code
+    BR = "BR"  # CONAR Guia de Publicidade por Influenciadores Digitais
 
 
 class PlatformLabel(StrEnum):
@@ -67,6 +74,8 @@ class FindingCode(StrEnum):
     CONTRADICTORY_LABEL = "CONTRADICTORY_LABEL"  # "not sponsored" despite a connection
     LABEL_NOT_UPFRONT = "LABEL_NOT_UPFRONT"  # after the "more" cut, or not at the start
     LABEL_BURIED_IN_HASHTAGS = "LABEL_BURIED_IN_HASHTAGS"  # mixed into a block of hashtags
+    LABEL_ONLY_IN_COMMENT = "LABEL_ONLY_IN_COMMENT"  # in a reply or first comment, not the caption
+    OBFUSCATED_LABEL = "OBFUSCATED_LABEL"  # spelt out letter by letter ("# a d")
     PLATFORM_LABEL_ONLY = "PLATFORM_LABEL_ONLY"  # the platform's label alone may not suffice
     MISSING_RETOUCHED_LABEL = "MISSING_RETOUCHED_LABEL"  # FR: "Images retouchées"
     MISSING_AI_LABEL = "MISSING_AI_LABEL"  # FR: "Images virtuelles"
@@ -110,6 +119,9 @@ class DisclosureInput:
     retouched: bool = False
     ai_generated: bool = False
     jurisdictions: tuple[Jurisdiction, ...] = tuple(Jurisdiction)
+    # The creator's own first comment and replies under the post: a label there does not count
+    # (followers who don't open the comments never see it), but it is reported as such.
+    comments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.caption, str):
@@ -144,6 +156,17 @@ class DisclosureInput:
         if not members:
             raise DisclosureInputError("jurisdictions", "name at least one jurisdiction")
         set_(self, "jurisdictions", tuple(members))
+        comments = (self.comments,) if isinstance(self.comments, str) else tuple(self.comments)
+        if len(comments) > MAX_COMMENTS:
+            raise DisclosureInputError("comments", f"at most {MAX_COMMENTS} comments")
+        for comment in comments:
+            if not isinstance(comment, str):
+                raise DisclosureInputError("comments", "every comment must be text")
+            if len(comment) > MAX_CAPTION_CHARS:
+                raise DisclosureInputError(
+                    "comments", f"a comment is longer than {MAX_CAPTION_CHARS:,} characters"
+                )
+        set_(self, "comments", comments)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,18 @@ mathematical letters become ASCII, ligatures split), diacritics dropped ("Public
 characters removed, and Cyrillic/Greek letters that look like Latin ones mapped to those
 ("\u0430d" with a Cyrillic "\u0430" reads as "ad" to a follower, so it counts as one).
 
+A label spelt out letter by letter ("# a d", "p u b l i", "A.D.V") is joined up ("#ad",
+"publi", "adv") so it is found, and its folded span is kept in `Folded.spaced`, so the checker
+can say it was spelt out: a run of single letters separated by one or two spaces, dots, hyphens,
+underscores or stars, when it follows "#" or has at least three letters ("a b" stays apart).
+
 Every folded character remembers which original character it came from, so a match on the
 folded text is reported as a span of the caption the creator wrote.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,7 +44,7 @@ INVISIBLE = frozenset(
 # each string alternates look-alike, Latin letter.
 _LOOKALIKES = (
     # Cyrillic
-    "\u0430a\u0432b\u0501d\u0435e\u0451e\u04bbh\u043dh\u0456i\u0457i\u0458j\u043ak\u04cfl"
+    "\u0430a\u0432b\u0441c\u0501d\u0435e\u0451e\u04bbh\u043dh\u0456i\u0457i\u0458j\u043ak\u04cfl"
     "\u043cm\u043eo\u0440p\u051bq\u0433r\u0455s\u0442t\u043fn\u0475v\u051dw\u0445x\u0443y"
     "\u04afy"
     # Greek
@@ -92,6 +98,7 @@ class Folded:
     text: str
     starts: tuple[int, ...] | None  # None: identity mapping (ASCII fast path)
     ends: tuple[int, ...] | None
+    spaced: tuple[tuple[int, int], ...] = ()  # folded spans of joined-up spelt-out runs
     _visible: tuple[int, ...] | None = None  # prefix counts of visible characters, lazily
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -115,11 +122,56 @@ class Folded:
         return self._visible[offset]
 
 
+# Single letters, each standing alone, joined by one or two separators; "#" may lead.
+_SPACED = re.compile(r"(?<!\w)(#[ ]?)?([^\W\d_](?:[ .\-_*\u00b7]{1,2}[^\W\d_])+)(?!\w)")
+
+
+def _join_spaced(folded: Folded) -> Folded:
+    """Join up letter-by-letter runs (see the module docstring); unchanged if there are none."""
+    text = folded.text
+    runs = [
+        m
+        for m in _SPACED.finditer(text)
+        if m.group(1) is not None or sum(c.isalpha() for c in m.group(2)) >= 3
+    ]
+    if not runs:
+        return folded
+    n = len(text)
+    starts = list(folded.starts) if folded.starts is not None else list(range(n))
+    ends = list(folded.ends) if folded.ends is not None else list(range(1, n + 1))
+    chars: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    spaced: list[tuple[int, int]] = []
+    i = 0
+    for m in runs:
+        for j in range(i, m.start()):
+            chars.append(text[j])
+            new_starts.append(starts[j])
+            new_ends.append(ends[j])
+        begin = len(chars)
+        for j in range(m.start(), m.end()):
+            ch = text[j]
+            if ch == "#" or ch.isalpha():
+                chars.append(ch)
+                new_starts.append(starts[j])
+                new_ends.append(ends[j])
+        spaced.append((begin, len(chars)))
+        i = m.end()
+    for j in range(i, n):
+        chars.append(text[j])
+        new_starts.append(starts[j])
+        new_ends.append(ends[j])
+    return Folded(
+        folded.original, "".join(chars), tuple(new_starts), tuple(new_ends), tuple(spaced)
+    )
+
+
 def fold(caption: str) -> Folded:
     """Fold a caption for matching (see the module docstring)."""
     if caption.isascii():
         # ASCII folds to its lower case one-to-one: no offset map needed (the common case).
-        return Folded(caption, caption.lower(), None, None)
+        return _join_spaced(Folded(caption, caption.lower(), None, None))
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -134,4 +186,4 @@ def fold(caption: str) -> Folded:
             chars.append(part)
             starts.append(i)
             ends.append(i + 1)
-    return Folded(caption, "".join(chars), tuple(starts), tuple(ends))
+    return _join_spaced(Folded(caption, "".join(chars), tuple(starts), tuple(ends)))

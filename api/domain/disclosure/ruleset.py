@@ -125,6 +125,7 @@ class RuleSet:
     max_words_before: int
     placement_citation: Citation
     block_min_tags: int | None
+    block_edges_ok: bool  # a label first or last in a block of hashtags is not buried (NL)
     platform_label: PlatformLabelPolicy
     platform_label_citation: Citation
     labels: tuple[LabelRule, ...]
@@ -158,9 +159,17 @@ def wrap(pattern: str) -> str:
     return f"{_START}(?:{pattern.replace(' ', _SEP)}){_END}"
 
 
+@cache
+def _compile(source: str) -> re.Pattern[str]:
+    return re.compile(source)
+
+
 def compile_pass(rules: tuple[LabelRule, ...]) -> ScanPass:
+    """One regex for a pass. Rule sets whose pass has the same patterns in the same order (the
+    shared negations: every jurisdiction's first pass) get the same compiled object, so a
+    caption checked for several jurisdictions is scanned for them once (`_Caption.scan`)."""
     alternation = "|".join(f"(?P<g{i}>{r.pattern.replace(' ', _SEP)})" for i, r in enumerate(rules))
-    return ScanPass(re.compile(f"{_START}(?:{alternation}){_END}"), rules)
+    return ScanPass(_compile(f"{_START}(?:{alternation}){_END}"), rules)
 
 
 def _need(data: dict[str, Any], key: str, where: str) -> Any:
@@ -274,6 +283,7 @@ def _ruleset(data: dict[str, Any], common: dict[str, Any], where: str) -> RuleSe
         max_words_before=int(placement.get("max_words_before") or 0),
         placement_citation=_citation(placement, sources, f"{where} placement"),
         block_min_tags=int(block["min_tags"]) if block else None,
+        block_edges_ok=bool(block.get("edges_ok", False)) if block else False,
         platform_label=PlatformLabelPolicy(_need(plabel, "policy", f"{where} platform_label")),
         platform_label_citation=_citation(plabel, sources, f"{where} platform_label"),
         labels=tuple(labels),

@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from api.domain import campaign_status, validation
+from api.domain import campaign_status, disclosure, validation
 from api.domain.attribution import RepeatOrders, repeat_rule_problem
 from api.domain.commission import CompensationPlan as PlanDomain
 from api.domain.commission import PlanOverride
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from api.graphql.partnerships.types import Partnership
 
 ERRORS = (CampaignError, CampaignErrorCode)
-JURISDICTIONS = ("US", "UK", "IE", "DE", "FR", "EU")
+JURISDICTIONS = tuple(j.value for j in disclosure.Jurisdiction)  # those the checker has rules for
 # A campaign that ends takes back the invitations nobody answered.
 _ENDING = frozenset({CampaignStatus.CANCELLED, CampaignStatus.COMPLETED})
 _TAG = re.compile(r"^[\w.]{1,100}$")

@@ -27,6 +27,11 @@ class CheckDisclosureInput:
     jurisdictions: list[Jurisdiction] | None = strawberry.field(
         default=None, description="Defaults to every jurisdiction Vouch knows."
     )
+    comments: list[str] | None = strawberry.field(
+        default=None,
+        description="The creator's own first comment and replies under the post: a label only "
+        "there does not count, and is reported as LABEL_ONLY_IN_COMMENT.",
+    )
 
 
 @strawberry.type
@@ -38,6 +43,8 @@ class ComplianceQuery:
     def check_disclosure(self, info: Info, input: CheckDisclosureInput) -> DisclosureReport:
         if len(input.caption) > MAX_CAPTION:
             raise GraphQLError(f"caption must be at most {MAX_CAPTION} characters")
+        if any(len(c) > MAX_CAPTION for c in input.comments or ()):
+            raise GraphQLError(f"a comment must be at most {MAX_CAPTION} characters")
         platform = PlatformEnum(input.platform.value)
         try:
             report = disclosure.check(
@@ -57,6 +64,7 @@ class ComplianceQuery:
                         disclosure.Jurisdiction(j.value)
                         for j in (input.jurisdictions or list(disclosure.Jurisdiction))
                     ),
+                    comments=tuple(input.comments or ()),
                 )
             )
         except disclosure.DisclosureInputError as exc:
