@@ -121,9 +121,7 @@ def partitions(conn: Connection, table: str) -> list[Partition]:
         if match is None:
             continue
         found.append(
-            Partition(
-                table, name, _moment(match[1]), _moment(match[2]), int(tuples), bool(pending)
-            )
+            Partition(table, name, _moment(match[1]), _moment(match[2]), int(tuples), bool(pending))
         )
     early = datetime.min.replace(tzinfo=UTC)
     return sorted(found, key=lambda p: p.lower or early)
@@ -149,8 +147,8 @@ def ensure(engine: Engine, now: datetime, months_ahead: int = MONTHS_AHEAD) -> l
             if any(_overlaps(p, start, end) for p in existing):
                 continue
             with engine.begin() as conn:
-                _attach(conn, table, month)
-            created.append(month.name(table))
+                if _attach(conn, table, month):
+                    created.append(month.name(table))
     return created
 
 
@@ -158,7 +156,7 @@ def _overlaps(p: Partition, start: datetime, end: datetime) -> bool:
     return (p.lower is None or p.lower < end) and (p.upper is None or start < p.upper)
 
 
-def _attach(conn: Connection, table: str, month: Month) -> None:
+def _attach(conn: Connection, table: str, month: Month) -> bool:
     """The month as a table of its own, then attached: its CHECK matches the bounds, so ATTACH
     does not scan it, and ATTACH builds its indexes and foreign keys from the parent's."""
     name, column = month.name(table), TABLES[table]
@@ -174,6 +172,7 @@ def _attach(conn: Connection, table: str, month: Month) -> None:
         f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({lower}) TO ({upper})"
     )
     conn.exec_driver_sql(f"ALTER TABLE {name} DROP CONSTRAINT {name}_bounds")
+    return True
 
 
 def due(conn: Connection, cutoff: datetime) -> list[Partition]:
