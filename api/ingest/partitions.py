@@ -12,7 +12,8 @@ statements refer to, and far fewer than clicks.
 A new month is made as a table of its own and then attached (ATTACH takes a lock that lets
 inserts and reads go on, unlike CREATE TABLE ... PARTITION OF); an old one is detached with
 DETACH PARTITION CONCURRENTLY (no table has a DEFAULT partition, which would forbid it) and
-stays as a plain table, to archive (`pg_dump -t`) and then drop (`--drop`). A detach cut short
+stays as a plain table, to archive (`pg_dump -t`) and then drop (`--drop`); a detached history
+partition is renamed `<table>_before_yYYYYmMM` after the month it ended at. A detach cut short
 is finished (FINALIZE) by the next one.
 
 On SQLite (the embedded default) the tables are plain: every function here does nothing.
@@ -36,7 +37,7 @@ MONTHS_AHEAD = 3
 # The worker's "daily": how often it ensures and detaches.
 INTERVAL_S = 86_400.0
 
-_NAME = re.compile(r"^(clicks|conversions|orphan_visits)_(history|y\d{4}m\d{2})$")
+_NAME = re.compile(r"^(clicks|conversions|orphan_visits)_(history|(?:before_)?y\d{4}m\d{2})$")
 _BOUND = re.compile(r"FROM \((MINVALUE|'[^']+')\) TO \((MAXVALUE|'[^']+')\)")
 
 
@@ -160,6 +161,11 @@ def _attach(conn: Connection, table: str, month: Month) -> bool:
     """The month as a table of its own, then attached: its CHECK matches the bounds, so ATTACH
     does not scan it, and ATTACH builds its indexes and foreign keys from the parent's."""
     name, column = month.name(table), TABLES[table]
+    # One maker at a time (two workers starting together): the second finds it made. A name
+    # taken by a detached month (past retention) is left alone: that month stays detached.
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('vouch.partitions'))"))
+    if conn.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is not None:
+        return False
     lower, upper = (f"'{m.start.isoformat()}'" for m in (month, month.plus(1)))
     conn.exec_driver_sql(
         f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
@@ -187,21 +193,42 @@ def due(conn: Connection, cutoff: datetime) -> list[Partition]:
 
 def detach(engine: Engine, cutoff: datetime, *, drop: bool = False) -> list[str]:
     """Detaches (CONCURRENTLY) the click and orphan-visit partitions that ended at or before
-    `cutoff`, and drops them when `drop`; the names detached."""
+    `cutoff`; with `drop`, drops them and the ones an earlier detach left that ended by then.
+    The names detached or dropped."""
     if engine.dialect.name != "postgresql":
         return []
     with engine.begin() as conn:
         old = due(conn, cutoff)
+        left = [n for n in detached(conn) if _ended_by(n, cutoff)] if drop else []
     done = []
     # CONCURRENTLY runs outside a transaction block: in autocommit.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for p in old:
             how = "FINALIZE" if p.detach_pending else "CONCURRENTLY"
             conn.exec_driver_sql(f"ALTER TABLE {p.table} DETACH PARTITION {p.name} {how}")
-            if drop:
-                conn.exec_driver_sql(f"DROP TABLE {p.name}")
-            done.append(p.name)
+            name = p.name
+            if p.lower is None and p.upper is not None:  # history: its end kept in its name
+                name = f"{p.table}_before_{Month.of(p.upper).name('')[1:]}"
+                conn.exec_driver_sql(f"ALTER TABLE {p.name} RENAME TO {name}")
+            done.append(name)
+        if drop:
+            for name in [*done, *left]:
+                conn.exec_driver_sql(f"DROP TABLE {name}")
+            done += left
     return done
+
+
+def _ended_by(name: str, cutoff: datetime) -> bool:
+    """Whether the detached partition `name` (of a retained table) ended by `cutoff`."""
+    match = _NAME.match(name)
+    if match is None or match[1] not in RETAINED:
+        return False
+    if match[2] == "history":
+        return False  # attached when detached: never left by a detach
+    before = match[2].startswith("before_")
+    digits = match[2].removeprefix("before_")
+    month = Month(int(digits[1:5]), int(digits[6:8]))
+    return (month if before else month.plus(1)).start <= cutoff
 
 
 def detached(conn: Connection) -> list[str]:
