@@ -1,7 +1,9 @@
 """What the tracker saw: clicks, their hourly rollups, conversions (orders) and refunds.
 
 Rows here are written by the ingest worker (`api.ingest`) from the Redis streams. Natural keys
-(click_id, brand + order_id, brand + refund_id) are unique, so a replayed event inserts nothing.
+(click_id + its time, brand + order_id in `conversion_keys`, brand + refund_id) are unique, so a
+replayed event inserts nothing. On PostgreSQL clicks, conversions and orphan visits are
+partitioned by month (`api.ingest.partitions`); the rollups are not, and keep every figure.
 """
 
 from __future__ import annotations
