@@ -85,7 +85,14 @@ def cmd_detach(args: argparse.Namespace) -> int:
     engine = _engine()
     if engine is None:
         return 0
-    cutoff = partitions.retention_cutoff(utcnow(), months)
+    now = utcnow()
+    with engine.begin() as conn:
+        cutoff = partitions.safe_cutoff(conn, now, months)
+    if cutoff < partitions.retention_cutoff(now, months):
+        print(
+            f"a campaign's attribution window reaches back to {cutoff:%Y-%m-%d}: "
+            "keeping the clicks since then"
+        )
     done = partitions.detach(engine, cutoff, drop=args.drop)
     for name in done:
         print(f"{'dropped' if args.drop else 'detached'} {name}")

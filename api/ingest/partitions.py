@@ -5,9 +5,11 @@
 `<table>_yYYYYmMM` partition each month. The worker creates the months ahead (`ensure`, on
 start and daily) and detaches, by `CLICK_RETENTION_MONTHS`, the click and orphan-visit
 partitions that ended before the retention cut-off (`detach`); `vouch partitions` does both by
-hand and lists them. Rollups are never partitioned and keep every figure forever; reports read
-them, never raw rows. Conversions are never detached: they are orders the ledger, refunds and
-statements refer to, and far fewer than clicks.
+hand and lists them. The cut-off never reaches past the longest attribution window of any
+campaign (up to 365 days): an order must still find its click. Rollups are never partitioned
+and keep every figure forever; reports read them, never raw rows. Conversions are never
+detached: they are orders the ledger, refunds and statements refer to, and far fewer than
+clicks.
 
 A new month is made as a table of its own and then attached (ATTACH takes a lock that lets
 inserts and reads go on, unlike CREATE TABLE ... PARTITION OF); an old one is detached with
@@ -25,9 +27,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, func, select, text
+
+from api.models import Campaign
 
 # table: the column it is partitioned by.
 TABLES = {"clicks": "occurred_at", "conversions": "occurred_at", "orphan_visits": "hour"}
@@ -75,6 +79,19 @@ def retention_cutoff(now: datetime, retention_months: int) -> datetime:
     if retention_months < 1:
         raise ValueError("retention_months must be at least 1")
     return Month.of(now).plus(-retention_months).start
+
+
+def attribution_cutoff(conn: Connection, now: datetime) -> datetime:
+    """The latest cut-off that keeps every click an order may still be attributed to: the start
+    of the month of `now` minus the longest attribution window of any campaign."""
+    days = conn.scalar(select(func.max(Campaign.attribution_window_days))) or 0
+    return Month.of(now - timedelta(days=int(days))).start
+
+
+def safe_cutoff(conn: Connection, now: datetime, retention_months: int) -> datetime:
+    """The retention's cut-off, moved back when a campaign's attribution window reaches past
+    it (an order must still find its click)."""
+    return min(retention_cutoff(now, retention_months), attribution_cutoff(conn, now))
 
 
 @dataclass(frozen=True)
@@ -248,5 +265,8 @@ def keep_up(engine: Engine, now: datetime, retention_months: int) -> tuple[list[
     """What the worker does on start and daily: the months ahead, then the retention (when
     `retention_months` is set); the names created and detached."""
     created = ensure(engine, now)
-    gone = detach(engine, retention_cutoff(now, retention_months)) if retention_months else []
-    return created, gone
+    if not retention_months or engine.dialect.name != "postgresql":
+        return created, []
+    with engine.begin() as conn:
+        cutoff = safe_cutoff(conn, now, retention_months)
+    return created, detach(engine, cutoff)

@@ -269,5 +269,12 @@ def test_months_ahead_retention_and_a_click_past_it(own_db, rds, prefix, capsys)
             )
             + [this.plus(7).name(table)]
         ]
+        # A campaign attributing orders to clicks of a year ago keeps a year of clicks.
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE campaigns SET attribution_window_days = 365"))
+            year_ago = Month.of(later - timedelta(days=365)).start
+            assert partitions.safe_cutoff(conn, later, 1) == year_ago
+        assert main(["partitions", "detach", "--older-than", "1"]) == 0
+        assert "attribution window reaches back to" in capsys.readouterr().out
     finally:
         engine.dispose()
