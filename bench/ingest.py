@@ -288,7 +288,7 @@ def load_streams(
                             brand_id=world["brand"],
                             refund_id=f"R{i}",
                             order_id=order_id,
-                            amount_decimal=str(Decimal(part).scaleb(-2).normalize()),
+                            amount_decimal=f"{Decimal(part).scaleb(-2):f}",  # "70.00", never "7E+1"
                             currency="EUR",
                             occurred_at_ms=ts + 120_000,
                             received_at_ms=int(time.time() * 1000),
