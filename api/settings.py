@@ -168,6 +168,12 @@ class Settings:
     usage_rights_notice_days: int = field(
         default_factory=lambda: env_count("USAGE_RIGHTS_NOTICE_DAYS", 14, minimum=1)
     )
+    # Months of raw clicks and orphan visits kept on PostgreSQL besides the current one: older
+    # monthly partitions are detached by the worker (daily) and `vouch partitions detach`
+    # (`api.ingest.partitions`); rollups keep every figure. 0: keep every month.
+    click_retention_months: int = field(
+        default_factory=lambda: env_count("CLICK_RETENTION_MONTHS", 0)
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

@@ -288,7 +288,7 @@ def load_streams(
                             brand_id=world["brand"],
                             refund_id=f"R{i}",
                             order_id=order_id,
-                            amount_decimal=str(Decimal(part).scaleb(-2).normalize()),
+                            amount_decimal=f"{Decimal(part).scaleb(-2):f}",  # "70.00", never "7E+1"
                             currency="EUR",
                             occurred_at_ms=ts + 120_000,
                             received_at_ms=int(time.time() * 1000),
@@ -379,6 +379,23 @@ def backlog(client: redis.Redis, prefix: str) -> tuple[int, int]:
     return left[0], left[1]
 
 
+def migrated_schema(engine: Any) -> None:
+    """An empty schema built as production builds it, by Alembic's migrations: on PostgreSQL
+    the raw event tables are partitioned by month (`api.ingest.partitions`)."""
+    from alembic import command
+    from api.ingest.partitions import is_partitioned
+    from api.migrations import config
+
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        cfg = config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        shape = "partitioned by month" if is_partitioned(conn, "clicks") else "plain"
+    say(f"schema: migrated to head, raw event tables {shape}")
+
+
 def run_round(
     client: redis.Redis,
     redis_url: str,
@@ -390,8 +407,7 @@ def run_round(
     args: argparse.Namespace,
 ) -> tuple[float, int, dict[str, int]]:
     engine = make_engine(db_url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    migrated_schema(engine)
     with Session(engine) as session:
         world = seed(session)
     say(f"loading {n_clicks:,} clicks (+ ~{args.conversion_rate:g} orders per 100) into Redis")

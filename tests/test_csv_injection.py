@@ -34,7 +34,8 @@ def _hostile(db: Any, factory: Any) -> dict[str, Any]:
     w["campaign"].name = CAMPAIGN
     peer = factory.influencer(w["org"], name=PEER)
     tab = factory.influencer(w["org"], name=TAB)
-    order = Conversion(
+    order = Conversion.keyed(
+        db,
         organization_id=w["org"].id,
         brand_id=w["brand"].id,
         order_id=ORDER,

@@ -428,7 +428,8 @@ def test_balance_and_statement_queries(gql, db, factory):
 
 
 def _conversion(db: Any, w: dict[str, Any], status: ConversionStatus) -> Conversion:
-    row = Conversion(
+    row = Conversion.keyed(
+        db,
         organization_id=w["org"].id,
         brand_id=w["brand"].id,
         order_id=f"o-{next(_keys)}",

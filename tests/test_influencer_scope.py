@@ -537,7 +537,8 @@ def _results(db: Any, w: dict[str, Any], side: Side, clicks: int, orders: list[i
     click_id = f"click-{secrets.token_hex(6)}"  # ids never all digits: numbers to _marked
     db.add(Click(click_id=click_id, occurred_at=now - timedelta(hours=1), **common))
     for amount in orders:
-        order = Conversion(
+        order = Conversion.keyed(
+            db,
             organization_id=w["org"].id,
             brand_id=w["brand"].id,
             order_id=f"order-{secrets.token_hex(6)}",

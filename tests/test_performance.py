@@ -57,7 +57,8 @@ def _world_with_results(factory, db):
     # refund applied (reversing its share), a flat fee posted; the rollups follow each step.
     orders = []
     for amount, currency in ((10_000, "EUR"), (5_000, "EUR"), (7_000, "USD")):
-        c = Conversion(
+        c = Conversion.keyed(
+            db,
             organization_id=w["org"].id,
             brand_id=w["brand"].id,
             order_id=secrets.token_hex(6),

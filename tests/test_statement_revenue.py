@@ -25,7 +25,8 @@ def _rows(lines: Any) -> list[dict[str, str]]:
 
 
 def _order(db: Any, w: dict[str, Any], amount: int, *, repeat: bool, order_id: str) -> Conversion:
-    row = Conversion(
+    row = Conversion.keyed(
+        db,
         organization_id=w["org"].id,
         brand_id=w["brand"].id,
         order_id=order_id,

@@ -16,6 +16,7 @@ from api.cli import (
     imports,
     keys,
     mail,
+    partitions,
     programs,
     reports,
     run,
@@ -41,6 +42,7 @@ MODULES = (
     tax,
     programs,
     webhooks,
+    partitions,
 )
 
 

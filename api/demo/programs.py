@@ -116,7 +116,8 @@ def seed_programs(state: Seeding) -> None:
         )
         at = min(at, state.now)
         orders.append(
-            Conversion(
+            Conversion.keyed(
+                session,
                 organization_id=program.organization_id,
                 brand_id=brand.id,
                 order_id=f"AMB-{n + 1:04d}",

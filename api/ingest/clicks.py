@@ -1,10 +1,12 @@
 """Clicks into the database: raw rows plus hourly rollups, counted once.
 
-Rows are inserted with ON CONFLICT (click_id) DO NOTHING ... RETURNING, and only the rows that
-were really inserted are added to the rollups, in the same transaction: a replayed batch inserts
-nothing and counts nothing. `clicks.click_id` is the tracker's `event_id`, unique per visit (a
-repeat visit reuses the first visit's `click_id` as its `vclid`, and a conversion's click id is
-that first visit's id).
+Rows are inserted with ON CONFLICT (click_id, occurred_at) DO NOTHING ... RETURNING, and only
+the rows that were really inserted are added to the rollups, in the same transaction: a
+replayed batch inserts nothing and counts nothing. `clicks.click_id` is the tracker's
+`event_id`, unique per visit (a repeat visit reuses the first visit's `click_id` as its
+`vclid`, and a conversion's click id is that first visit's id). The time is in the key because
+`clicks` is partitioned by it on PostgreSQL (`api.ingest.partitions`); the tracker writes both
+once per visit, so a redelivered click carries the same pair.
 
 The hot path works on the stream's raw values (`ClickValues`: the bytes of `FIELDS`, in order),
 never decoding an event into objects. On PostgreSQL a batch is one COPY into a temporary staging
@@ -247,7 +249,7 @@ def ingest_clicks(session: Session, events: Sequence[ClickValues]) -> ClickStats
         session,
         OrphanVisit,
         [visits[k] for k in sorted(visits)],
-        ["event_id"],
+        ["event_id", "hour"],
         [OrphanVisit.code, OrphanVisit.hour],
     )
     orphans = Counter((code, hour) for code, hour in new_visits)
@@ -309,7 +311,7 @@ WITH ins AS (
            nullif(left(r, {Click.REFERER_MAX}), ''), b = '1', q = '1', co, dv, rh, now()
     FROM {_STAGE}
     ORDER BY c
-    ON CONFLICT (click_id) DO NOTHING
+    ON CONFLICT (click_id, occurred_at) DO NOTHING
     RETURNING organization_id, link_id, partnership_id, campaign_id, occurred_at, bot, is_unique,
               country, device, referrer_host
 ), dimension_rollups AS (
@@ -441,7 +443,7 @@ def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> i
     table = Click.__table__
     stmt = (
         dialect_insert(session, table)
-        .on_conflict_do_nothing(index_elements=["click_id"])
+        .on_conflict_do_nothing(index_elements=["click_id", "occurred_at"])
         .returning(table.c.click_id)
     )
     conn = session.connection()

@@ -1,8 +1,8 @@
 """Conversions and refunds into the database: attribution, commission, reversals.
 
 Each function runs inside the caller's transaction and is idempotent: the unique constraints
-(brand, order_id) and (brand, refund_id) turn a replayed event into a no-op, and the ledger's
-idempotency keys do the same for its entries.
+(brand, order_id) of `conversion_keys` and (brand, refund_id) turn a replayed event into a
+no-op, and the ledger's idempotency keys do the same for its entries.
 
 Refunds are always stored first as WAITING and then applied by `apply_waiting` when (or as soon
 as) their order is in the database; so a refund that arrives before its order simply waits.
@@ -20,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from api.domain.attribution import (
@@ -49,6 +49,7 @@ from api.models import (
     Campaign,
     Click,
     Conversion,
+    ConversionKey,
     CustomerClaim,
     DiscountCode,
     Influencer,
@@ -383,17 +384,29 @@ def ingest_conversions(
         seen[key] = (event.amount, event.currency)
         pending.append((i, prepared))
 
-    table = Conversion.__table__
+    # The orders' keys first (`ConversionKey`: unique by brand and order id across every
+    # month), then the rows of the orders whose key is new, under the key's id.
+    table = ConversionKey.__table__
     inserted = {
         (b, o): new_id
         for new_id, b, o in insert_many_ignore(
             session,
-            Conversion,
-            [values for _, values in pending],
+            ConversionKey,
+            [
+                {k: values[k] for k in ("brand_id", "order_id", "occurred_at")}
+                for _, values in pending
+            ],
             ["brand_id", "order_id"],
             [table.c.id, table.c.brand_id, table.c.order_id],
         )
     }
+    rows = [
+        {**values, "id": inserted[(values["brand_id"], values["order_id"])]}
+        for _, values in pending
+        if (values["brand_id"], values["order_id"]) in inserted
+    ]
+    if rows:
+        session.connection().execute(insert(Conversion), rows)
     credited: list[Conversion] = []
     for i, values in pending:
         event = events[i]

@@ -34,6 +34,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, utcnow
+from api.ingest import partitions
 from api.ingest.batches import BatchWriter, Stats
 from api.ingest.conversions import sweep_waiting
 from api.ingest.retries import Retries, Stopping
@@ -61,6 +62,11 @@ class WorkerOptions:
     # Programs' level moves, bonuses and retainers (`api.programs.jobs.run_due`, idempotent):
     # on start, then hourly.
     programs_interval_s: float = 3600.0
+    # The partitions of the raw event tables on PostgreSQL (`api.ingest.partitions.keep_up`):
+    # months ahead created and, with `click_retention_months` (0: keep all), old ones detached;
+    # on start, then daily.
+    partitions_interval_s: float = partitions.INTERVAL_S
+    click_retention_months: int = 0
     # A second thread for the click stream while the main one reads conversions and keeps
     # house (None: on every database but SQLite, whose writers take turns anyway).
     click_thread: bool | None = None
@@ -320,6 +326,28 @@ class Worker:
 
         if self._is_due("programs", self.options.programs_interval_s):
             self._in_transaction(lambda s: program_jobs.run_due(s, utcnow()))
+        if self._is_due("partitions", self.options.partitions_interval_s):
+            self.keep_partitions()
+
+    def keep_partitions(self) -> None:
+        """Creates the months ahead of the partitioned event tables and detaches those past
+        retention (PostgreSQL; nothing elsewhere). A failure is logged and tried again at the
+        next round: the months ahead leave weeks to mend it."""
+        bind = self.sessions.kw.get("bind")
+        if bind is None or bind.dialect.name != "postgresql":
+            return
+        retention = self.options.click_retention_months
+        try:
+            created, detached = self.retries.run(
+                lambda: partitions.keep_up(bind, utcnow(), retention)
+            )
+        except Stopping:
+            raise
+        except Exception:
+            log.exception("keeping the event partitions failed")
+            return
+        if created or detached:
+            log.info("event partitions", extra={"created": created, "detached": detached})
 
     def reclaim(self) -> int:
         """Takes over entries another consumer left pending for `claim_idle_ms`."""
@@ -384,7 +412,11 @@ def run_worker(
             sessions=sessionmaker(bind=engine, expire_on_commit=False),
             prefix=settings.redis.prefix,
             consumer=consumer_name,
-            options=WorkerOptions(batch_size=batch_size, block_ms=block_ms, **options),
+            options=WorkerOptions(
+                batch_size=batch_size,
+                block_ms=block_ms,
+                **{"click_retention_months": settings.click_retention_months, **options},
+            ),
             stop_event=stop,
         )
         return worker.run()

@@ -1,7 +1,9 @@
 """What the tracker saw: clicks, their hourly rollups, conversions (orders) and refunds.
 
 Rows here are written by the ingest worker (`api.ingest`) from the Redis streams. Natural keys
-(click_id, brand + order_id, brand + refund_id) are unique, so a replayed event inserts nothing.
+(click_id + its time, brand + order_id in `conversion_keys`, brand + refund_id) are unique, so a
+replayed event inserts nothing. On PostgreSQL clicks, conversions and orphan visits are
+partitioned by month (`api.ingest.partitions`); the rollups are not, and keep every figure.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ColumnElement,
+    ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -24,7 +27,7 @@ from sqlalchemy import (
     false,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.db import Base, BigId, Timestamps, UTCDateTime, utcnow
 from api.models.columns import enum_column, fk, pk
@@ -71,10 +74,16 @@ class Click(Base):
     links are never deleted."""
 
     __tablename__ = "clicks"
-    __table_args__ = (Index("ix_clicks_link_id_occurred_at", "link_id", "occurred_at"),)
+    __table_args__ = (
+        # With the time: on PostgreSQL the table is partitioned by month of `occurred_at`
+        # (`api.ingest.partitions`), and a unique key there must hold the partition key. The
+        # tracker writes both once per visit, so a redelivered click carries both unchanged.
+        UniqueConstraint("click_id", "occurred_at"),
+        Index("ix_clicks_link_id_occurred_at", "link_id", "occurred_at"),
+    )
 
     id: Mapped[int] = pk()
-    click_id: Mapped[str] = mapped_column(String(32), unique=True)
+    click_id: Mapped[str] = mapped_column(String(32))
     organization_id: Mapped[int] = mapped_column(BigId)
     link_id: Mapped[int] = mapped_column(BigId)
     partnership_id: Mapped[int] = mapped_column(BigId)
@@ -138,8 +147,10 @@ class OrphanVisit(Base):
     counter exactly once (a replayed event inserts nothing, so counts nothing)."""
 
     __tablename__ = "orphan_visits"
+    # The hour too: partitioned by month of `hour` on PostgreSQL, like clicks.
+    __table_args__ = (PrimaryKeyConstraint("event_id", "hour"),)
 
-    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(String(64))
     hour: Mapped[datetime] = mapped_column()
 
@@ -156,23 +167,44 @@ class OrphanVisitRollup(Base):
     count: Mapped[int] = mapped_column(BigId, default=0)
 
 
+class ConversionKey(Base):
+    """The identity of an order, kept apart from its row: its id is the conversion's, and the
+    brand's order id is unique here. On PostgreSQL `conversions` is partitioned by month of
+    `occurred_at` (`api.ingest.partitions`), where neither the order id nor the id alone can be
+    unique (a unique key must hold the partition key, and a brand's order may come again with
+    another time); this small table keeps both exact across every month, and the ledger,
+    refunds and customer claims refer to it. Insert the key first (`Conversion.keyed`)."""
+
+    __tablename__ = "conversion_keys"
+    __table_args__ = (UniqueConstraint("brand_id", "order_id"),)
+
+    id: Mapped[int] = pk()
+    brand_id: Mapped[int] = fk("brands.id", index=False)
+    order_id: Mapped[str] = mapped_column(String(128))
+    # The conversion's `occurred_at`: which partition its row is in.
+    occurred_at: Mapped[datetime] = mapped_column()
+
+
 class Conversion(Timestamps, Base):
     """An order reported by a brand's postback, attributed (or not) to a partnership.
 
     Only the review fields and `status` change after insert. Money owed is never stored here: it
-    is the ledger's (`LedgerEntry` rows pointing at this conversion).
+    is the ledger's (`LedgerEntry` rows pointing at this conversion). Its id and uniqueness are
+    its `ConversionKey`'s.
     """
 
     __tablename__ = "conversions"
     __table_args__ = (
-        UniqueConstraint("brand_id", "order_id"),
+        Index("ix_conversions_brand_id_order_id", "brand_id", "order_id"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         Index("ix_conversions_partnership_id_occurred_at", "partnership_id", "occurred_at"),
         # Tiers: the influencer's revenue earlier in the month (`month_revenue_before`).
         Index("ix_conversions_influencer_id_occurred_at", "influencer_id", "occurred_at"),
     )
 
-    id: Mapped[int] = pk()
+    id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversion_keys.id"), primary_key=True, autoincrement=False
+    )
     organization_id: Mapped[int] = fk("organizations.id")
     brand_id: Mapped[int] = fk("brands.id", index=False)
     order_id: Mapped[str] = mapped_column(String(128))
@@ -213,6 +245,20 @@ class Conversion(Timestamps, Base):
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
         return Conversion.partnership_id.in_(_own_partnerships(influencer_id))
 
+    @classmethod
+    def keyed(cls, session: Session, **values: Any) -> Conversion:
+        """A new conversion with its key inserted (flushed) first: how an order is added outside
+        the ingest worker, which inserts keys in bulk (`api.ingest.conversions`). A brand's
+        order id that is already recorded raises IntegrityError."""
+        key = ConversionKey(
+            brand_id=values["brand_id"],
+            order_id=values["order_id"],
+            occurred_at=values["occurred_at"],
+        )
+        session.add(key)
+        session.flush()
+        return cls(id=key.id, **values)
+
 
 class Refund(Timestamps, Base):
     """A (partial) refund of an order. Several per order; their sum never exceeds the order."""
@@ -230,7 +276,7 @@ class Refund(Timestamps, Base):
     refund_id: Mapped[str] = mapped_column(String(128))
     order_id: Mapped[str] = mapped_column(String(128))
     # Null while WAITING for its order.
-    conversion_id: Mapped[int | None] = fk("conversions.id", nullable=True)
+    conversion_id: Mapped[int | None] = fk("conversion_keys.id", nullable=True)
     # The amount as sent ("12.50"); a refund may come without a currency and before its order,
     # so minor units are known only once the currency is: then `amount` and `currency` are set.
     amount_decimal: Mapped[str] = mapped_column(String(40))
@@ -255,6 +301,7 @@ __all__ = [
     "Click",
     "ClickRollup",
     "Conversion",
+    "ConversionKey",
     "ConversionStatus",
     "OrphanVisitRollup",
     "Refund",

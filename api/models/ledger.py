@@ -114,7 +114,7 @@ class LedgerEntry(Base):
     source_type: Mapped[SourceType] = enum_column(SourceType)
     source_id: Mapped[int | None] = mapped_column(BigId, nullable=True)  # None for MANUAL
     # The same source again as a typed foreign key, for joins and exports.
-    conversion_id: Mapped[int | None] = fk("conversions.id", nullable=True)
+    conversion_id: Mapped[int | None] = fk("conversion_keys.id", nullable=True)
     refund_id: Mapped[int | None] = fk("refunds.id", nullable=True)
     deliverable_id: Mapped[int | None] = fk("deliverables.id", nullable=True)
     payout_batch_id: Mapped[int | None] = fk("payout_batches.id", nullable=True)

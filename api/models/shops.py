@@ -66,7 +66,7 @@ class CustomerClaim(Base):
     customer_key: Mapped[str] = mapped_column(String(128))
     partnership_id: Mapped[int] = fk("partnerships.id")
     campaign_id: Mapped[int] = fk("campaigns.id", index=False)
-    conversion_id: Mapped[int] = fk("conversions.id", index=False)
+    conversion_id: Mapped[int] = fk("conversion_keys.id", index=False)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     @staticmethod

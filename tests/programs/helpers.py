@@ -71,7 +71,8 @@ def revenue_bonus(db: Any, w: dict[str, Any], target: int, amount: int) -> Progr
 def order(db: Any, w: dict[str, Any], m: Any, amount: int, at: datetime) -> Conversion:
     """An approved order of the member at `at`, credited (commission, rollups) at `at`."""
     program = w["program"]
-    row = Conversion(
+    row = Conversion.keyed(
+        db,
         organization_id=w["org"].id,
         brand_id=w["brand"].id,
         order_id=f"p-{next(_seq)}",
