@@ -47,6 +47,7 @@ from api.models.programs import (
     Retainer,
     Shipment,
 )
+from api.models.risk import ConversionReview, InfluencerRisk, PartnershipRisk
 from api.models.rollups import ClickDimensionRollup, PerformanceDimensionRollup, PerformanceRollup
 from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
@@ -69,6 +70,7 @@ __all__ = [
     "Contract",
     "ContractSignature",
     "Conversion",
+    "ConversionReview",
     "CustomerClaim",
     "DebtorAccount",
     "Deliverable",
@@ -76,6 +78,7 @@ __all__ = [
     "DiscountCode",
     "Influencer",
     "InfluencerFacet",
+    "InfluencerRisk",
     "InvoiceCounter",
     "JobCursor",
     "LedgerEntry",
@@ -86,6 +89,7 @@ __all__ = [
     "OrphanVisitRollup",
     "OutboxMail",
     "Partnership",
+    "PartnershipRisk",
     "PayoutBatch",
     "PayoutDetails",
     "PayoutDetailsChange",
