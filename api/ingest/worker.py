@@ -10,7 +10,8 @@ writes are retried or isolated as `api.ingest.retries` says.
 
 `run` reads the click stream in a thread of its own (`batch_size` clicks at a time) while the
 main thread reads conversions (`conversion_batch_size`) and keeps house (reclaiming, sweeping
-waiting refunds, trimming, publishing to the tracker what failed after commit, and everything
+waiting refunds, trimming, publishing to the tracker what failed after commit, refreshing the
+creator-risk of partnerships with new orders, and everything
 again when Redis lost its groups), so the two overlap their database round trips; on SQLite,
 whose writers take turns anyway, one thread reads both.
 """
@@ -39,6 +40,7 @@ from api.ingest.conversions import sweep_waiting
 from api.ingest.retries import Retries, Stopping
 from api.ingest.streams import GROUP, Entry, Streams
 from api.programs import jobs as program_jobs
+from api.risk import recompute as risk_recompute
 from api.tracking import publish
 
 __all__ = ["GROUP", "Stats", "Worker", "WorkerOptions", "run_worker", "worker_engine"]
@@ -61,6 +63,8 @@ class WorkerOptions:
     # Programs' level moves, bonuses and retainers (`api.programs.jobs.run_due`, idempotent):
     # on start, then hourly.
     programs_interval_s: float = 3600.0
+    # The creator-risk of partnerships with new orders (`api.risk.recompute.refresh_new_orders`).
+    risk_interval_s: float = 60.0
     # A second thread for the click stream while the main one reads conversions and keeps
     # house (None: on every database but SQLite, whose writers take turns anyway).
     click_thread: bool | None = None
@@ -320,6 +324,8 @@ class Worker:
 
         if self._is_due("programs", self.options.programs_interval_s):
             self._in_transaction(lambda s: program_jobs.run_due(s, utcnow()))
+        if self._is_due("risk", self.options.risk_interval_s):
+            self._in_transaction(lambda s: risk_recompute.refresh_new_orders(s))
 
     def reclaim(self) -> int:
         """Takes over entries another consumer left pending for `claim_idle_ms`."""
