@@ -155,7 +155,7 @@ class Loader:
         orders, click_orders, fast_orders, code_orders = (int(v or 0) for v in row)
         if not orders:
             return risk.OrderStats(clicks=self._clicks(partnership.id))
-        customer = func.lower(Conversion.customer_id)
+        customer = func.lower(func.trim(Conversion.customer_id))
         top_ip = session.execute(
             select(Conversion.ip_hash, func.count().label("n"))
             .where(*own, Conversion.ip_hash.is_not(None))
