@@ -1003,7 +1003,11 @@ def test_a_planted_risky_creator_and_a_leaked_code_show_on_first_run(
     risky = s.get_one(PartnershipRisk, result.risky_partnership_id)
     assert at_least(risky.level, RiskLevel.HIGH)
     codes = {r["code"] for r in risky.reasons}
-    assert {RiskCode.COUPON_SITE_ORDERS, RiskCode.CODE_VOLUME_SPIKE, RiskCode.SELF_REFERRAL} <= codes
+    assert {
+        RiskCode.COUPON_SITE_ORDERS,
+        RiskCode.CODE_VOLUME_SPIKE,
+        RiskCode.SELF_REFERRAL,
+    } <= codes
     weights = [r["weight"] for r in risky.reasons]
     assert weights == sorted(weights, reverse=True)
     assert s.get_one(InfluencerRisk, risky.influencer_id).score >= risky.score - 10

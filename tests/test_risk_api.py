@@ -355,6 +355,7 @@ def test_rotate_discount_code(db, w, gql, factory):
     again = gql.mutate(manager, "rotateDiscountCode", {"discountCodeId": old}, ROTATED)
     assert [e["code"] for e in again["userErrors"]] == ["INVALID_TRANSITION"]
     # The old code no longer earns; the new one does, for the same partnership.
+    db.expire_all()
     assert order(db, w, "old", discount_code=w["code"].code).status == ConversionStatus.UNATTRIBUTED
     fresh = order(db, w, "fresh", discount_code="MAYA2026")
     assert fresh.partnership_id == w["partnership"].id and fresh.status == ConversionStatus.APPROVED

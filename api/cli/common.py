@@ -16,6 +16,20 @@ def session() -> Any:
     return session_scope()
 
 
+def org_conditions(db: Any, org_arg: str | None, column: Any) -> tuple[list[Any], str] | None:
+    """A job's `--org`: the WHERE clause on `column` (an organization id) and the suffix of its
+    cursor's name; ([], "") for all organizations; None (after saying so) for an unknown one."""
+    import sys
+
+    if org_arg is None:
+        return [], ""
+    org = find_org(db, org_arg)
+    if org is None:
+        print(f"error: no organization {org_arg!r} (give its id or name)", file=sys.stderr)
+        return None
+    return [column == org.id], f":{org.id}"
+
+
 def find_org(session: Any, value: str) -> Any:
     """The organization with this id or exact name, or None."""
     from sqlalchemy import select

@@ -8,16 +8,10 @@ from typing import Any
 
 
 def _conditions(db: Any, org_arg: str | None) -> tuple[list[Any], str] | None:
-    from api.cli.common import find_org
+    from api.cli.common import org_conditions
     from api.models import Deliverable
 
-    if org_arg is None:
-        return [], ""
-    org = find_org(db, org_arg)
-    if org is None:
-        print(f"error: no organization {org_arg!r} (give its id or name)", file=sys.stderr)
-        return None
-    return [Deliverable.organization_id == org.id], f":{org.id}"
+    return org_conditions(db, org_arg, Deliverable.organization_id)
 
 
 def cmd_recheck(args: argparse.Namespace) -> int:

@@ -15,20 +15,16 @@ def cmd_recompute(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from api.cli import progress
-    from api.cli.common import find_org, session
+    from api.cli.common import org_conditions, session
     from api.content.live_posts import cursor
     from api.models import Partnership
     from api.risk import recompute
 
     with session() as db:
-        conditions: list[Any] = []
-        suffix = ""
-        if args.org is not None:
-            org = find_org(db, args.org)
-            if org is None:
-                print(f"error: no organization {args.org!r} (give its id or name)", file=sys.stderr)
-                return 2
-            conditions, suffix = [Partnership.organization_id == org.id], f":{org.id}"
+        found = org_conditions(db, args.org, Partnership.organization_id)
+        if found is None:
+            return 2
+        conditions, suffix = found
         mark = cursor(db, recompute.RECOMPUTE_CURSOR + suffix)
         if args.restart:
             mark.position = 0

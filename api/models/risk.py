@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigId, UTCDateTime, utcnow
 from api.models.columns import fk, pk
-from api.models.events import Conversion, _own_partnerships
+from api.models.events import Conversion
 
 
 class _Assessment:
@@ -78,7 +78,5 @@ class ConversionReview(Base):
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
-        own = select(Conversion.id).where(
-            Conversion.partnership_id.in_(_own_partnerships(influencer_id))
-        )
+        own = select(Conversion.id).where(Conversion.influencer_scope(influencer_id))
         return ConversionReview.conversion_id.in_(own)

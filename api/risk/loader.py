@@ -104,23 +104,25 @@ class CampaignRefunds:
 
 def _revenue_and_refunds(session: Session, *where: Any) -> dict[tuple[int, str], tuple[int, int]]:
     """Gross revenue and applied refunds of counted orders, per partnership and currency."""
-    refunded = (
-        select(func.coalesce(func.sum(Refund.amount), 0))
-        .where(Refund.conversion_id == Conversion.id, Refund.status == RefundStatus.APPLIED)
-        .correlate(Conversion)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(
-            Conversion.partnership_id,
-            Conversion.currency,
-            func.sum(Conversion.amount),
-            func.sum(refunded),
-        )
-        .where(*where, Conversion.status.in_(COUNTED))
-        .group_by(Conversion.partnership_id, Conversion.currency)
+    counted = (*where, Conversion.status.in_(COUNTED))
+    key = (Conversion.partnership_id, Conversion.currency)
+    revenue = session.execute(
+        select(*key, func.sum(Conversion.amount)).where(*counted).group_by(*key)
     ).all()
-    return {(pid, cur): (int(rev or 0), int(ref or 0)) for pid, cur, rev, ref in rows}
+    refunds = dict(
+        ((pid, cur), int(total or 0))
+        for pid, cur, total in session.execute(
+            select(*key, func.sum(Refund.amount))
+            .join(Refund, Refund.conversion_id == Conversion.id)
+            .where(*counted, Refund.status == RefundStatus.APPLIED)
+            .group_by(*key)
+        )
+    )
+    return {
+        (pid, cur): (int(rev or 0), refunds.get((pid, cur), 0))
+        for pid, cur, rev in revenue
+        if pid is not None
+    }
 
 
 class Loader:
