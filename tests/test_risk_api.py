@@ -381,3 +381,41 @@ def test_the_worker_refreshes_partnerships_with_new_orders(db, w):
     db.commit()
     assert db.get(PartnershipRisk, w["partnership"].id).level in ("HIGH", "CRITICAL")
     assert recompute.refresh_new_orders(db) == 0
+
+
+def test_a_risk_hold_reads_plainly_to_the_creator(db, w, gql):
+    w["brand"].risk_hold_level = "MEDIUM"
+    db.commit()
+    plant(db, w)
+    recompute.recompute_partnerships(db, [w["partnership"]], now=NOW)
+    db.commit()
+    held = order(db, w, "held", discount_code=w["code"].code, customer_id="c1")
+    leaked = order(db, w, "deal-x", discount_code=w["code"].code, referrer="groupon.com")
+    q = (
+        "query($id: ID!) { node(id: $id) { ... on Conversion { status holdReasons "
+        "reviewReason leakReason } } }"
+    )
+    brand_view = gql(w["keys"]["FINANCE"], q, id=gid(held))["node"]
+    assert brand_view["holdReasons"] == ["RISK_SCORE"]
+    assert brand_view["reviewReason"].startswith("creator risk")
+    creator_view = gql(w["keys"]["INFLUENCER"], q, id=gid(held))["node"]
+    assert creator_view["status"] == "HELD" and creator_view["holdReasons"] == ["RISK_SCORE"]
+    assert creator_view["reviewReason"] == "held for the brand's review"
+    leak = gql(w["keys"]["INFLUENCER"], q, id=gid(leaked))["node"]["leakReason"]
+    assert leak == "the order came from the coupon site groupon.com"
+
+
+def test_the_postbacks_referrer_is_checked_and_carried_to_the_worker():
+    from tracker.conversions import FieldError, from_fields
+
+    body = {"order_id": "A1", "amount": "10", "currency": "EUR", "discount_code": "maya15"}
+    kw = {"brand_id": 1, "event_id": "e1", "now_ms": _ms(NOW)}
+    event = ConversionEvent.from_body({**body, "referrer": " https://dealabs.com/x "}, **kw)
+    assert event.referrer == "https://dealabs.com/x"
+    assert from_fields(event.to_fields()) == event
+    assert ConversionEvent.from_body(body, **kw).to_fields()["referrer"] == ""
+    assert from_fields(ConversionEvent.from_body(body, **kw).to_fields()).referrer is None
+    for bad in (12, "x" * 1025, "https://a.example/\x00"):
+        with pytest.raises(FieldError) as caught:
+            ConversionEvent.from_body({**body, "referrer": bad}, **kw)
+        assert caught.value.field == "referrer"

@@ -44,7 +44,7 @@ from api.domain.risk import RiskLevel
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import influencer_stats
 from api.models import Organization
-from api.risk.recompute import recompute_all
+from api.risk.recompute import recompute_all, start_worker_after
 
 __all__ = ["DemoResult", "influencer_stats", "is_empty", "seed"]
 
@@ -94,6 +94,7 @@ def seed(
     # The creator-risk reads the audience scores' inputs and the history: computed last, and the
     # first brand holds new commissions of HIGH-risk partnerships for review.
     recompute_all(session, [], now=state.now)
+    start_worker_after(session)  # the worker refreshes from the next order on
     if state.brands:
         state.brands[0].risk_hold_level = RiskLevel.HIGH.value
     session.flush()

@@ -138,9 +138,10 @@ def _orders(state: Seeding, traffic: list[LinkTraffic]) -> list[_Order]:
 
 
 def _planted_risk(state: Seeding, traffic: list[LinkTraffic]) -> list[_Order]:
-    """The first organization's first live partnership whose creator has a customer id gets
-    a leaked code (orders from coupon sites within the last day, far above the code's usual
-    volume) and more orders of the creator's own: its creator-risk is HIGH on first run."""
+    """The first organization's first live partnership with shoppers (not the INFLUENCER key's
+    creator) gets a leaked code (orders from coupon sites within the last day, far above the
+    code's usual volume) and more orders of the creator's own: its creator-risk is HIGH on first
+    run."""
     rng, now_ms = state.rng, to_ms(state.now)
     first_org = state.orgs[0].id
     for link_traffic in traffic:
@@ -148,10 +149,11 @@ def _planted_risk(state: Seeding, traffic: list[LinkTraffic]) -> list[_Order]:
         influencer = row.influencer.model
         if row.campaign.organization_id != first_org or not link_traffic.shoppers:
             continue
-        if influencer is None or not influencer.customer_ids:
-            continue
-        if influencer.id == state.result.key_influencer_ids.get(first_org):
+        if influencer is None or influencer.id == state.result.key_influencer_ids.get(first_org):
             continue  # the INFLUENCER key's creator stays the README's honest one
+        if not influencer.customer_ids:  # the shop knows the creator as a customer
+            influencer.customer_ids = [f"cus_{influencer.id:08d}"]
+            state.session.flush()
         state.result.risky_partnership_id = row.partnership.id
         state.result.leaked_code_id = code.id
         slug = BRANDS[row.spec.brand].name.lower().replace(" ", "-")

@@ -63,7 +63,8 @@ class WorkerOptions:
     # Programs' level moves, bonuses and retainers (`api.programs.jobs.run_due`, idempotent):
     # on start, then hourly.
     programs_interval_s: float = 3600.0
-    # The creator-risk of partnerships with new orders (`api.risk.recompute.refresh_new_orders`).
+    # The creator-risk of partnerships with new orders (`api.risk.recompute.refresh_new_orders`);
+    # 0: never (the demo history scores everything once, at its end).
     risk_interval_s: float = 60.0
     # A second thread for the click stream while the main one reads conversions and keeps
     # house (None: on every database but SQLite, whose writers take turns anyway).
@@ -324,7 +325,7 @@ class Worker:
 
         if self._is_due("programs", self.options.programs_interval_s):
             self._in_transaction(lambda s: program_jobs.run_due(s, utcnow()))
-        if self._is_due("risk", self.options.risk_interval_s):
+        if self.options.risk_interval_s and self._is_due("risk", self.options.risk_interval_s):
             self._in_transaction(lambda s: risk_recompute.refresh_new_orders(s))
 
     def reclaim(self) -> int:

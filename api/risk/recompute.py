@@ -214,13 +214,18 @@ def recompute_all(
     return report
 
 
+def start_worker_after(session: Session) -> None:
+    """Moves the worker's cursor to the newest order: what is older was scored already."""
+    newest = session.scalar(select(func.max(Conversion.id)))
+    cursor(session, WORKER_CURSOR).position = int(newest or 0)
+
+
 def refresh_new_orders(session: Session, *, limit: int = 500, now: datetime | None = None) -> int:
     """The worker's share: recomputes the partnerships of orders recorded since it last looked
     (by conversion id, `job_cursors`), at most `limit` orders a call. How many partnerships.
     Its first call starts at the newest order: the history is `vouch risk recompute`'s."""
     if session.get(JobCursor, WORKER_CURSOR) is None:
-        newest = session.scalar(select(func.max(Conversion.id)))
-        cursor(session, WORKER_CURSOR).position = int(newest or 0)
+        start_worker_after(session)
         return 0
     mark = cursor(session, WORKER_CURSOR)
     upto = session.scalar(select(func.max(Conversion.id)).where(Conversion.id > mark.position))
