@@ -1017,13 +1017,18 @@ def test_a_planted_risky_creator_and_a_leaked_code_show_on_first_run(
         select(ContentEvent).where(ContentEvent.type == "discount_code.leak_suspected")
     ).all()
     assert [e.payload["code"] for e in events] == [leaked.code]
-    # The honest rest of the roster: only the planted creator is HIGH or above.
+    # The rest of the roster: only the planted creator and the planted fake audiences are HIGH
+    # or above.
     elevated = s.scalars(
-        select(PartnershipRisk.partnership_id).where(
+        select(PartnershipRisk).where(
             PartnershipRisk.level.in_([RiskLevel.HIGH.value, RiskLevel.CRITICAL.value])
         )
     ).all()
-    assert elevated == [result.risky_partnership_id]
+    assert result.risky_partnership_id in {r.partnership_id for r in elevated}
+    for row in elevated:
+        if row.partnership_id != result.risky_partnership_id:
+            assert row.influencer_id in result.planted_fakes
+            assert {r["code"] for r in row.reasons} & {"FAKE_AUDIENCE", "FOLLOWER_SPIKE"}
     brand = s.scalars(select(Brand).order_by(Brand.id)).first()
     assert brand is not None and brand.risk_hold_level == RiskLevel.HIGH.value
     # Its coupon-site orders are leaked sales, said so on the order.

@@ -593,7 +593,7 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
             ctx.new_claims[(event.brand_id, event.order_id)] = (customer, new, claim is not None)
     code_rate = code.commission_bps if code is not None else None
     via_click = attribution.via == AttributedVia.CLICK
-    order_host = referrer_host(event.referrer) if event.referrer else ""
+    order_host = _order_referrer_host(event.referrer)
     leak = risk.leaked_order_reason(
         via_code=attribution.via == AttributionVia.DISCOUNT_CODE,
         referrer_host=order_host,
@@ -653,6 +653,13 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
         "created_at": ctx.now,
         "updated_at": ctx.now,
     }
+
+
+def _order_referrer_host(referrer: str | None) -> str:
+    """The host of the postback's `referrer`, a URL or a bare host ('' when absent)."""
+    if not referrer:
+        return ""
+    return referrer_host(referrer if "://" in referrer else f"https://{referrer}")
 
 
 def _compare(stored: tuple[int, str], event: ConversionEvent) -> Result:
