@@ -321,6 +321,7 @@ def test_review_conversions_decides_a_batch_with_an_audit_record_each(db, w, gql
     assert reviews[0].batch_id == reviews[1].batch_id and reviews[0].batch_id is not None
     assert reviews[2].batch_id is None and reviews[2].note == "self"
     assert reviews[0].note == "checked the orders" and reviews[0].hold_reasons == ["SELF_REFERRAL"]
+    assert reviews[0].held_because is None  # a self-referral hold has no text of its own
     assert all(r.reviewed_by for r in reviews)
 
 

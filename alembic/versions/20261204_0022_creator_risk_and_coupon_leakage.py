@@ -109,6 +109,7 @@ def upgrade() -> None:
         sa.Column("status_before", sa.String(length=16), nullable=False),
         sa.Column("status_after", sa.String(length=16), nullable=False),
         sa.Column("hold_reasons", sa.JSON(), nullable=False),
+        sa.Column("held_because", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("reviewed_by", sa.String(length=200), nullable=False),
         sa.Column("reviewed_at", api.db.UTCDateTime(timezone=True), nullable=False),

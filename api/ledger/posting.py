@@ -640,6 +640,7 @@ def review_conversion(
     now = now or utcnow()
     before = conversion.status
     reasons = list(conversion.hold_reasons or [])
+    shown = conversion.review_reason if before == ConversionStatus.HELD else None
     decide = approve_conversion if approve else reject_conversion
     changed = decide(session, conversion, reviewer, note, now=now)
     after = session.get_one(Conversion, conversion.id)
@@ -651,6 +652,7 @@ def review_conversion(
             status_before=str(before),
             status_after=str(after.status),
             hold_reasons=reasons,
+            held_because=shown,
             note=note,
             reviewed_by=reviewer,
             reviewed_at=now,

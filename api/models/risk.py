@@ -68,8 +68,10 @@ class ConversionReview(Base):
     decision: Mapped[str] = mapped_column(String(16))
     status_before: Mapped[str] = mapped_column(String(16))
     status_after: Mapped[str] = mapped_column(String(16))
-    # The hold reasons the conversion had when decided (what the reviewer was shown).
+    # What the reviewer was shown: the hold reasons and why it was held (a creator-risk hold's
+    # level and reasons, a plan that could not price it), as they were when decided.
     hold_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    held_because: Mapped[str | None] = mapped_column(Text, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     reviewed_by: Mapped[str] = mapped_column(String(200))
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
