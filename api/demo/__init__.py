@@ -24,7 +24,7 @@ import random
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
@@ -43,7 +43,7 @@ from api.demo.webhooks import seed_webhooks
 from api.domain.risk import RiskLevel
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import influencer_stats
-from api.models import Organization
+from api.models import Organization, Partnership
 from api.risk.recompute import recompute_all, start_worker_after
 
 __all__ = ["DemoResult", "influencer_stats", "is_empty", "seed"]
@@ -93,7 +93,11 @@ def seed(
     session.flush()
     # The creator-risk reads the audience scores' inputs and the history: computed last, and the
     # first brand holds new commissions of HIGH-risk partnerships for review.
-    recompute_all(session, [], now=state.now)
+    total = session.scalar(select(func.count()).select_from(Partnership)) or 0
+    state.progress("risk", 0, total)
+    recompute_all(
+        session, [], now=state.now, progress=lambda r: state.progress("risk", r.done, total)
+    )
     start_worker_after(session)  # the worker refreshes from the next order on
     if state.brands:
         state.brands[0].risk_hold_level = RiskLevel.HIGH.value
