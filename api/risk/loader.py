@@ -125,6 +125,19 @@ def _revenue_and_refunds(session: Session, *where: Any) -> dict[tuple[int, str],
     }
 
 
+def _order_counts() -> tuple[Any, ...]:
+    """Orders; through a click; of those, under 10 s after it; on a code with no click."""
+    via_click = Conversion.attributed_via == AttributedVia.CLICK
+    fast = via_click & (Conversion.click_seconds < FAST_CONVERSION.seconds)
+    no_click = Conversion.attributed_via == AttributedVia.DISCOUNT_CODE
+    return (
+        func.count(),
+        func.coalesce(func.sum(case((via_click, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((fast, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((no_click, 1), else_=0)), 0),
+    )
+
+
 class Loader:
     """Gathers facts for many partnerships in one run, keeping what they share."""
 
@@ -132,6 +145,30 @@ class Loader:
         self.session = session
         self.now = now
         self._campaigns: dict[int, CampaignRefunds] = {}
+        self._counts: dict[int, tuple[int, int, int, int]] = {}
+        self._clicks_of: dict[int, int] = {}
+
+    def prepare(self, partnership_ids: Iterable[int]) -> None:
+        """Counts the orders and clicks of a batch of partnerships in two grouped statements,
+        for `order_stats` to read."""
+        ids = sorted(set(partnership_ids))
+        if not ids:
+            return
+        self._counts.update(dict.fromkeys(ids, (0, 0, 0, 0)))
+        for pid, *counts in self.session.execute(
+            select(Conversion.partnership_id, *_order_counts())
+            .where(Conversion.partnership_id.in_(ids), Conversion.status.in_(COUNTED))
+            .group_by(Conversion.partnership_id)
+        ):
+            orders, click, fast, code = (int(v or 0) for v in counts)
+            self._counts[pid] = (orders, click, fast, code)
+        self._clicks_of.update(dict.fromkeys(ids, 0))
+        for pid, clicks in self.session.execute(
+            select(ClickRollup.partnership_id, func.sum(ClickRollup.clicks))
+            .where(ClickRollup.partnership_id.in_(ids))
+            .group_by(ClickRollup.partnership_id)
+        ):
+            self._clicks_of[pid] = int(clicks or 0)
 
     def campaign_refunds(self, campaign_id: int) -> CampaignRefunds:
         if campaign_id not in self._campaigns:
@@ -143,35 +180,15 @@ class Loader:
     def order_stats(self, partnership: Partnership, customer_ids: Iterable[str]) -> risk.OrderStats:
         session = self.session
         own = (Conversion.partnership_id == partnership.id, Conversion.status.in_(COUNTED))
-        via_click = Conversion.attributed_via == AttributedVia.CLICK
-        fast = via_click & (Conversion.click_seconds < FAST_CONVERSION.seconds)
-        no_click = Conversion.attributed_via == AttributedVia.DISCOUNT_CODE
-        row = session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((via_click, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((fast, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((no_click, 1), else_=0)), 0),
-            ).where(*own)
-        ).one()
-        orders, click_orders, fast_orders, code_orders = (int(v or 0) for v in row)
+        if partnership.id not in self._counts:
+            self.prepare([partnership.id])
+        orders, click_orders, fast_orders, code_orders = self._counts[partnership.id]
         if not orders:
             return risk.OrderStats(clicks=self._clicks(partnership.id))
         customer = func.lower(func.trim(Conversion.customer_id))
-        top_ip = session.execute(
-            select(Conversion.ip_hash, func.count().label("n"))
-            .where(*own, Conversion.ip_hash.is_not(None))
-            .group_by(Conversion.ip_hash)
-            .order_by(func.count().desc(), Conversion.ip_hash)
-            .limit(1)
-        ).first()
-        top_customer = session.execute(
-            select(customer, func.count().label("n"))
-            .where(*own, Conversion.customer_id.is_not(None))
-            .group_by(customer)
-            .order_by(func.count().desc(), customer)
-            .limit(1)
-        ).first()
+        top_ip = top_customer = None
+        if orders >= risk.REPEAT_MIN_ORDERS:  # fewer never make a repeated buyer
+            top_ip, top_customer = self._top_buyers(own, customer)
         ids = sorted({c.strip().casefold() for c in customer_ids if c and c.strip()})
         self_referrals = (
             int(session.scalar(select(func.count()).where(*own, customer.in_(ids))) or 0)
@@ -199,15 +216,28 @@ class Loader:
             clicks=self._clicks(partnership.id),
         )
 
+    def _top_buyers(self, own: tuple[Any, ...], customer: Any) -> tuple[Any, Any]:
+        """The IP hash and the customer behind the most of the partnership's orders."""
+        top_ip = self.session.execute(
+            select(Conversion.ip_hash, func.count().label("n"))
+            .where(*own, Conversion.ip_hash.is_not(None))
+            .group_by(Conversion.ip_hash)
+            .order_by(func.count().desc(), Conversion.ip_hash)
+            .limit(1)
+        ).first()
+        top_customer = self.session.execute(
+            select(customer, func.count().label("n"))
+            .where(*own, Conversion.customer_id.is_not(None))
+            .group_by(customer)
+            .order_by(func.count().desc(), customer)
+            .limit(1)
+        ).first()
+        return top_ip, top_customer
+
     def _clicks(self, partnership_id: int) -> int:
-        return int(
-            self.session.scalar(
-                select(func.coalesce(func.sum(ClickRollup.clicks), 0)).where(
-                    ClickRollup.partnership_id == partnership_id
-                )
-            )
-            or 0
-        )
+        if partnership_id not in self._clicks_of:
+            self.prepare([partnership_id])
+        return self._clicks_of[partnership_id]
 
     def code_facts(self, partnership: Partnership) -> list[tuple[DiscountCode, risk.CodeFacts]]:
         """Each of the partnership's codes with its orders: by referrer host, the last day's and

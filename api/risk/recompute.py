@@ -104,6 +104,12 @@ def recompute_partnerships(
     for org_id, ids in by_org.items():
         audience.update(audience_facts(session, org_id, ids))
     people = influencers(session, (p.influencer_id for p in rows))
+    loader.prepare(p.id for p in rows)
+    # Their stored rows, loaded into the session at once: `_store` finds them there.
+    partnership_ids = [p.id for p in rows]
+    session.scalars(
+        select(PartnershipRisk).where(PartnershipRisk.partnership_id.in_(partnership_ids))
+    ).all()
     stored = []
     for p in rows:
         influencer = people[p.influencer_id]
@@ -161,6 +167,7 @@ def recompute_influencers(
             for r in (risk.Reason.from_dict(d) for d in row.reasons)
             if r.code not in audience_codes
         ]
+    session.scalars(select(InfluencerRisk).where(InfluencerRisk.influencer_id.in_(ids))).all()
     for influencer_id in ids:
         reasons = risk.audience_reasons(facts.get(influencer_id, risk.AudienceFacts()))
         reasons += risk.worst_by_code(partnership_reasons[influencer_id])
