@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 
@@ -22,7 +21,7 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from api.cli import progress
-    from api.cli.common import session
+    from api.cli.common import resume, session
     from api.content import live_posts
     from api.domain.deliverable_status import DeliverableStatus
     from api.models import Deliverable
@@ -32,16 +31,11 @@ def cmd_recheck(args: argparse.Namespace) -> int:
         if found is None:
             return 2
         conditions, suffix = found
-        cursor = live_posts.cursor(db, live_posts.RECHECK_CURSOR + suffix)
-        if args.restart:
-            cursor.position = 0
-        start = cursor.position
+        cursor, start = resume(db, live_posts.RECHECK_CURSOR + suffix, args.restart, "deliverable")
         published = Deliverable.status == DeliverableStatus.PUBLISHED.value
         total = db.scalar(
             select(func.count()).where(*conditions, published, Deliverable.id > start)
         )
-        if start:
-            print(f"resuming after deliverable {start}", file=sys.stderr)
 
         def on_batch(report: live_posts.RecheckReport) -> None:
             cursor.position = report.last_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 
@@ -15,8 +14,7 @@ def cmd_recompute(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from api.cli import progress
-    from api.cli.common import org_conditions, session
-    from api.content.live_posts import cursor
+    from api.cli.common import org_conditions, resume, session
     from api.models import Partnership
     from api.risk import recompute
 
@@ -25,13 +23,8 @@ def cmd_recompute(args: argparse.Namespace) -> int:
         if found is None:
             return 2
         conditions, suffix = found
-        mark = cursor(db, recompute.RECOMPUTE_CURSOR + suffix)
-        if args.restart:
-            mark.position = 0
-        start = mark.position
+        mark, start = resume(db, recompute.RECOMPUTE_CURSOR + suffix, args.restart, "partnership")
         total = db.scalar(select(func.count()).where(*conditions, Partnership.id > start))
-        if start:
-            print(f"resuming after partnership {start}", file=sys.stderr)
 
         def on_batch(report: recompute.RecomputeReport) -> None:
             mark.position = report.last_id
