@@ -181,7 +181,7 @@ def test_is_empty_before_and_after_and_progress(seeded: Seeded, tmp_path: Path) 
     calls = seeded.progress
     phases = list(dict.fromkeys(phase for phase, _, _ in calls))
     assert {"organizations", "influencers", "campaigns", "partnerships", "content"} <= set(phases)
-    assert phases[-1] == "history"
+    assert phases[-2:] == ["history", "risk"]  # the creator-risk scores everything last
     for phase in phases:
         mine = [(done, total) for p, done, total in calls if p == phase]
         assert mine[-1][0] == mine[-1][1]  # every phase finishes
@@ -991,3 +991,51 @@ def test_a_live_post_lost_its_label_and_a_usage_right_ends_soon(
             select(ContentEvent.type).where(ContentEvent.organization_id == organization_id)
         ).all()
         assert "content.disclosure_removed" in events and "usage_rights.expiring" in events
+
+
+def test_a_planted_risky_creator_and_a_leaked_code_show_on_first_run(
+    s: Session, result: demo.DemoResult
+) -> None:
+    from api.domain.risk import RiskCode, RiskLevel, at_least
+    from api.models import Brand, ContentEvent, DiscountCode, InfluencerRisk, PartnershipRisk
+
+    assert result.risky_partnership_id is not None and result.leaked_code_id is not None
+    risky = s.get_one(PartnershipRisk, result.risky_partnership_id)
+    assert at_least(risky.level, RiskLevel.HIGH)
+    codes = {r["code"] for r in risky.reasons}
+    assert {
+        RiskCode.COUPON_SITE_ORDERS,
+        RiskCode.CODE_VOLUME_SPIKE,
+        RiskCode.SELF_REFERRAL,
+    } <= codes
+    weights = [r["weight"] for r in risky.reasons]
+    assert weights == sorted(weights, reverse=True)
+    assert s.get_one(InfluencerRisk, risky.influencer_id).score >= risky.score - 10
+    leaked = s.get_one(DiscountCode, result.leaked_code_id)
+    assert leaked.leak_suspected_at is not None
+    events = s.scalars(
+        select(ContentEvent).where(ContentEvent.type == "discount_code.leak_suspected")
+    ).all()
+    assert [e.payload["code"] for e in events] == [leaked.code]
+    # The rest of the roster: only the planted creator and the planted fake audiences are HIGH
+    # or above.
+    elevated = s.scalars(
+        select(PartnershipRisk).where(
+            PartnershipRisk.level.in_([RiskLevel.HIGH.value, RiskLevel.CRITICAL.value])
+        )
+    ).all()
+    assert result.risky_partnership_id in {r.partnership_id for r in elevated}
+    for row in elevated:
+        if row.partnership_id != result.risky_partnership_id:
+            assert row.influencer_id in result.planted_fakes
+            assert {r["code"] for r in row.reasons} & {"FAKE_AUDIENCE", "FOLLOWER_SPIKE"}
+    brand = s.scalars(select(Brand).order_by(Brand.id)).first()
+    assert brand is not None and brand.risk_hold_level == RiskLevel.HIGH.value
+    # Its coupon-site orders are leaked sales, said so on the order.
+    reasons = s.scalars(
+        select(Conversion.leak_reason).where(
+            Conversion.partnership_id == result.risky_partnership_id,
+            Conversion.leak_reason.is_not(None),
+        )
+    ).all()
+    assert len(reasons) == 14 and all("coupon site" in r for r in reasons)

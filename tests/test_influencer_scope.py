@@ -213,6 +213,10 @@ FIGURES = {
     "CompensationPlan.giftedProduct": OWN,
     "CompensationPlan.bonus": OWN,
     "CompensationPlan.repeatOrderRateBps": SETTING,
+    "CompensationPlan.leakedOrderRateBps": SETTING,
+    # The creator-risk is the brand's: null for an INFLUENCER key (`Influencer.risk`).
+    "RiskAssessment.score": REFUSED,
+    "RiskReason.weight": REFUSED,
     "Commission.rateBps": SETTING,
     "Commission.flatPerConversion": OWN,
     "Commission.tiers": OWN,

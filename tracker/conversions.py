@@ -12,7 +12,8 @@ Stream entry fields (all strings):
 - `occurred_at` / `received_at`: milliseconds since the epoch (the merchant's order/refund time,
   and when the tracker accepted it);
 - conversion: `amount` (integer minor units), `currency` (ISO 4217), `click_id`,
-  `discount_code` (upper-cased), `customer_id` ("" when absent);
+  `discount_code` (upper-cased), `customer_id` ("" when absent), `referrer` (the page the
+  shopper came from, as the shop saw it: "" when absent; what coupon-leakage checks read);
 - refund: `refund_id`, `amount` (the decimal string as sent, normalised: "12.5"), `currency`
   ("" when neither the postback nor the tracker's record of the order said it: the worker uses
   the order's currency once the order is known).
@@ -43,6 +44,7 @@ MAX_EXPONENT: Final = max(CURRENCIES.values())
 ID_MAX_LENGTH: Final = 128
 CLICK_ID_MAX_LENGTH: Final = 32
 DISCOUNT_CODE_MAX_LENGTH: Final = 64
+REFERRER_MAX_LENGTH: Final = 1024
 # Order times from another clock: a little in the future is skew, more is a mistake.
 MAX_FUTURE_MS: Final = 3600 * 1000
 MIN_OCCURRED_MS: Final = 946_684_800_000  # 2000-01-01
@@ -157,6 +159,19 @@ def _discount_code(data: Mapping[str, Any]) -> str | None:
     return text
 
 
+def _referrer(data: Mapping[str, Any]) -> str | None:
+    """The shopper's referring page (a URL or a bare host), kept as given, or None."""
+    value = data.get("referrer")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FieldError("referrer", "must be a string")
+    text = value.strip()
+    if len(text) > REFERRER_MAX_LENGTH or _CONTROL_RE.search(text):
+        raise FieldError("referrer", f"must be at most {REFERRER_MAX_LENGTH} printable characters")
+    return text or None
+
+
 def parse_time_ms(value: Any, field: str, now_ms: int) -> int:
     """ISO 8601 with a timezone ("2026-11-21T10:00:00Z") or integer unix seconds; absent: now."""
     if value is None or value == "":
@@ -213,6 +228,7 @@ class ConversionEvent:
     click_id: str | None = None
     discount_code: str | None = None
     customer_id: str | None = None
+    referrer: str | None = None
 
     @classmethod
     def from_body(
@@ -238,6 +254,7 @@ class ConversionEvent:
             click_id=click_id,
             discount_code=code,
             customer_id=_identifier(data, "customer_id", required=False),
+            referrer=_referrer(data),
         )
 
     def fingerprint(self) -> str:
@@ -258,6 +275,7 @@ class ConversionEvent:
             "click_id": self.click_id or "",
             "discount_code": self.discount_code or "",
             "customer_id": self.customer_id or "",
+            "referrer": self.referrer or "",
         }
 
 
@@ -352,6 +370,7 @@ def from_fields(fields: Mapping[Any, Any]) -> ConversionEvent | RefundEvent:
                 click_id=_click_id(data),
                 discount_code=_discount_code(data),
                 customer_id=_identifier(data, "customer_id", required=False),
+                referrer=_referrer(data),
             )
         if kind == TYPE_REFUND:
             refund_id = _identifier(data, "refund_id", required=True)

@@ -45,11 +45,13 @@ from tracker.conversions import (
     CLICK_ID_MAX_LENGTH,
     DISCOUNT_CODE_MAX_LENGTH,
     ID_MAX_LENGTH,
+    REFERRER_MAX_LENGTH,
     FieldError,
     normalize_currency,
     to_minor,
 )
 
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 CLICK_PARAMETER: Final = "vclid"
 # Stripe's currencies whose amounts are whole units (docs.stripe.com/currencies#zero-decimal).
 STRIPE_ZERO_DECIMAL: Final = frozenset(
@@ -91,6 +93,8 @@ class Paid:
     customer_id: str | None
     # Shopify: whether the shop's prices include tax (None: another platform).
     taxes_included: bool | None = None
+    # The page the shopper came from (Shopify's `referring_site`), for coupon-leakage checks.
+    referrer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +232,17 @@ def _named(items: Any, names: tuple[str, ...], key: str = "name") -> Any:
     return None
 
 
+def _referrer(value: Any) -> str | None:
+    """A shop's referring page as the postback's `referrer` takes it (printable, at most 1024
+    characters), or None: a bad one is dropped, never a reason to refuse the order."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > REFERRER_MAX_LENGTH or _CONTROL.search(text):
+        return None
+    return text
+
+
 def _paid(
     order_id: str,
     amount: int,
@@ -237,10 +252,21 @@ def _paid(
     code: str | None,
     customer: str | None,
     taxes_included: bool | None = None,
+    referrer: str | None = None,
 ) -> Outcome:
     if click is None and code is None and customer is None:
         return Ignored("the order carries no click id, discount code or customer")
-    paid = Paid(order_id, max(amount, 0), currency, occurred, click, code, customer, taxes_included)
+    paid = Paid(
+        order_id,
+        max(amount, 0),
+        currency,
+        occurred,
+        click,
+        code,
+        customer,
+        taxes_included,
+        referrer,
+    )
     return [paid]
 
 
@@ -317,6 +343,7 @@ def shopify(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) -> O
         code,
         customer_key("shopify", customer.get("id"), body.get("email") or customer.get("email")),
         body.get("taxes_included") is True,
+        _referrer(body.get("referring_site")),
     )
 
 

@@ -330,6 +330,7 @@ class Shops:
                 click_id=item.click_id,
                 discount_code=item.discount_code,
                 customer_id=item.customer_id,
+                referrer=item.referrer,
             )
             outcome = await self.postbacks.record_conversion(event)
             status = outcome.partition(":")[0]

@@ -51,6 +51,7 @@ ACTIONS: Final = {
     "live_posts": _action(
         "recheck live posts, resolve their findings or set usage rights", Role.ADMIN, Role.MANAGER
     ),
+    "risk_policy": _action("set the brand's creator-risk hold level", Role.ADMIN),
     "exclusivity_override": _action("invite an influencer despite an exclusivity", Role.ADMIN),
     "api_keys": _action("list, create or revoke API keys", Role.ADMIN),
     "webhooks": _action("manage webhook endpoints or replay their deliveries", Role.ADMIN),

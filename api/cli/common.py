@@ -16,6 +16,35 @@ def session() -> Any:
     return session_scope()
 
 
+def org_conditions(db: Any, org_arg: str | None, column: Any) -> tuple[list[Any], str] | None:
+    """A job's `--org`: the WHERE clause on `column` (an organization id) and the suffix of its
+    cursor's name; ([], "") for all organizations; None (after saying so) for an unknown one."""
+    import sys
+
+    if org_arg is None:
+        return [], ""
+    org = find_org(db, org_arg)
+    if org is None:
+        print(f"error: no organization {org_arg!r} (give its id or name)", file=sys.stderr)
+        return None
+    return [column == org.id], f":{org.id}"
+
+
+def resume(db: Any, name: str, restart: bool, noun: str) -> tuple[Any, int]:
+    """A resumable job's cursor (`job_cursors`) and the id it starts after: where an interrupted
+    run stopped (said on stderr), or 0 with `restart`."""
+    import sys
+
+    from api.content.live_posts import cursor
+
+    mark = cursor(db, name)
+    if restart:
+        mark.position = 0
+    if mark.position:
+        print(f"resuming after {noun} {mark.position}", file=sys.stderr)
+    return mark, mark.position
+
+
 def find_org(session: Any, value: str) -> Any:
     """The organization with this id or exact name, or None."""
     from sqlalchemy import select

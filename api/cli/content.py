@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 
 def _conditions(db: Any, org_arg: str | None) -> tuple[list[Any], str] | None:
-    from api.cli.common import find_org
+    from api.cli.common import org_conditions
     from api.models import Deliverable
 
-    if org_arg is None:
-        return [], ""
-    org = find_org(db, org_arg)
-    if org is None:
-        print(f"error: no organization {org_arg!r} (give its id or name)", file=sys.stderr)
-        return None
-    return [Deliverable.organization_id == org.id], f":{org.id}"
+    return org_conditions(db, org_arg, Deliverable.organization_id)
 
 
 def cmd_recheck(args: argparse.Namespace) -> int:
@@ -28,7 +21,7 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from api.cli import progress
-    from api.cli.common import session
+    from api.cli.common import resume, session
     from api.content import live_posts
     from api.domain.deliverable_status import DeliverableStatus
     from api.models import Deliverable
@@ -38,16 +31,11 @@ def cmd_recheck(args: argparse.Namespace) -> int:
         if found is None:
             return 2
         conditions, suffix = found
-        cursor = live_posts.cursor(db, live_posts.RECHECK_CURSOR + suffix)
-        if args.restart:
-            cursor.position = 0
-        start = cursor.position
+        cursor, start = resume(db, live_posts.RECHECK_CURSOR + suffix, args.restart, "deliverable")
         published = Deliverable.status == DeliverableStatus.PUBLISHED.value
         total = db.scalar(
             select(func.count()).where(*conditions, published, Deliverable.id > start)
         )
-        if start:
-            print(f"resuming after deliverable {start}", file=sys.stderr)
 
         def on_batch(report: live_posts.RecheckReport) -> None:
             cursor.position = report.last_id

@@ -4,7 +4,8 @@ The one way this feature raises an event: `record_event`, which keeps it here an
 organization's webhook endpoints subscribed to its type (`api.webhooks.outbox.emit`, in the same
 transaction). Types:
 `content.disclosure_removed`, `content.caption_changed`, `exclusivity.conflict`,
-`usage_rights.expiring`, `usage_rights.expired`, `content.finding_resolved`.
+`usage_rights.expiring`, `usage_rights.expired`, `content.finding_resolved`, and the
+creator-risk's `discount_code.leak_suspected` (`api.risk.recompute`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ TYPES = frozenset(
         "usage_rights.expiring",
         "usage_rights.expired",
         "content.finding_resolved",
+        "discount_code.leak_suspected",
     }
 )
 

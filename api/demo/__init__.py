@@ -14,7 +14,8 @@ live caption that lost its label, usage rights from the contracts, one ending so
 accounts, signed contracts), then `history`: months of clicks,
 orders and refunds (`traffic`, `orders`) fed through the ingest worker, with the reviews, fees
 and payouts people made meanwhile (`actions`); last `webhooks` (an endpoint per organization,
-disabled until pointed at a receiver). The fixed material is `catalog`.
+disabled until pointed at a receiver), and the creator-risk scores (one creator planted risky,
+with a leaked code: `orders`). The fixed material is `catalog`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import random
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
@@ -39,9 +40,11 @@ from api.demo.post_metrics import seed_post_metrics
 from api.demo.programs import seed_programs
 from api.demo.state import DemoResult, Progress, Seeding
 from api.demo.webhooks import seed_webhooks
+from api.domain.risk import RiskLevel
 from api.influencers.audience import refresh_scores
 from api.influencers.stats import influencer_stats
-from api.models import Organization
+from api.models import Organization, Partnership
+from api.risk.recompute import recompute_all, start_worker_after
 
 __all__ = ["DemoResult", "influencer_stats", "is_empty", "seed"]
 
@@ -87,5 +90,16 @@ def seed(
     # Scores compare each account with the organization's roster: computed once it is complete.
     for organization_id in state.result.organization_ids:
         refresh_scores(session, organization_id)
+    session.flush()
+    # The creator-risk reads the audience scores' inputs and the history: computed last, and the
+    # first brand holds new commissions of HIGH-risk partnerships for review.
+    total = session.scalar(select(func.count()).select_from(Partnership)) or 0
+    state.progress("risk", 0, total)
+    recompute_all(
+        session, [], now=state.now, progress=lambda r: state.progress("risk", r.done, total)
+    )
+    start_worker_after(session)  # the worker refreshes from the next order on
+    if state.brands:
+        state.brands[0].risk_hold_level = RiskLevel.HIGH.value
     session.flush()
     return state.result

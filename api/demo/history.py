@@ -159,7 +159,7 @@ def seed_history(state: Seeding, redis: Any | None = None) -> None:
             sessions,
             prefix,
             consumer="demo-history",
-            options=WorkerOptions(block_ms=1),
+            options=WorkerOptions(block_ms=1, risk_interval_s=0),
             clock=lambda: clock[0],
         )
         # Step i gives the worker round i's clicks and round i-1's orders: every order's click

@@ -7,7 +7,8 @@ their first click (with the creator's code now and then), others type the code w
 clicking; a few orders land outside the attribution window, use a shop-wide code, come seconds
 after the click (held: FAST_CONVERSION) or from the creator themself (held: SELF_REFERRAL), or
 are charged in another currency than the plan's (held: it cannot be priced). About one order in
-fifteen is refunded, in full or in part, days later.
+fifteen is refunded, in full or in part, days later. One creator is planted risky: their code
+leaked to coupon sites in the last day and they ordered with it themselves (`_planted_risk`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ class _Order:
     click_id: str | None = None
     code: str | None = None
     customer_id: str | None = None
+    referrer: str | None = None
+
+
+# The planted risky creator (`_planted_risk`): their code leaked to coupon sites in the last day
+# and they ordered with it themselves, again and again.
+LEAK_REFERRERS = (
+    "https://www.retailmenot.com/view/{brand}",
+    "https://www.dealabs.com/codes-promo/{brand}",
+    "https://www.hotukdeals.com/vouchers/{brand}",
+)
+LEAKED_ORDERS = 14
+SELF_ORDERS = 3
 
 
 def _major(minor: int, currency: str) -> str:
@@ -120,7 +133,44 @@ def _orders(state: Seeding, traffic: list[LinkTraffic]) -> list[_Order]:
             orders.append(_order(rng, row, at, code=code, customer_id=influencer.customer_ids[0]))
     orders += _recent_fast_orders(state, traffic)
     orders += _shop_code_orders(state, traffic)
+    orders += _planted_risk(state, traffic)
     return orders
+
+
+def _planted_risk(state: Seeding, traffic: list[LinkTraffic]) -> list[_Order]:
+    """The first organization's first live partnership with shoppers (not the INFLUENCER key's
+    creator) gets a leaked code (orders from coupon sites within the last day, far above the
+    code's usual volume) and more orders of the creator's own: its creator-risk is HIGH on first
+    run."""
+    rng, now_ms = state.rng, to_ms(state.now)
+    first_org = state.orgs[0].id
+    for link_traffic in traffic:
+        row, code = link_traffic.link.row, link_traffic.link.code
+        influencer = row.influencer.model
+        if row.campaign.organization_id != first_org or not link_traffic.shoppers:
+            continue
+        if influencer is None or influencer.id == state.result.key_influencer_ids.get(first_org):
+            continue  # the INFLUENCER key's creator stays the README's honest one
+        if not influencer.customer_ids:  # the shop knows the creator as a customer
+            influencer.customer_ids = [f"cus_{influencer.id:08d}"]
+            state.session.flush()
+        state.result.risky_partnership_id = row.partnership.id
+        state.result.leaked_code_id = code.id
+        slug = BRANDS[row.spec.brand].name.lower().replace(" ", "-")
+        orders = []
+        for n in range(LEAKED_ORDERS):
+            at = now_ms - rng.randint(600_000, 20 * 3_600_000)
+            referrer = LEAK_REFERRERS[n % len(LEAK_REFERRERS)].format(brand=slug)
+            orders.append(
+                _order(rng, row, at, code=code.code, customer_id=customer(rng), referrer=referrer)
+            )
+        for _ in range(SELF_ORDERS):
+            at = now_ms - rng.randint(3 * DAY_MS, 20 * DAY_MS)
+            orders.append(
+                _order(rng, row, at, code=code.code, customer_id=influencer.customer_ids[0])
+            )
+        return orders
+    return []
 
 
 def _recent_fast_orders(state: Seeding, traffic: list[LinkTraffic]) -> list[_Order]:
@@ -202,6 +252,7 @@ def order_events(state: Seeding, traffic: list[LinkTraffic]) -> list[ConversionE
             "discount_code": order.code,
             "customer_id": order.customer_id,
             "occurred_at": order.occurred_ms // 1000,
+            "referrer": order.referrer,
         }
         received = _received_ms(rng, order.occurred_ms, now_ms)
         eid = event_id(state, received)

@@ -45,6 +45,9 @@ class DemoResult:
     planted_fakes: list[int] = field(default_factory=list)
     # A tracked-link code of an active partnership, to try the tracker with (`GET /c/{code}`).
     demo_link_code: str | None = None
+    # The planted risky creator's partnership and its leaked discount code (`orders`).
+    risky_partnership_id: int | None = None
+    leaked_code_id: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
 

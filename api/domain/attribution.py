@@ -33,7 +33,9 @@ plus the facts of the partnerships they point at, and calls `attribute()`. Rules
   exact customer-id match: normalise e.g. e-mails before) or it came less than 10 s after the
   attributing click (FAST_CONVERSION: bots, or the influencer buying through their own link),
   or while a live post of the partnership broke its approved disclosure and the brand chose to
-  hold commissions for it (LIVE_POST_BREACH, until the finding is resolved).
+  hold commissions for it (LIVE_POST_BREACH, until the finding is resolved), or while the
+  partnership's creator-risk level is at or above the brand's hold level (RISK_SCORE,
+  `api.domain.risk`; the reasons go with the order for the reviewer).
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class HoldReason(StrEnum):
     SELF_REFERRAL = "SELF_REFERRAL"
     FAST_CONVERSION = "FAST_CONVERSION"
     LIVE_POST_BREACH = "LIVE_POST_BREACH"
+    RISK_SCORE = "RISK_SCORE"
 
 
 # Most specific first: the reason reported when nothing attributes.
@@ -118,6 +121,7 @@ class DiscountCodeFacts:
     campaign_id: int
     active: bool
     commission_bps: int | None = None  # the code's own rate (`commission_for_order(rate_bps)`)
+    leak_suspected: bool = False  # `DiscountCode.leak_suspected_at` is set
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,7 @@ class PartnershipFacts:
     attribution_window_days: int
     influencer_customer_ids: frozenset[str] = frozenset()
     live_post_breach: bool = False  # an open finding holds the partnership's commissions
+    risk_hold: bool = False  # the creator-risk level reaches the brand's hold level
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +273,8 @@ def attribute(
         holds.append(HoldReason.FAST_CONVERSION)
     if facts.live_post_breach:
         holds.append(HoldReason.LIVE_POST_BREACH)
+    if facts.risk_hold:
+        holds.append(HoldReason.RISK_SCORE)
     return Attribution(
         winner.partnership_id, winner.campaign_id, winner.via, None, tuple(holds), repeat
     )

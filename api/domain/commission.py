@@ -101,6 +101,10 @@ class CompensationPlan:
     # The rate of a customer's repeat orders (`commission_for_order(repeat=True)`), e.g. 10%
     # on the first order and 5% after; None: repeat orders earn as the first did.
     repeat_order_bps: int | None = None
+    # The rate of an order on a leaked discount code (`commission_for_order(leaked=...)`): from a
+    # coupon site, or without the creator's click while the code is suspected of leaking. 0 pays
+    # nothing; None: such orders earn as any other.
+    leaked_order_bps: int | None = None
 
     @property
     def is_tiered(self) -> bool:
@@ -129,6 +133,8 @@ class CompensationPlan:
         _check_commission(problems, self.commission)
         if self.repeat_order_bps is not None:
             _check_bps(problems, "repeat_order_bps", self.repeat_order_bps)
+        if self.leaked_order_bps is not None:
+            _check_bps(problems, "leaked_order_bps", self.leaked_order_bps)
         if self.gifted_product is not None:
             if not self.gifted_product.description.strip():
                 problems.append(
@@ -168,6 +174,8 @@ class CompensationPlan:
             data["bonus"] = _bonus_to_dict(self.bonus)
         if self.repeat_order_bps is not None:
             data["repeat_order_bps"] = self.repeat_order_bps
+        if self.leaked_order_bps is not None:
+            data["leaked_order_bps"] = self.leaked_order_bps
         return data
 
     @classmethod
@@ -181,6 +189,7 @@ class CompensationPlan:
             gifted_product=_gift_from_dict(data.get("gifted_product")),
             bonus=_bonus_from_dict(data.get("bonus")),
             repeat_order_bps=_opt_int(data, "repeat_order_bps", "plan"),
+            leaked_order_bps=_opt_int(data, "leaked_order_bps", "plan"),
         )
 
 
@@ -211,6 +220,7 @@ class PlanOverride:
     gifted_product: GiftedProduct | Inherit | None = INHERIT
     bonus: Bonus | Inherit | None = INHERIT
     repeat_order_bps: int | Inherit | None = INHERIT
+    leaked_order_bps: int | Inherit | None = INHERIT
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -227,6 +237,8 @@ class PlanOverride:
             data["bonus"] = None if self.bonus is None else _bonus_to_dict(self.bonus)
         if self.repeat_order_bps is not INHERIT:
             data["repeat_order_bps"] = self.repeat_order_bps
+        if self.leaked_order_bps is not INHERIT:
+            data["leaked_order_bps"] = self.leaked_order_bps
         return data
 
     @classmethod
@@ -249,6 +261,11 @@ class PlanOverride:
             repeat_order_bps=(
                 _opt_int(data, "repeat_order_bps", "override")
                 if "repeat_order_bps" in data
+                else INHERIT
+            ),
+            leaked_order_bps=(
+                _opt_int(data, "leaked_order_bps", "override")
+                if "leaked_order_bps" in data
                 else INHERIT
             ),
         )
@@ -278,6 +295,7 @@ def effective_plan(
         gifted_product=_pick(override.gifted_product, base.gifted_product),
         bonus=_pick(override.bonus, base.bonus),
         repeat_order_bps=_pick(override.repeat_order_bps, base.repeat_order_bps),
+        leaked_order_bps=_pick(override.leaked_order_bps, base.leaked_order_bps),
     )
 
 
@@ -316,13 +334,15 @@ def commission_for_order(
     *,
     repeat: bool = False,
     rate_bps: int | None = None,
+    leaked: str | None = None,
 ) -> CommissionQuote:
     """The commission an attributed order earns under `plan`.
 
     `rate_bps`: the discount code's own rate, which overrides the plan's commission (a code for
     a giveaway, for a second audience): that percentage of the order. Else `repeat` (a later
     order of a customer the influencer brought) earns the plan's `repeat_order_bps` when it has
-    one. Otherwise the plan's commission, as below.
+    one. Otherwise the plan's commission, as below. `leaked` (why the order is a leaked-code
+    sale) comes before all of them when the plan has a `leaked_order_bps`.
 
     `month_revenue_before_minor`: the influencer's attributed revenue (over all their
     partnerships) earlier in the same month (TIERED only). The tier is the one reached by that
@@ -351,6 +371,17 @@ def commission_for_order(
 
     commission = plan.commission
     order = _fmt(order_amount_minor, currency)
+    if leaked is not None and plan.leaked_order_bps is not None:
+        leaked_bps = plan.leaked_order_bps
+        amount = apply_basis_points(order_amount_minor, leaked_bps)
+        return CommissionQuote(
+            amount,
+            currency,
+            leaked_bps,
+            None,
+            f"leaked discount code ({leaked}): the plan's leaked-order rate, "
+            f"{_pct(leaked_bps)} of {order} = {_fmt(amount, currency)}",
+        )
     if rate_bps is not None or (repeat and plan.repeat_order_bps is not None):
         bps = rate_bps if rate_bps is not None else plan.repeat_order_bps
         assert bps is not None
@@ -583,6 +614,7 @@ _PLAN_KEYS = frozenset(
         "gifted_product",
         "bonus",
         "repeat_order_bps",
+        "leaked_order_bps",
     }
 )
 

@@ -47,6 +47,7 @@ from api.graphql.payouts.schema import PayoutQuery
 from api.graphql.post_metrics.mutations import PostMetricsMutation
 from api.graphql.programs.mutations import ProgramMutation
 from api.graphql.programs.schema import ProgramQuery
+from api.graphql.risk.mutations import RiskMutation
 from api.graphql.shops.mutations import ShopMutation
 from api.graphql.tracking.mutations import TrackingMutation
 from api.graphql.webhooks.mutations import WebhookMutation
@@ -83,6 +84,7 @@ Mutation = merge_types(
         PostMetricsMutation,
         LivePostMutation,
         TrackingMutation,
+        RiskMutation,
         ShopMutation,
         FinanceMutation,
         PayoutMutation,

@@ -23,18 +23,22 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from api.domain import risk
 from api.domain.attribution import (
     AttributionVia,
     ClickFacts,
     ConversionFacts,
     CustomerClaimFacts,
     DiscountCodeFacts,
+    HoldReason,
     PartnershipFacts,
     RepeatOrders,
     attribute,
     claim_is_live,
 )
 from api.domain.campaign_status import CampaignStatus
+from api.domain.coupon_sites import is_coupon_site
+from api.domain.dimensions import referrer_host
 from api.ledger.posting import (
     Terms,
     credit_conversions,
@@ -54,6 +58,7 @@ from api.models import (
     DiscountCode,
     Influencer,
     Partnership,
+    PartnershipRisk,
     Refund,
     TrackedLink,
 )
@@ -94,6 +99,7 @@ class ClickRow:
     country: str
     device: str
     referrer_host: str
+    ip_hash: str | None
 
 
 @dataclass
@@ -174,10 +180,15 @@ class Context:
                     DiscountCode.campaign_id,
                     DiscountCode.active,
                     DiscountCode.commission_bps,
+                    DiscountCode.leak_suspected_at,
                 ).where(DiscountCode.brand_id == brand_id, DiscountCode.code.in_(names))
             ):
                 self.codes[(brand_id, dc.code)] = DiscountCodeFacts(
-                    dc.partnership_id, dc.campaign_id, dc.active, dc.commission_bps
+                    dc.partnership_id,
+                    dc.campaign_id,
+                    dc.active,
+                    dc.commission_bps,
+                    dc.leak_suspected_at is not None,
                 )
         customers = {
             (e.brand_id, _norm_customer(e.customer_id)) for e in conversions if e.customer_id
@@ -226,7 +237,13 @@ class Context:
                 )
             ).first()
             self.codes[key] = (
-                DiscountCodeFacts(dc.partnership_id, dc.campaign_id, dc.active, dc.commission_bps)
+                DiscountCodeFacts(
+                    dc.partnership_id,
+                    dc.campaign_id,
+                    dc.active,
+                    dc.commission_bps,
+                    dc.leak_suspected_at is not None,
+                )
                 if dc
                 else None
             )
@@ -307,6 +324,7 @@ def _click_columns() -> tuple[Any, ...]:
         Click.country,
         Click.device,
         Click.referrer_host,
+        Click.ip_hash,
     )
 
 
@@ -338,7 +356,7 @@ def _claim_of(row: Any) -> CustomerClaimFacts:
 
 def _facts_query() -> Any:
     """What attribution and crediting read of a partnership: its terms, its campaign's status
-    and window, its influencer's customer ids."""
+    and window, its influencer's customer ids, its creator-risk and its brand's hold level."""
     return (
         terms_query()
         .add_columns(
@@ -348,9 +366,29 @@ def _facts_query() -> Any:
             Campaign.repeat_months,
             Influencer.customer_ids,
             commission_hold(Partnership.id).label("live_post_breach"),
+            PartnershipRisk.level.label("risk_level"),
+            PartnershipRisk.score.label("risk_score"),
+            PartnershipRisk.reasons.label("risk_reasons"),
+            Brand.risk_hold_level,
         )
         .join(Influencer, Influencer.id == Partnership.influencer_id)
+        .join(Brand, Brand.id == Campaign.brand_id)
+        .outerjoin(PartnershipRisk, PartnershipRisk.partnership_id == Partnership.id)
     )
+
+
+def _risk_hold(row: Any) -> bool:
+    return bool(
+        row.risk_hold_level
+        and row.risk_level
+        and risk.at_least(row.risk_level, row.risk_hold_level)
+    )
+
+
+def risk_hold_note(level: str, score: int, reasons: list[dict[str, Any]]) -> str:
+    """What a reviewer reads on an order the creator-risk held: the level and its reasons."""
+    said = "; ".join(f"{r['code']} (+{r['weight']}): {r['message']}" for r in reasons)
+    return f"creator risk {level} ({score}/100): {said or 'no reasons recorded'}"[:2000]
 
 
 def _facts_of(row: Any) -> PartnershipFacts:
@@ -359,6 +397,7 @@ def _facts_of(row: Any) -> PartnershipFacts:
         attribution_window_days=row.attribution_window_days,
         influencer_customer_ids=frozenset(_norm_customer(c) for c in row.customer_ids or []),
         live_post_breach=bool(row.live_post_breach),
+        risk_hold=_risk_hold(row),
     )
 
 
@@ -515,6 +554,7 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
     occurred = ms_to_datetime(event.occurred_at_ms)
     click = None
     click_link = None
+    click_ip = None
     dims = ("", "", "")
     if event.click_id is not None:
         row = ctx.click(session, event.click_id)
@@ -523,6 +563,7 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
         if row is not None and row.brand_id == event.brand_id:  # never another brand's click
             click = ClickFacts(row.occurred_at, row.partnership_id, row.campaign_id)
             click_link = row.link_id
+            click_ip = row.ip_hash
             dims = (row.country, row.device, row.referrer_host)
     code = None
     if event.discount_code is not None:
@@ -564,6 +605,19 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
             ctx.claims[(event.brand_id, customer)] = new
             ctx.new_claims[(event.brand_id, event.order_id)] = (customer, new, claim is not None)
     code_rate = code.commission_bps if code is not None else None
+    via_click = attribution.via == AttributedVia.CLICK
+    order_host = _order_referrer_host(event.referrer)
+    leak = risk.leaked_order_reason(
+        via_code=attribution.via == AttributionVia.DISCOUNT_CODE,
+        referrer_host=order_host,
+        is_coupon_site=is_coupon_site(order_host),
+        code_suspected=code is not None and code.leak_suspected,
+    )
+    review_reason = None
+    if HoldReason.RISK_SCORE in attribution.hold_reasons:
+        assert attribution.partnership_id is not None
+        row = ctx.rows[attribution.partnership_id]
+        review_reason = risk_hold_note(row.risk_level, row.risk_score, row.risk_reasons or [])
     return {
         "organization_id": organization_id,
         "brand_id": event.brand_id,
@@ -597,13 +651,28 @@ def _prepare(session: Session, event: ConversionEvent, ctx: Context) -> Result |
         "hold_reasons": [str(r) for r in attribution.hold_reasons],
         "repeat": attribution.repeat,
         "commission_bps": code_rate if attribution.via == AttributionVia.DISCOUNT_CODE else None,
-        "review_reason": None,
+        "click_seconds": (
+            int((occurred - click.clicked_at).total_seconds())
+            if via_click and click is not None
+            else None
+        ),
+        "ip_hash": click_ip if via_click else None,
+        "order_referrer_host": order_host,
+        "leak_reason": leak,
+        "review_reason": review_reason,
         "reviewed_at": None,
         "reviewed_by": None,
         "event_id": event.event_id[:64],
         "created_at": ctx.now,
         "updated_at": ctx.now,
     }
+
+
+def _order_referrer_host(referrer: str | None) -> str:
+    """The host of the postback's `referrer`, a URL or a bare host ('' when absent)."""
+    if not referrer:
+        return ""
+    return referrer_host(referrer if "://" in referrer else f"https://{referrer}")
 
 
 def _compare(stored: tuple[int, str], event: ConversionEvent) -> Result:

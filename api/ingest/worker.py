@@ -10,7 +10,8 @@ writes are retried or isolated as `api.ingest.retries` says.
 
 `run` reads the click stream in a thread of its own (`batch_size` clicks at a time) while the
 main thread reads conversions (`conversion_batch_size`) and keeps house (reclaiming, sweeping
-waiting refunds, trimming, publishing to the tracker what failed after commit, and everything
+waiting refunds, trimming, publishing to the tracker what failed after commit, refreshing the
+creator-risk of partnerships with new orders, and everything
 again when Redis lost its groups), so the two overlap their database round trips; on SQLite,
 whose writers take turns anyway, one thread reads both.
 """
@@ -40,6 +41,7 @@ from api.ingest.conversions import sweep_waiting
 from api.ingest.retries import Retries, Stopping
 from api.ingest.streams import GROUP, Entry, Streams
 from api.programs import jobs as program_jobs
+from api.risk import recompute as risk_recompute
 from api.tracking import publish
 
 __all__ = ["GROUP", "Stats", "Worker", "WorkerOptions", "run_worker", "worker_engine"]
@@ -67,6 +69,9 @@ class WorkerOptions:
     # on start, then daily.
     partitions_interval_s: float = partitions.INTERVAL_S
     click_retention_months: int = 0
+    # The creator-risk of partnerships with new orders (`api.risk.recompute.refresh_new_orders`);
+    # 0: never (the demo history scores everything once, at its end).
+    risk_interval_s: float = 60.0
     # A second thread for the click stream while the main one reads conversions and keeps
     # house (None: on every database but SQLite, whose writers take turns anyway).
     click_thread: bool | None = None
@@ -326,6 +331,8 @@ class Worker:
 
         if self._is_due("programs", self.options.programs_interval_s):
             self._in_transaction(lambda s: program_jobs.run_due(s, utcnow()))
+        if self.options.risk_interval_s and self._is_due("risk", self.options.risk_interval_s):
+            self._in_transaction(lambda s: risk_recompute.refresh_new_orders(s))
         if self._is_due("partitions", self.options.partitions_interval_s):
             self.keep_partitions()
 

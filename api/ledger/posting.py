@@ -343,9 +343,10 @@ def commission_values(
         else 0,
         repeat=bool(conversion.repeat),
         rate_bps=conversion.commission_bps,
+        leaked=conversion.leak_reason,
     )
-    if quote.amount_minor == 0:
-        return None
+    if quote.amount_minor == 0 and conversion.leak_reason is None:
+        return None  # a leaked order's entry of 0 stays: it says why the order earned nothing
     return {
         "organization_id": conversion.organization_id,
         "influencer_id": terms.influencer_id,
@@ -618,6 +619,48 @@ def reject_conversion(
     session.flush()
     conversion_reversed(session, conversion, "REJECTED", entry_id)
     return True
+
+
+def review_conversion(
+    session: Session,
+    conversion: Conversion,
+    approve: bool,
+    reviewer: str,
+    note: str | None = None,
+    *,
+    batch_id: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Approves or rejects the conversion (`approve_conversion`, `reject_conversion`) and
+    keeps the decision's audit record (`ConversionReview`: who, when, why, the status before and
+    after and the hold reasons shown), whether or not it changed anything. The one way reviews
+    are made (`reviewConversion`, `reviewConversions`)."""
+    from api.models import ConversionReview
+
+    now = now or utcnow()
+    before = conversion.status
+    reasons = list(conversion.hold_reasons or [])
+    shown = conversion.review_reason if before == ConversionStatus.HELD else None
+    decide = approve_conversion if approve else reject_conversion
+    changed = decide(session, conversion, reviewer, note, now=now)
+    after = session.get_one(Conversion, conversion.id)
+    session.add(
+        ConversionReview(
+            organization_id=conversion.organization_id,
+            conversion_id=conversion.id,
+            decision="APPROVE" if approve else "REJECT",
+            status_before=str(before),
+            status_after=str(after.status),
+            hold_reasons=reasons,
+            held_because=shown,
+            note=note,
+            reviewed_by=reviewer,
+            reviewed_at=now,
+            batch_id=batch_id,
+        )
+    )
+    session.flush()
+    return changed
 
 
 # --- flat fees and costs ----------------------------------------------------------------------

@@ -48,6 +48,7 @@ from api.models.programs import (
     Retainer,
     Shipment,
 )
+from api.models.risk import ConversionReview, InfluencerRisk, PartnershipRisk
 from api.models.rollups import ClickDimensionRollup, PerformanceDimensionRollup, PerformanceRollup
 from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
@@ -71,6 +72,7 @@ __all__ = [
     "ContractSignature",
     "Conversion",
     "ConversionKey",
+    "ConversionReview",
     "CustomerClaim",
     "DebtorAccount",
     "Deliverable",
@@ -78,6 +80,7 @@ __all__ = [
     "DiscountCode",
     "Influencer",
     "InfluencerFacet",
+    "InfluencerRisk",
     "InvoiceCounter",
     "JobCursor",
     "LedgerEntry",
@@ -88,6 +91,7 @@ __all__ = [
     "OrphanVisitRollup",
     "OutboxMail",
     "Partnership",
+    "PartnershipRisk",
     "PayoutBatch",
     "PayoutDetails",
     "PayoutDetailsChange",

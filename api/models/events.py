@@ -240,6 +240,13 @@ class Conversion(Timestamps, Base):
     country: Mapped[str] = mapped_column(String(2), default="", server_default="")
     device: Mapped[str] = mapped_column(String(8), default="", server_default="")
     referrer_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Risk facts kept at ingest (`api.domain.risk`): seconds from the attributing click to the
+    # order, the click's IP hash, the host of the referrer the order postback gave.
+    click_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ip_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    order_referrer_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Why the order counts as a leaked-code sale (it earns the plan's leaked-order rate), or None.
+    leak_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:

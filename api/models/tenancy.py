@@ -56,3 +56,6 @@ class Brand(Timestamps, Base):
     locale: Mapped[str] = mapped_column(String(35), default="en_US", server_default="en_US")
     # Origins whose pages may embed the influencer portal in an iframe (CSP frame-ancestors).
     portal_origins: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # The creator-risk level (`api.domain.risk.RiskLevel`) from which new commissions of a
+    # partnership are HELD for review; None: risk never holds.
+    risk_hold_level: Mapped[str | None] = mapped_column(String(16), nullable=True)

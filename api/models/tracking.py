@@ -47,6 +47,11 @@ class DiscountCode(Timestamps, Base):
     commission_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Since when leakage is likely (`api.risk.recompute`; None: not suspected). Its orders with
+    # no click from the creator earn the plan's leaked-order rate meanwhile.
+    leak_suspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The code this one replaced (`rotateDiscountCode`).
+    rotated_from_id: Mapped[int | None] = fk("discount_codes.id", nullable=True, index=False)
 
 
 class TrackerPublication(Base):

@@ -36,6 +36,9 @@ Types, when each is sent, and what its data holds:
 - exclusivity.conflict: an invitation or a caption conflicts with an exclusivity. {findingId, ...}
 - usage_rights.expiring, usage_rights.expired: a deliverable's usage rights end within
   USAGE_RIGHTS_NOTICE_DAYS, or have ended. {deliverableId, expiresAt, channels, territories}
+- discount_code.leak_suspected: a discount code looks leaked (coupon-site orders, sudden
+  volume: `api.risk.recompute`), once per episode. {discountCodeId, code, partnershipId,
+  suspectedAt, reasons: [{code, weight, message, evidence}]}
 - webhook_endpoint.disabled: an endpoint was disabled (a day of failures, or 410 Gone); sent
   to the organization's other endpoints. {endpoint}
 
@@ -81,6 +84,7 @@ EVENT_TYPES: Final[dict[str, int]] = {
     "exclusivity.conflict": 1,
     "usage_rights.expiring": 1,
     "usage_rights.expired": 1,
+    "discount_code.leak_suspected": 1,
     "webhook_endpoint.disabled": 1,
 }
 

@@ -41,6 +41,7 @@ PARTNERSHIPS = {
 }
 # A live post of partnership 8 broke its approved disclosure; the brand holds its commissions.
 PARTNERSHIPS[8] = PartnershipFacts(S.ACTIVE, 30, live_post_breach=True)
+PARTNERSHIPS[9] = PartnershipFacts(S.ACTIVE, 30, risk_hold=True)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,13 @@ CASES: list[tuple[str, Click | str | None, Code | str | None, str | None, Attrib
         Code(8),
         "cust-42",
         ok(8, V.DISCOUNT_CODE, H.LIVE_POST_BREACH),
+    ),
+    (
+        "a creator risk at the brand's hold level holds",
+        None,
+        Code(9),
+        "cust-42",
+        ok(9, V.DISCOUNT_CODE, H.RISK_SCORE),
     ),
     (
         "unattributed self-referral has no hold",

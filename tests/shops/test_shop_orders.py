@@ -31,7 +31,11 @@ def test_shopify_paid_order_is_its_subtotal_after_discounts_net_of_tax_and_shipp
         discount_code="SAVE10",
         customer_id="shopify:115310627314723954",
         taxes_included=False,
+        referrer="https://www.instagram.com/",  # referring_site: for coupon-leakage checks
     )
+    for bad in (12, "x" * 1025, "https://a.example/\x00", "  "):
+        [dropped] = shop_orders.shopify("orders/paid", body | {"referring_site": bad}, KEY)
+        assert isinstance(dropped, Paid) and dropped.referrer is None  # the order still counts
 
 
 def test_shopify_taxes_included_are_taken_out_and_note_attributes_carry_the_click_id():

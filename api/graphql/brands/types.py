@@ -12,8 +12,10 @@ from api.graphql.loaders import by_fk
 from api.graphql.relay import ModelNode
 from api.models import Brand as BrandModel
 from api.models import ShopConnection as ShopConnectionModel
+from api.models.enums import Role
 
 if TYPE_CHECKING:
+    from api.graphql.risk.types import RiskLevel
     from api.graphql.shops.types import ShopConnection
 
 BrandError, BrandErrorCode = error_type("Brand")
@@ -59,5 +61,19 @@ class Brand(ModelNode):
     )
     def portal_origins(self) -> list[str]:
         return list(self.row.portal_origins or [])
+
+    @strawberry.field(
+        description="The creator-risk level from which new commissions of a partnership are "
+        "HELD for review (setRiskPolicy); null: risk never holds. Null for an INFLUENCER key."
+    )
+    def risk_hold_level(
+        self, info: Info
+    ) -> Annotated[RiskLevel, strawberry.lazy("api.graphql.risk.types")] | None:
+        from api.graphql.risk.types import RiskLevel
+
+        level = self.row.risk_hold_level
+        if level is None or info.context.viewer.role is Role.INFLUENCER:
+            return None
+        return RiskLevel(level)
 
     performance_breakdown = breakdown_field("brand_id", _default_currency)

@@ -58,6 +58,11 @@ class CompensationPlan:
         description="The rate of a customer's repeat orders (when the campaign credits them: "
         "`Campaign.repeatOrders`); null: they earn as a first order does."
     )
+    leaked_order_rate_bps: int | None = strawberry.field(
+        description="The rate of orders on a leaked discount code (from a coupon or deal site, "
+        "or with no click from the creator while the code is suspected of leaking); 0 pays "
+        "nothing. Their ledger entry says why. Null: they earn as any order."
+    )
 
     @classmethod
     def of(cls, plan: c.CompensationPlan) -> CompensationPlan:
@@ -91,6 +96,7 @@ class CompensationPlan:
             if plan.bonus
             else None,
             repeat_order_rate_bps=plan.repeat_order_bps,
+            leaked_order_rate_bps=plan.leaked_order_bps,
         )
 
 
@@ -130,6 +136,10 @@ class CompensationPlanInput:
     repeat_order_rate_bps: int | None = strawberry.field(
         default=None,
         description="The rate of repeat orders, e.g. 500 (5%) after a first order at 10%.",
+    )
+    leaked_order_rate_bps: int | None = strawberry.field(
+        default=None,
+        description="The rate of orders on a leaked discount code, e.g. 0 (nothing) or 200.",
     )
 
 
@@ -181,6 +191,7 @@ def to_domain(value: CompensationPlanInput, field: str) -> c.CompensationPlan:
         if bonus
         else None,
         repeat_order_bps=value.repeat_order_rate_bps,
+        leaked_order_bps=value.leaked_order_rate_bps,
     )
     problems = plan.validate()
     if problems:
@@ -197,6 +208,7 @@ _INPUT_NAMES = {
     "value_minor": "value",
     "amount_minor": "amount",
     "repeat_order_bps": "repeat_order_rate_bps",
+    "leaked_order_bps": "leaked_order_rate_bps",
 }
 
 

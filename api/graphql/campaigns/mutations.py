@@ -367,6 +367,7 @@ class CampaignMutation:
                     gifted_product=plan.gifted_product,
                     bonus=plan.bonus,
                     repeat_order_bps=plan.repeat_order_bps,
+                    leaked_order_bps=plan.leaked_order_bps,
                 )
                 partnership.compensation_override = override.to_dict()
             ctx.session.flush()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -107,6 +108,26 @@ class ReviewConversionPayload:
     user_errors: list[FinanceError]  # type: ignore[valid-type]
 
 
+MAX_REVIEW_BATCH = 100
+
+
+@strawberry.input
+class ReviewConversionsInput:
+    conversion_ids: list[strawberry.ID] = strawberry.field(
+        description=f"1-{MAX_REVIEW_BATCH} conversions, each decided as `decision` says."
+    )
+    decision: ReviewDecision
+    note: str | None = strawberry.field(
+        default=None, description="Why: kept with each decision's audit record."
+    )
+
+
+@strawberry.type
+class ReviewConversionsPayload:
+    conversions: list[Conversion] = strawberry.field(default_factory=list)
+    user_errors: list[FinanceError]  # type: ignore[valid-type]
+
+
 @strawberry.type
 class PayoutBatchPayload:
     payout_batch: PayoutBatch | None = None
@@ -155,19 +176,56 @@ class FinanceMutation:
             row = _load(info, ConversionModel, input.conversion_id, "Conversion", "conversionId")
             assert isinstance(row, ConversionModel)
             reason = inputs.text(input.reason, "reason", 2000, multiline=True)
-            review = (
-                posting.approve_conversion
-                if input.decision is ReviewDecision.APPROVE
-                else posting.reject_conversion
-            )
+            approve = input.decision is ReviewDecision.APPROVE
             try:
-                review(ctx.session, row, ctx.viewer.label, reason)
+                posting.review_conversion(ctx.session, row, approve, ctx.viewer.label, reason)
             except posting.PostingError as exc:
                 raise _as_user_error(exc, "conversionId") from None
             ctx.session.flush()
             return {"conversion": Conversion.from_row(ctx.session.get_one(ConversionModel, row.id))}
 
         return run_mutation(info, ReviewConversionPayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Approves or rejects up to 100 conversions at once (FINANCE, ADMIN): "
+        "all or none (one that cannot be decided refuses the batch, naming it), each decision "
+        "an audit record sharing the batch's id."
+    )
+    def review_conversions(
+        self, info: Info, input: ReviewConversionsInput
+    ) -> ReviewConversionsPayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "finance")
+            ids = list(dict.fromkeys(input.conversion_ids))
+            if not ids:
+                raise problem("conversionIds", "give at least one conversion", "REQUIRED")
+            if len(ids) > MAX_REVIEW_BATCH:
+                raise problem(
+                    "conversionIds", f"at most {MAX_REVIEW_BATCH} conversions", "TOO_LONG"
+                )
+            note = inputs.text(input.note, "note", 2000, multiline=True)
+            rows: list[ConversionModel] = [
+                load_visible(info, ConversionModel, "Conversion", gid, f"conversionIds.{n}")
+                for n, gid in enumerate(ids)
+            ]
+            approve = input.decision is ReviewDecision.APPROVE
+            batch_id = str(uuid.uuid4())
+            for n, row in enumerate(rows):
+                try:
+                    posting.review_conversion(
+                        ctx.session, row, approve, ctx.viewer.label, note, batch_id=batch_id
+                    )
+                except posting.PostingError as exc:
+                    raise _as_user_error(exc, f"conversionIds.{n}") from None
+            ctx.session.flush()
+            return {
+                "conversions": [
+                    Conversion.from_row(ctx.session.get_one(ConversionModel, r.id)) for r in rows
+                ]
+            }
+
+        return run_mutation(info, ReviewConversionsPayload, ERRORS, body)
 
     @strawberry.mutation(
         description="Creates the payout batch of a currency and day, or returns the existing "

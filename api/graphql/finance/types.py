@@ -29,6 +29,7 @@ from api.models import LedgerEntry as LedgerEntryModel
 from api.models import Partnership as PartnershipModel
 from api.models import PayoutBatch as PayoutBatchModel
 from api.models import PayoutLine as PayoutLineModel
+from api.models.enums import Role
 from api.models.events import ConversionStatus as ConversionStatusEnum
 from api.models.ledger import EntryKind as EntryKindEnum
 from api.models.ledger import PayoutStatus as PayoutStatusEnum
@@ -84,6 +85,9 @@ async def _partnership(info: Info, pk: int | None) -> Partnership | None:
     return Partnership.from_row(row) if row else None
 
 
+RISK_HOLD_FOR_INFLUENCER = "held for the brand's review"
+
+
 @strawberry.type(name="Conversion")
 class Conversion(ModelNode):
     __model__ = ConversionModel
@@ -94,9 +98,30 @@ class Conversion(ModelNode):
     received_at: datetime
     status: ConversionStatus
     hold_reasons: list[str]
-    review_reason: str | None
     reviewed_at: datetime | None
     discount_code: str | None
+
+    @strawberry.field(
+        description="Why it was held or decided. A creator-risk hold's reasons (RISK_SCORE) "
+        "are the brand's: an INFLUENCER key reads a plain sentence instead until reviewed."
+    )
+    def review_reason(self, info: Info) -> str | None:
+        reason: str | None = self.row.review_reason
+        hidden = (
+            info.context.viewer.role is Role.INFLUENCER
+            and "RISK_SCORE" in (self.row.hold_reasons or [])
+            and self.row.reviewed_at is None
+        )
+        return RISK_HOLD_FOR_INFLUENCER if hidden else reason
+
+    @strawberry.field(
+        description="Why the order counts as a leaked discount-code sale (from a coupon site, "
+        "or with no click while its code is suspected of leaking): it earns the plan's "
+        "leakedOrderRateBps when the plan has one. Null otherwise."
+    )
+    def leak_reason(self) -> str | None:
+        value: str | None = self.row.leak_reason
+        return value
 
     @strawberry.field(description="The order's value.")
     def amount(self) -> Money:

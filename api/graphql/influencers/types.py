@@ -13,6 +13,7 @@ from api.graphql.errors import error_type
 from api.graphql.finance.performance import performance_field
 from api.graphql.loaders import by_fk
 from api.graphql.relay import ModelNode
+from api.graphql.risk.types import RISK_DESCRIPTION, RiskAssessment, risk_of
 from api.influencers.audience import account_metrics
 from api.influencers.derived import stored_peer_medians
 from api.models import Influencer as InfluencerModel
@@ -181,6 +182,10 @@ class Influencer(ModelNode):
         from api.graphql.audience.types import influencer_audience
 
         return await influencer_audience(info, self.id)
+
+    @strawberry.field(description=RISK_DESCRIPTION)
+    async def risk(self, info: Info) -> RiskAssessment | None:
+        return await risk_of(info, "influencer", self.id)
 
     performance = performance_field("influencer_id")
     # An influencer works with brands of many zones: UTC unless timeZone says otherwise.

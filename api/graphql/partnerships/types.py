@@ -16,6 +16,7 @@ from api.graphql.errors import error_type
 from api.graphql.finance.performance import campaign_currency, performance_field
 from api.graphql.loaders import by_fk, by_id
 from api.graphql.relay import Connection, ModelNode
+from api.graphql.risk.types import RISK_DESCRIPTION, RiskAssessment, risk_of
 from api.models import Campaign as CampaignModel
 from api.models import Contract as ContractModel
 from api.models import ContractSignature as ContractSignatureModel
@@ -102,6 +103,11 @@ class Partnership(ModelNode):
     updated_at: datetime
 
     performance = performance_field("partnership_id", campaign_currency)
+
+    @strawberry.field(description=RISK_DESCRIPTION)
+    async def risk(self, info: Info) -> RiskAssessment | None:
+        return await risk_of(info, "partnership", self.id)
+
     performance_series = series_field("partnership_id", campaign_currency, zone_of_campaign_of)
 
     @strawberry.field

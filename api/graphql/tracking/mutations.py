@@ -26,6 +26,7 @@ from api.models import Partnership as PartnershipModel
 from api.models import SocialAccount as AccountModel
 from api.models import TrackedLink as TrackedLinkModel
 from api.tracking import codes, publish
+from tracker.globalid import encode
 
 ERRORS = (TrackingError, TrackingErrorCode)
 # Links and codes are issued for partnerships that are under way, in campaigns not yet over.
@@ -80,6 +81,16 @@ class DeactivateTrackedLinkInput:
 @strawberry.input
 class DeactivateDiscountCodeInput:
     discount_code_id: strawberry.ID
+
+
+@strawberry.input
+class RotateDiscountCodeInput:
+    discount_code_id: strawberry.ID
+    new_code: str | None = strawberry.field(
+        default=None,
+        description="4-24 letters and digits, unique in the brand. Defaults to the "
+        "influencer's handle and the percentage with the next free suffix.",
+    )
 
 
 @strawberry.type
@@ -149,6 +160,30 @@ def _default_code(info: Info, partnership: PartnershipModel, brand_id: int, bps:
     raise problem("code", "no free default code for this influencer: give one", "DUPLICATE")
 
 
+def _new_code(
+    info: Info,
+    partnership: PartnershipModel,
+    campaign: CampaignModel,
+    bps: int,
+    given: str | None,
+    field: str = "newCode",
+) -> str:
+    """The code to issue: `given`, normalized and free in the brand, or the default one."""
+    if given is None:
+        return _default_code(info, partnership, campaign.brand_id, bps)
+    code = codes.normalize_code(given)
+    if code is None:
+        raise problem(field, "4 to 24 letters A-Z and digits 0-9", "INVALID")
+    taken = info.context.session.scalar(
+        select(DiscountCodeModel.id).where(
+            DiscountCodeModel.brand_id == campaign.brand_id, DiscountCodeModel.code == code
+        )
+    )
+    if taken is not None:
+        raise problem(field, f"the brand already has the code {code}", "DUPLICATE")
+    return code
+
+
 def _duplicate(code: str) -> Any:
     return problem("code", f"the brand already has the code {code}", "DUPLICATE")
 
@@ -210,21 +245,7 @@ class TrackingMutation:
                     "more than 0 and at most 100, with 2 decimals at most",
                     "OUT_OF_RANGE",
                 )
-            if input.code is None:
-                code = _default_code(info, partnership, campaign.brand_id, bps)
-            else:
-                normalized = codes.normalize_code(input.code)
-                if normalized is None:
-                    raise problem("code", "4 to 24 letters A-Z and digits 0-9", "INVALID")
-                code = normalized
-                taken = ctx.session.scalar(
-                    select(DiscountCodeModel.id).where(
-                        DiscountCodeModel.brand_id == campaign.brand_id,
-                        DiscountCodeModel.code == code,
-                    )
-                )
-                if taken is not None:
-                    raise _duplicate(code)
+            code = _new_code(info, partnership, campaign, bps, input.code, "code")
             rate = input.commission_rate_bps
             if rate is not None and not 0 <= rate <= MAX_BPS:
                 raise problem(
@@ -244,6 +265,58 @@ class TrackingMutation:
             try:
                 ctx.session.flush()
             except IntegrityError:  # issued concurrently: the unique constraint is the last guard
+                raise _duplicate(code) from None
+            return {"discount_code": DiscountCode.from_row(row)}
+
+        return run_mutation(info, DiscountCodePayload, ERRORS, body)
+
+    @strawberry.mutation(
+        description="Replaces a (leaked) discount code (MANAGER, ADMIN): the old one is "
+        "deactivated, a new one with the same discount and rate is issued to the same "
+        "partnership. Orders on the old code are unattributed from now on (INACTIVE_CODE)."
+    )
+    def rotate_discount_code(
+        self, info: Info, input: RotateDiscountCodeInput
+    ) -> DiscountCodePayload:
+        def body() -> dict[str, object]:
+            ctx = info.context
+            require(ctx.viewer, "tracking")
+            old = _load(
+                info,
+                DiscountCodeModel,
+                "DiscountCode",
+                input.discount_code_id,
+                "discountCodeId",
+                lock=True,
+            )
+            if not old.active:
+                raise problem(
+                    "discountCodeId",
+                    "the code is already inactive: issue a new one with issueDiscountCode",
+                    "INVALID_TRANSITION",
+                )
+            partnership, campaign = _issuable(
+                info, strawberry.ID(encode("Partnership", old.partnership_id))
+            )
+            code = _new_code(info, partnership, campaign, old.percent_off_bps, input.new_code)
+            now = utcnow()
+            old.active = False
+            old.deactivated_at = now
+            row = DiscountCodeModel(
+                organization_id=old.organization_id,
+                brand_id=old.brand_id,
+                campaign_id=old.campaign_id,
+                partnership_id=old.partnership_id,
+                code=code,
+                percent_off_bps=old.percent_off_bps,
+                commission_bps=old.commission_bps,
+                active=True,
+                rotated_from_id=old.id,
+            )
+            ctx.session.add(row)
+            try:
+                ctx.session.flush()
+            except IntegrityError:
                 raise _duplicate(code) from None
             return {"discount_code": DiscountCode.from_row(row)}
 

@@ -15,6 +15,7 @@ from api.graphql.relay import ModelNode
 from api.models import DiscountCode as DiscountCodeModel
 from api.models import Partnership as PartnershipModel
 from api.models import TrackedLink as TrackedLinkModel
+from api.models.enums import Role
 from api.tracking.codes import bps_to_percent
 
 if TYPE_CHECKING:
@@ -75,6 +76,24 @@ class DiscountCode(ModelNode):
     active: bool
     created_at: datetime
     deactivated_at: datetime | None
+
+    @strawberry.field(
+        description="Since when the code looks leaked (coupon-site orders, sudden volume: see "
+        "the partnership's risk reasons); null when not suspected, and for an INFLUENCER key. "
+        "Rotate it with rotateDiscountCode."
+    )
+    def leak_suspected_at(self, info: Info) -> datetime | None:
+        if info.context.viewer.role is Role.INFLUENCER:
+            return None
+        value: datetime | None = self.row.leak_suspected_at
+        return value
+
+    @strawberry.field(description="The code this one replaced (rotateDiscountCode), if any.")
+    async def rotated_from(self, info: Info) -> DiscountCode | None:
+        if self.row.rotated_from_id is None:
+            return None
+        row = await by_id(info.context, DiscountCodeModel).load(self.row.rotated_from_id)
+        return DiscountCode.from_row(row) if row else None
 
     @strawberry.field(description="The discount, in percent (e.g. 15 or 12.5).")
     def percent_off(self) -> Decimal:
