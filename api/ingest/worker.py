@@ -341,7 +341,8 @@ class Worker:
         retention (PostgreSQL; nothing elsewhere). A failure is logged and tried again at the
         next round: the months ahead leave weeks to mend it."""
         bind = self.sessions.kw.get("bind")
-        if bind is None or bind.dialect.name != "postgresql":
+        # Bound to a connection (the demo's one transaction): its owner keeps the schema.
+        if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
             return
         retention = self.options.click_retention_months
         try:
