@@ -45,7 +45,8 @@ test: $(STAMP) chromium
 # A PNG of each page (desktop and phone widths) under var/screenshots/, from the browser tests.
 screenshots: $(STAMP) chromium
 	env -u TEST_DATABASE_URL -u DATABASE_URL SCREENSHOTS=$(CURDIR)/var/screenshots \
-		$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_pages.py
+		$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_pages.py \
+		"tests/test_readme.py::test_a_fresh_runs_campaign_reports_chart_months_of_demo_data"
 
 schema: $(STAMP)
 	$(BIN)/vouch schema --output schema.graphql

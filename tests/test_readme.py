@@ -23,6 +23,8 @@ marker, so none escapes the test.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import re
@@ -339,3 +341,72 @@ def test_the_readme_walkthrough_runs_as_written(stack: Stack):
         ran += 1
     assert ran >= 8  # the walkthrough, not a README whose blocks all got skipped
     print(json.dumps(sorted(saved)))
+
+
+# --- the demo's reports on first run ------------------------------------------------------------
+
+
+def _users_of(banner: str) -> dict[str, tuple[str, str]]:
+    """The first organization's demo users from the banner ("    MANAGER    e-mail  password")."""
+    users: dict[str, tuple[str, str]] = {}
+    _keys, _, listing = banner.partition("Demo users")
+    pattern = r"^\s+(ADMIN|MANAGER|FINANCE|INFLUENCER)\s+(\S+@\S+)\s+(\S+)$"
+    for role, email, password in re.findall(pattern, listing, re.M):
+        users.setdefault(role, (email, password))
+    return users
+
+
+def test_a_fresh_runs_campaign_reports_chart_months_of_demo_data(stack: Stack):
+    """`make run` on a new machine: the sign-in URL and demo users are printed, a MANAGER signs
+    in with them, and the campaign report's default period (the last 90 days by day) charts
+    months of data: the CSV is the series the chart's points are drawn from."""
+    banner = stack.output[0]
+    assert re.search(r"^\s+sign in\s+http\S+/signin$", banner, re.M), banner
+    email, password = _users_of(banner)["MANAGER"]
+    origin = {"Origin": stack.api}
+    with httpx.Client(base_url=stack.api, follow_redirects=False, timeout=30) as client:
+        form = client.get("/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf, form.text
+        signed = client.post(
+            "/signin",
+            data={"email": email, "password": password, "csrf": csrf.group(1)},
+            headers=origin,
+        )
+        assert signed.status_code == 303, signed.text
+        listing = client.get("/campaigns")
+        assert listing.status_code == 200
+        reports = sorted(set(re.findall(r'href="(/campaigns/[^"/]+/report)"', listing.text)))
+        assert reports, listing.text
+        charted = {}
+        for path in reports:
+            page = client.get(path)
+            assert page.status_code == 200 and 'id="chart-counts"' in page.text, path
+            rows = list(csv.DictReader(io.StringIO(client.get(f"{path}.csv").text)))
+            assert len(rows) == 90, (path, len(rows))  # the default period, one point a day
+            charted[path] = {r["start"][:7] for r in rows if int(r["clicks"]) > 0}
+    # every campaign's report renders its charts; the busiest has clicks in three months or more
+    assert max(len(months) for months in charted.values()) >= 3, charted
+    if os.environ.get("SCREENSHOTS"):  # `make screenshots`: the busiest demo report, as shown
+        busiest = max(charted, key=lambda path: len(charted[path]))
+        _screenshot(stack.api, busiest, email, password, Path(os.environ["SCREENSHOTS"]))
+
+
+def _screenshot(api: str, path: str, email: str, password: str, directory: Path) -> None:
+    from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
+
+    sync_api = playwright_or_skip()
+    directory.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(f"{api}/signin")
+        page.fill("#email", email)
+        page.fill("#password", password)
+        page.click("form[action='/signin'] button")
+        page.wait_for_load_state()
+        page.goto(f"{api}{path}")
+        # the report's top: the period, totals, both charts, the leaderboard, the breakdowns
+        top = {"x": 0, "y": 0, "width": 1200, "height": 2300}
+        page.screenshot(path=str(directory / "demo-report.png"), full_page=True, clip=top)
+        browser.close()
