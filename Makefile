@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 BENCH_ARGS ?=
 
-.PHONY: run test fuzz chromium screenshots test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api bench-discovery bench-analytics clean
+.PHONY: run test fuzz chromium screenshots test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api bench-discovery bench-capacity bench-analytics clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,9 @@ bench-disclosure: $(STAMP)
 
 bench-discovery: $(STAMP)
 	$(BIN)/python bench/discovery.py $(BENCH_ARGS)
+
+bench-capacity: $(STAMP)
+	$(BIN)/python bench/capacity.py $(BENCH_ARGS)
 
 bench-analytics: $(STAMP)
 	$(BIN)/python bench/analytics.py $(BENCH_ARGS)
