@@ -230,12 +230,14 @@ def queries(campaign: str) -> dict[str, tuple[str, dict[str, Any]]]:
         ),
         "COUNTRY breakdown": (
             head + " performanceBreakdown(from: $from, to: $to, by: COUNTRY, first: 20) {"
-            " key clicks conversions revenue { amount } commission { amount } } } }",
+            " key label performance { clicks conversions revenue { amount }"
+            " commission { amount } } } } }",
             ninety,
         ),
         "leaderboard": (
             head + " leaderboard(from: $from, to: $to, metric: REVENUE, first: 50) {"
-            " rank value influencer { name } clicks revenue { amount } } } }",
+            " rank value influencer { name } performance { clicks revenue { amount }"
+            " roi engagementRate } } } }",
             ninety,
         ),
     }

@@ -291,7 +291,15 @@ BREAKDOWN = """query($c: ID!, $by: BreakdownDimension!, $first: Int, $order: Bre
       clicks conversions revenue { amount } commission { amount } cost { amount } }
     performanceBreakdown(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", by: $by,
         first: $first, orderBy: $order) {
-      key label clicks conversions revenue { amount } commission { amount } cost { amount } } } }"""
+      key label performance {
+        clicks conversions revenue { amount } commission { amount } cost { amount } } } } }"""
+
+
+def _flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their `performance`'s figures beside their key (and rank, value...)."""
+    return [
+        {**{k: v for k, v in r.items() if k != "performance"}, **r["performance"]} for r in rows
+    ]
 
 
 def _sum(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -315,11 +323,13 @@ def test_breakdowns_are_sorted_and_add_up_to_the_total(gql, factory, db):
     for by in ("INFLUENCER", "LINK", "COUNTRY", "DEVICE", "REFERRER", "PLATFORM", "DISCOUNT_CODE"):
         for first in (1, 10):
             data = gql(key, BREAKDOWN, c=gid(w["campaign"]), by=by, first=first)["campaign"]
-            rows = data["performanceBreakdown"]
+            rows = _flat(data["performanceBreakdown"])
             assert _sum(rows) == data["performance"], (by, first, rows)
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER")["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER")["campaign"][
+            "performanceBreakdown"
+        ]
+    )
     assert [(r["label"], r["revenue"]["amount"]) for r in rows] == [
         ("Zed", "510.00"),
         (w["influencer"].name, "300.00"),
@@ -329,39 +339,43 @@ def test_breakdowns_are_sorted_and_add_up_to_the_total(gql, factory, db):
         if hasattr(w["second"], "influencer")
         else True
     )
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER", order="CLICKS")["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER", order="CLICKS")["campaign"][
+            "performanceBreakdown"
+        ]
+    )
     assert [r["clicks"] for r in rows] == [30, 6]
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="COUNTRY", first=5)["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="COUNTRY", first=5)["campaign"][
+            "performanceBreakdown"
+        ]
+    )
     assert (
         rows[0]["key"] == "GB"
         and rows[0]["clicks"] == 36
         and rows[0]["revenue"]["amount"] == "810.00"
     )
     assert rows[1]["key"] == "OTHER" and rows[1]["cost"]["amount"] == "40.00"  # the gift
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="PLATFORM")["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="PLATFORM")["campaign"]["performanceBreakdown"]
+    )
     assert (rows[0]["key"], rows[0]["label"], rows[0]["clicks"]) == ("INSTAGRAM", "Instagram", 17)
     brand = gql(
         key,
         """query($b: ID!) { brand(id: $b) { performanceBreakdown(from: "2026-10-20T00:00:00Z",
-          to: "2026-10-30T00:00:00Z", by: DEVICE) { key label clicks } } }""",
+          to: "2026-10-30T00:00:00Z", by: DEVICE) { key label performance { clicks } } } }""",
         b=gid(w["brand"]),
     )
     assert brand["brand"]["performanceBreakdown"][0] == {
         "key": "MOBILE",
         "label": "Mobile",
-        "clicks": 36,
+        "performance": {"clicks": 36},
     }
 
 
 LEADERBOARD = """query($c: ID!, $m: LeaderboardMetric!) { campaign(id: $c) {
   leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", metric: $m) {
-    rank value influencer { name } clicks revenue { amount } } } }"""
+    rank value influencer { name } performance { clicks revenue { amount } } } } }"""
 
 
 def test_the_leaderboard_ranks_influencers_by_the_metric(gql, factory, db):
@@ -407,7 +421,8 @@ def _post(factory: Any, db: Any, partnership: Any, published: datetime, **counts
 
 POST_BOARD = """query($c: ID!, $m: LeaderboardMetric!) { campaign(id: $c) {
   leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", metric: $m) {
-    rank value influencer { name } engagements engagementRate cpe { amount } } } }"""
+    rank value influencer { name }
+    performance { engagements engagementRate cpe { amount } } } } }"""
 
 
 def test_the_leaderboard_ranks_by_engagement_rate_and_cpe_with_no_posts_last(gql, factory, db):
@@ -429,10 +444,10 @@ def test_the_leaderboard_ranks_by_engagement_rate_and_cpe_with_no_posts_last(gql
         (2, first, "10.00"),
         (3, "Amy", None),
     ]
-    assert [e["engagements"] for e in board] == [50, 100, None]
+    assert [e["performance"]["engagements"] for e in board] == [50, 100, None]
     board = gql(key, POST_BOARD, c=c, m="CPE")["campaign"]["leaderboard"]
     # Lowest cost per engagement first; without engagements last.
-    assert [(e["influencer"]["name"], e["value"], e["cpe"]) for e in board] == [
+    assert [(e["influencer"]["name"], e["value"], e["performance"]["cpe"]) for e in board] == [
         (first, "0.30", {"amount": "0.30"}),
         ("Zed", "1.82", {"amount": "1.82"}),
         ("Amy", None, None),
@@ -448,7 +463,7 @@ def test_another_organizations_campaign_is_not_found(gql, factory, db):
       performanceSeries(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
         granularity: DAY) { clicks }
       performanceBreakdown(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
-        by: COUNTRY) { clicks }
+        by: COUNTRY) { performance { clicks } }
       leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
         metric: CLICKS) { rank } } }"""
     assert gql(other["keys"]["ADMIN"], q, c=gid(w["campaign"])) == {"campaign": None}

@@ -270,11 +270,13 @@ def breakdown_field(scope: str, default_currency: Lookup) -> Any:
         for _, p in shown:
             left = analytics.minus(left, p)
         rows = [
-            BreakdownRow(key=key, label=label, **_figures(p))
+            BreakdownRow(key=key, label=label, performance=performance_type(p))
             for (_, p), (key, label) in zip(shown, labels, strict=True)
         ]
         if left != analytics.zero(code):
-            rows.append(BreakdownRow(key="OTHER", label="Other", **_figures(left)))
+            rows.append(
+                BreakdownRow(key="OTHER", label="Other", performance=performance_type(left))
+            )
         return rows
 
     return strawberry.field(
@@ -366,12 +368,6 @@ async def _labels(info: Info, by: BreakdownDimension, keys: list[Any]) -> list[t
     return [(str(k), str(k)) for k in keys]
 
 
-def _figures(p: Performance) -> dict[str, Any]:
-    """A `Performance` type's fields, for the row types that extend it."""
-    figures = performance_type(p)
-    return {f.name: getattr(figures, f.name) for f in dataclasses.fields(figures)}
-
-
 # --- leaderboard -------------------------------------------------------------------------------
 
 
@@ -424,10 +420,11 @@ async def resolve_leaderboard(
     published = await _published_loader(
         ctx, "partnership_id", hour_of(from_), hour_of(to)
     ).load_many([p.id for p in partnerships])
-    posts_of = {
-        p.influencer_id: post_metrics.total((c, f) for _, c, f in found)
-        for p, found in zip(partnerships, published, strict=True)
-    }
+    # An influencer may have more than one partnership in the campaign: all its posts count.
+    snapshots_of: dict[int, list[Any]] = {}
+    for p, found in zip(partnerships, published, strict=True):
+        snapshots_of.setdefault(p.influencer_id, []).extend((c, f) for _, c, f in found)
+    posts_of = {i: post_metrics.total(found) for i, found in snapshots_of.items()}
     influencers = await by_id(ctx, InfluencerModel).load_many(influencer_ids)
     names = {
         i: (row.name if row else "") for i, row in zip(influencer_ids, influencers, strict=True)
@@ -444,7 +441,7 @@ async def resolve_leaderboard(
             rank=rank,
             value=value,
             influencer_id=influencer_id,
-            **_figures(p),
+            performance=performance_type(p),
         )
         for rank, (influencer_id, value, p) in enumerate(scored[:first], start=1)
     ]
