@@ -17,6 +17,7 @@ from api.models import (
 )
 from api.models.ledger import CampaignCost
 from tests.factories import gid
+from tests.rollups import roll_up_daily
 
 # Around the end of summer time in Berlin (2026-10-25, 03:00 CEST -> 02:00 CET).
 DAY0 = datetime(2026, 10, 24, 0, tzinfo=UTC)
@@ -116,6 +117,7 @@ def _world(factory: Any, db: Any) -> dict[str, Any]:
         )
     )
     db.commit()
+    roll_up_daily(db, w["org"].id)
     return w
 
 
@@ -166,6 +168,28 @@ def test_a_berlin_series_follows_its_days_and_zero_fills(gql, factory, db):
     assert len(hours) == 98 and sum(h["clicks"] for h in hours) == 36
     months = gql(key, SERIES, g="MONTH", **args)["campaign"]["performanceSeries"]
     assert [(m["start"], m["clicks"]) for m in months] == [("2026-09-30T22:00:00+00:00", 36)]
+    # UTC days come from the daily rollups, hours from the hourly ones: the same figures.
+    for d in utc_days:
+        inside = [h for h in hours if d["start"] <= h["start"] < d["end"]]
+        assert d["clicks"] == sum(h["clicks"] for h in inside)
+        assert d["conversions"] == sum(h["conversions"] for h in inside)
+        assert Decimal(d["cost"]["amount"]) == sum(Decimal(h["cost"]["amount"]) for h in inside)
+    # London leaves summer time at 01:00 UTC on the 25th: its days before start at 23:00 UTC
+    # (read hour by hour), the 25th is 25 hours long, the days after start at midnight UTC.
+    london = gql(key, SERIES, g="DAY", tz="Europe/London", **args)["campaign"]["performanceSeries"]
+    assert [(d["start"], d["clicks"]) for d in london] == [
+        ("2026-10-22T23:00:00+00:00", 0),
+        ("2026-10-23T23:00:00+00:00", 10),
+        ("2026-10-24T23:00:00+00:00", 26),
+        ("2026-10-26T00:00:00+00:00", 0),
+        ("2026-10-27T00:00:00+00:00", 0),
+    ]
+    assert london[2]["cost"]["amount"] == "111.00"  # 20 + 50 + 1 commission + 40 gifted
+    weeks = gql(key, SERIES, g="WEEK", tz="UTC", **args)["campaign"]["performanceSeries"]
+    assert [(w["start"], w["clicks"], w["revenue"]["amount"]) for w in weeks] == [
+        ("2026-10-19T00:00:00+00:00", 36, "810.00"),
+        ("2026-10-26T00:00:00+00:00", 0, "0.00"),
+    ]
 
 
 POST_SERIES = """query($c: ID!, $l: ID!, $g: Granularity!) {

@@ -44,6 +44,7 @@ from api.models.events import Click, ClickRollup, Conversion
 from api.models.ledger import CampaignCost
 from api.settings import get_settings
 from tests.factories import gid
+from tests.rollups import roll_up_daily
 from tests.test_query_counts import count_statements
 from tracker import globalid
 from tracker.globalid import encode
@@ -670,6 +671,7 @@ def world(factory: Any, db: Any) -> dict[str, Any]:
     db.flush()
     batch = create_payout_batch(db, org.id, "EUR", utcnow().date(), 0)
     db.commit()
+    roll_up_daily(db, org.id)  # the clicks above went straight into the hourly rollup
     w.update(
         batch=batch,
         a=sides["A"],

@@ -282,6 +282,7 @@ def test_series_breakdowns_and_leaderboards_are_a_fixed_number_of_statements(gql
     """1 campaign of 1 influencer, then 6 campaigns with up to 12 influencers each: rows,
     buckets, breakdown rows and leaderboard entries all grow, the statements do not."""
     from api.models import ClickDimensionRollup, ClickRollup, PostMetricSnapshot, TrackedLink
+    from tests.rollups import roll_up_daily
 
     org = factory.org()
     brand = factory.brand(org, time_zone="Europe/Berlin")
@@ -332,6 +333,7 @@ def test_series_breakdowns_and_leaderboards_are_a_fixed_number_of_statements(gql
                 )
             )
         db.commit()
+        roll_up_daily(db, org.id)
 
     campaign_with(1)
     counts = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -119,7 +119,14 @@ def series_field(scope: str, default_currency: Lookup | None, default_zone: Look
             found = bucket_maths.buckets(from_, to, granularity, tz)
         except bucket_maths.BucketError as exc:
             raise GraphQLError(str(exc)) from None
-        loader = _series_loader(info.context, scope, code, found[0].start, found[-1].end)
+        # Daily rollups only where every bucket is whole UTC days (the UTC zone, or one whose
+        # offset is 0 at every edge); elsewhere a local day straddles two UTC days: hourly.
+        daily = granularity is not Granularity.HOUR and all(
+            _utc_midnight(b.start) and _utc_midnight(b.end) for b in found
+        )
+        loader = _series_loader(
+            info.context, scope, code, found[0].start, found[-1].end, daily=daily
+        )
         hourly = await loader.load(self.id)
         totals = bucket_maths.fold(
             found, hourly.items(), lambda: analytics.zero(code), analytics.add
@@ -189,8 +196,12 @@ def _published_loader(
     return ctx.loader(("series_posts", scope, start, end), lambda: DataLoader(load))
 
 
+def _utc_midnight(moment: datetime) -> bool:
+    return moment.astimezone(UTC).time() == time()
+
+
 def _series_loader(
-    ctx: Context, scope: str, currency: str, start: datetime, end: datetime
+    ctx: Context, scope: str, currency: str, start: datetime, end: datetime, *, daily: bool
 ) -> DataLoader[int, dict[datetime, Performance]]:
     async def load(ids: list[int]) -> list[dict[datetime, Performance]]:
         rows = analytics.aggregate(
@@ -203,11 +214,12 @@ def _series_loader(
             start,
             end,
             share_of=share_of(ctx.viewer),
+            daily=daily,
         )
         grouped = analytics.by_scope(rows, ids)
         return [grouped[i] for i in ids]
 
-    key = ("performance_series", scope, currency, start, end)
+    key = ("performance_series", scope, currency, start, end, daily)
     return ctx.loader(key, lambda: DataLoader(load))
 
 
