@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -845,6 +845,19 @@ def test_rollups_equal_a_recount(s: Session) -> None:
             recount[e.partnership_id][2] += e.amount
     expected = {p: tuple(v) for p, v in recount.items() if any(v)}
     assert {p: v for p, v in rolled.items() if any(v)} == expected
+
+
+def test_daily_rollups_equal_the_hourly_ones_summed_per_day(s: Session) -> None:
+    """The daily (UTC) rollups that reports read for whole days: every hourly rollup's rows
+    summed per UTC day, the demo's months of history included."""
+    from api.finance.analytics import DAILY
+    from tests.rollups import recount
+
+    for hourly in DAILY:
+        summed, stored = recount(s, hourly)
+        days = {v for key in summed for v in key if isinstance(v, datetime)}
+        assert len(days) > 30, hourly.__tablename__  # months of days
+        assert stored == summed, hourly.__tablename__
 
 
 def test_balances_are_sums_of_entries_and_batches_pay_them(
