@@ -152,6 +152,116 @@ def test_a_self_report_and_the_csv_import_are_watched_too(gql, db, w, factory):
     assert imported["source"] == "IMPORT" and imported["kind"] == "CAPTION_CHANGED"
 
 
+def _comment_codes(finding: dict[str, Any]) -> set[str]:
+    """The live caption's finding codes, as the rules gave them."""
+    live = finding["evidence"]["rules"]["live"]["results"]
+    return {f["code"] for r in live for f in r["findings"]}
+
+
+def test_a_label_moved_into_a_reply_is_found_on_every_live_path(gql, db, w, factory):
+    """The creator's own comments seen with the live caption go to the checker: "#ad" moved
+    from the caption into a reply is LABEL_ONLY_IN_COMMENT, from recordPostMetrics, the CSV
+    import, recheckPublishedContent and `vouch content recheck` (stored snapshots)."""
+    manager = w["keys"]["MANAGER"]
+    at = (NOW - timedelta(days=1)).isoformat()
+    recorded = gql.mutate(
+        manager,
+        "recordPostMetrics",
+        {
+            "deliverableId": gid(w["post"]),
+            "capturedAt": at,
+            "likes": 10,
+            "caption": NO_AD,
+            "creatorComments": ["#ad", " thanks for the love "],
+        },
+        "created metrics { creatorComments }",
+    )
+    assert recorded["userErrors"] == []
+    assert recorded["metrics"]["creatorComments"] == ["#ad", "thanks for the love"]
+    (finding,) = gql(
+        manager, FINDINGS.replace("reasons", "reasons creatorComments"), id=gid(w["post"])
+    )["node"]["findings"]
+    assert finding["kind"] == "DISCLOSURE_REMOVED"
+    assert finding["creatorComments"] == ["#ad", "thanks for the love"]
+    assert "LABEL_ONLY_IN_COMMENT" in _comment_codes(finding)
+    assert "MISSING_LABEL" not in _comment_codes(finding)
+
+    imported = published(factory, db, w["partnership"])
+    csv = (
+        "deliverable_id,captured_at,likes,caption,creator_comments\n"
+        f'{gid(imported)},{at},5,"{NO_AD}","first!\n#ad"\n'
+    )
+    result = gql.mutate(manager, "importPostMetrics", {"csv": csv}, "result { created }")
+    assert result["result"]["created"] == 1
+    (from_csv,) = findings_of(gql, manager, imported)
+    assert from_csv["source"] == "IMPORT" and "LABEL_ONLY_IN_COMMENT" in _comment_codes(from_csv)
+    assert from_csv["evidence"]["comments"] == ["first!", "#ad"]
+
+    stored = [published(factory, db, w["partnership"]) for _ in range(2)]
+    for post in stored:
+        db.add(
+            PostMetricSnapshot(
+                organization_id=w["org"].id,
+                deliverable_id=post.id,
+                captured_at=NOW - timedelta(hours=3),
+                source="PLATFORM_API",
+                caption=NO_AD,
+                creator_comments=["#ad"],
+            )
+        )
+    db.commit()
+    rechecked = gql.mutate(
+        manager,
+        "recheckPublishedContent",
+        {"deliverableId": gid(stored[0])},
+        "findings { kind source creatorComments evidence }",
+    )
+    (again,) = rechecked["findings"]
+    assert again["source"] == "RECHECK" and again["creatorComments"] == ["#ad"]
+    assert "LABEL_ONLY_IN_COMMENT" in _comment_codes(again)
+    assert _vouch("content", "recheck", "--org", str(w["org"].id)) == 0
+    db.expire_all()
+    (cli,) = db.scalars(
+        select(ContentFinding).where(ContentFinding.deliverable_id == stored[1].id)
+    ).all()
+    assert cli.evidence["comments"] == ["#ad"]
+    live = cli.evidence["rules"]["live"]["results"]
+    assert "LABEL_ONLY_IN_COMMENT" in {f["code"] for r in live for f in r["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"caption": None}, "REQUIRED"),  # comments are checked with the caption
+        ({"creatorComments": ["#ad"] * 21}, "TOO_LONG"),
+        ({"creatorComments": ["x" * 5001]}, "TOO_LONG"),
+        ({"creatorComments": ["#ad\x00"]}, "INVALID"),
+    ],
+)
+def test_bad_creator_comments_are_refused(gql, db, w, extra, code):
+    input = {
+        "deliverableId": gid(w["post"]),
+        "capturedAt": (NOW - timedelta(days=1)).isoformat(),
+        "likes": 3,
+        "caption": NO_AD,
+        "creatorComments": ["#ad"],
+        **extra,
+    }
+    payload = gql.mutate(w["keys"]["MANAGER"], "recordPostMetrics", input, "created")
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [("creatorComments", code)]
+    db.expire_all()
+    post = w["post"].id
+    assert (
+        db.scalars(
+            select(PostMetricSnapshot).where(PostMetricSnapshot.deliverable_id == post)
+        ).all()
+        == []
+    )
+    assert (
+        db.scalars(select(ContentFinding).where(ContentFinding.deliverable_id == post)).all() == []
+    )
+
+
 def test_recheck_published_content_finds_what_is_new_once(gql, db, w):
     db.add(  # a caption stored without the live check (e.g. before this feature)
         PostMetricSnapshot(

@@ -8,7 +8,7 @@ competitors' mentions during an exclusivity, and the brand's consequence. The on
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,6 +60,7 @@ class _Live:
     platform_label: Any
     retouched: bool
     ai_generated: bool
+    creator_comments: tuple[str, ...] = ()
 
 
 def fingerprint(*parts: object) -> str:
@@ -81,9 +82,14 @@ def _report(campaign: Campaign, d: Deliverable, p: Partnership, fields: Any) -> 
     try:
         return review.disclosure_report(campaign, d, p, fields)
     except DisclosureInputError:  # a label the checker no longer knows: checked without it
-        return review.disclosure_report(
-            campaign, d, p, _Live(fields.caption, None, fields.retouched, fields.ai_generated)
+        live = _Live(
+            fields.caption,
+            None,
+            fields.retouched,
+            fields.ai_generated,
+            tuple(fields.creator_comments or ()),
         )
+        return review.disclosure_report(campaign, d, p, live)
 
 
 def _add(session: Session, finding: ContentFinding) -> ContentFinding | None:
@@ -185,11 +191,14 @@ def recheck_caption(
     source: EvidenceSource,
     seen_at: datetime,
     *,
+    comments: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> list[ContentFinding]:
     """Checks a caption seen live on a PUBLISHED deliverable against its approved version
     (under the current rules) and the creator's exclusivities; records what is new (the same
-    caption again finds nothing new) with its event and the campaign's consequence."""
+    caption again finds nothing new) with its event and the campaign's consequence.
+    `comments`: the creator's own comments and replies seen with it, checked with the caption
+    (a label only there is LABEL_ONLY_IN_COMMENT) and kept in the evidence."""
     now = now or utcnow()
     if deliverable.status != DeliverableStatus.PUBLISHED.value:
         return []
@@ -198,16 +207,24 @@ def recheck_caption(
     campaign = session.get(Campaign, partnership.campaign_id)
     assert campaign is not None
     sha = live_posts.caption_hash(caption)
-    base = {
+    base: dict[str, Any] = {
         "caption": caption,
         "sha256": sha,
         "seenAt": seen_at.isoformat(),
         "source": source.value,
     }
+    if comments:
+        base["comments"] = list(comments)
     found: list[tuple[FindingKind, dict[str, Any]]] = []
     approved = approved_version(session, deliverable.id)
     if approved is not None:
-        fields = _Live(caption, approved.platform_label, approved.retouched, approved.ai_generated)
+        fields = _Live(
+            caption,
+            approved.platform_label,
+            approved.retouched,
+            approved.ai_generated,
+            tuple(comments or ()),
+        )
         before = _report(campaign, deliverable, partnership, approved)
         after = _report(campaign, deliverable, partnership, fields)
         for change in live_posts.compare(before, after):
@@ -218,6 +235,11 @@ def recheck_caption(
                         **base,
                         "approvedVersion": approved.version,
                         "approvedCaption": approved.caption,
+                        **(
+                            {"approvedComments": approved.creator_comments}
+                            if approved.creator_comments
+                            else {}
+                        ),
                         "approvedSha256": live_posts.caption_hash(approved.caption),
                         "approvedVerdictStored": approved.disclosure_verdict,
                         "reasons": list(change.reasons),
@@ -567,6 +589,7 @@ def recheck_published(
                     snapshot.caption,
                     EvidenceSource.RECHECK,
                     snapshot.captured_at,
+                    comments=snapshot.creator_comments,
                 )
                 report.findings += len(made)
                 if keep:
