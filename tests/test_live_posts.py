@@ -446,6 +446,43 @@ def test_a_caption_naming_a_competitor_during_the_exclusivity_is_a_finding(gql, 
     assert [m["text"] for m in broken["mentions"]] == ["@RivalCo"]
 
 
+def test_a_competitor_named_in_the_creators_reply_is_a_conflict(gql, db, w, factory):
+    exclusive_world(factory, db, w)
+    manager = w["keys"]["MANAGER"]
+
+    def seen(comments: list[str], days_ago: float) -> None:
+        at = (NOW - timedelta(days=days_ago)).isoformat()
+        recorded = gql.mutate(
+            manager,
+            "recordPostMetrics",
+            {
+                "deliverableId": gid(w["post"]),
+                "capturedAt": at,
+                "likes": 10,
+                "caption": APPROVED,
+                "creatorComments": comments,
+            },
+            "created",
+        )
+        assert recorded["userErrors"] == []
+
+    seen(["thanks all!"], 0.9)
+    assert findings_of(gql, manager, w["post"]) == []  # the approved caption, a plain reply
+    seen(["thanks all!", "also try @RivalCo"], 0.8)
+    (finding,) = findings_of(gql, manager, w["post"])
+    assert finding["kind"] == "EXCLUSIVITY_CONFLICT" and finding["caption"] == APPROVED
+    (broken,) = finding["evidence"]["exclusivities"]
+    assert broken["mentions"] == [
+        {"competitor": "@rivalco", "text": "@RivalCo", "start": 9, "end": 17, "in": "comment 2"}
+    ]
+    assert "@RivalCo (in comment 2)" in finding["reasons"][0]
+    seen(["thanks all!", "also try @RivalCo"], 0.7)  # the same again: nothing new
+    seen(["thanks all!", "also try @RivalCo", "and Aura Beauty"], 0.6)  # a new competitor
+    kinds = [f["kind"] for f in findings_of(gql, manager, w["post"])]
+    assert kinds == ["EXCLUSIVITY_CONFLICT", "EXCLUSIVITY_CONFLICT"]
+    assert len(events(db, w, "exclusivity.conflict")) == 2
+
+
 def test_a_submitted_caption_naming_a_competitor_is_a_finding(gql, db, w, factory):
     exclusive_world(factory, db, w)
     d = factory.deliverable(w["partnership"])
@@ -458,6 +495,23 @@ def test_a_submitted_caption_naming_a_competitor_is_a_finding(gql, db, w, factor
     assert payload["userErrors"] == []
     (finding,) = findings_of(gql, w["keys"]["MANAGER"], d)
     assert finding["kind"] == "EXCLUSIVITY_CONFLICT" and finding["source"] == "SUBMISSION"
+    # A clean caption whose planned first comment names the competitor is one as well.
+    replied = factory.deliverable(w["partnership"])
+    payload = gql.mutate(
+        w["keys"]["INFLUENCER"],
+        "submitContent",
+        {
+            "deliverableId": gid(replied),
+            "caption": "#ad my Lumen haul",
+            "creatorComments": ["dupe of my Aura Beauty fave"],
+        },
+        "submission { version }",
+    )
+    assert payload["userErrors"] == []
+    (finding,) = findings_of(gql, w["keys"]["MANAGER"], replied)
+    assert finding["kind"] == "EXCLUSIVITY_CONFLICT" and finding["source"] == "SUBMISSION"
+    assert finding["evidence"]["comments"] == ["dupe of my Aura Beauty fave"]
+    assert finding["evidence"]["exclusivities"][0]["mentions"][0]["in"] == "comment 1"
 
 
 def test_contract_terms_take_competitors_and_refuse_bad_ones(gql, w):

@@ -248,12 +248,15 @@ def recheck_caption(
                     },
                 )
             )
-    conflicts = caption_conflicts(session, partnership, caption, seen_at)
+    conflicts = caption_conflicts(session, partnership, caption, seen_at, comments)
     if conflicts:
         found.append((FindingKind.EXCLUSIVITY_CONFLICT, {**base, **conflicts}))
     action = BreachAction(campaign.live_breach_action)
     created = []
     for kind, evidence in found:
+        print_ = sha
+        if kind is FindingKind.EXCLUSIVITY_CONFLICT and conflicts is not None:
+            print_ = conflict_fingerprint(sha, conflicts)
         row = _finding(
             session,
             campaign,
@@ -264,7 +267,7 @@ def recheck_caption(
             evidence,
             action,
             now,
-            fingerprint=sha,
+            fingerprint=print_,
         )
         if row is not None:
             created.append(row)
@@ -328,12 +331,18 @@ def exclusivities_of(
 
 
 def caption_conflicts(
-    session: Session, partnership: Partnership, caption: str, seen_at: datetime
+    session: Session,
+    partnership: Partnership,
+    caption: str,
+    seen_at: datetime,
+    comments: Sequence[str] | None = None,
 ) -> dict[str, Any] | None:
-    """The evidence of the creator's exclusivities the caption breaks, or None."""
-    found = exclusivity.caption_conflicts(
+    """The evidence of the creator's exclusivities the caption (or the creator's own comments
+    seen with it) breaks, or None."""
+    found = exclusivity.post_conflicts(
         exclusivities_of(session, partnership.organization_id, partnership.influencer_id),
         caption,
+        comments or (),
         seen_at,
     )
     if not found:
@@ -341,7 +350,12 @@ def caption_conflicts(
     reasons = []
     broken = []
     for ex, mentions in found:
-        names = ", ".join(dict.fromkeys(m.text for m in mentions))
+        names = ", ".join(
+            dict.fromkeys(
+                m.text if where == exclusivity.CAPTION else f"{m.text} (in {where})"
+                for where, m in mentions
+            )
+        )
         reasons.append(
             f"mentions {names} during the exclusivity owed to {ex.brand_name} "
             f"(until {ex.ends_at.isoformat() if ex.ends_at else '?'})"
@@ -352,12 +366,30 @@ def caption_conflicts(
                 "brand": ex.brand_name,
                 "endsAt": ex.ends_at.isoformat() if ex.ends_at else None,
                 "mentions": [
-                    {"competitor": m.competitor, "text": m.text, "start": m.start, "end": m.end}
-                    for m in mentions
+                    {
+                        "competitor": m.competitor,
+                        "text": m.text,
+                        "start": m.start,
+                        "end": m.end,
+                        **({} if where == exclusivity.CAPTION else {"in": where}),
+                    }
+                    for where, m in mentions
                 ],
             }
         )
     return {"reasons": reasons, "exclusivities": broken}
+
+
+def conflict_fingerprint(sha: str, conflicts: dict[str, Any]) -> str:
+    """A conflict's fingerprint: the caption's hash, and what the comments said when a mention
+    is in one (a new competitor in a reply under the same caption is a new finding)."""
+    in_comments = sorted(
+        f"{m['in']}:{m['text']}"
+        for broken in conflicts["exclusivities"]
+        for m in broken["mentions"]
+        if "in" in m
+    )
+    return fingerprint(sha, *in_comments) if in_comments else sha
 
 
 def submission_conflicts(
@@ -367,7 +399,9 @@ def submission_conflicts(
     (NOTIFY: the brand reviews the version anyway)."""
     partnership = session.get(Partnership, deliverable.partnership_id)
     assert partnership is not None
-    conflicts = caption_conflicts(session, partnership, submission.caption, now)
+    conflicts = caption_conflicts(
+        session, partnership, submission.caption, now, submission.creator_comments
+    )
     if conflicts is None:
         return None
     campaign = session.get(Campaign, partnership.campaign_id)
@@ -379,6 +413,7 @@ def submission_conflicts(
         "seenAt": now.isoformat(),
         "source": EvidenceSource.SUBMISSION.value,
         "version": submission.version,
+        **({"comments": submission.creator_comments} if submission.creator_comments else {}),
         **conflicts,
     }
     return _finding(
@@ -391,7 +426,7 @@ def submission_conflicts(
         evidence,
         BreachAction.NOTIFY,
         now,
-        fingerprint=sha,
+        fingerprint=conflict_fingerprint(sha, conflicts),
     )
 
 
