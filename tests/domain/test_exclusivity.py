@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from api.domain.exclusivity import (
     Exclusivity,
     caption_conflicts,
-    post_conflicts,
     clean_competitor,
     invitation_conflicts,
     mentions,
+    post_conflicts,
 )
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
