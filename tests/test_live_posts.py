@@ -16,6 +16,7 @@ from api.content import usage_rights as rights_store
 from api.db import utcnow
 from api.ingest.conversions import Context, ingest_conversion
 from api.models import (
+    Brand,
     ContentEvent,
     ContentFinding,
     ContentSubmission,
@@ -422,6 +423,67 @@ def test_an_invitation_against_an_exclusivity_is_a_conflict_unless_an_admin_over
     assert node["source"] == "INVITATION" and node["deliverable"] is None
     assert node["partnership"]["id"] == made["partnership"]["id"]
     assert node["evidence"]["exclusivities"][0]["categories"] == ["skincare"]
+    assert len(events(db, w, "exclusivity.conflict")) == 1
+
+
+def test_an_ambassador_program_of_a_competitor_checks_the_exclusivity_too(gql, db, w, factory):
+    """Joining a program makes a partnership on its campaign: inviting and approving check the
+    creator's exclusivities as createPartnership does."""
+    rival = db.get(Brand, exclusive_world(factory, db, w).brand_id)
+    admin, manager = w["keys"]["ADMIN"], w["keys"]["MANAGER"]
+    program = gql.mutate(
+        manager,
+        "createProgram",
+        {
+            "brandId": gid(rival),
+            "name": "Aura ambassadors",
+            "currency": "EUR",
+            "landingUrl": "https://aura.example.com/",
+        },
+        "program { id }",
+    )["program"]
+    plan = {"currency": "EUR", "commission": {"kind": "PERCENT", "rateBps": 1000}}
+    level = gql.mutate(
+        manager,
+        "addProgramLevel",
+        {"programId": program["id"], "name": "BRONZE", "threshold": "0", "compensation": plan},
+        "level { id }",
+    )
+    assert level["userErrors"] == []
+    invite = {"programId": program["id"], "influencerId": gid(w["influencer"])}
+    select_ = "member { id status partnershipId }"
+
+    def errors(payload: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+    refused = gql.mutate(manager, "inviteToProgram", invite, select_)
+    assert errors(refused) == [("influencerId", "CONFLICT")]
+    assert "exclusive to" in refused["userErrors"][0]["message"]
+    forbidden = gql.mutate(
+        manager, "inviteToProgram", {**invite, "overrideExclusivity": True}, select_
+    )
+    assert errors(forbidden) == [("overrideExclusivity", "FORBIDDEN")]
+    invited = gql.mutate(admin, "inviteToProgram", {**invite, "overrideExclusivity": True}, select_)
+    assert invited["userErrors"] == [] and invited["member"]["status"] == "INVITED"
+    member = invited["member"]["id"]
+    review = {"memberId": member, "approve": True}
+    assert errors(gql.mutate(manager, "reviewProgramApplication", review, select_)) == [
+        ("memberId", "CONFLICT")
+    ]
+    declined_override = {"memberId": member, "approve": False, "overrideExclusivity": True}
+    assert errors(gql.mutate(admin, "reviewProgramApplication", declined_override, select_)) == [
+        ("overrideExclusivity", "NOT_ALLOWED")
+    ]
+    assert events(db, w, "exclusivity.conflict") == []
+    approved = gql.mutate(
+        admin, "reviewProgramApplication", {**review, "overrideExclusivity": True}, select_
+    )
+    assert approved["userErrors"] == [] and approved["member"]["status"] == "ACTIVE"
+    found = gql(admin, LIST, f={"kind": "EXCLUSIVITY_CONFLICT"})["contentFindings"]
+    assert found["totalCount"] == 1
+    node = found["edges"][0]["node"]
+    assert node["source"] == "INVITATION"
+    assert node["partnership"]["id"] == approved["member"]["partnershipId"]
     assert len(events(db, w, "exclusivity.conflict")) == 1
 
 
