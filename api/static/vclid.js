@@ -49,13 +49,14 @@
   }
 
   // The page of another site the shopper came from: a newer outside page replaces it, moving
-  // between the shop's own pages keeps it (a query string may hold a code: dropped).
+  // between the shop's own pages keeps it (a query string may hold a code: dropped; at most
+  // 500 characters, what a Stripe metadata value holds).
   function outsideReferrer() {
     var ref = d.referrer || "";
     var host = /^https?:\/\/([^\/?#]+)/i.exec(ref);
     var here = /^https?:\/\/([^\/?#]+)/i.exec(w.location.href || "");
     if (!host || (here && host[1].toLowerCase() === here[1].toLowerCase())) return null;
-    return ref.split(/[?#]/)[0].slice(0, 1024);
+    return ref.split(/[?#]/)[0].slice(0, 500);
   }
 
   var referrer = outsideReferrer();
