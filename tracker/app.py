@@ -171,6 +171,7 @@ class TrackerApp:
             replay_interval=settings.replay_interval_seconds,
             marker_ttl=settings.batch_marker_ttl_seconds,
             encode=self._encode,
+            dedupe_window=settings.dedupe_window_seconds,
         )
         self.links = LinkResolver(
             redis,

@@ -16,6 +16,12 @@ Markers of acknowledged batches are deleted by the next write, so only the marke
 replies stay, until their TTL. All keys
 share the stream's `{ev}` hash tag: on a Redis Cluster they live in one slot.
 
+The script is also where repeats are found across tracker processes: a click its own process
+took for a visitor's first (`unique` 1) is looked up by a key of its IP hash, user agent and
+code (`...:seen:<sha1>`, kept for the dedupe window); when another process logged that visitor
+first, the event is written as a repeat with that first click's id (its redirect's `vclid` is
+its own event id, itself a stored click, so a sale on it is attributed all the same).
+
 When a write fails, Redis is marked down: the batch and the following ones go to the spool
 (fsync'd JSON lines), cached links keep redirecting, and a maintenance task pings Redis every
 `replay_interval_seconds`; once it answers, the spool is replayed and deleted segment by
@@ -46,14 +52,17 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.Ti
 WRITE_SCRIPT = r"""
 -- KEYS[1]: the clicks stream; KEYS[2]: this batch's marker; KEYS[3..]: markers to delete
 -- ARGV[1]: marker TTL (s); ARGV[2]: the events, each its values (in the order of the field
--- names below) joined with \31, joined with \30
+-- names below) joined with \31, joined with \30; ARGV[3]: the dedupe window (ms, 0: off)
+-- Returns {events written, first clicks found to be repeats} ({-1, 0}: batch already there).
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return -1 end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return {-1, 0} end
 local names = {FIELD_NAMES}
 local n = #names
 local entry = {}
 for j = 1, n do entry[2 * j - 1] = names[j] end
-local count = 0
+local window = tonumber(ARGV[3] or '0')
+local seen = KEYS[1] .. ':seen:'
+local count, repeats = 0, 0
 for event in string.gmatch(ARGV[2], '[^\30]+') do
   local j = 0
   for value in string.gmatch(event .. '\31', '([^\31]*)\31') do
@@ -61,11 +70,35 @@ for event in string.gmatch(ARGV[2], '[^\30]+') do
     entry[2 * j] = value
   end
   if j ~= n then return redis.error_reply('malformed click event') end
+  -- A first click of its process: is it the first of every tracker's?
+  if window > 0 and entry[UNIQUE] == '1' and entry[BOT] == '0' then
+    local key = seen .. redis.sha1hex(entry[IP_HASH] .. '\31' .. entry[UA] .. '\31' .. entry[CODE])
+    local first = redis.call('GET', key)
+    if first then
+      entry[CLICK_ID] = first
+      entry[UNIQUE] = '0'
+      repeats = repeats + 1
+    else
+      redis.call('SET', key, entry[EVENT_ID], 'PX', window)
+    end
+  end
   redis.call('XADD', KEYS[1], '*', unpack(entry, 1, 2 * n))
   count = count + 1
 end
-return count
-""".replace("FIELD_NAMES", ", ".join(f"'{name}'" for name in FIELDS))  # plain identifiers
+return {count, repeats}
+"""
+
+
+def _script(template: str) -> str:
+    """The script with its field names and the entry positions of the values it reads (an
+    entry alternates names and values: value j, 1-based, is at 2 * j)."""
+    script = template.replace("FIELD_NAMES", ", ".join(f"'{name}'" for name in FIELDS))
+    for name in ("unique", "bot", "ip_hash", "ua", "code", "click_id", "event_id"):
+        script = script.replace(f"[{name.upper()}]", f"[{2 * (FIELDS.index(name) + 1)}]")
+    return script
+
+
+WRITE_SCRIPT = _script(WRITE_SCRIPT)  # plain identifiers
 
 _MAX_MARKER_DELETES = 256
 # How long `close` lets maintenance finish (a Redis probe, one segment replayed) before
@@ -106,6 +139,7 @@ class ClickSink:
         replay_interval: float = 0.5,
         marker_ttl: int = 7 * 86400,
         encode: Callable[[list[Any]], list[str]] | None = None,
+        dedupe_window: float = 0.0,
     ) -> None:
         self._redis = redis
         # Turns buffered events into packed ones when they leave the buffer, a batch at a time
@@ -122,6 +156,7 @@ class ClickSink:
         self._replay_interval = replay_interval
         self._marker_ttl = marker_ttl
         self._ttl_arg = str(marker_ttl)
+        self._window_arg = str(max(0, round(dedupe_window * 1000)))
         self._sha: str | None = None
 
         self._buffer: list[Any] = []  # events as given to `add`
@@ -273,7 +308,7 @@ class ClickSink:
         drop = self._acked[:_MAX_MARKER_DELETES]
         del self._acked[:_MAX_MARKER_DELETES]
         keys = [self._stream, self._marker(batch.id), *map(self._marker, drop)]
-        args = (self._ttl_arg, RS.join(batch.events))
+        args = (self._ttl_arg, RS.join(batch.events), self._window_arg)
         try:
             if self._sha is None:
                 self._sha = await self._redis.script_load(WRITE_SCRIPT)
@@ -284,7 +319,11 @@ class ClickSink:
         except BaseException:
             self._acked[:0] = drop
             raise
-        return max(0, int(written))
+        count, repeats = (int(value) for value in written)
+        # first clicks of this process that another one had logged first
+        self._metrics.unique_clicks -= repeats
+        self._metrics.cross_process_repeats += repeats
+        return max(0, count)
 
     # --- maintenance: probe Redis, replay the spool ----------------------------------------
 
