@@ -81,6 +81,8 @@ BROWSERS = (
 )
 BOTS = ("facebookexternalhit/1.1", "Twitterbot/1.0")
 REFERERS = ("https://www.instagram.com/", "https://www.tiktok.com/", "https://www.youtube.com/")
+# Requests of each kind in flight at most (the retries of postbacks are sent beside the orders).
+IN_FLIGHT = {"click": 48, "order": 16, "read": 8, "retries": 32}
 ORDER_AFTER_CLICK_S = 12.0  # past the 10 s under which an order is held (FAST_CONVERSION)
 
 
@@ -441,6 +443,7 @@ class Tally:
     rejected: list[str] = field(default_factory=list)  # postbacks refused for good (a bug)
     by_code: int = 0
     by_click: int = 0
+    behind: Counter[str] = field(default_factory=Counter)  # calls not made: too many in flight
 
 
 class Load:
@@ -461,7 +464,9 @@ class Load:
         self.until = (today + timedelta(days=1)).isoformat()
 
     async def run(self, seconds: float) -> None:
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        # More connections than requests ever in flight (`IN_FLIGHT`): httpx's pool does work per
+        # queued request on every release, and a queue that grows starves the event loop.
+        limits = httpx.Limits(max_connections=sum(IN_FLIGHT.values()) + 8)
         async with httpx.AsyncClient(timeout=10, limits=limits) as self.http:
             tasks = [
                 asyncio.ensure_future(self._every(self.args.rate, self.click)),
@@ -479,15 +484,21 @@ class Load:
                 await asyncio.sleep(0.5)
 
     async def _every(self, rate: float, step: Any) -> None:
-        """Calls `step` `rate` times a second, each call its own task."""
+        """Calls `step` `rate` times a second, each call its own task, with at most
+        `IN_FLIGHT[step]` at once: a call due while that many are still out is not made, and
+        counted (the load generator fell behind: the rate was not offered)."""
         if rate <= 0:
             return
         pending: set[asyncio.Task[None]] = set()
+        limit = IN_FLIGHT[step.__name__]
         started = time.monotonic()
         done = 0
         while not self.stopping:
             due = int((time.monotonic() - started) * rate)
             for _ in range(due - done):
+                if len(pending) >= limit:
+                    self.tally.behind[step.__name__] += 1
+                    continue
                 task = asyncio.ensure_future(step())
                 pending.add(task)
                 task.add_done_callback(pending.discard)
@@ -616,8 +627,8 @@ class Load:
     async def _retries(self, once: bool = False) -> None:
         while True:
             now = time.monotonic()
-            due = [r for r in self.retry if r[0] <= now]
-            self.retry = [r for r in self.retry if r[0] > now]
+            due = sorted(r for r in self.retry if r[0] <= now)[: IN_FLIGHT["retries"]]
+            self.retry = [r for r in self.retry if r not in due]
             await asyncio.gather(*(self.postback(path, body) for _, path, body in due))
             if once or self.stopping:
                 return
@@ -853,7 +864,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=180, help="seconds of load")
-    parser.add_argument("--rate", type=float, default=150, help="clicks per second")
+    parser.add_argument("--rate", type=float, default=100, help="clicks per second")
     parser.add_argument("--order-rate", type=float, default=4, help="order postbacks per second")
     parser.add_argument("--api-rate", type=float, default=4, help="GraphQL reads per second")
     parser.add_argument("--pause", type=float, default=5, help="seconds the database is paused")
@@ -1015,6 +1026,7 @@ def report(
         f"{len(t.refunds):,} refunds; postback answers {dict(sorted(t.postback_answers.items()))}",
         f"  conversions {len(found['orders']):,} ({found['unattributed']} unattributed); ledger "
         f"{found['commission']:,} minor units, expected {t.expected_commission:,}",
+        f"load generator: calls not made while too many were in flight {dict(t.behind)}",
         f"API reads: {t.api_answers['ok']:,} ok of {sum(t.api_answers.values()):,}, p50 "
         f"{statistics.median(t.api_ms) if t.api_ms else float('nan'):.1f} ms, p95 "
         f"{percentile(t.api_ms, 0.95):.1f} ms, p99 {percentile(t.api_ms, 0.99):.1f} ms; "
