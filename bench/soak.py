@@ -709,7 +709,7 @@ class Faults:
                     return
             try:
                 fault(time.monotonic() - t0)
-            except BaseException as exc:  # noqa: BLE001 - reported as a failure of the run
+            except BaseException as exc:
                 self.error = f"{fault.__name__} failed: {exc!r}"
                 say(f"FAIL: {self.error}")
                 return
@@ -728,9 +728,7 @@ class Faults:
         assert replica is not None, "the streams' master has no replica"
         started = time.monotonic()
         self.cluster.call(replica, "CLUSTER", "FAILOVER")
-        took = wait_until(
-            "the failover", lambda: self.cluster.owner(self.slot)[0] == replica, 30
-        )
+        took = wait_until("the failover", lambda: self.cluster.owner(self.slot)[0] == replica, 30)
         wait_until("the cluster", self.cluster.healthy, 30)
         self.note(
             f"CLUSTER FAILOVER: streams' master {master} -> replica {replica} in {took:.1f} s "
@@ -763,8 +761,10 @@ class Faults:
         self.cluster.start_node(master)
         wait_until(
             f"{master} rejoining as a replica",
-            lambda: "role:slave" in self.cluster.call(master, "INFO", "replication")
-            and "master_link_status:up" in self.cluster.call(master, "INFO", "replication"),
+            lambda: (
+                "role:slave" in self.cluster.call(master, "INFO", "replication")
+                and "master_link_status:up" in self.cluster.call(master, "INFO", "replication")
+            ),
             60,
         )
         wait_until("the cluster", self.cluster.healthy, 30)
@@ -815,11 +815,11 @@ def where_it_stands(
     for name in ("tracker0", "tracker1"):
         try:
             lines.append(f"{name}: {httpx.get(made[name].health, timeout=2).json()}")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             lines.append(f"{name}: {exc!r}")
     try:
         lines.append(f"streams (unread, pending): {stream_state(client, prefix)}")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         lines.append(f"streams: {exc!r}")
     found = figures(db)
     lines.append(
@@ -913,9 +913,11 @@ def main() -> int:
         try:
             drained_in = wait_until(
                 "the drain",
-                lambda: spools_empty(made)
-                and all(v == (0, 0) for v in stream_state(client, args.prefix).values())
-                and len(figures(db)["orders"]) == len(load.tally.accepted),
+                lambda: (
+                    spools_empty(made)
+                    and all(v == (0, 0) for v in stream_state(client, args.prefix).values())
+                    and len(figures(db)["orders"]) == len(load.tally.accepted)
+                ),
                 args.drain_timeout,
                 interval=0.5,
             )
@@ -978,9 +980,11 @@ def check(tally: Tally, found: dict[str, Any], client: RedisCluster, prefix: str
         pending = int(client.xpending(stream, GROUP)["pending"])
         if pending:
             failures.append(f"{stream}: {pending} entries pending")
-    dead = client.xlen(keys.dead_letter_stream(prefix)) if client.exists(
-        keys.dead_letter_stream(prefix)
-    ) else 0
+    dead = (
+        client.xlen(keys.dead_letter_stream(prefix))
+        if client.exists(keys.dead_letter_stream(prefix))
+        else 0
+    )
     if dead:
         failures.append(f"{dead} entries dead-lettered")
     failures += [f"postback refused: {r}" for r in tally.rejected[:5]]

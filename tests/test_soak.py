@@ -28,9 +28,7 @@ def test_soak_with_faults_loses_and_doubles_nothing() -> None:
     if not on_postgres:
         command.append("--sqlite")
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_CLUSTER_URL")}
-    done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280
-    )
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-6000:]
     assert "PASS: every check holds" in done.stdout, out[-6000:]

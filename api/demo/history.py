@@ -77,9 +77,7 @@ def _push_clicks(client: Any, prefix: str, clicks: list[ClickEvent]) -> None:
         # The sink's idempotency marker: named after the batch (here, its first event).
         marker = f"{prefix}:{{ev}}:demo-batch:{batch[0].event_id}"
         # Window 0: the demo's clicks carry the repeats it made up, not found again.
-        written, _ = write(
-            keys=[stream, marker], args=[60, RS.join(e.pack() for e in batch), 0]
-        )
+        written, _ = write(keys=[stream, marker], args=[60, RS.join(e.pack() for e in batch), 0])
         if int(written) != len(batch):
             raise RuntimeError(f"the tracker's script wrote {written} of {len(batch)} clicks")
 

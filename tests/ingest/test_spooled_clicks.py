@@ -77,9 +77,7 @@ async def test_an_order_waits_for_its_click_in_a_trackers_spool(
             reachable = app.sink._redis
             cut_off = aredis.Redis(port=free_port(), socket_connect_timeout=0.2)
             app.sink._redis = cut_off
-            answer = await http.get(
-                f"/c/{w.p.link_code}", headers={"user-agent": BROWSER_UA}
-            )
+            answer = await http.get(f"/c/{w.p.link_code}", headers={"user-agent": BROWSER_UA})
             assert answer.status_code == 302
             click_id = dict(httpx.URL(answer.headers["location"]).params)["vclid"]
             await wait_for(lambda: app.spool.depth == 1)

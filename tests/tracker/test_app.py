@@ -233,17 +233,22 @@ async def test_a_repeat_on_another_tracker_process_is_a_repeat(
     publish(sync_redis, prefix, link("spring24"))
     one = make_settings(spool_dir=str(tmp_path / "one"))
     two = make_settings(spool_dir=str(tmp_path / "two"))
-    async with asgi_client(one) as (app_one, first_tracker):
-        async with asgi_client(two) as (app_two, second_tracker):
-            first = await first_tracker.get("/c/spring24", headers=BROWSER)
-            await wait_for_events(sync_redis, prefix, 1)
-            again = await second_tracker.get("/c/spring24", headers=BROWSER)
-            other = await second_tracker.get(
-                "/c/spring24", headers={"user-agent": BROWSER_UA + " other"}
-            )
-            events = await wait_for_events(sync_redis, prefix, 3)
-            back = await first_tracker.get("/c/spring24", headers=BROWSER)
-            events = await wait_for_events(sync_redis, prefix, 4)
+    async with (
+        asgi_client(one) as (app_one, first_tracker),
+        asgi_client(two) as (
+            app_two,
+            second_tracker,
+        ),
+    ):
+        first = await first_tracker.get("/c/spring24", headers=BROWSER)
+        await wait_for_events(sync_redis, prefix, 1)
+        again = await second_tracker.get("/c/spring24", headers=BROWSER)
+        other = await second_tracker.get(
+            "/c/spring24", headers={"user-agent": BROWSER_UA + " other"}
+        )
+        await wait_for_events(sync_redis, prefix, 3)
+        back = await first_tracker.get("/c/spring24", headers=BROWSER)
+        events = await wait_for_events(sync_redis, prefix, 4)
     by_id = {e.event_id: e for e in events}
     assert by_id[vclid(first)].unique
     # the second process answered with its own event's id (a stored click too) ...
