@@ -430,7 +430,9 @@ def base_url(service: Service) -> str:
 class Tally:
     redirects: int = 0
     bots: int = 0
-    visitors: set[tuple[str, str, str]] = field(default_factory=set)  # (ip, ua, code) of 302s
+    # (ip, ua, code) of 302s -> the tracker that answered the visitor's first one
+    visitors: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    repeats_elsewhere: int = 0  # repeats answered by the other tracker than the first click
     click_answers: Counter[str] = field(default_factory=Counter)
     usable: list[tuple[float, str]] = field(default_factory=list)  # (time, vclid) for orders
     orders_sent: int = 0
@@ -545,7 +547,8 @@ class Load:
         if ua in BOTS:
             t.bots += 1
         else:
-            t.visitors.add((ip, ua, code))
+            seen = t.visitors.setdefault((ip, ua, code), attempt)
+            t.repeats_elsewhere += seen != attempt
             t.usable.append((time.monotonic(), vclid))
 
     async def order(self) -> None:
@@ -1025,7 +1028,8 @@ def report(
         f"clicks: {answered:,} sent, {t.redirects:,} redirected (302; {t.bots:,} to bots), "
         f"answers {dict(sorted(t.click_answers.items()))}",
         f"  click rows {found['clicks']:,}, in the rollups {found['rollup']:,} "
-        f"(unique {found['unique']:,} = {len(t.visitors):,} visitors' first clicks on a code)",
+        f"(unique {found['unique']:,} = {len(t.visitors):,} visitors' first clicks on a code; "
+        f"{t.repeats_elsewhere:,} repeats reached the other tracker than the first click)",
         f"orders: {len(t.accepted):,} accepted ({t.by_click:,} by click, {t.by_code:,} by code), "
         f"{len(t.refunds):,} refunds; postback answers {dict(sorted(t.postback_answers.items()))}",
         f"  conversions {len(found['orders']):,} ({found['unattributed']} unattributed); ledger "
