@@ -860,6 +860,54 @@ def test_daily_rollups_equal_the_hourly_ones_summed_per_day(s: Session) -> None:
         assert stored == summed, hourly.__tablename__
 
 
+def test_the_campaign_report_shows_months_of_data_on_first_run(s: Session) -> None:
+    """Issue 14: a campaign's report page, at its default period (the last 90 days by DAY in
+    the brand's zone), charts months of the demo's data: its own query over the demo database
+    answers non-zero buckets in more than one month, for the first campaign the page lists."""
+    import asyncio
+
+    from api.accounts.keys import Viewer
+    from api.graphql.context import Context
+    from api.graphql.schema import schema
+    from api.models.enums import Role
+    from api.pages import formatting, report
+
+    def run(viewer: Viewer, query: str, **variables: Any) -> dict[str, Any]:
+        context = Context(viewer=viewer, _session=s)
+        answer = asyncio.run(
+            schema.execute(query, variable_values=variables, context_value=context)
+        )
+        assert not answer.errors, answer.errors
+        return answer.data or {}
+
+    organization = s.scalars(select(Campaign.organization_id).order_by(Campaign.id)).first()
+    assert organization is not None
+    viewer = Viewer(key_id=0, organization_id=organization, role=Role.MANAGER)
+    listed = run(viewer, report.CAMPAIGNS)["campaigns"]["edges"]
+    live = [e["node"] for e in listed if e["node"]["status"] == "ACTIVE"]
+    assert live
+    campaign = live[0]["id"]
+    head = run(viewer, report.HEAD, id=campaign)["node"]
+    zone = formatting.time_zone(head["brand"])
+    period, error = report.period_of({}, datetime.now(zone).date())
+    assert error is None and period.granularity == "DAY"
+    node = run(
+        viewer,
+        report.REPORT,
+        id=campaign,
+        granularity=period.granularity,
+        metric=period.ranking,
+        **period.variables(zone),
+    )["node"]
+    series = node["performanceSeries"]
+    assert len(series) == report.DEFAULT_DAYS
+    active = [b for b in series if b["clicks"] or b["conversions"]]
+    months = {datetime.fromisoformat(b["start"]).astimezone(zone).strftime("%Y-%m") for b in active}
+    assert len(months) > 1, (node["name"], months)
+    assert len(active) > 31, (node["name"], len(active))
+    assert node["leaderboard"] and node["byCountry"]
+
+
 def test_balances_are_sums_of_entries_and_batches_pay_them(
     s: Session, result: demo.DemoResult
 ) -> None:

@@ -177,7 +177,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("performance_rollups_daily", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_performance_rollups_daily_campaign_id_day", ["campaign_id", "day"], unique=False
+            "ix_performance_rollups_daily_campaign_id_day",
+            ["campaign_id", "day"],
+            unique=False,
+            postgresql_include=[
+                "organization_id",
+                "influencer_id",
+                "currency",
+                "conversions",
+                "revenue",
+                "commission",
+                "fees",
+            ],
         )
         batch_op.create_index(
             "ix_performance_rollups_daily_influencer_id_day", ["influencer_id", "day"], unique=False

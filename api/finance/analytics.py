@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.domain.dimensions import UNKNOWN, Dimension
@@ -133,12 +133,10 @@ def _grouped(
     share_of: int | None,
 ) -> list[Any]:
     """The sums by (scope id, key) of each span's rows, in one statement (a UNION ALL of a
-    grouped select per table: a (scope, key) may come once from each, and callers add up)."""
+    grouped select per span, each a range scan of its index: a (scope, key) may come once from
+    each, and callers add them up)."""
     selects = []
-    by_model: dict[Any, list[tuple[datetime, datetime]]] = {}
     for model, lo, hi in where:
-        by_model.setdefault(model, []).append((lo, hi))
-    for model, ranges in by_model.items():
         scope_col, scope_join = _column(model, scope)
         key_col, key_join = _column(model, key) if key else (literal(0), None)
         stmt = select(scope_col, key_col, *sums(model)).select_from(model)
@@ -146,8 +144,7 @@ def _grouped(
             if join is not None:
                 stmt = stmt.join(*join)
         t = _time(model) if model is not CampaignCost else model.created_at
-        within = [and_(t >= lo, t < hi) for lo, hi in ranges]
-        stmt = stmt.where(scope_col.in_(ids), or_(*within), *conditions(model))
+        stmt = stmt.where(scope_col.in_(ids), t >= lo, t < hi, *conditions(model))
         if share_of is not None:
             stmt = stmt.where(model.influencer_scope(share_of))
         selects.append(stmt.group_by(scope_col, key_col))

@@ -110,9 +110,10 @@ class BreakdownRow:
     )
     label: str
     performance: PerformanceType = strawberry.field(
-        description="The row's results over the breakdown's range, as `performance` has them; "
-        "what a dimension does not keep (post results, fees and gifts but by influencer) is "
-        "null or zero here and counted in the OTHER row."
+        description="The row's results over the breakdown's range, as `performance` has them. "
+        "Post results and the costs over them (impressions ... costPerConversion) are null on "
+        "every row (`performance` and `leaderboard` have them); fees and gifts, which no "
+        "dimension but INFLUENCER keeps, are in the OTHER row."
     )
 
 
