@@ -6,6 +6,7 @@ thread (see `api.graphql.view`), so blocking database calls never stall the even
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -82,8 +84,45 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    # No ping on every checkout (pool_pre_ping: a round trip per request): a connection idle
+    # for PING_AFTER_IDLE is pinged when it is taken, and one that fails is replaced before
+    # any statement runs on it (`_ping_if_idle`); the most recently used connections are handed
+    # out first (LIFO), so under load none is idle; every connection is replaced after
+    # RECYCLE_SECONDS, before a server's or a proxy's idle timeout closes it. A connection
+    # dropped while in use fails its statement, and SQLAlchemy then invalidates the pool.
+    kwargs.setdefault("pool_use_lifo", True)
+    kwargs.setdefault("pool_recycle", RECYCLE_SECONDS)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _idle_since)
+        event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
+    return engine
+
+
+PING_AFTER_IDLE = 5.0
+RECYCLE_SECONDS = 1800
+_IDLE = "vouch.idle_since"
+
+
+def _idle_since(_dbapi_conn: Any, record: Any) -> None:
+    if record is not None:
+        record.info[_IDLE] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any) -> Any:
+    def ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        """Pings a connection that sat in the pool longer than PING_AFTER_IDLE; one that does
+        not answer raises DisconnectionError, on which the pool discards it and takes another
+        (a new one), as pool_pre_ping does on every checkout."""
+        since = record.info.get(_IDLE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection did not answer a ping") from exc
+
+    return ping
 
 
 @lru_cache(maxsize=1)
