@@ -135,12 +135,46 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+# Marks a session that may only read (`get_read_sessionmaker`).
+READ_ONLY = "vouch.read_only"
+
+
+@lru_cache(maxsize=1)
+def get_read_sessionmaker() -> sessionmaker[Session]:
+    """Sessions for GraphQL queries, which only read. On PostgreSQL their connections run in
+    autocommit: no BEGIN before the first statement and no ROLLBACK at the end, two round trips
+    of every request. Each statement sees what was committed when it started, as it does in a
+    READ COMMITTED transaction (PostgreSQL's default), so no answer changes. A write through one
+    of them is a bug, refused (`_refuse_writes`): a query's write was rolled back before; now it
+    would stay. On SQLite they are transactions as before (its snapshot lasts the transaction)."""
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    # no autoflush: a row changed in memory only (never written, as before) is not a write
+    return sessionmaker(
+        bind=engine, expire_on_commit=False, autoflush=False, info={READ_ONLY: True}
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY):
+        raise RuntimeError("a read-only session (a GraphQL query) must not write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_writes(state: Any) -> None:
+    if state.session.info.get(READ_ONLY) and not state.is_select:
+        raise RuntimeError("a read-only session (a GraphQL query) must not write")
+
+
 def reset_engine() -> None:
     """Drops the cached engine (tests point DATABASE_URL elsewhere)."""
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
+    get_read_sessionmaker.cache_clear()
 
 
 @contextmanager
