@@ -1,7 +1,8 @@
 """The GraphQL API under a frontend's mix, against a floor peer, side by side (`make bench-api`).
 
 The floor is `bench/floor.py`: a strawberry schema answering `{ ok }` on the API's server stack
-(uvicorn, Starlette, strawberry's ASGI view), with the same worker count and pinning (= 1.00).
+(uvicorn, Starlette, strawberry's ASGI view), with the parser and validation caches the API has,
+the same worker count and pinning (= 1.00).
 Each query of the mix is run by wrk (POST, 32 connections by default, `--duration` seconds) against
 the API, the floor once per round before them; the table gives req/s, p50/p95/p99 and req/s as a
 fraction of the floor's in the same round, for 1 and 2 API workers (`--workers`).
