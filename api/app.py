@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -23,6 +27,23 @@ async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+@asynccontextmanager
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    """Once the process has imported everything and built the schema: those objects (some
+    300k) are moved out of the garbage collector's reach (`gc.freeze`). They live as long as
+    the process, and every full collection walked them all: 100-180 ms a time, every few
+    dozen requests, which was the p99 of every query. Once a process (tests start many apps)."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+    yield
+
+
+_frozen = False
+
+
 def create_app() -> Starlette:
     graphql = RequireKey(GraphQLView(schema, graphql_ide="graphiql", allow_queries_via_get=True))
     routes = [
@@ -39,4 +60,4 @@ def create_app() -> Starlette:
         Middleware(RequestLog),  # outermost: a refused body is logged like any request
         Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -108,14 +108,24 @@ def add_influencers(session: Any, organization_id: int, count: int, rng: random.
             )
 
 
-def build(extra: int) -> dict[str, Any]:
+def build(extra: int, reuse: bool = False) -> dict[str, Any]:
+    """Seeds the database (or, with `reuse`, takes the one a `--keep` run left, as it is) and
+    returns new keys and the ids the mix needs."""
     upgrade()
     rng = random.Random(19)
     with session_scope() as session:
-        result = seed(session)
-        organization_id = result.organization_ids[0]
-        add_influencers(session, organization_id, extra, rng)
-        refresh_scores(session, organization_id)
+        if reuse:
+            organization_id = session.scalar(  # the one with the extra influencers
+                select(Influencer.organization_id)
+                .group_by(Influencer.organization_id)
+                .order_by(func.count().desc())
+                .limit(1)
+            )
+        else:
+            result = seed(session)
+            organization_id = result.organization_ids[0]
+            add_influencers(session, organization_id, extra, rng)
+            refresh_scores(session, organization_id)
         keys = {}
         for role in (Role.ADMIN, Role.MANAGER, Role.FINANCE):
             _key, clear = create_key(
@@ -123,17 +133,28 @@ def build(extra: int) -> dict[str, Any]:
             )
             keys[role.value] = clear
         # the partnership with the most ledger entries: the busiest page of the mix
-        partnership_id, influencer_id, currency = session.execute(
-            select(Partnership.id, Partnership.influencer_id, LedgerEntry.currency)
+        partnership_id, influencer_id, campaign_id, currency = session.execute(
+            select(
+                Partnership.id,
+                Partnership.influencer_id,
+                Partnership.campaign_id,
+                LedgerEntry.currency,
+            )
             .join(LedgerEntry, LedgerEntry.partnership_id == Partnership.id)
             .where(Partnership.organization_id == organization_id)
-            .group_by(Partnership.id, Partnership.influencer_id, LedgerEntry.currency)
-            .order_by(func.count().desc())
+            .group_by(
+                Partnership.id,
+                Partnership.influencer_id,
+                Partnership.campaign_id,
+                LedgerEntry.currency,
+            )
+            .order_by(func.count().desc(), Partnership.id)
             .limit(1)
         ).one()
     return {
         "keys": keys,
         "partnership": encode("Partnership", partnership_id),
         "influencer": encode("Influencer", influencer_id),
+        "campaign": encode("Campaign", campaign_id),
         "currency": currency,
     }

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from api.accounts import keys
 from api.accounts.keys import TOUCH_EVERY, Viewer, authenticate, hash_key
 from api.cli import main
 from api.db import utcnow
 from api.models import ApiKey
 from api.models.enums import Role
 from tests.factories import gid
+from tests.tracking_fixtures import redis_env_fixture  # noqa: F401 - redis_env
 
 KEYS = (
     "apiKeys(first: 100) { totalCount edges { node { id prefix role label revoked revokedAt "
@@ -286,7 +288,7 @@ def test_another_organizations_key_is_not_found(gql, factory, db):
 # --- last use, labels ---------------------------------------------------------------------------
 
 
-def test_last_use_is_recorded_at_most_once_a_minute(gql, factory, db):
+def test_last_use_is_recorded_at_most_once_a_minute(gql, factory, db, monkeypatch):
     w = factory.world()
     key = w["keys"]["MANAGER"]
     assert row(db, key).last_used_at is None
@@ -295,10 +297,15 @@ def test_last_use_is_recorded_at_most_once_a_minute(gql, factory, db):
     assert first is not None and utcnow() - first < timedelta(seconds=30)
     assert status(gql, key) == 200 and status(gql, key) == 200
     assert row(db, key).last_used_at == first  # no write per request
-    # A minute later the next request moves it.
+    # A minute later the next request that reads the key's row (the process's cache of the
+    # verified key has expired by then) moves it.
     earlier = first - TOUCH_EVERY - timedelta(seconds=1)
     db.execute(update(ApiKey).where(ApiKey.prefix == prefix(key)).values(last_used_at=earlier))
     db.commit()
+    assert status(gql, key) == 200
+    assert row(db, key).last_used_at == earlier  # the cached key: no read, no write
+    later = keys.verified.clock() + keys.CACHE_SECONDS
+    monkeypatch.setattr(keys.verified, "clock", lambda: later)
     assert status(gql, key) == 200
     assert row(db, key).last_used_at > first
 
@@ -326,3 +333,97 @@ def test_viewer_label_reads_as_a_person_would():
     assert named.label == "Ana's laptop (ADMIN key 1a2b3c4d)"
     long = Viewer(3, 1, Role.ADMIN, prefix="1a2b3c4d", name="n" * 200)
     assert len(long.label) <= 200 and long.label.endswith("(ADMIN key 1a2b3c4d)")
+
+
+# --- the process's cache of verified keys --------------------------------------------------------
+
+
+def bare(gql: Any, clear: str) -> int:
+    """A request that needs nothing from the database but its key."""
+    return int(gql.post(clear, "{ viewer { role } }").status_code)
+
+
+def _statements(run: Any) -> tuple[int, Any]:
+    """How many SQL statements `run()` sends, and what it returned."""
+    from sqlalchemy import event
+
+    from api.db import get_engine
+
+    sent: list[str] = []
+
+    def count(*_: Any) -> None:
+        sent.append("")
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        result = run()
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
+    return len(sent), result
+
+
+def test_a_key_revoked_by_another_process_is_refused_from_the_next_request(
+    gql, factory, db, redis_env
+):
+    """Another API worker (here: `vouch keys revoke` in a process of its own, on the same
+    database and Redis) revokes a key this process has verified and keeps: the next request
+    here is refused."""
+    import os
+    import subprocess
+    import sys
+
+    w = factory.world()
+    key = w["keys"]["MANAGER"]
+    assert status(gql, key) == 200
+    # Verified and kept: the next request reads no row.
+    assert _statements(lambda: bare(gql, key)) == (0, 200)
+    assert len(keys.verified) >= 1
+    code = "import sys; from api.cli import main; sys.exit(main(['keys', 'revoke', sys.argv[1]]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, prefix(key)],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "it is refused from its next request on" in done.stdout
+    assert status(gql, key) == 401
+    assert status(gql, w["keys"]["ADMIN"]) == 200  # the other keys are verified again
+
+
+def test_without_redis_every_request_reads_its_key(gql, factory, db, monkeypatch):
+    """No keys' version to check a kept key against: nothing is kept, a revocation that never
+    reached Redis (here: an UPDATE behind the API's back) is seen by the next request."""
+    from api.accounts import lockout
+
+    w = factory.world()
+    key = w["keys"]["FINANCE"]
+    assert status(gql, key) == 200  # verified and kept while Redis answers
+
+    class Down:
+        def __getattr__(self, name: str) -> Any:
+            raise ConnectionError("Redis went away")
+
+    monkeypatch.setattr(lockout, "_redis", Down)
+    lockout.breaker.reset()
+    try:
+        sent, code = _statements(lambda: bare(gql, key))
+        assert code == 200 and sent > 0
+        assert len(keys.verified) == 0
+        db.execute(update(ApiKey).where(ApiKey.prefix == prefix(key)).values(revoked_at=utcnow()))
+        db.commit()
+        assert status(gql, key) == 401
+    finally:
+        lockout.breaker.reset()
+
+
+def test_a_kept_key_expires(gql, factory, db, monkeypatch):
+    w = factory.world()
+    key = w["keys"]["ADMIN"]
+    assert status(gql, key) == 200
+    assert _statements(lambda: bare(gql, key)) == (0, 200)
+    later = keys.verified.clock() + keys.CACHE_SECONDS
+    monkeypatch.setattr(keys.verified, "clock", lambda: later)
+    sent, code = _statements(lambda: bare(gql, key))
+    assert code == 200 and sent > 0

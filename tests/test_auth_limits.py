@@ -193,17 +193,32 @@ def test_a_good_request_makes_one_redis_call_and_writes_nothing(factory, limits,
     class Counting:
         def __getattr__(self, name: str) -> Any:
             calls.append(name)
-            return getattr(real, name)
+            found = getattr(real, name)
+            if name != "pipeline":
+                return found
+
+            def pipeline(**options: Any) -> Any:
+                pipe = found(**options)
+                execute = pipe.execute
+
+                def sent() -> Any:  # one round trip: the client's counter, the keys' version
+                    calls.append("+".join(str(args[0]) for args, _ in pipe.command_stack))
+                    return execute()
+
+                pipe.execute = sent
+                return pipe
+
+            return pipeline
 
     monkeypatch.setattr(lockout, "_redis", Counting)
     with http("198.51.100.30") as client:
         for _ in range(3):
             assert gql(client, key).status_code == 200
-        assert calls == ["get"] * 3
+        assert calls == ["pipeline", "GET+GET"] * 3
         assert counters() == {}
         calls.clear()
         assert gql(client, bad_key(0)).status_code == 401
-        assert calls == ["get", "eval", "eval"]  # the client's count and the prefix's
+        assert calls == ["pipeline", "GET+GET", "eval", "eval"]  # then: the two counts
 
 
 def test_redis_down_fails_open_with_one_warning(factory, limits, monkeypatch, caplog):

@@ -83,10 +83,15 @@ async def count_failure_async(client: Any, limit: FailureLimit, key: str) -> Cou
     return _count(await client.eval(_FAIL_LUA, 1, key, limit.window_seconds * 1000))
 
 
-def blocked_for(client: Any, limit: FailureLimit, key: str) -> int | None:
+_UNREAD: Any = object()
+
+
+def blocked_for(client: Any, limit: FailureLimit, key: str, raw: Any = _UNREAD) -> int | None:
     """Seconds until the subject may try again when it has used up its failures, else None (a
-    synchronous client). One GET for a subject within its limit."""
-    raw = client.get(key)
+    synchronous client). One GET for a subject within its limit; none when the caller read the
+    counter already (`raw`: what its GET answered)."""
+    if raw is _UNREAD:
+        raw = client.get(key)
     if raw is None or int(raw) < limit.limit:
         return None
     ms = int(client.pttl(key))

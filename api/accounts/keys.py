@@ -3,8 +3,13 @@
 A key looks like `vch_<prefix>_<secret>`. Only SHA-256 of the whole key is stored; the prefix is
 stored in clear so a key can be recognised in a list without revealing it.
 
-There is no cache of keys: every request reads its key's row, so a revoked key is refused by the
-very next request. That read also records when the key was last used, written at most once per
+A verified key is kept in the process for `CACHE_SECONDS` (`VerifiedKeys`), so that a busy key
+costs no database round trip per request. A revoked key is still refused by the very next
+request on every API process: each request reads the keys' version from Redis (in the same
+round trip as its client's failure counter, `api.accounts.lockout`), and a commit that changed a
+key's row sets a new version, so every process's cached entries stop matching. Without an
+answer from Redis nothing is cached and every request reads its key's row, as it always did.
+The read of a row also records when the key was last used, written at most once per
 `TOUCH_EVERY` per key (a write per request would make every read a write).
 """
 
@@ -13,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -28,6 +35,9 @@ KEY_PREFIX = "vch"
 # How stale `last_used_at` may be: "last used" is for people deciding which keys to revoke.
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_NAME = 200
+# How long a verified key is believed without its row (the version check aside).
+CACHE_SECONDS = 10.0
+CACHE_MAX = 10_000
 
 log = logging.getLogger("vouch.api")
 
@@ -186,17 +196,25 @@ def revoke_key(session: Session, key: ApiKey, *, now: datetime | None = None) ->
     return key
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The key of an `Authorization: Bearer vch_...` header, or None when it holds none."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(f"{KEY_PREFIX}_") or len(token) > 200:
+        return None
+    return token
+
+
 def authenticate(
     session: Session, authorization: str | None, *, now: datetime | None = None
 ) -> Viewer | None:
     """The viewer for an `Authorization: Bearer <key>` header, or None for a missing, unknown
     or revoked key. Records the key's last use (at most once per TOUCH_EVERY); the caller
     commits."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token.startswith(f"{KEY_PREFIX}_") or len(token) > 200:
+    token = bearer_token(authorization)
+    if token is None:
         return None
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(token)))
     if key is None or key.revoked_at is not None:
@@ -233,9 +251,22 @@ def touch(session: Session, key_id: int, now: datetime | None = None) -> None:
     )
 
 
-def viewer_for(authorization: str | None) -> Viewer | None:
+def viewer_for(authorization: str | None, version: str | None = None) -> Viewer | None:
     """`authenticate` in a session of its own, for the HTTP endpoints (run in a worker thread).
-    Failing to record the last use never refuses a valid key."""
+    Failing to record the last use never refuses a valid key.
+
+    `version`: the keys' version read from Redis for this request (`version_key`), or None
+    when Redis did not answer. With a version, a key verified within CACHE_SECONDS at that
+    same version is taken from the cache, without a database round trip."""
+    token = bearer_token(authorization)
+    digest = None
+    if version is None:
+        verified.clear()  # no version to check the entries against: none may be believed
+    elif token is not None:
+        digest = hash_key(token)
+        cached = verified.get(digest, version)
+        if cached is not None:
+            return cached
     with get_sessionmaker()() as session:
         viewer = authenticate(session, authorization)
         try:
@@ -243,4 +274,94 @@ def viewer_for(authorization: str | None) -> Viewer | None:
         except SQLAlchemyError:
             session.rollback()
             log.warning("could not record the last use of an API key", exc_info=True)
+    if viewer is not None and digest is not None and version is not None:
+        verified.put(digest, viewer, version)
+    return viewer
+
+
+# --- the cache of verified keys --------------------------------------------------------------
+
+
+def version_key(redis_prefix: str) -> str:
+    """The Redis key of the keys' version: a new random value whenever a key's row changed."""
+    return f"{redis_prefix}:api-keys:version"
+
+
+def version_of(raw: bytes | str | None) -> str:
+    """The version as a GET of `version_key` answers it (no value yet: the empty version)."""
+    if raw is None:
+        return ""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+class VerifiedKeys:
+    """Keys verified by this process: the hash of the key, its viewer, the keys' version it was
+    read at and until when it may be believed. An entry is used only while the version is
+    still the one read from Redis for the request, which the reader reads before the row, so
+    a revocation committed in between leaves the entry stale from the next request on."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Viewer, str, float]] = {}
+        self.clock = time.monotonic  # tests move it on
+
+    def get(self, digest: str, version: str) -> Viewer | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        viewer, seen, until = entry
+        if seen != version or self.clock() >= until:
+            self._entries.pop(digest, None)
+            return None
         return viewer
+
+    def put(self, digest: str, viewer: Viewer, version: str) -> None:
+        if len(self._entries) >= CACHE_MAX:  # a guesser cannot fill it: only valid keys go in
+            self._entries.clear()
+        self._entries[digest] = (viewer, version, self.clock() + CACHE_SECONDS)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+verified = VerifiedKeys()
+
+_CHANGED = "vouch.api_keys_changed"
+
+
+def bump_version() -> None:
+    """A new keys' version in Redis (every process's cached keys stop matching) and this
+    process's cache emptied. If Redis does not answer, the other API processes may believe a
+    revoked key for up to CACHE_SECONDS more: logged."""
+    verified.clear()
+    from api.settings import get_settings
+    from api.tracking.publish import redis_client
+
+    try:
+        redis_client().set(version_key(get_settings().redis.prefix), secrets.token_hex(8))
+    except Exception:
+        log.warning(
+            "Redis unavailable after an API key changed: other API processes may accept it for "
+            "up to %.0f s",
+            CACHE_SECONDS,
+            exc_info=True,
+        )
+
+
+@event.listens_for(Session, "after_flush")
+def _note_key_changes(session: Session, _context: Any) -> None:
+    if any(isinstance(row, ApiKey) for row in (*session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_key_changes(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        bump_version()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_key_changes(session: Session) -> None:
+    session.info.pop(_CHANGED, None)

@@ -16,9 +16,11 @@ AUTH_FAILURE_WINDOW seconds (60):
   list`, the "FINANCE key 1a2b3c4d" labels on rows), so knowing one must not let anyone lock
   its holder out.
 
-A successful request costs one Redis call (the GET of its client's counter) and writes nothing;
-only failures are counted. If Redis does not answer, authentication fails open: requests are
-authenticated as without a limit, a warning is logged, and Redis is not asked again for
+A successful request costs one Redis round trip (the GET of its client's counter, with the GET
+of the keys' version that lets a verified key be taken from the process's cache: see
+`api.accounts.keys`) and writes nothing; only failures are counted. If Redis does not answer,
+authentication fails open: requests are authenticated as without a limit (and every key is
+read from the database), a warning is logged, and Redis is not asked again for
 FAIL_OPEN_SECONDS, so a stalled Redis does not add its timeout to every request. Setting a limit
 to 0 turns it off.
 """
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from api.accounts.keys import KEY_PREFIX, Viewer, viewer_for
+from api.accounts.keys import KEY_PREFIX, Viewer, version_key, version_of, viewer_for
 from api.settings import Settings, get_settings
 from tracker import ratelimit
 from tracker.clientip import ClientIp, IpHasher
@@ -136,18 +138,33 @@ def authenticate(
     limits = _limits(settings)
     prefix = settings.redis.prefix
     client_key = limits.client.key(prefix, client_subject(settings, peer, forwarded_for))
-    if limits.client.enabled and not breaker.open():
+    version = None  # the keys' version (`api.accounts.keys`): None, no cached key is believed
+    if not breaker.open():
         try:
-            wait = ratelimit.blocked_for(_redis(), limits.client, client_key)
+            wait, version = _client_wait_and_version(limits.client, client_key, prefix)
         except Exception:
             breaker.trip("checking a client's failed authentications")
             wait = None
         if wait is not None:
             return Limited(wait, _message("from this client", wait))
-    viewer = viewer_for(authorization)
+    viewer = viewer_for(authorization, version)
     if viewer is not None:
         return viewer
     return _failed(settings, limits, client_key, authorization or "")
+
+
+def _client_wait_and_version(
+    limit: ratelimit.FailureLimit, client_key: str, redis_prefix: str
+) -> tuple[int | None, str]:
+    """The client's wait (None: not blocked) and the keys' version, in one round trip."""
+    redis = _redis()
+    if not limit.enabled:
+        return None, version_of(redis.get(version_key(redis_prefix)))
+    pipe = redis.pipeline(transaction=False)
+    pipe.get(client_key)
+    pipe.get(version_key(redis_prefix))
+    counted, version = pipe.execute()
+    return ratelimit.blocked_for(redis, limit, client_key, counted), version_of(version)
 
 
 def _failed(

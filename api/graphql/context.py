@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as _Info
 
 from api.accounts.keys import Viewer
-from api.db import get_sessionmaker
+from api.db import get_read_sessionmaker, get_sessionmaker
 from api.domain.metrics import DEFAULT_THRESHOLDS, TierThresholds
 from api.models import Organization
 from api.settings import Settings, get_settings
@@ -29,11 +29,15 @@ class Context:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     _thresholds: TierThresholds | None = None
     _memo: dict[Any, Any] = field(default_factory=dict)
+    # A query (not a mutation): its session only reads (`api.db.get_read_sessionmaker`). Set
+    # by the schema's `ReadOnlyQueries` before anything is resolved.
+    read_only: bool = False
 
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = get_sessionmaker()()
+            maker = get_read_sessionmaker() if self.read_only else get_sessionmaker()
+            self._session = maker()
         return self._session
 
     def loader(self, key: Any, factory: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:

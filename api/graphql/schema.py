@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from api.graphql.accounts.mutations import AccountMutation
 from api.graphql.accounts.schema import AccountQuery
@@ -31,6 +32,7 @@ from api.graphql.campaigns.mutations import CampaignMutation
 from api.graphql.campaigns.schema import CampaignQuery
 from api.graphql.compliance.schema import ComplianceQuery
 from api.graphql.content.mutations import ContentMutation
+from api.graphql.context import Context
 from api.graphql.core.types import CoreQuery
 from api.graphql.finance.mutations import FinanceMutation
 from api.graphql.finance.schema import FinanceQuery
@@ -141,6 +143,17 @@ class OperationNameRequired(SchemaExtension):
             )
 
 
+class ReadOnlyQueries(SchemaExtension):
+    """A query's context gets a session that only reads (`Context.read_only`); a mutation's, a
+    transaction. Decided once the document is parsed and validated, before any resolver."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.operation_type is OperationType.QUERY and isinstance(context.context, Context):
+            context.context.read_only = True
+        yield
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -169,6 +182,7 @@ schema = Schema(
         lambda: ParserCache(maxsize=_CACHE_SIZE),
         OperationNameRequired,
         lambda: ValidationCache(maxsize=_CACHE_SIZE),
+        ReadOnlyQueries,
         # Unexpected exceptions reach the client as "Unexpected error.", never a stack trace.
         lambda: MaskErrors(should_mask_error=is_unexpected),
     ],

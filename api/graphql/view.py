@@ -21,7 +21,9 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import anyio
 import anyio.to_thread
 from cross_web import HTTPException
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.accounts import lockout, web
+from api.db import POOL_SIZE
 from api.graphql.context import Context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -90,6 +93,18 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 _THREAD = threading.local()
+_LIMITERS: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = WeakKeyDictionary()
+
+
+def operation_limiter() -> anyio.CapacityLimiter:
+    """How many operations run at once in this process (one per thread, each with a database
+    session): the pool's size, so that an operation never waits for a connection to be opened.
+    One limiter per event loop (tests run several)."""
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None:
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(POOL_SIZE)
+    return limiter
 
 
 def thread_loop() -> asyncio.AbstractEventLoop:
@@ -190,7 +205,7 @@ class GraphQLView(GraphQL[Context, None]):
             finally:
                 context.close()
 
-        return await anyio.to_thread.run_sync(run)
+        return await anyio.to_thread.run_sync(run, limiter=operation_limiter())
 
 
 def _refusal(status: int, code: str, message: str, **headers: str) -> JSONResponse:

@@ -33,6 +33,15 @@ class Influencer(Timestamps, Base):
     __table_args__ = (
         Index("ix_influencers_engagement_sort", "organization_id", text(ENGAGEMENT_SORT), "id"),
         Index("ix_influencers_quality_sort", "organization_id", text(QUALITY_SORT), "id"),
+        # A tier is a range of max_followers: discovery's page and its totalCount, counted
+        # from the index alone (issue 19: a heap scan of the roster at 100k influencers).
+        Index(
+            "ix_influencers_tier",
+            "organization_id",
+            "max_followers",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = pk()
