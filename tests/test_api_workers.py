@@ -1,7 +1,7 @@
 """`API_WORKERS=2`: two uvicorn worker processes answer alike, because nothing that matters is
 kept in a process's memory: the failed-authentication counters are in Redis, and a key a process
 keeps for a few seconds is checked on every request against the keys' version in Redis, which a
-revocation bumps (`api.accounts.keycache`)."""
+revocation bumps (`api.accounts.keys.VerifiedKeys`)."""
 
 from __future__ import annotations
 
