@@ -119,7 +119,8 @@ def aggregate(
     `ids` of kind `scope` (SCOPES) and the key `key` (KEYS; None: one row per scope, key 0).
     With `dimension`, the key is that dimension's value ("value") and the figures are what the
     dimension rollups keep (clicks, conversions, revenue, commission; fees and gifts belong to
-    no click). Rows with no figure are absent. Three statements at most."""
+    no click). Rows with no figure are absent. Three statements at most (with
+    ANALYTICS_SOURCE=clickhouse, two of them on ClickHouse)."""
     start, end = hour_of(start), hour_of(end)
     wanted = sorted(set(ids))
     # (scope id, key) -> counters in _FIGURES order, made Performances at the end
@@ -134,8 +135,28 @@ def aggregate(
         for name, value in figures.items():
             row[_INDEX[name]] += value
 
+    # ANALYTICS_SOURCE=clickhouse: clicks, conversions and revenue from the raw events there
+    # (`api.clickhouse.analytics`), commission, fees and gifts from the rollups still.
+    raw = _clickhouse()
+    if raw is not None:
+        from api.clickhouse.analytics import events
+
+        for (s, k), figures in events(
+            raw,
+            organization_id,
+            scope,
+            wanted,
+            key,
+            currency,
+            start,
+            end,
+            dimension=dimension,
+            share_of=share_of,
+        ).items():
+            bump(s, k, **figures)
+
     clicks: Any = ClickDimensionRollup if dimension else ClickRollup
-    if dimension is not Dimension.DISCOUNT_CODE:  # codes are typed at checkout: no clicks
+    if raw is None and dimension is not Dimension.DISCOUNT_CODE:  # codes: typed, never clicked
         extra = [clicks.dimension == dimension] if dimension else []
         # Click rollups have no influencer column: grouped by partnership (an index-only scan,
         # no join per row), then partnerships mapped to their influencers in one statement.
@@ -170,6 +191,8 @@ def aggregate(
 
     rollup: Any = PerformanceDimensionRollup if dimension else PerformanceRollup
     sums = [func.sum(rollup.conversions), func.sum(rollup.revenue), func.sum(rollup.commission)]
+    if raw is not None:  # ClickHouse's already
+        sums[:2] = [literal(0), literal(0)]
     if not dimension:
         sums.append(func.sum(rollup.fees))
     extra = [rollup.dimension == dimension] if dimension else []
@@ -221,6 +244,18 @@ def aggregate(
     return {
         (int(scope_id), k): _performance(currency, row) for (scope_id, k), row in totals.items()
     }
+
+
+def _clickhouse() -> Any:
+    """The ClickHouse client when ANALYTICS_SOURCE=clickhouse, else None."""
+    from api.settings import get_settings
+
+    settings = get_settings()
+    if settings.analytics_source != "clickhouse":
+        return None
+    from api.clickhouse.client import connect
+
+    return connect(settings.clickhouse_url)
 
 
 def _performance(currency: str, row: list[int]) -> Performance:

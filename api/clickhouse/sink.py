@@ -1,0 +1,455 @@
+"""The sink: clicks, conversions and refunds committed to the database, copied to ClickHouse.
+
+It reads committed rows from the database (never the worker's batches in flight), so nothing
+it copies can be rolled back, and what the API changes (a review approving an order) reaches
+ClickHouse too. It runs as a thread of the ingest worker (one worker at a time holds its Redis
+lock) or as `vouch clickhouse sink`; ClickHouse being down only stops the thread, which retries
+with a growing pause while ingest goes on untouched.
+
+Exact, whatever fails:
+- Clicks are never updated: read by id, past a watermark. Ids are taken at insert and become
+  visible at commit, so a lower id may appear after a higher one (two workers' batches): the
+  ids skipped between the rows read are kept as gaps and looked up again each round until they
+  appear or are older than `margin_s` (rolled back, or used by a replayed click's ON CONFLICT).
+- Conversions and refunds change: read by `updated_at` past a cursor, and every `margin_s / 4`
+  the last `margin_s` again (a transaction that committed late), skipping rows whose version
+  was copied already.
+- What it copied is only marked done once ClickHouse took it. The watermarks kept in
+  ClickHouse (`sink_state`) are the safe ones (below every open gap, a margin behind the
+  cursor): a sink killed at any point starts again there and copies some rows twice, which the
+  ReplacingMergeTree tables and FINAL reads count once.
+- `backfill` copies everything (or from a day) in id order, resumably, for a ClickHouse that
+  was added late, emptied, or down for longer than the margin.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.clickhouse.client import Client
+from api.models import Campaign, Partnership
+from api.models.events import Click, Conversion, Refund
+
+log = logging.getLogger("vouch.clickhouse")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_GAP_RANGES = 200  # gap ranges looked up per round (the oldest first)
+
+
+def micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+# --- rows: the database's, as ClickHouse's columns ------------------------------------------
+
+
+def _clicks_select() -> Select[Any]:
+    return (
+        select(Click, Partnership.influencer_id, Campaign.brand_id)
+        .outerjoin(Partnership, Partnership.id == Click.partnership_id)
+        .outerjoin(Campaign, Campaign.id == Click.campaign_id)
+    )
+
+
+def click_row(click: Click, influencer_id: int | None, brand_id: int | None) -> dict[str, Any]:
+    return {
+        "id": click.id,
+        "click_id": click.click_id,
+        "organization_id": click.organization_id,
+        "brand_id": brand_id or 0,
+        "campaign_id": click.campaign_id,
+        "partnership_id": click.partnership_id,
+        "influencer_id": influencer_id or 0,
+        "link_id": click.link_id,
+        "occurred_at": click.occurred_at,
+        "bot": bool(click.bot),
+        "is_unique": bool(click.is_unique),
+        "country": click.country or "",
+        "device": click.device or "",
+        "referrer_host": click.referrer_host or "",
+        "ip_hash": click.ip_hash or "",
+    }
+
+
+def conversion_row(c: Conversion) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "organization_id": c.organization_id,
+        "brand_id": c.brand_id,
+        "campaign_id": c.campaign_id or 0,
+        "partnership_id": c.partnership_id or 0,
+        "influencer_id": c.influencer_id or 0,
+        "link_id": c.link_id or 0,
+        "order_id": c.order_id,
+        "amount": c.amount,
+        "currency": c.currency,
+        "occurred_at": c.occurred_at,
+        "status": str(c.status.value if hasattr(c.status, "value") else c.status),
+        "attributed_via": str(c.attributed_via.value) if c.attributed_via else "",
+        "discount_code": c.discount_code or "",
+        "repeat": bool(c.repeat),
+        "country": c.country or "",
+        "device": c.device or "",
+        "referrer_host": c.referrer_host or "",
+        "version": micros(c.updated_at),
+    }
+
+
+def refund_row(r: Refund) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "organization_id": r.organization_id,
+        "brand_id": r.brand_id,
+        "conversion_id": r.conversion_id or 0,
+        "amount": r.amount or 0,
+        "currency": r.currency or "",
+        "occurred_at": r.occurred_at,
+        "status": str(r.status.value if hasattr(r.status, "value") else r.status),
+        "version": micros(r.updated_at),
+    }
+
+
+# --- state kept in ClickHouse ------------------------------------------------------------------
+
+
+def load_state(client: Client) -> dict[str, int]:
+    rows = client.query("SELECT name, argMax(value, at) FROM sink_state GROUP BY name")
+    return {str(name): int(value) for name, value in rows}
+
+
+def save_state(client: Client, values: dict[str, int]) -> None:
+    now = datetime.now(UTC)
+    client.insert("sink_state", [{"name": k, "value": v, "at": now} for k, v in values.items()])
+
+
+# --- the sink ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Gap:
+    lo: int
+    hi: int
+    seen: float  # when it was first seen (the sink's clock)
+
+
+@dataclass
+class _Changing:
+    """The cursor over one changing table (conversions or refunds)."""
+
+    model: Any
+    row: Callable[[Any], dict[str, Any]]
+    cursor: int = 0  # newest updated_at copied, microseconds
+    sent: dict[int, int] = field(default_factory=dict)  # id -> version copied, in the margin
+    swept: float = 0.0
+
+
+@dataclass
+class SinkStats:
+    clicks: int = 0
+    conversions: int = 0
+    refunds: int = 0
+    rounds: int = 0
+
+
+class Sink:
+    def __init__(
+        self,
+        client: Client,
+        sessions: sessionmaker[Session],
+        *,
+        margin_s: float = 120.0,
+        chunk: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.sessions = sessions
+        self.margin_s = margin_s
+        self.chunk = chunk
+        self.clock = clock
+        self.stats = SinkStats()
+        state = load_state(client)
+        self.high = state.get("clicks", 0)  # highest click id copied
+        self.gaps: list[_Gap] = []
+        margin_us = int(margin_s * 1_000_000)
+        self.changing = {
+            "conversions": _Changing(Conversion, conversion_row, state.get("conversions", 0)),
+            "refunds": _Changing(Refund, refund_row, state.get("refunds", 0)),
+        }
+        self._margin_us = margin_us
+
+    # One round: what was committed since the last, copied. The number of rows copied.
+    def step(self) -> int:
+        copied = self._clicks()
+        for name, table in self.changing.items():
+            copied += self._changed(name, table)
+        self.stats.rounds += 1
+        save_state(self.client, self.watermarks())
+        return copied
+
+    def watermarks(self) -> dict[str, int]:
+        """Where a sink started now would begin: below every open gap, a margin behind."""
+        low = min((g.lo - 1 for g in self.gaps), default=self.high)
+        return {
+            "clicks": min(low, self.high),
+            **{
+                name: max(0, t.cursor - self._margin_us) for name, t in self.changing.items()
+            },
+        }
+
+    def _clicks(self) -> int:
+        now = self.clock()
+        self.gaps = [g for g in self.gaps if now - g.seen <= self.margin_s]
+        open_gaps = self.gaps[:MAX_GAP_RANGES]
+        with self.sessions() as session:
+            stmt = _clicks_select().where(Click.id > self.high).order_by(Click.id).limit(self.chunk)
+            found = list(session.execute(stmt).all())
+            late: list[Any] = []
+            if open_gaps:
+                late = list(
+                    session.execute(
+                        _clicks_select().where(
+                            or_(*(Click.id.between(g.lo, g.hi) for g in open_gaps))
+                        )
+                    ).all()
+                )
+        rows = [click_row(*r) for r in found + late]
+        self.client.insert("clicks", rows)
+        # Done: the gaps filled leave, the ids skipped among the new rows are gaps.
+        if late:
+            self.gaps = _without(self.gaps, sorted(r[0].id for r in late))
+        previous = self.high
+        for r in found:
+            if r[0].id > previous + 1:
+                self.gaps.append(_Gap(previous + 1, r[0].id - 1, now))
+            previous = r[0].id
+        self.high = previous
+        self.stats.clicks += len(rows)
+        return len(rows)
+
+    def _changed(self, name: str, table: _Changing) -> int:
+        model = table.model
+        now = self.clock()
+        sweep = now - table.swept >= self.margin_s / 4
+        since = max(0, table.cursor - self._margin_us) if sweep else table.cursor
+        copied = 0
+        for batch in self._pages(model, from_micros(since), strict=not sweep):
+            rows = []
+            for obj in batch:
+                version = micros(obj.updated_at)
+                if table.sent.get(obj.id) == version:
+                    continue
+                rows.append(table.row(obj))
+            self.client.insert(name, rows)
+            for obj in batch:
+                version = micros(obj.updated_at)
+                table.sent[obj.id] = version
+                table.cursor = max(table.cursor, version)
+            copied += len(rows)
+        if sweep:
+            table.swept = now
+            floor = table.cursor - self._margin_us
+            table.sent = {i: v for i, v in table.sent.items() if v >= floor}
+        setattr(self.stats, name, getattr(self.stats, name) + copied)
+        return copied
+
+    def _pages(self, model: Any, since: datetime, *, strict: bool) -> Iterator[list[Any]]:
+        """Rows with updated_at past `since` (or at it, when not `strict`), oldest first, in
+        pages of `chunk` (keyset on updated_at, id)."""
+        after: tuple[datetime, int] | None = None
+        while True:
+            with self.sessions() as session:
+                stmt = select(model)
+                if after is None:
+                    cond = model.updated_at > since if strict else model.updated_at >= since
+                    stmt = stmt.where(cond)
+                else:
+                    at, last = after
+                    stmt = stmt.where(
+                        or_(model.updated_at > at, and_(model.updated_at == at, model.id > last))
+                    )
+                batch = list(
+                    session.scalars(
+                        stmt.order_by(model.updated_at, model.id).limit(self.chunk)
+                    ).all()
+                )
+                session.expunge_all()
+            if not batch:
+                return
+            yield batch
+            if len(batch) < self.chunk:
+                return
+            after = (batch[-1].updated_at, batch[-1].id)
+
+
+def _without(gaps: list[_Gap], ids: list[int]) -> list[_Gap]:
+    """`gaps` less the ids found (sorted)."""
+    import bisect
+
+    result = []
+    for g in gaps:
+        lo = g.lo
+        i = bisect.bisect_left(ids, g.lo)
+        while i < len(ids) and ids[i] <= g.hi:
+            if ids[i] > lo:
+                result.append(_Gap(lo, ids[i] - 1, g.seen))
+            lo = ids[i] + 1
+            i += 1
+        if lo <= g.hi:
+            result.append(_Gap(lo, g.hi, g.seen))
+    return result
+
+
+# --- backfill ----------------------------------------------------------------------------------
+
+
+def backfill(
+    client: Client,
+    sessions: sessionmaker[Session],
+    *,
+    since: datetime | None = None,
+    chunk: int = 10_000,
+    progress: Callable[[str, int, int], None] | None = None,
+    resume: bool = True,
+) -> dict[str, int]:
+    """Copies every click, conversion and refund (those that happened at or after `since`) in
+    id order, `chunk` rows a statement; resumable: after each chunk the last id is kept in
+    `sink_state` (`backfill:<table>`), where a rerun with `resume` starts again. Rows copied
+    twice count once. Copied per table."""
+    state = load_state(client) if resume else {}
+    done: dict[str, int] = {}
+    plans: list[tuple[str, Any, Callable[[Any], dict[str, Any]]]] = [
+        ("clicks", Click, lambda r: click_row(*r)),
+        ("conversions", Conversion, conversion_row),
+        ("refunds", Refund, refund_row),
+    ]
+    for name, model, to_row in plans:
+        key = f"backfill:{name}" + (f":{since:%Y%m%d}" if since else "")
+        last = state.get(key, 0)
+        when = model.occurred_at >= since if since is not None else None
+        with sessions() as session:
+            total_stmt = select(model.id).where(model.id > last)
+            if when is not None:
+                total_stmt = total_stmt.where(when)
+            from sqlalchemy import func
+
+            total = int(
+                session.scalar(select(func.count()).select_from(total_stmt.subquery())) or 0
+            )
+        copied = 0
+        if progress:
+            progress(name, 0, total)
+        while True:
+            with sessions() as session:
+                base = _clicks_select() if model is Click else select(model)
+                stmt = base.where(model.id > last, when if when is not None else ~false())
+                page = list(session.execute(stmt.order_by(model.id).limit(chunk)).all())
+                rows = [to_row(r if model is Click else r[0]) for r in page]
+            if not page:
+                break
+            client.insert(name, rows)
+            last = rows[-1]["id"]
+            save_state(client, {key: last})
+            copied += len(rows)
+            if progress:
+                progress(name, min(copied, total), total)
+        if progress and total and copied < total:
+            progress(name, total, total)
+        done[name] = copied
+    return done
+
+
+# --- the worker's thread -----------------------------------------------------------------------
+
+LOCK_MS = 30_000
+
+
+class SinkThread:
+    """The sink as a thread of the ingest worker: one worker at a time runs it (a Redis lock,
+    renewed each round), pausing `poll_s` between rounds that found little, and backing off up
+    to 30 s while ClickHouse (or the database) fails."""
+
+    def __init__(
+        self,
+        url: str,
+        sessions: sessionmaker[Session],
+        redis_client: Any,
+        prefix: str,
+        owner: str,
+        stop_event: threading.Event,
+        *,
+        poll_s: float = 1.0,
+        margin_s: float = 120.0,
+    ) -> None:
+        self.url = url
+        self.sessions = sessions
+        self.redis = redis_client
+        self.lock_key = f"{prefix}clickhouse:sink"
+        self.owner = owner
+        self.stop_event = stop_event
+        self.poll_s = poll_s
+        self.margin_s = margin_s
+        self.sink: Sink | None = None
+        self.thread = threading.Thread(target=self.run, name="clickhouse-sink", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join()
+
+    def _hold_lock(self) -> bool:
+        if self.redis.set(self.lock_key, self.owner, nx=True, px=LOCK_MS):
+            return True
+        held = self.redis.get(self.lock_key)
+        if held is not None and (held.decode() if isinstance(held, bytes) else held) == self.owner:
+            self.redis.pexpire(self.lock_key, LOCK_MS)
+            return True
+        return False
+
+    def run(self) -> None:
+        from api.clickhouse.client import connect
+
+        backoff = 0.5
+        while not self.stop_event.is_set():
+            try:
+                if not self._hold_lock():
+                    self.sink = None  # another worker copies; start from its watermarks
+                    self.stop_event.wait(LOCK_MS / 3000)
+                    continue
+                if self.sink is None:
+                    self.sink = Sink(connect(self.url), self.sessions, margin_s=self.margin_s)
+                copied = self.sink.step()
+                backoff = 0.5
+                if copied < self.sink.chunk // 2:
+                    self.stop_event.wait(self.poll_s)
+            except Exception as exc:
+                log.warning(
+                    "clickhouse sink failed; retrying",
+                    extra={"error": str(exc).splitlines()[0] if str(exc) else repr(exc),
+                           "retry_in": backoff},
+                )
+                self.sink = None  # start again from the watermarks kept
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+        try:
+            self.redis.delete(self.lock_key) if self.redis.get(self.lock_key) in (
+                self.owner,
+                self.owner.encode(),
+            ) else None
+        except Exception:
+            pass
