@@ -212,6 +212,12 @@ class Settings:
     # series and breakdowns' clicks, conversions and revenue from it instead of the rollups.
     clickhouse_url: str = field(default_factory=_clickhouse_url, repr=False)
     analytics_source: str = field(default_factory=_analytics_source)
+    # Where the worker runs the sink: a process of its own (its reads and encoding never hold
+    # the worker's interpreter) or a thread of the worker. chdb opens its directory in one
+    # process only: with ANALYTICS_SOURCE=clickhouse on chdb, run everything in one process.
+    clickhouse_sink: str = field(
+        default_factory=lambda: env_choice("CLICKHOUSE_SINK", "process", ("process", "thread"))
+    )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 

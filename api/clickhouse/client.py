@@ -27,7 +27,9 @@ class ClickHouseError(RuntimeError):
 class Client(Protocol):
     database: str
 
-    def insert(self, table: str, rows: Sequence[Row]) -> None: ...
+    def insert(
+        self, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None
+    ) -> None: ...
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
@@ -44,6 +46,22 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _tsv(value: Any) -> str:
+    """One TabSeparated field."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_TSV_ESCAPES)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return str(_json_value(value))
+    return str(value)
 
 
 class ChdbClient:
@@ -72,14 +90,16 @@ class ChdbClient:
             except Exception as exc:  # chdb raises its own RuntimeError subclasses
                 raise ClickHouseError(str(exc).splitlines()[0]) from exc
 
-    def insert(self, table: str, rows: Sequence[Row]) -> None:
+    def insert(self, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:
+        """`rows`: mappings of column to value, or tuples in the order of `columns`. Sent as
+        TabSeparated (a third of JSON's encoding time); None is the column's default."""
         if not rows:
             return
-        body = "\n".join(
-            json.dumps({k: _json_value(v) for k, v in row.items()}, separators=(",", ":"))
-            for row in rows
-        )
-        self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n{body}")
+        if columns is None:
+            columns = list(rows[0])
+            rows = [tuple(row[c] for c in columns) for row in rows]
+        body = "\n".join("\t".join(map(_tsv, row)) for row in rows)
+        self._run(f"INSERT INTO {table} ({', '.join(columns)}) FORMAT TabSeparated\n{body}")
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         params = {k: _json_value(v) for k, v in (params or {}).items()}
@@ -132,16 +152,18 @@ class ServerClient:
             raise ClickHouseError(str(exc).splitlines()[0]) from exc
         self._lock = threading.Lock()  # one HTTP session: one statement at a time
 
-    def insert(self, table: str, rows: Sequence[Row]) -> None:
+    def insert(self, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:
         if not rows:
             return
-        columns = list(rows[0])
+        if columns is None:
+            columns = list(rows[0])
+            rows = [tuple(row[c] for c in columns) for row in rows]
         with self._lock:
             try:
                 self._client.insert(
                     table,
-                    [[_aware(row[c]) for c in columns] for row in rows],
-                    column_names=columns,
+                    [[_aware(v) for v in row] for row in rows],
+                    column_names=list(columns),
                 )
             except Exception as exc:
                 raise ClickHouseError(str(exc).splitlines()[0]) from exc
@@ -149,7 +171,8 @@ class ServerClient:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                return [tuple(r) for r in self._client.query(sql, parameters=params).result_rows]
+                result = self._client.query(sql, parameters=dict(params or {}))
+                return [tuple(r) for r in result.result_rows]
             except Exception as exc:
                 raise ClickHouseError(str(exc).splitlines()[0]) from exc
 

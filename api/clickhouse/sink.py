@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clickhouse.client import Client
@@ -58,32 +58,50 @@ def from_micros(value: int) -> datetime:
 # --- rows: the database's, as ClickHouse's columns ------------------------------------------
 
 
-def _clicks_select() -> Select[Any]:
+CLICK_COLUMNS = (
+    "id",
+    "click_id",
+    "organization_id",
+    "brand_id",
+    "campaign_id",
+    "partnership_id",
+    "influencer_id",
+    "link_id",
+    "occurred_at",
+    "bot",
+    "is_unique",
+    "country",
+    "device",
+    "referrer_host",
+    "ip_hash",
+)
+
+
+def _clicks_select() -> Any:
+    """Clicks as tuples in CLICK_COLUMNS order, with their influencer and brand: plain rows,
+    not ORM objects (the sink reads as many rows as the worker writes)."""
     return (
-        select(Click, Partnership.influencer_id, Campaign.brand_id)
+        select(
+            Click.id,
+            Click.click_id,
+            Click.organization_id,
+            func.coalesce(Campaign.brand_id, 0),
+            Click.campaign_id,
+            Click.partnership_id,
+            func.coalesce(Partnership.influencer_id, 0),
+            Click.link_id,
+            Click.occurred_at,
+            Click.bot,
+            Click.is_unique,
+            func.coalesce(Click.country, ""),
+            func.coalesce(Click.device, ""),
+            func.coalesce(Click.referrer_host, ""),
+            func.coalesce(Click.ip_hash, ""),
+        )
+        .select_from(Click)
         .outerjoin(Partnership, Partnership.id == Click.partnership_id)
         .outerjoin(Campaign, Campaign.id == Click.campaign_id)
     )
-
-
-def click_row(click: Click, influencer_id: int | None, brand_id: int | None) -> dict[str, Any]:
-    return {
-        "id": click.id,
-        "click_id": click.click_id,
-        "organization_id": click.organization_id,
-        "brand_id": brand_id or 0,
-        "campaign_id": click.campaign_id,
-        "partnership_id": click.partnership_id,
-        "influencer_id": influencer_id or 0,
-        "link_id": click.link_id,
-        "occurred_at": click.occurred_at,
-        "bot": bool(click.bot),
-        "is_unique": bool(click.is_unique),
-        "country": click.country or "",
-        "device": click.device or "",
-        "referrer_host": click.referrer_host or "",
-        "ip_hash": click.ip_hash or "",
-    }
 
 
 def conversion_row(c: Conversion) -> dict[str, Any]:
@@ -206,9 +224,7 @@ class Sink:
         low = min((g.lo - 1 for g in self.gaps), default=self.high)
         return {
             "clicks": min(low, self.high),
-            **{
-                name: max(0, t.cursor - self._margin_us) for name, t in self.changing.items()
-            },
+            **{name: max(0, t.cursor - self._margin_us) for name, t in self.changing.items()},
         }
 
     def _clicks(self) -> int:
@@ -227,16 +243,16 @@ class Sink:
                         )
                     ).all()
                 )
-        rows = [click_row(*r) for r in found + late]
-        self.client.insert("clicks", rows)
+        rows = [tuple(r) for r in found + late]
+        self.client.insert("clicks", rows, CLICK_COLUMNS)
         # Done: the gaps filled leave, the ids skipped among the new rows are gaps.
         if late:
-            self.gaps = _without(self.gaps, sorted(r[0].id for r in late))
+            self.gaps = _without(self.gaps, sorted(r[0] for r in late))
         previous = self.high
         for r in found:
-            if r[0].id > previous + 1:
-                self.gaps.append(_Gap(previous + 1, r[0].id - 1, now))
-            previous = r[0].id
+            if r[0] > previous + 1:
+                self.gaps.append(_Gap(previous + 1, r[0] - 1, now))
+            previous = r[0]
         self.high = previous
         self.stats.clicks += len(rows)
         return len(rows)
@@ -332,8 +348,8 @@ def backfill(
     twice count once. Copied per table."""
     state = load_state(client) if resume else {}
     done: dict[str, int] = {}
-    plans: list[tuple[str, Any, Callable[[Any], dict[str, Any]]]] = [
-        ("clicks", Click, lambda r: click_row(*r)),
+    plans: list[tuple[str, Any, Callable[[Any], Any]]] = [
+        ("clicks", Click, tuple),
         ("conversions", Conversion, conversion_row),
         ("refunds", Refund, refund_row),
     ]
@@ -345,8 +361,6 @@ def backfill(
             total_stmt = select(model.id).where(model.id > last)
             if when is not None:
                 total_stmt = total_stmt.where(when)
-            from sqlalchemy import func
-
             total = int(
                 session.scalar(select(func.count()).select_from(total_stmt.subquery())) or 0
             )
@@ -355,14 +369,20 @@ def backfill(
             progress(name, 0, total)
         while True:
             with sessions() as session:
-                base = _clicks_select() if model is Click else select(model)
-                stmt = base.where(model.id > last, when if when is not None else ~false())
+                stmt: Any = _clicks_select() if name == "clicks" else select(model)
+                stmt = stmt.where(model.id > last)
+                if when is not None:
+                    stmt = stmt.where(when)
                 page = list(session.execute(stmt.order_by(model.id).limit(chunk)).all())
                 rows = [to_row(r if model is Click else r[0]) for r in page]
             if not page:
                 break
-            client.insert(name, rows)
-            last = rows[-1]["id"]
+            if model is Click:
+                client.insert(name, rows, CLICK_COLUMNS)
+                last = rows[-1][0]
+            else:
+                client.insert(name, rows)
+                last = rows[-1]["id"]
             save_state(client, {key: last})
             copied += len(rows)
             if progress:
@@ -376,6 +396,18 @@ def backfill(
 # --- the worker's thread -----------------------------------------------------------------------
 
 LOCK_MS = 30_000
+
+
+def lock_key(prefix: str) -> str:
+    """Who runs the sink (a worker's consumer name), for LOCK_MS after its last round."""
+    return f"{prefix}:clickhouse:sink"
+
+
+def progress_key(prefix: str) -> str:
+    """A hash of where the running sink is (`clicks_high`: the highest click id copied; rows
+    copied per table since it started; `started`, `at`: when its last round began and ended:
+    a round that began after a commit has copied it), for monitoring."""
+    return f"{prefix}:clickhouse:progress"
 
 
 class SinkThread:
@@ -398,7 +430,8 @@ class SinkThread:
         self.url = url
         self.sessions = sessions
         self.redis = redis_client
-        self.lock_key = f"{prefix}clickhouse:sink"
+        self.lock_key = lock_key(prefix)
+        self.progress_key = progress_key(prefix)
         self.owner = owner
         self.stop_event = stop_event
         self.poll_s = poll_s
@@ -433,23 +466,65 @@ class SinkThread:
                     continue
                 if self.sink is None:
                     self.sink = Sink(connect(self.url), self.sessions, margin_s=self.margin_s)
+                started = time.time()
                 copied = self.sink.step()
+                stats = self.sink.stats
+                self.redis.hset(
+                    self.progress_key,
+                    mapping={
+                        "clicks_high": self.sink.high,
+                        "clicks": stats.clicks,
+                        "conversions": stats.conversions,
+                        "refunds": stats.refunds,
+                        "started": f"{started:.3f}",
+                        "at": f"{time.time():.3f}",
+                    },
+                )
                 backoff = 0.5
                 if copied < self.sink.chunk // 2:
                     self.stop_event.wait(self.poll_s)
             except Exception as exc:
                 log.warning(
                     "clickhouse sink failed; retrying",
-                    extra={"error": str(exc).splitlines()[0] if str(exc) else repr(exc),
-                           "retry_in": backoff},
+                    extra={
+                        "error": str(exc).splitlines()[0] if str(exc) else repr(exc),
+                        "retry_in": backoff,
+                    },
                 )
                 self.sink = None  # start again from the watermarks kept
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
-        try:
-            self.redis.delete(self.lock_key) if self.redis.get(self.lock_key) in (
-                self.owner,
-                self.owner.encode(),
-            ) else None
+        try:  # let the next worker take over at once
+            if self.redis.get(self.lock_key) in (self.owner, self.owner.encode()):
+                self.redis.delete(self.lock_key)
         except Exception:
-            pass
+            log.warning("clickhouse sink: could not release its lock", exc_info=True)
+
+
+class SinkProcess:
+    """The sink as a process of its own started by the worker (`vouch clickhouse sink
+    --parent`): the same loop as SinkThread, with its own interpreter, so its reading and
+    encoding never hold the worker's GIL. It reads its settings from the environment, as the
+    worker does, and stops with the worker (or when the worker is gone)."""
+
+    def __init__(self, stop_event: threading.Event) -> None:
+        self.stop_event = stop_event
+        self.proc: Any = None
+
+    def start(self) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "clickhouse", "sink", "--parent", str(os.getpid())]
+        )
+
+    def join(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except Exception:
+            self.proc.kill()

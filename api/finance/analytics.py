@@ -190,7 +190,11 @@ def aggregate(
             bump(s, k, clicks=int(n or 0), unique_clicks=int(u or 0))
 
     rollup: Any = PerformanceDimensionRollup if dimension else PerformanceRollup
-    sums = [func.sum(rollup.conversions), func.sum(rollup.revenue), func.sum(rollup.commission)]
+    sums: list[Any] = [
+        func.sum(rollup.conversions),
+        func.sum(rollup.revenue),
+        func.sum(rollup.commission),
+    ]
     if raw is not None:  # ClickHouse's already
         sums[:2] = [literal(0), literal(0)]
     if not dimension:

@@ -79,6 +79,9 @@ class WorkerOptions:
     # CLICKHOUSE_URL: a thread copies what was committed to ClickHouse (`api.clickhouse.sink`;
     # one worker at a time). "" : none.
     clickhouse_url: str = ""
+    # "process": the sink in a process of its own (`vouch clickhouse sink`, reading its
+    # settings from the environment); "thread": in this one (tests, chdb read in-process).
+    clickhouse_sink: str = "thread"
 
 
 def worker_engine(url: str, **kwargs: Any) -> Engine:
@@ -157,16 +160,19 @@ class Worker:
             bind = self.sessions.kw.get("bind")
             threaded = bind is not None and bind.dialect.name != "sqlite"
         if self.options.clickhouse_url:
-            from api.clickhouse.sink import SinkThread
+            from api.clickhouse.sink import SinkProcess, SinkThread
 
-            self._sink = SinkThread(
-                self.options.clickhouse_url,
-                self.sessions,
-                self.redis,
-                self.prefix,
-                self.consumer,
-                self.stop_event,
-            )
+            if self.options.clickhouse_sink == "process":
+                self._sink = SinkProcess(self.stop_event)
+            else:
+                self._sink = SinkThread(
+                    self.options.clickhouse_url,
+                    self.sessions,
+                    self.redis,
+                    self.prefix,
+                    self.consumer,
+                    self.stop_event,
+                )
             self._sink.start()
         ready = False
         last_report = time.monotonic()
@@ -445,6 +451,7 @@ def run_worker(
                 **{
                     "click_retention_months": settings.click_retention_months,
                     "clickhouse_url": settings.clickhouse_url,
+                    "clickhouse_sink": settings.clickhouse_sink,
                     **options,
                 },
             ),

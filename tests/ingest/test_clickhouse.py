@@ -23,9 +23,9 @@ from tests.ingest.helpers import drain, make_worker, push
 
 pytest.importorskip("chdb", reason="chdb (the embedded ClickHouse) is not installed")
 
-from api.clickhouse import client as ch  # noqa: E402
-from api.clickhouse import sink as ch_sink  # noqa: E402
-from api.clickhouse.sink import Sink, backfill  # noqa: E402
+from api.clickhouse import client as ch
+from api.clickhouse import sink as ch_sink
+from api.clickhouse.sink import Sink, backfill
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
@@ -95,9 +95,7 @@ def _traffic(rds: Any, prefix: str, sessions: Any, session: Any) -> seed.World:
                 )
             )
     events.append(dataclasses.replace(seed.click(w, ts_ms=_ms(HOURS[0])), bot=True))
-    events.append(
-        seed.conversion(w, "o-code", 5_000, code=w.p.discount_code, occurred=HOURS[3])
-    )
+    events.append(seed.conversion(w, "o-code", 5_000, code=w.p.discount_code, occurred=HOURS[3]))
     events.append(seed.conversion(w, "o-usd", 7_000, currency="USD", occurred=HOURS[2]))
     push(rds, prefix, *events)
     drain(rds, sessions, prefix)
@@ -130,7 +128,14 @@ def _answers(session: Any, w: seed.World) -> dict[str, Any]:
                 session, w.org_id, scope, ids, "value", "EUR", START, END, dimension=dimension
             )
     found["share"] = analytics.aggregate(
-        session, w.org_id, "campaign_id", scopes["campaign_id"], "hour", "EUR", START, END,
+        session,
+        w.org_id,
+        "campaign_id",
+        scopes["campaign_id"],
+        "hour",
+        "EUR",
+        START,
+        END,
         share_of=p[1].influencer_id,
     )
     found["usd"] = analytics.aggregate(
@@ -176,9 +181,12 @@ def test_both_sources_answer_the_same(rds, prefix, sessions, session, ch_url, mo
     assert rollups["usd"][(w.p.campaign_id, 0)].conversions == 0  # not attributed
     # The clickhouse answers were ClickHouse's: without its clicks, no clicks.
     sink.client.command("TRUNCATE TABLE clicks")
-    assert analytics.aggregate(
-        session, w.org_id, "campaign_id", [w.p.campaign_id], None, "EUR", START, END
-    )[(w.p.campaign_id, 0)].clicks == 0
+    assert (
+        analytics.aggregate(
+            session, w.org_id, "campaign_id", [w.p.campaign_id], None, "EUR", START, END
+        )[(w.p.campaign_id, 0)].clicks
+        == 0
+    )
 
 
 def test_a_late_commit_and_a_clickhouse_outage_lose_nothing_and_count_nothing_twice(
@@ -236,8 +244,9 @@ def test_a_late_commit_and_a_clickhouse_outage_lose_nothing_and_count_nothing_tw
     _copy_all(again)
     stored = session.scalar(select(func.count()).select_from(Click))
     assert stored == 8
-    (final,) = client.query("SELECT count() FROM clicks FINAL WHERE organization_id = {o:UInt64}",
-                            {"o": w.org_id})[0]
+    (final,) = client.query(
+        "SELECT count() FROM clicks FINAL WHERE organization_id = {o:UInt64}", {"o": w.org_id}
+    )[0]
     assert int(final) == stored
     # Gaps never filled are given up after the margin (a rollback, a replay's ON CONFLICT).
     again.clock = lambda: time.monotonic() + 61
@@ -269,8 +278,10 @@ def test_changes_after_ingest_reach_clickhouse(rds, prefix, sessions, session, c
     session.commit()
     _copy_all(sink)
     assert status("conversions", order_id="o-1") == [("REJECTED",)]
-    (applied,) = client.query("SELECT status, amount FROM refunds FINAL WHERE organization_id = "
-                              "{o:UInt64}", {"o": w.org_id})
+    (applied,) = client.query(
+        "SELECT status, amount FROM refunds FINAL WHERE organization_id = {o:UInt64}",
+        {"o": w.org_id},
+    )
     assert applied == ("APPLIED", 100)
 
 
@@ -294,8 +305,9 @@ def test_backfill_is_resumable_and_counts_each_row_once(rds, prefix, sessions, s
     assert ("clicks", 0, 7) in seen
     again = backfill(client, sessions, chunk=2, resume=False)  # all of it again
     assert again["clicks"] == 7
-    (n,) = client.query("SELECT count() FROM clicks FINAL WHERE organization_id = {o:UInt64}",
-                        {"o": w.org_id})[0]
+    (n,) = client.query(
+        "SELECT count() FROM clicks FINAL WHERE organization_id = {o:UInt64}", {"o": w.org_id}
+    )[0]
     assert int(n) == 7
 
 
@@ -320,7 +332,8 @@ def test_the_worker_copies_what_it_commits(rds, prefix, sessions, session, ch_ur
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
-    assert rds.get(f"{prefix}clickhouse:sink") is None  # the lock is let go
+    assert rds.get(ch_sink.lock_key(prefix)) is None  # the lock is let go
+    assert int(rds.hget(ch_sink.progress_key(prefix), "clicks")) >= 20
 
 
 def test_bad_settings_are_one_line_errors(monkeypatch):
@@ -338,3 +351,22 @@ def test_bad_settings_are_one_line_errors(monkeypatch):
     monkeypatch.setenv("ANALYTICS_SOURCE", "clickhouse")
     with pytest.raises(SettingError, match="needs CLICKHOUSE_URL"):
         Settings()
+
+
+def test_the_commands(ch_url, capsys, monkeypatch):
+    from api.cli import main
+
+    assert main(["clickhouse", "backfill", "--since", "2026-01-01", "--chunk", "500"]) == 0
+    out = capsys.readouterr()
+    assert "clicks:" in out.out and "rows copied" in out.out
+    assert main(["clickhouse", "status"]) == 0
+    assert "watermark" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["clickhouse", "backfill", "--since", "yesterday"])
+    from api.settings import reset_settings
+
+    monkeypatch.delenv("CLICKHOUSE_URL")
+    reset_settings()
+    assert main(["clickhouse", "status"]) == 2
+    assert "CLICKHOUSE_URL is not set" in capsys.readouterr().err
+    monkeypatch.setenv("CLICKHOUSE_URL", ch_url)
