@@ -444,7 +444,10 @@ def run_round(
                 raise SystemExit("FAIL: the workers did not start")
             time.sleep(0.01)
         db_name = db_url.rsplit("/", 1)[-1] if db_url.startswith("postgresql") else None
-        meter = CpuMeter({"workers": [p.pid for p in procs], "redis": [redis_pid]}, db_name)
+        groups = {"workers": [p.pid for p in procs], "redis": [redis_pid]}
+        if clickhouse_url:  # the sink's processes, started by the workers
+            groups["sink"] = [c for p in procs for c in children(p.pid)]
+        meter = CpuMeter(groups, db_name)
         meter.sample(engine)
         start = last = time.monotonic()
         say(f"  workers reading after {start - spawned:.2f} s of start-up")
@@ -467,14 +470,15 @@ def run_round(
             if now - start > args.timeout:
                 raise SystemExit("FAIL: the workers did not drain the streams in time")
         elapsed = time.monotonic() - start
+        if clickhouse_url:  # the sink's catch-up counts in its CPU
+            sink_caught_up(client, prefix, engine, elapsed, args.timeout)
+            meter.sample(engine)
         say(f"  {meter.report(events)}")
         say(
             f"  the click stream was drained after {drained['clicks']:.2f} s "
             f"({expected['clicks'] / drained['clicks']:,.0f} clicks/s), the conversion stream "
             f"after {drained['conversions']:.2f} s"
         )
-        if clickhouse_url:
-            sink_caught_up(client, prefix, engine, elapsed, args.timeout)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -503,6 +507,20 @@ def run_round(
     for stream in (keys.clicks_stream(prefix), keys.conversions_stream(prefix)):
         client.delete(stream)
     return elapsed, events, expected
+
+
+def children(pid: int) -> list[int]:
+    """A process's children (Linux /proc), waiting a moment for them to start."""
+    for _ in range(50):
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                found = [int(c) for c in f.read().split()]
+        except OSError:
+            return []
+        if found:
+            return found
+        time.sleep(0.1)
+    return []
 
 
 def sink_caught_up(

@@ -31,6 +31,8 @@ class Client(Protocol):
         self, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None
     ) -> None: ...
 
+    def insert_tsv(self, table: str, columns: Sequence[str], data: bytes) -> None: ...
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
     def command(self, sql: str) -> None: ...
@@ -101,6 +103,12 @@ class ChdbClient:
         body = "\n".join("\t".join(map(_tsv, row)) for row in rows)
         self._run(f"INSERT INTO {table} ({', '.join(columns)}) FORMAT TabSeparated\n{body}")
 
+    def insert_tsv(self, table: str, columns: Sequence[str], data: bytes) -> None:
+        """Rows already in TabSeparated (PostgreSQL's COPY text, UTF-8)."""
+        if data:
+            head = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT TabSeparated\n"
+            self._run(head + data.decode())
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         params = {k: _json_value(v) for k, v in (params or {}).items()}
         result = self._run(sql, "JSONCompact", params)
@@ -165,6 +173,15 @@ class ServerClient:
                     [[_aware(v) for v in row] for row in rows],
                     column_names=list(columns),
                 )
+            except Exception as exc:
+                raise ClickHouseError(str(exc).splitlines()[0]) from exc
+
+    def insert_tsv(self, table: str, columns: Sequence[str], data: bytes) -> None:
+        if not data:
+            return
+        with self._lock:
+            try:
+                self._client.raw_insert(table, list(columns), insert_block=data, fmt="TabSeparated")
             except Exception as exc:
                 raise ClickHouseError(str(exc).splitlines()[0]) from exc
 

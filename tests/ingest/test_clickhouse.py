@@ -231,6 +231,8 @@ def test_a_late_commit_and_a_clickhouse_outage_lose_nothing_and_count_nothing_tw
         def insert(self, *_: Any) -> None:
             raise ch.ClickHouseError("Connection refused")
 
+        insert_tsv = insert
+
         def query(self, *_: Any) -> list[Any]:
             raise ch.ClickHouseError("Connection refused")
 
