@@ -476,6 +476,7 @@ class SinkThread:
         self.poll_s = poll_s
         self.margin_s = margin_s
         self.sink: Sink | None = None
+        self._sessions: sessionmaker[Session] | None = None
         self.thread = threading.Thread(target=self.run, name="clickhouse-sink", daemon=True)
 
     def start(self) -> None:
@@ -483,6 +484,20 @@ class SinkThread:
 
     def join(self) -> None:
         self.thread.join()
+
+    def _own_sessions(self) -> sessionmaker[Session]:
+        """Sessions on an engine of the sink's own (its reads take none of the worker's
+        connections; on SQLite, plain transactions, not the worker's BEGIN IMMEDIATE)."""
+        if self._sessions is None:
+            from api.db import make_engine
+
+            bind = self.sessions.kw.get("bind")
+            if bind is None or not hasattr(bind, "url"):
+                self._sessions = self.sessions
+            else:
+                engine = make_engine(bind.url.render_as_string(hide_password=False), pool_size=1)
+                self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        return self._sessions
 
     def _hold_lock(self) -> bool:
         if self.redis.set(self.lock_key, self.owner, nx=True, px=LOCK_MS):
@@ -504,7 +519,9 @@ class SinkThread:
                     self.stop_event.wait(LOCK_MS / 3000)
                     continue
                 if self.sink is None:
-                    self.sink = Sink(connect(self.url), self.sessions, margin_s=self.margin_s)
+                    self.sink = Sink(
+                        connect(self.url), self._own_sessions(), margin_s=self.margin_s
+                    )
                 started = time.time()
                 copied = self.sink.step()
                 stats = self.sink.stats
@@ -533,6 +550,8 @@ class SinkThread:
                 self.sink = None  # start again from the watermarks kept
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
+        if self._sessions is not None and self._sessions is not self.sessions:
+            self._sessions.kw["bind"].dispose()
         try:  # let the next worker take over at once
             if self.redis.get(self.lock_key) in (self.owner, self.owner.encode()):
                 self.redis.delete(self.lock_key)
@@ -549,21 +568,43 @@ class SinkProcess:
     def __init__(self, stop_event: threading.Event) -> None:
         self.stop_event = stop_event
         self.proc: Any = None
+        self.thread = threading.Thread(target=self._supervise, name="clickhouse-sink", daemon=True)
 
     def start(self) -> None:
+        self.thread.start()
+
+    def _spawn(self) -> Any:
         import os
         import subprocess
         import sys
 
-        self.proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "api.cli", "clickhouse", "sink", "--parent", str(os.getpid())]
         )
 
+    def _supervise(self) -> None:
+        """Keeps the process running (it exits when it cannot start: the database or Redis
+        away), started again after a pause growing to 30 s."""
+        backoff = 1.0
+        while not self.stop_event.is_set():
+            self.proc = self._spawn()
+            started = time.monotonic()
+            while self.proc.poll() is None and not self.stop_event.wait(0.5):
+                pass
+            if self.stop_event.is_set():
+                break
+            backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, 30.0)
+            log.warning(
+                "clickhouse sink process exited; starting it again",
+                extra={"returncode": self.proc.returncode, "retry_in": backoff},
+            )
+            self.stop_event.wait(backoff)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except Exception:
+                self.proc.kill()
+
     def join(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except Exception:
-            self.proc.kill()
+        self.thread.join()

@@ -14,6 +14,8 @@ leaderboards read each partnership's post totals (`post_totals_of_many`).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -33,6 +35,8 @@ from api.models.rollups import (
     PerformanceDimensionRollup,
     PerformanceRollup,
 )
+
+log = logging.getLogger("vouch.analytics")
 
 SCOPES = ("campaign_id", "partnership_id", "influencer_id", "link_id", "brand_id")
 KEYS = ("hour", "influencer_id", "link_id", "value")
@@ -137,23 +141,12 @@ def aggregate(
 
     # ANALYTICS_SOURCE=clickhouse: clicks, conversions and revenue from the raw events there
     # (`api.clickhouse.analytics`), commission, fees and gifts from the rollups still.
-    raw = _clickhouse()
-    if raw is not None:
-        from api.clickhouse.analytics import events
-
-        for (s, k), figures in events(
-            raw,
-            organization_id,
-            scope,
-            wanted,
-            key,
-            currency,
-            start,
-            end,
-            dimension=dimension,
-            share_of=share_of,
-        ).items():
-            bump(s, k, **figures)
+    # ClickHouse unreachable: the rollups, which say the same (to the sink's last round).
+    raw = _clickhouse_events(
+        organization_id, scope, wanted, key, currency, start, end, dimension, share_of
+    )
+    for (s, k), figures in (raw or {}).items():
+        bump(s, k, **figures)
 
     clicks: Any = ClickDimensionRollup if dimension else ClickRollup
     if raw is None and dimension is not Dimension.DISCOUNT_CODE:  # codes: typed, never clicked
@@ -250,16 +243,49 @@ def aggregate(
     }
 
 
-def _clickhouse() -> Any:
-    """The ClickHouse client when ANALYTICS_SOURCE=clickhouse, else None."""
+_clickhouse_down_until = 0.0  # after a failure, the rollups for a while (no wait per request)
+CLICKHOUSE_RETRY_S = 10.0
+
+
+def _clickhouse_events(
+    organization_id: int,
+    scope: str,
+    ids: list[int],
+    key: str | None,
+    currency: str,
+    start: datetime,
+    end: datetime,
+    dimension: Dimension | None,
+    share_of: int | None,
+) -> dict[tuple[int, Any], dict[str, int]] | None:
+    """With ANALYTICS_SOURCE=clickhouse, the event figures from there (`api.clickhouse.
+    analytics.events`); None: read them from the rollups (the setting, or ClickHouse down)."""
+    global _clickhouse_down_until
     from api.settings import get_settings
 
     settings = get_settings()
-    if settings.analytics_source != "clickhouse":
+    if settings.analytics_source != "clickhouse" or time.monotonic() < _clickhouse_down_until:
         return None
-    from api.clickhouse.client import connect
+    from api.clickhouse.analytics import events
+    from api.clickhouse.client import ClickHouseError, connect
 
-    return connect(settings.clickhouse_url)
+    try:
+        return events(
+            connect(settings.clickhouse_url),
+            organization_id,
+            scope,
+            ids,
+            key,
+            currency,
+            start,
+            end,
+            dimension=dimension,
+            share_of=share_of,
+        )
+    except ClickHouseError as exc:
+        _clickhouse_down_until = time.monotonic() + CLICKHOUSE_RETRY_S
+        log.warning("clickhouse unavailable: analytics from the rollups", extra={"error": str(exc)})
+        return None
 
 
 def _performance(currency: str, row: list[int]) -> Performance:

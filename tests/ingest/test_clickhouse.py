@@ -372,3 +372,30 @@ def test_the_commands(ch_url, capsys, monkeypatch):
     assert main(["clickhouse", "status"]) == 2
     assert "CLICKHOUSE_URL is not set" in capsys.readouterr().err
     monkeypatch.setenv("CLICKHOUSE_URL", ch_url)
+
+
+def test_with_clickhouse_down_analytics_come_from_the_rollups(
+    rds, prefix, sessions, session, monkeypatch
+):
+    from api.finance import analytics as module
+    from api.settings import reset_settings
+
+    w = seed.world(session)
+    push(rds, prefix, *(seed.click(w) for _ in range(3)))
+    drain(rds, sessions, prefix)
+    session.commit()
+    now = datetime.now(UTC)
+    window = (now.replace(minute=0, second=0, microsecond=0), now.replace(year=now.year + 1))
+    args = (session, w.org_id, "campaign_id", [w.p.campaign_id], None, "EUR", *window)
+    rollups = analytics.aggregate(*args)
+    monkeypatch.setenv("CLICKHOUSE_URL", "http://default:x@127.0.0.1:9/vouch")  # nothing there
+    _source(monkeypatch, "clickhouse")
+    monkeypatch.setattr(module, "_clickhouse_down_until", 0.0)
+    try:
+        assert analytics.aggregate(*args) == rollups
+        assert rollups[(w.p.campaign_id, 0)].clicks == 3
+        assert module._clickhouse_down_until > time.monotonic()  # not asked again at once
+    finally:
+        monkeypatch.delenv("ANALYTICS_SOURCE")
+        monkeypatch.delenv("CLICKHOUSE_URL")
+        reset_settings()
