@@ -445,7 +445,7 @@ def run_round(
             time.sleep(0.01)
         db_name = db_url.rsplit("/", 1)[-1] if db_url.startswith("postgresql") else None
         groups = {"workers": [p.pid for p in procs], "redis": [redis_pid]}
-        if clickhouse_url:  # the sink's processes, started by the workers
+        if clickhouse_url and args.clickhouse == "process":  # the sink's, started by the workers
             groups["sink"] = [c for p in procs for c in children(p.pid)]
         meter = CpuMeter(groups, db_name)
         meter.sample(engine)
@@ -510,17 +510,14 @@ def run_round(
 
 
 def children(pid: int) -> list[int]:
-    """A process's children (Linux /proc), waiting a moment for them to start."""
-    for _ in range(50):
+    """A process's children, those started by any of its threads (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                found = [int(c) for c in f.read().split()]
+            found += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
-            return []
-        if found:
-            return found
-        time.sleep(0.1)
-    return []
+            continue
+    return found
 
 
 def sink_caught_up(
