@@ -211,6 +211,10 @@ class _Changing:
     cursor: int = 0  # newest updated_at copied, microseconds
     sent: dict[int, int] = field(default_factory=dict)  # id -> version copied, in the margin
     swept: float = 0.0
+    # New rows are also read by id, as clicks are: a row written with an old updated_at (a
+    # long transaction, history loaded in one) is found all the same.
+    high: int = 0
+    gaps: list[_Gap] = field(default_factory=list)
 
 
 @dataclass
@@ -242,8 +246,11 @@ class Sink:
         self.gaps: list[_Gap] = []
         margin_us = int(margin_s * 1_000_000)
         self.changing = {
-            "conversions": _Changing(Conversion, conversion_row, state.get("conversions", 0)),
-            "refunds": _Changing(Refund, refund_row, state.get("refunds", 0)),
+            name: _Changing(model, row, state.get(name, 0), high=state.get(f"{name}:id", 0))
+            for name, model, row in (
+                ("conversions", Conversion, conversion_row),
+                ("refunds", Refund, refund_row),
+            )
         }
         self._margin_us = margin_us
 
@@ -258,11 +265,11 @@ class Sink:
 
     def watermarks(self) -> dict[str, int]:
         """Where a sink started now would begin: below every open gap, a margin behind."""
-        low = min((g.lo - 1 for g in self.gaps), default=self.high)
-        return {
-            "clicks": min(low, self.high),
-            **{name: max(0, t.cursor - self._margin_us) for name, t in self.changing.items()},
-        }
+        marks = {"clicks": _low(self.high, self.gaps)}
+        for name, t in self.changing.items():
+            marks[name] = max(0, t.cursor - self._margin_us)
+            marks[f"{name}:id"] = _low(t.high, t.gaps)
+        return marks
 
     def _clicks(self) -> int:
         now = self.clock()
@@ -276,25 +283,48 @@ class Sink:
                 late, late_data = read_clicks(session, ranges, None)
                 data = data + late_data
         write_clicks(self.client, data)
-        # Done: the gaps filled leave, the ids skipped among the new rows are gaps.
-        if late:
-            self.gaps = _without(self.gaps, sorted(late))
-        previous = self.high
-        for id_ in found:
-            if id_ > previous + 1:
-                self.gaps.append(_Gap(previous + 1, id_ - 1, now))
-            previous = id_
-        self.high = previous
+        self.high, self.gaps = _advance(self.high, self.gaps, found, late, now)
         copied = len(found) + len(late)
         self.stats.clicks += copied
         return copied
 
+    def _new(self, name: str, table: _Changing) -> int:
+        """Rows past the table's highest id copied, and those of its open gaps."""
+        model = table.model
+        now = self.clock()
+        table.gaps = [g for g in table.gaps if now - g.seen <= self.margin_s]
+        open_gaps = table.gaps[:MAX_GAP_RANGES]
+        with self.sessions() as session:
+            found = list(
+                session.scalars(
+                    select(model).where(model.id > table.high).order_by(model.id).limit(self.chunk)
+                )
+            )
+            late = (
+                list(
+                    session.scalars(
+                        select(model).where(or_(*(model.id.between(g.lo, g.hi) for g in open_gaps)))
+                    )
+                )
+                if open_gaps
+                else []
+            )
+            session.expunge_all()
+        rows = [o for o in found + late if table.sent.get(o.id) != micros(o.updated_at)]
+        self.client.insert(name, [table.row(o) for o in rows])
+        for o in rows:
+            table.sent[o.id] = micros(o.updated_at)
+        table.high, table.gaps = _advance(
+            table.high, table.gaps, [o.id for o in found], sorted(o.id for o in late), now
+        )
+        return len(rows)
+
     def _changed(self, name: str, table: _Changing) -> int:
+        copied = self._new(name, table)
         model = table.model
         now = self.clock()
         sweep = now - table.swept >= self.margin_s / 4
         since = max(0, table.cursor - self._margin_us) if sweep else table.cursor
-        copied = 0
         for batch in self._pages(model, from_micros(since), strict=not sweep):
             rows = []
             for obj in batch:
@@ -310,8 +340,9 @@ class Sink:
             copied += len(rows)
         if sweep:
             table.swept = now
-            floor = table.cursor - self._margin_us
-            table.sent = {i: v for i, v in table.sent.items() if v >= floor}
+        # What no later round reads by updated_at again is forgotten: only the margin is kept.
+        floor = table.cursor - self._margin_us
+        table.sent = {i: v for i, v in table.sent.items() if v >= floor}
         setattr(self.stats, name, getattr(self.stats, name) + copied)
         return copied
 
@@ -342,6 +373,26 @@ class Sink:
             if len(batch) < self.chunk:
                 return
             after = (batch[-1].updated_at, batch[-1].id)
+
+
+def _low(high: int, gaps: list[_Gap]) -> int:
+    """Where reading by id starts again after a restart: below every open gap."""
+    return min([high, *(g.lo - 1 for g in gaps)])
+
+
+def _advance(
+    high: int, gaps: list[_Gap], found: list[int], late: list[int], now: float
+) -> tuple[int, list[_Gap]]:
+    """After copying the rows `found` (ids past `high`, ascending) and `late` (ids of open
+    gaps, ascending): the new highest id and gaps (those filled leave, the ids skipped among
+    the new rows are new ones)."""
+    if late:
+        gaps = _without(gaps, late)
+    for id_ in found:
+        if id_ > high + 1:
+            gaps.append(_Gap(high + 1, id_ - 1, now))
+        high = id_
+    return high, gaps
 
 
 def _without(gaps: list[_Gap], ids: list[int]) -> list[_Gap]:

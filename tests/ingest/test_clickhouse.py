@@ -399,3 +399,46 @@ def test_with_clickhouse_down_analytics_come_from_the_rollups(
         monkeypatch.delenv("ANALYTICS_SOURCE")
         monkeypatch.delenv("CLICKHOUSE_URL")
         reset_settings()
+
+
+def test_an_order_written_with_an_old_time_is_copied_by_its_id(
+    rds, prefix, sessions, session, ch_url
+):
+    """History loaded in one long transaction (the demo's) carries updated_at values long
+    past the margin when it commits: new orders are found by id all the same."""
+    from api.models import ConversionKey
+
+    w = seed.world(session)
+    push(rds, prefix, seed.conversion(w, "o-now", 1_000, code=w.p.discount_code))
+    drain(rds, sessions, prefix)
+    client = ch.connect(ch_url)
+    sink = Sink(client, sessions)
+    _copy_all(sink)
+    old = datetime(2025, 1, 5, 12, tzinfo=UTC)
+    key = ConversionKey(brand_id=w.brand_id, order_id="o-old", occurred_at=old)
+    session.add(key)
+    session.flush()
+    session.add(
+        Conversion(
+            id=key.id,
+            organization_id=w.org_id,
+            brand_id=w.brand_id,
+            order_id="o-old",
+            amount=2_000,
+            currency="EUR",
+            occurred_at=old,
+            received_at=old,
+            status="UNATTRIBUTED",
+            created_at=old,
+            updated_at=old,
+        )
+    )
+    session.commit()
+    assert sink.step() == 1
+    orders = client.query(
+        "SELECT order_id FROM conversions FINAL WHERE organization_id = {o:UInt64} "
+        "ORDER BY order_id",
+        {"o": w.org_id},
+    )
+    assert orders == [("o-now",), ("o-old",)]
+    assert key.id not in sink.changing["conversions"].sent  # only the margin is remembered
