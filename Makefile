@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 BENCH_ARGS ?=
 
-.PHONY: run test fuzz chromium screenshots test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api bench-discovery bench-capacity bench-analytics clean
+.PHONY: run test fuzz chromium screenshots test-embedded test-services schema lint bench-tracker bench-ingest bench-export bench-disclosure bench-api bench-discovery bench-capacity bench-analytics soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -90,6 +90,12 @@ bench-capacity: $(STAMP)
 
 bench-analytics: $(STAMP)
 	$(BIN)/python bench/analytics.py $(BENCH_ARGS)
+
+# Many of everything, with faults (bench/soak.py): a Redis Cluster of 3 masters + 3 replicas, 2
+# trackers, 2 workers and the API on a fresh PostgreSQL database, 3 minutes by default
+# (BENCH_ARGS="--duration 60"); it kills, fails over, restarts and pauses, then checks every count.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

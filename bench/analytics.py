@@ -8,9 +8,11 @@ Reports read rollups only, so the bench seeds what a year of that traffic leaves
 bulk INSERT ... SELECT statements over generate_series (no raw click rows): each link is active
 during its campaign's 120 days, six evening hours a day, 1 to 13 clicks an hour (7 on average:
 2,000 links x 720 hours x 7 = 10.1M clicks), split over two countries, two device classes and
-its platform's referrer; 100 orders per link (200k), a quarter through a discount code. Post
-metric snapshots are not seeded: this branch has no post metrics table. It also prints what
-deciding a click's country, device and referrer costs the ingest worker per click.
+its platform's referrer; 100 orders per link (200k), a quarter through a discount code; five
+published posts per partnership during its campaign with five daily snapshots each (50k post
+metric snapshots). The daily (UTC) rollups are then summed from the hourly rows, as migration
+0023 does. It also prints what deciding a click's country, device and referrer costs the
+ingest worker per click.
 
 Database: a new database on BENCH_DATABASE_URL's server (default
 postgresql+psycopg://postgres@127.0.0.1:5432), migrated, dropped at the end.
@@ -172,16 +174,88 @@ LATERAL (VALUES
 WHERE (v.dimension = 'DISCOUNT_CODE') = (o.k % 4 = 0)
 """
 
+# Five published posts per partnership during its campaign, five snapshots each (a day apart,
+# counters growing): 2,000 partnerships x 25 = 50k snapshots.
+_POSTS = """
+INSERT INTO deliverables (organization_id, partnership_id, platform, format, title, status,
+                          published_url, published_at, created_at, updated_at)
+SELECT l.organization_id, l.partnership_id, 'INSTAGRAM', 'POST', 'Post ' || k, 'PUBLISHED',
+       'https://www.instagram.com/p/b' || l.id || 'p' || k,
+       :start + (l.day0 + (k * 23) % :days) * interval '1 day' + interval '18 hours', now(), now()
+FROM bench_links l, generate_series(0, :posts - 1) k
+"""
+_SNAPSHOTS = """
+INSERT INTO post_metric_snapshots (organization_id, deliverable_id, captured_at, impressions,
+                                   reach, views, likes, comments, shares, saves, link_clicks,
+                                   followers_at_posting, source, created_at)
+SELECT d.organization_id, d.id, d.published_at + j * interval '1 day', b.n * j * 10,
+       b.n * j * 6, b.n * j * 4, b.n * j / 2, b.n * j / 20, b.n * j / 40, b.n * j / 30,
+       b.n * j / 25, 20000 + d.partnership_id % 50000, 'PLATFORM_API', now()
+FROM deliverables d, generate_series(1, :snapshots) j,
+     LATERAL (SELECT 200 + d.id % 997 AS n) b
+WHERE d.organization_id = :org
+"""
+# The daily (UTC) rollups of the hourly rows, as migration 0023 backfills them.
+_DAILY = (
+    (
+        "click_rollups_daily",
+        "click_rollups_hourly",
+        "link_id",
+        "organization_id, partnership_id, campaign_id",
+        "clicks, unique_clicks, bot_hits",
+    ),
+    (
+        "click_dimension_rollups_daily",
+        "click_dimension_rollups_hourly",
+        "link_id, dimension, value",
+        "organization_id, partnership_id, campaign_id",
+        "clicks, unique_clicks",
+    ),
+    (
+        "performance_rollups_daily",
+        "performance_rollups_hourly",
+        "partnership_id, link_id, currency",
+        "organization_id, campaign_id, influencer_id",
+        "conversions, revenue, repeat_revenue, commission, fees",
+    ),
+    (
+        "performance_dimension_rollups_daily",
+        "performance_dimension_rollups_hourly",
+        "partnership_id, currency, dimension, value",
+        "organization_id, campaign_id, influencer_id",
+        "conversions, revenue, commission",
+    ),
+)
 
-def seed(org: int, label: str, orders_per_link: int) -> tuple[int, int]:
-    """The rollups of a year of traffic of the organization's links: (clicks, conversions)."""
+
+def _daily_sql(daily: str, hourly: str, keys: str, others: str, counters: str) -> str:
+    day = "date_trunc('day', hour, 'UTC')"
+    mins = ", ".join(f"min({c.strip()})" for c in others.split(","))
+    sums = ", ".join(f"sum({c.strip()})" for c in counters.split(","))
+    return (
+        f"INSERT INTO {daily} ({keys}, day, {others}, {counters}) "
+        f"SELECT {keys}, {day}, {mins}, {sums} FROM {hourly} "
+        f"WHERE organization_id = :org GROUP BY {keys}, {day}"
+    )
+
+
+def seed(org: int, label: str, orders_per_link: int) -> tuple[int, int, int]:
+    """The rollups of a year of traffic of the organization's links and its posts' snapshots:
+    (clicks, conversions, snapshots)."""
     from sqlalchemy import text
 
     from api.cli.progress import show as print_progress
     from api.db import get_engine
 
     engine = get_engine()
-    params = {"org": org, "start": YEAR_START, "days": ACTIVE_DAYS, "orders": orders_per_link}
+    params = {
+        "org": org,
+        "start": YEAR_START,
+        "days": ACTIVE_DAYS,
+        "orders": orders_per_link,
+        "posts": 5,
+        "snapshots": 5,
+    }
     parts = 10
     with engine.begin() as conn:
         conn.execute(text(_LINKS), params)
@@ -193,6 +267,12 @@ def seed(org: int, label: str, orders_per_link: int) -> tuple[int, int]:
         conn.execute(text(_PERFORMANCE), params)
         conn.execute(text(_PERFORMANCE_DIMENSIONS), params)
         print_progress(f"seeding performance rollups ({label})", 1, 1)
+        conn.execute(text(_POSTS), params)
+        conn.execute(text(_SNAPSHOTS), params)
+        print_progress(f"seeding post snapshots ({label})", 1, 1)
+        for i, tables in enumerate(_DAILY):
+            conn.execute(text(_daily_sql(*tables)), params)
+            print_progress(f"summing the daily rollups ({label})", i + 1, len(_DAILY))
         clicks = conn.execute(
             text("SELECT sum(clicks) FROM click_rollups_hourly WHERE organization_id = :org"),
             params,
@@ -204,8 +284,12 @@ def seed(org: int, label: str, orders_per_link: int) -> tuple[int, int]:
             ),
             params,
         ).scalar_one()
+        snapshots = conn.execute(
+            text("SELECT count(*) FROM post_metric_snapshots WHERE organization_id = :org"),
+            params,
+        ).scalar_one()
         conn.execute(text("DROP TABLE bench_links, bench_orders"))
-    return int(clicks), int(conversions)
+    return int(clicks), int(conversions), int(snapshots)
 
 
 def queries(campaign: str) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -220,7 +304,13 @@ def queries(campaign: str) -> dict[str, tuple[str, dict[str, Any]]]:
         "baseline (name)": ("query($c: ID!) { campaign(id: $c) { name } }", {"c": campaign}),
         "90-day DAY series": (
             head + " performanceSeries(from: $from, to: $to, granularity: DAY) {"
-            " start clicks uniqueClicks conversions revenue { amount } cost { amount } } } }",
+            " start clicks uniqueClicks conversions revenue { amount } cost { amount }"
+            " impressions engagementRate } } }",
+            ninety,
+        ),
+        "90-day DAY, UTC": (
+            head + ' performanceSeries(from: $from, to: $to, granularity: DAY, timeZone: "UTC")'
+            " { start clicks uniqueClicks conversions revenue { amount } cost { amount } } } }",
             ninety,
         ),
         "30-day HOUR series": (
@@ -230,12 +320,14 @@ def queries(campaign: str) -> dict[str, tuple[str, dict[str, Any]]]:
         ),
         "COUNTRY breakdown": (
             head + " performanceBreakdown(from: $from, to: $to, by: COUNTRY, first: 20) {"
-            " key clicks conversions revenue { amount } commission { amount } } } }",
+            " key label performance { clicks conversions revenue { amount }"
+            " commission { amount } } } } }",
             ninety,
         ),
         "leaderboard": (
             head + " leaderboard(from: $from, to: $to, metric: REVENUE, first: 50) {"
-            " rank value influencer { name } clicks revenue { amount } } } }",
+            " rank value influencer { name } performance { clicks revenue { amount }"
+            " roi engagementRate } } } }",
             ninety,
         ),
     }
@@ -341,8 +433,9 @@ def main() -> int:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
             print(
                 f"seeded in {time.perf_counter() - started:.0f} s: large brand "
-                f"{big_sizes[0]:,} clicks, {big_sizes[1]:,} conversions (2,000 influencers); "
-                f"small brand {small_sizes[0]:,} clicks, {small_sizes[1]:,} conversions "
+                f"{big_sizes[0]:,} clicks, {big_sizes[1]:,} conversions, {big_sizes[2]:,} post "
+                f"snapshots (2,000 influencers); small brand {small_sizes[0]:,} clicks, "
+                f"{small_sizes[1]:,} conversions, {small_sizes[2]:,} post snapshots "
                 "(200 influencers)",
                 flush=True,
             )

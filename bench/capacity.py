@@ -160,7 +160,7 @@ def measure_postgres(rows: int) -> dict[str, float]:
         admin.dispose()
 
 
-def measure_redis(entries: int) -> float:
+def measure_redis(entries: int) -> tuple[float, float]:
     work = Path(tempfile.mkdtemp(prefix="vouch-capacity-"))
     server = RedisServer(str(work / "redis")).start()
     try:
@@ -190,13 +190,25 @@ def measure_redis(entries: int) -> float:
                 pipe.execute()
         pipe.execute()
         used = int(client.memory_usage(stream, samples=0) or 0)
+        # The cross-tracker dedupe: a key per first click, as the write script sets it
+        # (`tracker.sink`), for the dedupe window.
+        before = int(client.info("memory")["used_memory"])
+        for i in range(entries):
+            key = f"{stream}:seen:{secrets.token_hex(20)}"
+            pipe.set(key, new_id(), px=3_600_000)
+            if i % 1000 == 999:
+                pipe.execute()
+        pipe.execute()
+        seen = (int(client.info("memory")["used_memory"]) - before) / entries
         client.close()
-        return used / entries
+        return used / entries, seen
     finally:
         server.stop()
 
 
-def model(args: argparse.Namespace, pg: dict[str, float], redis_entry: float) -> list[str]:
+def model(
+    args: argparse.Namespace, pg: dict[str, float], redis_entry: float, seen_key: float
+) -> list[str]:
     per_day = args.clicks_per_day
     average = per_day / 86_400
     peak = average * args.peak_factor
@@ -206,9 +218,10 @@ def model(args: argparse.Namespace, pg: dict[str, float], redis_entry: float) ->
     workers = math.ceil(events_peak / args.worker_rate)
     backlog_entries = average * args.backlog_hours * 3600
     backlog_gib = backlog_entries * redis_entry / 2**30
-    shards_memory = math.ceil(backlog_gib / args.redis_shard_gib)
-    shards_rate = math.ceil(peak * 2 / args.redis_shard_ops)  # one XADD in, one read out
-    shards = max(shards_memory, shards_rate, 3)
+    # Every stream shares one hash tag (`{ev}`), so one master holds them and their dedupe keys
+    seen_gib = peak * args.dedupe_window_s * args.unique_share * seen_key / 2**30
+    stream_master_gib = backlog_gib + seen_gib
+    stream_rate = peak * 2 / args.redis_shard_ops  # one XADD in, one read out
     click_bytes_day = per_day * pg["clicks"]
     order_bytes_day = orders_per_day * (
         pg["conversions"] + pg["conversion_keys"] + pg["ledger_entries"]
@@ -226,10 +239,11 @@ def model(args: argparse.Namespace, pg: dict[str, float], redis_entry: float) ->
         f"trackers: {trackers} cores at {args.tracker_rate:,.0f} redirects/s a core (peak)",
         f"ingest workers: {workers} cores at {args.worker_rate:,.0f} events/s a core (peak, "
         f"clicks + orders)",
-        f"Redis Cluster: {shards} masters (+ as many replicas): memory {shards_memory} "
-        f"for a {args.backlog_hours:g} h backlog of {backlog_entries:,.0f} entries = "
-        f"{backlog_gib:,.0f} GiB at {args.redis_shard_gib:g} GiB a shard; rate {shards_rate} "
-        f"at {args.redis_shard_ops:,.0f} stream ops/s a shard",
+        f"Redis: the streams' master (one hash tag) at {stream_rate:.0%} of "
+        f"{args.redis_shard_ops:,.0f} stream ops/s; dedupe keys {seen_gib:,.1f} GiB "
+        f"({args.dedupe_window_s:g} s window, {args.unique_share:.0%} first clicks); a "
+        f"{args.backlog_hours:g} h backlog of {backlog_entries:,.0f} entries "
+        f"{backlog_gib:,.0f} GiB: {stream_master_gib:,.0f} GiB on that one master",
         f"PostgreSQL writes: {rows_per_s:,.0f} rows/s at peak (clicks, and per order its key, "
         f"row and commission entry), rollups {link_hours / 86_400 * 4:,.0f} rows/s",
         f"PostgreSQL storage: clicks {click_bytes_day / 2**30:,.0f} GiB/day "
@@ -247,20 +261,22 @@ def main() -> None:
     parser.add_argument("--tracker-rate", type=float, default=32_000)
     parser.add_argument("--worker-rate", type=float, default=18_000)
     parser.add_argument("--redis-shard-ops", type=float, default=100_000)
-    parser.add_argument("--redis-shard-gib", type=float, default=16.0)
+    parser.add_argument("--dedupe-window-s", type=float, default=3600)
+    parser.add_argument("--unique-share", type=float, default=0.7)
     parser.add_argument("--backlog-hours", type=float, default=6.0)
     parser.add_argument("--retention-months", type=int, default=3)
     parser.add_argument("--clicks-per-link-hour", type=float, default=10.0)
     parser.add_argument("--rows", type=int, default=200_000, help="click rows to measure on")
     args = parser.parse_args()
     pg = measure_postgres(args.rows)
-    entry = measure_redis(min(args.rows, 100_000))
+    entry, seen = measure_redis(min(args.rows, 100_000))
     print("measured (bytes):")
     for table, size in pg.items():
         print(f"  PostgreSQL {table:<32} {size:7.0f} a row (with its indexes)")
     print(f"  Redis click stream entry{'':<17} {entry:7.0f}")
+    print(f"  Redis dedupe key (one per first click){'':<3} {seen:7.0f}")
     print("model:")
-    for line in model(args, pg, entry):
+    for line in model(args, pg, entry, seen):
         print(f"  {line}")
 
 

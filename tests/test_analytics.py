@@ -17,6 +17,7 @@ from api.models import (
 )
 from api.models.ledger import CampaignCost
 from tests.factories import gid
+from tests.rollups import roll_up_daily
 
 # Around the end of summer time in Berlin (2026-10-25, 03:00 CEST -> 02:00 CET).
 DAY0 = datetime(2026, 10, 24, 0, tzinfo=UTC)
@@ -116,6 +117,7 @@ def _world(factory: Any, db: Any) -> dict[str, Any]:
         )
     )
     db.commit()
+    roll_up_daily(db, w["org"].id)
     return w
 
 
@@ -166,6 +168,28 @@ def test_a_berlin_series_follows_its_days_and_zero_fills(gql, factory, db):
     assert len(hours) == 98 and sum(h["clicks"] for h in hours) == 36
     months = gql(key, SERIES, g="MONTH", **args)["campaign"]["performanceSeries"]
     assert [(m["start"], m["clicks"]) for m in months] == [("2026-09-30T22:00:00+00:00", 36)]
+    # UTC days come from the daily rollups, hours from the hourly ones: the same figures.
+    for d in utc_days:
+        inside = [h for h in hours if d["start"] <= h["start"] < d["end"]]
+        assert d["clicks"] == sum(h["clicks"] for h in inside)
+        assert d["conversions"] == sum(h["conversions"] for h in inside)
+        assert Decimal(d["cost"]["amount"]) == sum(Decimal(h["cost"]["amount"]) for h in inside)
+    # London leaves summer time at 01:00 UTC on the 25th: its days before start at 23:00 UTC
+    # (read hour by hour), the 25th is 25 hours long, the days after start at midnight UTC.
+    london = gql(key, SERIES, g="DAY", tz="Europe/London", **args)["campaign"]["performanceSeries"]
+    assert [(d["start"], d["clicks"]) for d in london] == [
+        ("2026-10-22T23:00:00+00:00", 0),
+        ("2026-10-23T23:00:00+00:00", 10),
+        ("2026-10-24T23:00:00+00:00", 26),
+        ("2026-10-26T00:00:00+00:00", 0),
+        ("2026-10-27T00:00:00+00:00", 0),
+    ]
+    assert london[2]["cost"]["amount"] == "111.00"  # 20 + 50 + 1 commission + 40 gifted
+    weeks = gql(key, SERIES, g="WEEK", tz="UTC", **args)["campaign"]["performanceSeries"]
+    assert [(w["start"], w["clicks"], w["revenue"]["amount"]) for w in weeks] == [
+        ("2026-10-19T00:00:00+00:00", 36, "810.00"),
+        ("2026-10-26T00:00:00+00:00", 0, "0.00"),
+    ]
 
 
 POST_SERIES = """query($c: ID!, $l: ID!, $g: Granularity!) {
@@ -291,7 +315,15 @@ BREAKDOWN = """query($c: ID!, $by: BreakdownDimension!, $first: Int, $order: Bre
       clicks conversions revenue { amount } commission { amount } cost { amount } }
     performanceBreakdown(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", by: $by,
         first: $first, orderBy: $order) {
-      key label clicks conversions revenue { amount } commission { amount } cost { amount } } } }"""
+      key label performance {
+        clicks conversions revenue { amount } commission { amount } cost { amount } } } } }"""
+
+
+def _flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their `performance`'s figures beside their key (and rank, value...)."""
+    return [
+        {**{k: v for k, v in r.items() if k != "performance"}, **r["performance"]} for r in rows
+    ]
 
 
 def _sum(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -315,11 +347,13 @@ def test_breakdowns_are_sorted_and_add_up_to_the_total(gql, factory, db):
     for by in ("INFLUENCER", "LINK", "COUNTRY", "DEVICE", "REFERRER", "PLATFORM", "DISCOUNT_CODE"):
         for first in (1, 10):
             data = gql(key, BREAKDOWN, c=gid(w["campaign"]), by=by, first=first)["campaign"]
-            rows = data["performanceBreakdown"]
+            rows = _flat(data["performanceBreakdown"])
             assert _sum(rows) == data["performance"], (by, first, rows)
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER")["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER")["campaign"][
+            "performanceBreakdown"
+        ]
+    )
     assert [(r["label"], r["revenue"]["amount"]) for r in rows] == [
         ("Zed", "510.00"),
         (w["influencer"].name, "300.00"),
@@ -329,39 +363,43 @@ def test_breakdowns_are_sorted_and_add_up_to_the_total(gql, factory, db):
         if hasattr(w["second"], "influencer")
         else True
     )
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER", order="CLICKS")["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="INFLUENCER", order="CLICKS")["campaign"][
+            "performanceBreakdown"
+        ]
+    )
     assert [r["clicks"] for r in rows] == [30, 6]
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="COUNTRY", first=5)["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="COUNTRY", first=5)["campaign"][
+            "performanceBreakdown"
+        ]
+    )
     assert (
         rows[0]["key"] == "GB"
         and rows[0]["clicks"] == 36
         and rows[0]["revenue"]["amount"] == "810.00"
     )
     assert rows[1]["key"] == "OTHER" and rows[1]["cost"]["amount"] == "40.00"  # the gift
-    rows = gql(key, BREAKDOWN, c=gid(w["campaign"]), by="PLATFORM")["campaign"][
-        "performanceBreakdown"
-    ]
+    rows = _flat(
+        gql(key, BREAKDOWN, c=gid(w["campaign"]), by="PLATFORM")["campaign"]["performanceBreakdown"]
+    )
     assert (rows[0]["key"], rows[0]["label"], rows[0]["clicks"]) == ("INSTAGRAM", "Instagram", 17)
     brand = gql(
         key,
         """query($b: ID!) { brand(id: $b) { performanceBreakdown(from: "2026-10-20T00:00:00Z",
-          to: "2026-10-30T00:00:00Z", by: DEVICE) { key label clicks } } }""",
+          to: "2026-10-30T00:00:00Z", by: DEVICE) { key label performance { clicks } } } }""",
         b=gid(w["brand"]),
     )
     assert brand["brand"]["performanceBreakdown"][0] == {
         "key": "MOBILE",
         "label": "Mobile",
-        "clicks": 36,
+        "performance": {"clicks": 36},
     }
 
 
 LEADERBOARD = """query($c: ID!, $m: LeaderboardMetric!) { campaign(id: $c) {
   leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", metric: $m) {
-    rank value influencer { name } clicks revenue { amount } } } }"""
+    rank value influencer { name } performance { clicks revenue { amount } } } } }"""
 
 
 def test_the_leaderboard_ranks_influencers_by_the_metric(gql, factory, db):
@@ -407,7 +445,8 @@ def _post(factory: Any, db: Any, partnership: Any, published: datetime, **counts
 
 POST_BOARD = """query($c: ID!, $m: LeaderboardMetric!) { campaign(id: $c) {
   leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", metric: $m) {
-    rank value influencer { name } engagements engagementRate cpe { amount } } } }"""
+    rank value influencer { name }
+    performance { engagements engagementRate cpe { amount } } } } }"""
 
 
 def test_the_leaderboard_ranks_by_engagement_rate_and_cpe_with_no_posts_last(gql, factory, db):
@@ -429,10 +468,10 @@ def test_the_leaderboard_ranks_by_engagement_rate_and_cpe_with_no_posts_last(gql
         (2, first, "10.00"),
         (3, "Amy", None),
     ]
-    assert [e["engagements"] for e in board] == [50, 100, None]
+    assert [e["performance"]["engagements"] for e in board] == [50, 100, None]
     board = gql(key, POST_BOARD, c=c, m="CPE")["campaign"]["leaderboard"]
     # Lowest cost per engagement first; without engagements last.
-    assert [(e["influencer"]["name"], e["value"], e["cpe"]) for e in board] == [
+    assert [(e["influencer"]["name"], e["value"], e["performance"]["cpe"]) for e in board] == [
         (first, "0.30", {"amount": "0.30"}),
         ("Zed", "1.82", {"amount": "1.82"}),
         ("Amy", None, None),
@@ -448,7 +487,7 @@ def test_another_organizations_campaign_is_not_found(gql, factory, db):
       performanceSeries(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
         granularity: DAY) { clicks }
       performanceBreakdown(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
-        by: COUNTRY) { clicks }
+        by: COUNTRY) { performance { clicks } }
       leaderboard(from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z",
         metric: CLICKS) { rank } } }"""
     assert gql(other["keys"]["ADMIN"], q, c=gid(w["campaign"])) == {"campaign": None}

@@ -169,6 +169,7 @@ def _fields(caption: str, **kw: Any) -> SimpleNamespace:
     kw.setdefault("platform_label", None)
     kw.setdefault("retouched", False)
     kw.setdefault("ai_generated", False)
+    kw.setdefault("creator_comments", None)
     return SimpleNamespace(caption=caption, **kw)
 
 
@@ -186,6 +187,14 @@ def test_disclosure_report_maps_to_the_checker():
     report = review.disclosure_report(_campaign(), POST, paid, _fields("So good"))
     assert report["worstVerdict"] == "FAIL"
     assert review.failures(report) == ["US: MISSING_LABEL", "UK: MISSING_LABEL"]
+    # the creator's comments go with the caption: a label only there is named as such
+    replied = _fields("So good", creator_comments=["#ad"])
+    report = review.disclosure_report(_campaign(), POST, paid, replied)
+    assert review.failures(report) == ["US: LABEL_ONLY_IN_COMMENT", "UK: LABEL_ONLY_IN_COMMENT"]
+    assert review.clean_comments([" #ad ", "  ", ""]) == ["#ad"]
+    assert review.clean_comments(["", " "]) is None and review.clean_comments(None) is None
+    assert review.comment_problem(["#ad"] * 20) is None
+    assert review.comment_problem(["#ad"] * 21) == "at most 20 comments"
     # the partnership's connection is what the checker judges: a gift wants a gift label in FR
     fr = _campaign(jurisdictions=["FR"])
     gifted = SimpleNamespace(connection="GIFTED")
@@ -396,6 +405,38 @@ def test_failing_content_is_stored_not_blocked(gql, w):
     }
 
 
+def test_a_label_only_in_the_creators_comment_is_named_and_does_not_count(gql, db, w):
+    """The creator's own first comment and replies go with the caption to the checker: "#ad"
+    only there fails as LABEL_ONLY_IN_COMMENT (not MISSING_LABEL), in every jurisdiction."""
+    caption = "Loving the new serum #SpringGlow @brandhq"
+    payload = gql.mutate(
+        w["keys"]["INFLUENCER"],
+        "submitContent",
+        {
+            "deliverableId": gid(w["deliverable"]),
+            "caption": caption,
+            "creatorComments": ["  #ad  ", "", "thanks all!"],
+        },
+        S_FIELDS + " submission { creatorComments }",
+    )
+    assert payload["userErrors"] == []
+    s = payload["submission"]
+    assert s["creatorComments"] == ["#ad", "thanks all!"]  # stripped, blank ones left out
+    assert s["disclosureVerdict"] == "FAIL"
+    for result in s["disclosureReportJson"]["results"]:
+        codes = [f["code"] for f in result["findings"]]
+        assert "LABEL_ONLY_IN_COMMENT" in codes and "MISSING_LABEL" not in codes, result
+    db.expire_all()
+    row = db.scalar(
+        select(ContentSubmission).where(ContentSubmission.deliverable_id == w["deliverable"].id)
+    )
+    assert row.creator_comments == ["#ad", "thanks all!"]
+    # The same caption with the label in it passes, whatever the comments say.
+    review_content(gql, w, "REQUEST_CHANGES", feedback="Put #ad in the caption itself")
+    fixed = submit(gql, w, "#ad " + caption, creatorComments=["#ad"])["submission"]
+    assert fixed["disclosureVerdict"] == "PASS"
+
+
 def test_submission_without_jurisdictions_has_no_verdict(gql, db, w):
     w["campaign"].jurisdictions = []
     db.merge(w["campaign"])
@@ -439,6 +480,9 @@ def test_new_versions_never_edit_old_ones(gql, db, w):
         ({"mediaUrl": "ftp://cdn.example.com/a.jpg"}, "mediaUrl", "INVALID_URL"),
         ({"mediaUrl": "javascript:alert(1)"}, "mediaUrl", "INVALID_URL"),
         ({"platformLabel": "TIKTOK_BRANDED_CONTENT"}, "platformLabel", "NOT_ALLOWED"),
+        ({"creatorComments": ["#ad"] * 21}, "creatorComments", "TOO_LONG"),
+        ({"creatorComments": ["x" * 5001]}, "creatorComments", "TOO_LONG"),
+        ({"creatorComments": ["#ad\x00"]}, "creatorComments", "INVALID"),
         ({"deliverableId": "nope"}, "deliverableId", "NOT_FOUND"),
         ({"deliverableId": "other"}, "deliverableId", "NOT_FOUND"),
     ],

@@ -44,6 +44,7 @@ from api.models.events import Click, ClickRollup, Conversion
 from api.models.ledger import CampaignCost
 from api.settings import get_settings
 from tests.factories import gid
+from tests.rollups import roll_up_daily
 from tests.test_query_counts import count_statements
 from tracker import globalid
 from tracker.globalid import encode
@@ -59,12 +60,6 @@ MAX_DEPTH = get_settings().max_query_depth - 2  # room for the small value types
 #   caption), not a result of anyone's.
 # REFUSED: null for an INFLUENCER key (the figure is about every partnership of a campaign).
 OWN, COUNT, SETTING, REFUSED = "OWN", "COUNT", "SETTING", "REFUSED"
-# Every figure of a Performance (breakdown rows and leaderboard entries carry them all too).
-PERFORMANCE_FIELDS = tuple(
-    name
-    for name in SCHEMA.get_type("Performance").fields
-    if name != "currency"  # type: ignore[union-attr]
-)
 FIGURES = {
     "Query.balance": OWN,
     "Query.statement": OWN,
@@ -111,9 +106,7 @@ FIGURES = {
     "TrackedLink.performance": OWN,
     # Series, breakdowns and leaderboards: sums over the viewer's own partnerships' rollups.
     "Campaign.performanceSeries": OWN,
-    "Campaign.performanceBreakdown": OWN,
-    "Brand.performanceBreakdown": OWN,
-    "Campaign.leaderboard": OWN,
+    # (performanceBreakdown and leaderboard: their rows' `performance`, below)
     "Partnership.performanceSeries": OWN,
     "Influencer.performanceSeries": OWN,
     "TrackedLink.performanceSeries": OWN,
@@ -257,12 +250,9 @@ FIGURES = {
     "WebhookAttempt.attempt": SETTING,
     "WebhookAttempt.statusCode": SETTING,
     "WebhookAttempt.durationMs": SETTING,
-    # Breakdown rows and leaderboard entries are Performances with a key or a rank.
-    **{
-        f"{row}.{name}": OWN
-        for row in ("BreakdownRow", "LeaderboardEntry")
-        for name in PERFORMANCE_FIELDS
-    },
+    # Breakdown rows and leaderboard entries: a key or a rank and a Performance.
+    "BreakdownRow.performance": OWN,
+    "LeaderboardEntry.performance": OWN,
     # Ambassador programs: a program's published terms are settings; a member's figures (its
     # month's progress, what its level review measured, its retainer, its shipments) are its own.
     "ProgramConnection.totalCount": COUNT,
@@ -681,6 +671,7 @@ def world(factory: Any, db: Any) -> dict[str, Any]:
     db.flush()
     batch = create_payout_batch(db, org.id, "EUR", utcnow().date(), 0)
     db.commit()
+    roll_up_daily(db, org.id)  # the clicks above went straight into the hourly rollup
     w.update(
         batch=batch,
         a=sides["A"],
@@ -768,6 +759,9 @@ def test_an_influencer_reads_no_figure_of_another(gql, world):
         # Every performance (campaign, partnership, influencer, link) is A's own.
         performances = _performances(seen)
         assert performances, "the walk read no performance"
+        # ... those inside breakdown rows (by INFLUENCER: A's row) and leaderboard entries too.
+        for row in ("BreakdownRow.performance", "LeaderboardEntry.performance"):
+            assert row in {name for name, _, _ in performances}, row
         for name, path, p in performances:
             own = A_LINK_PERFORMANCE if name == "TrackedLink.performance" else A_PERFORMANCE
             assert _figures(p) == own, path

@@ -16,6 +16,7 @@ from api.content import usage_rights as rights_store
 from api.db import utcnow
 from api.ingest.conversions import Context, ingest_conversion
 from api.models import (
+    Brand,
     ContentEvent,
     ContentFinding,
     ContentSubmission,
@@ -150,6 +151,116 @@ def test_a_self_report_and_the_csv_import_are_watched_too(gql, db, w, factory):
     assert result["result"]["created"] == 1
     (imported,) = findings_of(gql, w["keys"]["MANAGER"], other)
     assert imported["source"] == "IMPORT" and imported["kind"] == "CAPTION_CHANGED"
+
+
+def _comment_codes(finding: dict[str, Any]) -> set[str]:
+    """The live caption's finding codes, as the rules gave them."""
+    live = finding["evidence"]["rules"]["live"]["results"]
+    return {f["code"] for r in live for f in r["findings"]}
+
+
+def test_a_label_moved_into_a_reply_is_found_on_every_live_path(gql, db, w, factory):
+    """The creator's own comments seen with the live caption go to the checker: "#ad" moved
+    from the caption into a reply is LABEL_ONLY_IN_COMMENT, from recordPostMetrics, the CSV
+    import, recheckPublishedContent and `vouch content recheck` (stored snapshots)."""
+    manager = w["keys"]["MANAGER"]
+    at = (NOW - timedelta(days=1)).isoformat()
+    recorded = gql.mutate(
+        manager,
+        "recordPostMetrics",
+        {
+            "deliverableId": gid(w["post"]),
+            "capturedAt": at,
+            "likes": 10,
+            "caption": NO_AD,
+            "creatorComments": ["#ad", " thanks for the love "],
+        },
+        "created metrics { creatorComments }",
+    )
+    assert recorded["userErrors"] == []
+    assert recorded["metrics"]["creatorComments"] == ["#ad", "thanks for the love"]
+    (finding,) = gql(
+        manager, FINDINGS.replace("reasons", "reasons creatorComments"), id=gid(w["post"])
+    )["node"]["findings"]
+    assert finding["kind"] == "DISCLOSURE_REMOVED"
+    assert finding["creatorComments"] == ["#ad", "thanks for the love"]
+    assert "LABEL_ONLY_IN_COMMENT" in _comment_codes(finding)
+    assert "MISSING_LABEL" not in _comment_codes(finding)
+
+    imported = published(factory, db, w["partnership"])
+    csv = (
+        "deliverable_id,captured_at,likes,caption,creator_comments\n"
+        f'{gid(imported)},{at},5,"{NO_AD}","first!\n#ad"\n'
+    )
+    result = gql.mutate(manager, "importPostMetrics", {"csv": csv}, "result { created }")
+    assert result["result"]["created"] == 1
+    (from_csv,) = findings_of(gql, manager, imported)
+    assert from_csv["source"] == "IMPORT" and "LABEL_ONLY_IN_COMMENT" in _comment_codes(from_csv)
+    assert from_csv["evidence"]["comments"] == ["first!", "#ad"]
+
+    stored = [published(factory, db, w["partnership"]) for _ in range(2)]
+    for post in stored:
+        db.add(
+            PostMetricSnapshot(
+                organization_id=w["org"].id,
+                deliverable_id=post.id,
+                captured_at=NOW - timedelta(hours=3),
+                source="PLATFORM_API",
+                caption=NO_AD,
+                creator_comments=["#ad"],
+            )
+        )
+    db.commit()
+    rechecked = gql.mutate(
+        manager,
+        "recheckPublishedContent",
+        {"deliverableId": gid(stored[0])},
+        "findings { kind source creatorComments evidence }",
+    )
+    (again,) = rechecked["findings"]
+    assert again["source"] == "RECHECK" and again["creatorComments"] == ["#ad"]
+    assert "LABEL_ONLY_IN_COMMENT" in _comment_codes(again)
+    assert _vouch("content", "recheck", "--org", str(w["org"].id)) == 0
+    db.expire_all()
+    (cli,) = db.scalars(
+        select(ContentFinding).where(ContentFinding.deliverable_id == stored[1].id)
+    ).all()
+    assert cli.evidence["comments"] == ["#ad"]
+    live = cli.evidence["rules"]["live"]["results"]
+    assert "LABEL_ONLY_IN_COMMENT" in {f["code"] for r in live for f in r["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"caption": None}, "REQUIRED"),  # comments are checked with the caption
+        ({"creatorComments": ["#ad"] * 21}, "TOO_LONG"),
+        ({"creatorComments": ["x" * 5001]}, "TOO_LONG"),
+        ({"creatorComments": ["#ad\x00"]}, "INVALID"),
+    ],
+)
+def test_bad_creator_comments_are_refused(gql, db, w, extra, code):
+    input = {
+        "deliverableId": gid(w["post"]),
+        "capturedAt": (NOW - timedelta(days=1)).isoformat(),
+        "likes": 3,
+        "caption": NO_AD,
+        "creatorComments": ["#ad"],
+        **extra,
+    }
+    payload = gql.mutate(w["keys"]["MANAGER"], "recordPostMetrics", input, "created")
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [("creatorComments", code)]
+    db.expire_all()
+    post = w["post"].id
+    assert (
+        db.scalars(
+            select(PostMetricSnapshot).where(PostMetricSnapshot.deliverable_id == post)
+        ).all()
+        == []
+    )
+    assert (
+        db.scalars(select(ContentFinding).where(ContentFinding.deliverable_id == post)).all() == []
+    )
 
 
 def test_recheck_published_content_finds_what_is_new_once(gql, db, w):
@@ -315,6 +426,67 @@ def test_an_invitation_against_an_exclusivity_is_a_conflict_unless_an_admin_over
     assert len(events(db, w, "exclusivity.conflict")) == 1
 
 
+def test_an_ambassador_program_of_a_competitor_checks_the_exclusivity_too(gql, db, w, factory):
+    """Joining a program makes a partnership on its campaign: inviting and approving check the
+    creator's exclusivities as createPartnership does."""
+    rival = db.get(Brand, exclusive_world(factory, db, w).brand_id)
+    admin, manager = w["keys"]["ADMIN"], w["keys"]["MANAGER"]
+    program = gql.mutate(
+        manager,
+        "createProgram",
+        {
+            "brandId": gid(rival),
+            "name": "Aura ambassadors",
+            "currency": "EUR",
+            "landingUrl": "https://aura.example.com/",
+        },
+        "program { id }",
+    )["program"]
+    plan = {"currency": "EUR", "commission": {"kind": "PERCENT", "rateBps": 1000}}
+    level = gql.mutate(
+        manager,
+        "addProgramLevel",
+        {"programId": program["id"], "name": "BRONZE", "threshold": "0", "compensation": plan},
+        "level { id }",
+    )
+    assert level["userErrors"] == []
+    invite = {"programId": program["id"], "influencerId": gid(w["influencer"])}
+    select_ = "member { id status partnershipId }"
+
+    def errors(payload: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+    refused = gql.mutate(manager, "inviteToProgram", invite, select_)
+    assert errors(refused) == [("influencerId", "CONFLICT")]
+    assert "exclusive to" in refused["userErrors"][0]["message"]
+    forbidden = gql.mutate(
+        manager, "inviteToProgram", {**invite, "overrideExclusivity": True}, select_
+    )
+    assert errors(forbidden) == [("overrideExclusivity", "FORBIDDEN")]
+    invited = gql.mutate(admin, "inviteToProgram", {**invite, "overrideExclusivity": True}, select_)
+    assert invited["userErrors"] == [] and invited["member"]["status"] == "INVITED"
+    member = invited["member"]["id"]
+    review = {"memberId": member, "approve": True}
+    assert errors(gql.mutate(manager, "reviewProgramApplication", review, select_)) == [
+        ("memberId", "CONFLICT")
+    ]
+    declined_override = {"memberId": member, "approve": False, "overrideExclusivity": True}
+    assert errors(gql.mutate(admin, "reviewProgramApplication", declined_override, select_)) == [
+        ("overrideExclusivity", "NOT_ALLOWED")
+    ]
+    assert events(db, w, "exclusivity.conflict") == []
+    approved = gql.mutate(
+        admin, "reviewProgramApplication", {**review, "overrideExclusivity": True}, select_
+    )
+    assert approved["userErrors"] == [] and approved["member"]["status"] == "ACTIVE"
+    found = gql(admin, LIST, f={"kind": "EXCLUSIVITY_CONFLICT"})["contentFindings"]
+    assert found["totalCount"] == 1
+    node = found["edges"][0]["node"]
+    assert node["source"] == "INVITATION"
+    assert node["partnership"]["id"] == approved["member"]["partnershipId"]
+    assert len(events(db, w, "exclusivity.conflict")) == 1
+
+
 def test_no_conflict_once_the_exclusivity_ended(gql, db, w, factory):
     campaign = exclusive_world(factory, db, w, accepted_at=NOW - timedelta(days=61))
     made = gql.mutate(
@@ -336,6 +508,43 @@ def test_a_caption_naming_a_competitor_during_the_exclusivity_is_a_finding(gql, 
     assert [m["text"] for m in broken["mentions"]] == ["@RivalCo"]
 
 
+def test_a_competitor_named_in_the_creators_reply_is_a_conflict(gql, db, w, factory):
+    exclusive_world(factory, db, w)
+    manager = w["keys"]["MANAGER"]
+
+    def seen(comments: list[str], days_ago: float) -> None:
+        at = (NOW - timedelta(days=days_ago)).isoformat()
+        recorded = gql.mutate(
+            manager,
+            "recordPostMetrics",
+            {
+                "deliverableId": gid(w["post"]),
+                "capturedAt": at,
+                "likes": 10,
+                "caption": APPROVED,
+                "creatorComments": comments,
+            },
+            "created",
+        )
+        assert recorded["userErrors"] == []
+
+    seen(["thanks all!"], 0.9)
+    assert findings_of(gql, manager, w["post"]) == []  # the approved caption, a plain reply
+    seen(["thanks all!", "also try @RivalCo"], 0.8)
+    (finding,) = findings_of(gql, manager, w["post"])
+    assert finding["kind"] == "EXCLUSIVITY_CONFLICT" and finding["caption"] == APPROVED
+    (broken,) = finding["evidence"]["exclusivities"]
+    assert broken["mentions"] == [
+        {"competitor": "@rivalco", "text": "@RivalCo", "start": 9, "end": 17, "in": "comment 2"}
+    ]
+    assert "@RivalCo (in comment 2)" in finding["reasons"][0]
+    seen(["thanks all!", "also try @RivalCo"], 0.7)  # the same again: nothing new
+    seen(["thanks all!", "also try @RivalCo", "and Aura Beauty"], 0.6)  # a new competitor
+    kinds = [f["kind"] for f in findings_of(gql, manager, w["post"])]
+    assert kinds == ["EXCLUSIVITY_CONFLICT", "EXCLUSIVITY_CONFLICT"]
+    assert len(events(db, w, "exclusivity.conflict")) == 2
+
+
 def test_a_submitted_caption_naming_a_competitor_is_a_finding(gql, db, w, factory):
     exclusive_world(factory, db, w)
     d = factory.deliverable(w["partnership"])
@@ -348,6 +557,23 @@ def test_a_submitted_caption_naming_a_competitor_is_a_finding(gql, db, w, factor
     assert payload["userErrors"] == []
     (finding,) = findings_of(gql, w["keys"]["MANAGER"], d)
     assert finding["kind"] == "EXCLUSIVITY_CONFLICT" and finding["source"] == "SUBMISSION"
+    # A clean caption whose planned first comment names the competitor is one as well.
+    replied = factory.deliverable(w["partnership"])
+    payload = gql.mutate(
+        w["keys"]["INFLUENCER"],
+        "submitContent",
+        {
+            "deliverableId": gid(replied),
+            "caption": "#ad my Lumen haul",
+            "creatorComments": ["dupe of my Aura Beauty fave"],
+        },
+        "submission { version }",
+    )
+    assert payload["userErrors"] == []
+    (finding,) = findings_of(gql, w["keys"]["MANAGER"], replied)
+    assert finding["kind"] == "EXCLUSIVITY_CONFLICT" and finding["source"] == "SUBMISSION"
+    assert finding["evidence"]["comments"] == ["dupe of my Aura Beauty fave"]
+    assert finding["evidence"]["exclusivities"][0]["mentions"][0]["in"] == "comment 1"
 
 
 def test_contract_terms_take_competitors_and_refuse_bad_ones(gql, w):

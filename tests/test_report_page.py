@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,13 +45,18 @@ def test_the_report_is_a_404_for_others_and_its_csv_is_the_api_series(
         w["keys"]["MANAGER"],
         """query($id: ID!) { node(id: $id) { ... on Campaign { leaderboard(
           from: "2026-10-20T00:00:00Z", to: "2026-11-01T00:00:00Z", metric: CLICKS, first: 10)
-          { influencer { id } } } } }""",
+          { influencer { id } performance { clicks } } } } }""",
         id=campaign,
     )["node"]["leaderboard"]
     order = [e["influencer"]["id"] for e in ranked]
     assert len(order) == 2
     positions = [by_clicks.text.index(f'data-influencer="{i}"') for i in order]
     assert positions == sorted(positions)
+    # each entry's figures are its `performance`'s: its row shows its clicks
+    for entry in ranked:
+        row = re.search(f'data-influencer="{entry["influencer"]["id"]}".*?</tr>', by_clicks.text)
+        assert row and f'<td class="num">{entry["performance"]["clicks"]}</td>' in row.group(0)
+    assert [e["performance"]["clicks"] for e in ranked] == [30, 6]
     unknown = client.get(f"/campaigns/{campaign}/report?rank=FOLLOWERS")
     assert unknown.status_code == 422 and "metrics offered" in unknown.text
 

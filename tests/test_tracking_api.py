@@ -150,6 +150,67 @@ def test_deactivate_link_publishes_inactive_record(gql, world, redis_env):
     assert stored(redis_env, key)["active"] is False
 
 
+def test_a_link_deactivated_through_the_api_stops_on_every_tracker_within_the_ttl(
+    gql, world, redis_env, tmp_path
+):
+    """Two tracker processes, each with its own link cache: both stop redirecting a link the
+    API deactivated once their cached entry is older than TRACKER_CACHE_TTL."""
+    import asyncio
+    import time
+
+    import httpx
+
+    from tests.tracker.helpers import BROWSER_UA, lifespan
+    from tracker.app import create_app
+    from tracker.settings import RedisSettings, TrackerSettings
+
+    ttl = 0.5
+    link = issue_link(gql, world["keys"]["MANAGER"], world["partnership"])["link"]
+    path = f"/c/{link['code']}"
+
+    def settings(name: str) -> TrackerSettings:
+        return TrackerSettings(
+            redis=RedisSettings(url=redis_env.url, cluster_url="", prefix=redis_env.prefix),
+            spool_dir=str(tmp_path / name),
+            ip_hash_key="test-ip-hash-key",
+            cache_ttl_seconds=ttl,
+            flush_delay_ms=1.0,
+        )
+
+    async def scenario() -> tuple[list[int], list[int], float]:
+        apps = [create_app(settings("one")), create_app(settings("two"))]
+        async with lifespan(apps[0]), lifespan(apps[1]):
+            clients = [
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+                    base_url="http://t.example",
+                )
+                for app in apps
+            ]
+            headers = {"user-agent": BROWSER_UA}
+            before = [(await c.get(path, headers=headers)).status_code for c in clients]
+            out = gql.mutate(
+                world["keys"]["MANAGER"], "deactivateTrackedLink", {"linkId": link["id"]}, LINK
+            )
+            assert out["userErrors"] == []
+            deactivated = time.monotonic()
+            # each tracker sees the deactivation once its cached entry is older than the TTL
+            while True:
+                after = [(await c.get(path, headers=headers)).status_code for c in clients]
+                if after == [404, 404] or time.monotonic() - deactivated > 5 * ttl:
+                    break
+                await asyncio.sleep(0.02)
+            took = time.monotonic() - deactivated
+            for client in clients:
+                await client.aclose()
+        return before, after, took
+
+    before, after, took = asyncio.run(scenario())
+    assert before == [302, 302]
+    assert after == [404, 404]
+    assert took < 2 * ttl  # the TTL (less the time the mutation took), and a loaded machine
+
+
 def test_destination_defaults_to_landing_url_and_respects_allowed_domains(gql, factory, redis_env):
     w = factory.world()
     out = issue_link(gql, w["keys"]["MANAGER"], w["partnership"], url=None)

@@ -26,6 +26,8 @@ import enum
 import hmac
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Coroutine
 from typing import Any
@@ -171,6 +173,9 @@ class TrackerApp:
             replay_interval=settings.replay_interval_seconds,
             marker_ttl=settings.batch_marker_ttl_seconds,
             encode=self._encode,
+            dedupe_window=settings.dedupe_window_seconds,
+            trackers_key=keys.trackers(settings.redis.prefix),
+            instance=f"{socket.gethostname()}:{os.getpid()}:{_new_id()}",
         )
         self.links = LinkResolver(
             redis,

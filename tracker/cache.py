@@ -56,8 +56,9 @@ class DedupeWindow:
     full map rotated early, as an LRU would have evicted it. Cheaper than an ordered map: no
     per-insert eviction.
 
-    The map is per process: behind a load balancer with several tracker processes, a repeat
-    may land on another process and be logged as a new unique click.
+    The map is per process, a first level: a repeat that lands on another tracker process is
+    found in Redis when its batch is written (`tracker.sink.WRITE_SCRIPT`), and logged as a
+    repeat of the first click there.
     """
 
     def __init__(self, window: float, size: int) -> None:

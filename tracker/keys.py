@@ -36,3 +36,11 @@ def conversions_stream(prefix: str) -> str:
 
 def dead_letter_stream(prefix: str) -> str:
     return f"{prefix}:{{ev}}:dead"
+
+
+def trackers(prefix: str) -> str:
+    """Hash of tracker process -> "<ms>:<redis ms>": every click that process logged before
+    <ms> (its clock) was in the clicks stream when Redis's clock read <redis ms>. Written by
+    each tracker while it reaches Redis (`tracker.sink`); read by the worker, so that an order
+    whose click is still in a tracker's buffer or spool waits for it."""
+    return f"{prefix}:{{ev}}:trackers"

@@ -44,6 +44,7 @@ _COUNTERS = (
     ("redirects", "302 responses, GET and HEAD"),
     ("clicks", "GET redirects logged as human clicks (unique or repeat)"),
     ("unique_clicks", "Human clicks that were the first of their visitor on a code in the window"),
+    ("cross_process_repeats", "First clicks of this process another one had logged (Redis)"),
     ("bot_hits", "GET redirects to crawlers, previewers and HTTP libraries (never counted)"),
     ("head_requests", "HEAD requests on /c/ (answered, never logged)"),
     ("orphans", "GET requests for unknown or deactivated codes (404, logged as orphans)"),
@@ -86,6 +87,7 @@ class Metrics:
     # Declared for type checkers; set in __init__ from _COUNTERS.
     clicks: int
     unique_clicks: int
+    cross_process_repeats: int
     bot_hits: int
     head_requests: int
     orphans: int

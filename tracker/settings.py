@@ -180,13 +180,15 @@ class TrackerSettings:
     # How granian calls the app: "rsgi" (cached redirects answered without ASGI's per-request
     # objects) or "asgi" (the plain ASGI app; header values that are not ASCII reach it too).
     interface: str = field(default_factory=lambda: _env("TRACKER_INTERFACE", "rsgi").lower())
-    # granian worker processes; each has its own caches, buffer and dedupe window.
+    # granian worker processes; each has its own caches, buffer and first-level dedupe window
+    # (repeats another process saw first are found in Redis as its batches are written).
     workers: int = field(default_factory=lambda: env_int("TRACKER_WORKERS", 1))
     # Socket timeout of every Redis call: a slow Redis must not hold up redirects.
     redis_timeout_seconds: float = field(
         default_factory=lambda: env_float("TRACKER_REDIS_TIMEOUT", 0.5)
     )
-    # Repeat clicks (same IP, user agent and code) within this window are logged unique=0.
+    # Repeat clicks (same IP, user agent and code) within this window are logged unique=0, on
+    # whichever tracker process they land (`tracker.sink.WRITE_SCRIPT`).
     dedupe_window_seconds: float = field(
         default_factory=lambda: env_float("TRACKER_DEDUPE_WINDOW", 3600)
     )

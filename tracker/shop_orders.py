@@ -24,8 +24,23 @@ What counts (the subtotal after discounts, net of tax and shipping, in the order
 
 Attribution: the first discount code of the order, the `vclid` of the landing URL (Shopify
 `landing_site`, the `vclid` note attribute (cart attribute), Stripe `client_reference_id` or
-`metadata.vclid`, WooCommerce meta `_vclid` / `vclid`), and the customer: the shop's customer id,
-else a keyed hash of the e-mail (`customer_key`): the e-mail itself never leaves the tracker.
+`metadata.vclid`, WooCommerce meta `_vclid` / `vclid`, else the vclid of the landing page its
+order attribution kept, `_wc_order_attribution_session_entry`), and the customer: the shop's
+customer id, else a keyed hash of the e-mail (`customer_key`): the e-mail itself never leaves the
+tracker.
+
+The page the shopper came from (`Paid.referrer`, for the coupon-site check of
+`api.domain.coupon_sites`), as each platform knows it:
+- Shopify: the order's `referring_site` (the referrer of the visit that led to the order).
+- WooCommerce (8.5+ order attribution, on by default): the order meta
+  `_wc_order_attribution_referrer` (the referring URL) unless `_wc_order_attribution_source_type`
+  says the visit was direct (`typein`: the "referrer" is then the shop's own page, or none), a
+  web-admin or a mobile-app order; a `referral` without a referrer URL falls back to
+  `_wc_order_attribution_utm_source`, which WooCommerce fills with the referring host then.
+  "(none)" is WooCommerce's "unknown".
+- Stripe: Checkout knows no referrer, so the merchant's server passes the one the landing
+  snippet kept (`window.vouch.referrer`) as `metadata.referrer`, as it passes `metadata.vclid`
+  (a renewal invoice reads its subscription's metadata, as for the click id).
 """
 
 from __future__ import annotations
@@ -93,7 +108,8 @@ class Paid:
     customer_id: str | None
     # Shopify: whether the shop's prices include tax (None: another platform).
     taxes_included: bool | None = None
-    # The page the shopper came from (Shopify's `referring_site`), for coupon-leakage checks.
+    # The page the shopper came from (Shopify's `referring_site`, WooCommerce's attribution
+    # referrer, Stripe's `metadata.referrer`), for the coupon-leakage checks.
     referrer: str | None = None
 
 
@@ -241,6 +257,33 @@ def _referrer(value: Any) -> str | None:
     if not text or len(text) > REFERRER_MAX_LENGTH or _CONTROL.search(text):
         return None
     return text
+
+
+# WooCommerce's order-attribution meta (`Automattic\WooCommerce\Internal\Traits\
+# OrderAttributionMeta`: field "type" is stored as `source_type`, "url" as `referrer`).
+WOO_ATTRIBUTION: Final = "_wc_order_attribution_"
+# Source types whose referrer is not an outside page: direct visits ("typein", whose referrer
+# is the shop's own page when there is one), orders made in the web admin or the mobile app.
+_WOO_NOT_REFERRED: Final = frozenset({"typein", "admin", "mobile_app"})
+_WOO_NONE: Final = "(none)"
+
+
+def _woo_meta(meta: Any, field: str) -> str | None:
+    value = _named(meta, (WOO_ATTRIBUTION + field,), key="key")
+    if not isinstance(value, str) or value.strip() in ("", _WOO_NONE):
+        return None
+    return value.strip()
+
+
+def woocommerce_referrer(meta: Any) -> str | None:
+    """The page the shopper came from, as WooCommerce's order attribution kept it (None when
+    the visit was direct, or the order was made in the admin or the app)."""
+    if _woo_meta(meta, "source_type") in _WOO_NOT_REFERRED:
+        return None
+    referrer = _referrer(_woo_meta(meta, "referrer"))
+    if referrer is None and _woo_meta(meta, "source_type") == "referral":
+        referrer = _referrer(_woo_meta(meta, "utm_source"))  # the referring host, then
+    return referrer
 
 
 def _paid(
@@ -473,6 +516,7 @@ def stripe(body: Mapping[str, Any], customer_key: CustomerKey) -> Outcome:
         click,
         _code(metadata.get("discount_code")),
         customer_key("stripe", customer, email),
+        referrer=_referrer(metadata.get("referrer")),
     )
 
 
@@ -504,7 +548,9 @@ def woocommerce(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) 
     net -= _money(body.get("total_tax"), currency, "total_tax")
     net -= _money(body.get("shipping_total"), currency, "shipping_total")
     meta = body.get("meta_data")
-    click = click_id(_named(meta, ("_vclid", CLICK_PARAMETER), key="key"))
+    click = click_id(_named(meta, ("_vclid", CLICK_PARAMETER), key="key")) or click_id_of_url(
+        _woo_meta(meta, "session_entry")
+    )
     coupons = _list(body.get("coupon_lines"))
     billing = _obj(body.get("billing"))
     outcome: list[Paid | Refunded | StripeRefund] = []
@@ -516,6 +562,7 @@ def woocommerce(topic: str, body: Mapping[str, Any], customer_key: CustomerKey) 
         click,
         _code(_obj(coupons[0]).get("code")) if coupons else None,
         customer_key("woocommerce", body.get("customer_id"), billing.get("email")),
+        referrer=woocommerce_referrer(meta),
     )
     if isinstance(order, Ignored):
         return order

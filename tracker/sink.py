@@ -16,11 +16,25 @@ Markers of acknowledged batches are deleted by the next write, so only the marke
 replies stay, until their TTL. All keys
 share the stream's `{ev}` hash tag: on a Redis Cluster they live in one slot.
 
+The script is also where repeats are found across tracker processes: a click its own process
+took for a visitor's first (`unique` 1) is looked up by a key of its IP hash, user agent and
+code (`...:seen:<sha1>`, kept for the dedupe window); when another process logged that visitor
+first, the event is written as a repeat with that first click's id (its redirect's `vclid` is
+its own event id, itself a stored click, so a sale on it is attributed all the same).
+
 When a write fails, Redis is marked down: the batch and the following ones go to the spool
 (fsync'd JSON lines), cached links keep redirecting, and a maintenance task pings Redis every
 `replay_interval_seconds`; once it answers, the spool is replayed and deleted segment by
 segment. The buffer is bounded: past `buffer_size` events, the excess goes to the spool too.
 Shutdown writes out the buffer (to Redis, else to the spool).
+
+While Redis answers, the maintenance task also reports at `tracker.keys.trackers` up to when
+everything this process logged is in the stream (the time of its oldest event still buffered,
+being written, refused by the spool or spooled; now when none), stamped with Redis's clock. A
+process cut off from Redis stops reporting, so its last report says its clicks since then may
+be anywhere: the worker keeps an order whose click it cannot find waiting while that click may
+still come from one of them (`api.ingest.batches`). A clean stop with nothing left removes the
+report.
 """
 
 from __future__ import annotations
@@ -34,7 +48,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError, RedisError
 
-from tracker.events import FIELDS, RS
+from tracker.events import FIELDS, RS, SEP
 from tracker.metrics import Metrics
 from tracker.spool import Batch, Spool, fresh_batch
 
@@ -46,14 +60,17 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.Ti
 WRITE_SCRIPT = r"""
 -- KEYS[1]: the clicks stream; KEYS[2]: this batch's marker; KEYS[3..]: markers to delete
 -- ARGV[1]: marker TTL (s); ARGV[2]: the events, each its values (in the order of the field
--- names below) joined with \31, joined with \30
+-- names below) joined with \31, joined with \30; ARGV[3]: the dedupe window (ms, 0: off)
+-- Returns {events written, first clicks found to be repeats} ({-1, 0}: batch already there).
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return -1 end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return {-1, 0} end
 local names = {FIELD_NAMES}
 local n = #names
 local entry = {}
 for j = 1, n do entry[2 * j - 1] = names[j] end
-local count = 0
+local window = tonumber(ARGV[3] or '0')
+local seen = KEYS[1] .. ':seen:'
+local count, repeats = 0, 0
 for event in string.gmatch(ARGV[2], '[^\30]+') do
   local j = 0
   for value in string.gmatch(event .. '\31', '([^\31]*)\31') do
@@ -61,12 +78,43 @@ for event in string.gmatch(ARGV[2], '[^\30]+') do
     entry[2 * j] = value
   end
   if j ~= n then return redis.error_reply('malformed click event') end
+  -- A first click of its process: is it the first of every tracker's?
+  if window > 0 and entry[UNIQUE] == '1' and entry[BOT] == '0' then
+    local key = seen .. redis.sha1hex(entry[IP_HASH] .. '\31' .. entry[UA] .. '\31' .. entry[CODE])
+    local first = redis.call('GET', key)
+    if first then
+      entry[CLICK_ID] = first
+      entry[UNIQUE] = '0'
+      repeats = repeats + 1
+    else
+      redis.call('SET', key, entry[EVENT_ID], 'PX', window)
+    end
+  end
   redis.call('XADD', KEYS[1], '*', unpack(entry, 1, 2 * n))
   count = count + 1
 end
-return count
-""".replace("FIELD_NAMES", ", ".join(f"'{name}'" for name in FIELDS))  # plain identifiers
+return {count, repeats}
+"""
 
+
+def _script(template: str) -> str:
+    """The script with its field names and the entry positions of the values it reads (an
+    entry alternates names and values: value j, 1-based, is at 2 * j)."""
+    script = template.replace("FIELD_NAMES", ", ".join(f"'{name}'" for name in FIELDS))
+    for name in ("unique", "bot", "ip_hash", "ua", "code", "click_id", "event_id"):
+        script = script.replace(f"[{name.upper()}]", f"[{2 * (FIELDS.index(name) + 1)}]")
+    return script
+
+
+WRITE_SCRIPT = _script(WRITE_SCRIPT)  # plain identifiers
+
+REPORT_SCRIPT = """
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ms)
+return ms
+"""
+_TS = FIELDS.index("ts")
 _MAX_MARKER_DELETES = 256
 # How long `close` lets maintenance finish (a Redis probe, one segment replayed) before
 # cancelling it.
@@ -106,6 +154,9 @@ class ClickSink:
         replay_interval: float = 0.5,
         marker_ttl: int = 7 * 86400,
         encode: Callable[[list[Any]], list[str]] | None = None,
+        dedupe_window: float = 0.0,
+        trackers_key: str | None = None,
+        instance: str = "",
     ) -> None:
         self._redis = redis
         # Turns buffered events into packed ones when they leave the buffer, a batch at a time
@@ -122,6 +173,14 @@ class ClickSink:
         self._replay_interval = replay_interval
         self._marker_ttl = marker_ttl
         self._ttl_arg = str(marker_ttl)
+        self._window_arg = str(max(0, round(dedupe_window * 1000)))
+        # where this process reports up to when its clicks are in the stream (None: it doesn't)
+        self._trackers_key = trackers_key
+        self._instance = instance
+        # the time (ms) of the oldest spooled event, 0 when unknown (left by an earlier run),
+        # None when the spool is empty
+        self._spooled_since: int | None = None
+        self._writing: dict[int, int] = {}  # id(batch) -> its oldest event's time, being written
         self._sha: str | None = None
 
         self._buffer: list[Any] = []  # events as given to `add`
@@ -150,6 +209,8 @@ class ClickSink:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         await self._spool.open()
+        if self._spool.depth:
+            self._spooled_since = 0
         self._maintainer = asyncio.create_task(self._maintain(), name="tracker-sink-maintain")
 
     async def close(self) -> None:
@@ -174,6 +235,9 @@ class ClickSink:
         if self._acked and self.health.up:
             with contextlib.suppress(*REDIS_ERRORS):
                 await self._redis.delete(*map(self._marker, self._acked[:_MAX_MARKER_DELETES]))
+        if self._trackers_key and self.health.up and not self._spool.depth:
+            with contextlib.suppress(*REDIS_ERRORS):  # nothing of ours is anywhere but Redis
+                await self._redis.hdel(self._trackers_key, self._instance)
         await self._spool.close()
 
     # --- hot path ------------------------------------------------------------------------
@@ -237,21 +301,27 @@ class ClickSink:
     # --- writing -------------------------------------------------------------------------
 
     async def _flush(self, batch: Batch) -> None:
-        if self.health.up:
-            started = time.perf_counter()
-            try:
-                await self.write(batch)
-            except REDIS_ERRORS as exc:
-                self._metrics.redis_errors += 1
-                self.health.mark_down(exc, "flush")
-            else:
-                self._metrics.flush_seconds.observe(time.perf_counter() - started)
-                self._metrics.events_written += len(batch.events)
-                self._acked.append(batch.id)
-                return
-        await self._to_spool([batch])
+        self._writing[id(batch)] = _oldest_ms(batch)
+        try:
+            if self.health.up:
+                started = time.perf_counter()
+                try:
+                    await self.write(batch)
+                except REDIS_ERRORS as exc:
+                    self._metrics.redis_errors += 1
+                    self.health.mark_down(exc, "flush")
+                else:
+                    self._metrics.flush_seconds.observe(time.perf_counter() - started)
+                    self._metrics.events_written += len(batch.events)
+                    self._acked.append(batch.id)
+                    return
+            await self._to_spool([batch])
+        finally:
+            del self._writing[id(batch)]
 
     async def _to_spool(self, batches: list[Batch]) -> None:
+        if self._spooled_since is None and batches:
+            self._spooled_since = min(map(_oldest_ms, batches))
         try:
             await self._spool.append(batches)
         except (OSError, RuntimeError) as exc:
@@ -273,7 +343,7 @@ class ClickSink:
         drop = self._acked[:_MAX_MARKER_DELETES]
         del self._acked[:_MAX_MARKER_DELETES]
         keys = [self._stream, self._marker(batch.id), *map(self._marker, drop)]
-        args = (self._ttl_arg, RS.join(batch.events))
+        args = (self._ttl_arg, RS.join(batch.events), self._window_arg)
         try:
             if self._sha is None:
                 self._sha = await self._redis.script_load(WRITE_SCRIPT)
@@ -284,7 +354,11 @@ class ClickSink:
         except BaseException:
             self._acked[:0] = drop
             raise
-        return max(0, int(written))
+        count, repeats = (int(value) for value in written)
+        # first clicks of this process that another one had logged first
+        self._metrics.unique_clicks -= repeats
+        self._metrics.cross_process_repeats += repeats
+        return max(0, count)
 
     # --- maintenance: probe Redis, replay the spool ----------------------------------------
 
@@ -304,6 +378,9 @@ class ClickSink:
                     self._pump()
                 if self._spool.depth:
                     await self.replay()
+                if not self._spool.depth:
+                    self._spooled_since = None
+                await self.report()
             except REDIS_ERRORS as exc:
                 self._metrics.redis_errors += 1
                 self.health.mark_down(exc, "maintenance")
@@ -311,6 +388,26 @@ class ClickSink:
                 raise
             except Exception:
                 log.exception("spool maintenance failed")
+
+    def logged_before_ms(self) -> int:
+        """Every event this process logged before this time (ms) is in Redis."""
+        now = time.time_ns() // 1_000_000
+        oldest = [now, *self._writing.values()]
+        if self._spooled_since is not None:
+            oldest.append(self._spooled_since)
+        if self._retry:
+            oldest.append(min(map(_oldest_ms, self._retry)))
+        if self._buffer:
+            first = self._buffer[0]
+            oldest.append(int(first[3]) if isinstance(first, tuple) else _event_ms(first))
+        return min(oldest)
+
+    async def report(self) -> None:
+        """Tells the worker up to when this process's clicks are in the stream."""
+        if self._trackers_key is None or not self.health.up:
+            return
+        mark = self.logged_before_ms()  # taken before the call: what is written by then
+        await self._redis.eval(REPORT_SCRIPT, 1, self._trackers_key, self._instance, str(mark))
 
     async def replay(self) -> None:
         """Writes the spool's closed segments to Redis, deleting each once it is written."""
@@ -343,3 +440,15 @@ class ClickSink:
                 )
         finally:
             self._replaying = False
+
+
+def _event_ms(packed: str) -> int:
+    return int(packed.split(SEP, _TS + 1)[_TS])
+
+
+def _oldest_ms(batch: Batch) -> int:
+    """The time of a batch's oldest event (they leave the buffer in order: its first one)."""
+    try:
+        return _event_ms(batch.events[0]) if batch.events else time.time_ns() // 1_000_000
+    except (ValueError, IndexError):
+        return 0

@@ -8,7 +8,7 @@ competitors' mentions during an exclusivity, and the brand's consequence. The on
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,6 +60,7 @@ class _Live:
     platform_label: Any
     retouched: bool
     ai_generated: bool
+    creator_comments: tuple[str, ...] = ()
 
 
 def fingerprint(*parts: object) -> str:
@@ -81,9 +82,14 @@ def _report(campaign: Campaign, d: Deliverable, p: Partnership, fields: Any) -> 
     try:
         return review.disclosure_report(campaign, d, p, fields)
     except DisclosureInputError:  # a label the checker no longer knows: checked without it
-        return review.disclosure_report(
-            campaign, d, p, _Live(fields.caption, None, fields.retouched, fields.ai_generated)
+        live = _Live(
+            fields.caption,
+            None,
+            fields.retouched,
+            fields.ai_generated,
+            tuple(fields.creator_comments or ()),
         )
+        return review.disclosure_report(campaign, d, p, live)
 
 
 def _add(session: Session, finding: ContentFinding) -> ContentFinding | None:
@@ -185,11 +191,14 @@ def recheck_caption(
     source: EvidenceSource,
     seen_at: datetime,
     *,
+    comments: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> list[ContentFinding]:
     """Checks a caption seen live on a PUBLISHED deliverable against its approved version
     (under the current rules) and the creator's exclusivities; records what is new (the same
-    caption again finds nothing new) with its event and the campaign's consequence."""
+    caption again finds nothing new) with its event and the campaign's consequence.
+    `comments`: the creator's own comments and replies seen with it, checked with the caption
+    (a label only there is LABEL_ONLY_IN_COMMENT) and kept in the evidence."""
     now = now or utcnow()
     if deliverable.status != DeliverableStatus.PUBLISHED.value:
         return []
@@ -198,16 +207,24 @@ def recheck_caption(
     campaign = session.get(Campaign, partnership.campaign_id)
     assert campaign is not None
     sha = live_posts.caption_hash(caption)
-    base = {
+    base: dict[str, Any] = {
         "caption": caption,
         "sha256": sha,
         "seenAt": seen_at.isoformat(),
         "source": source.value,
     }
+    if comments:
+        base["comments"] = list(comments)
     found: list[tuple[FindingKind, dict[str, Any]]] = []
     approved = approved_version(session, deliverable.id)
     if approved is not None:
-        fields = _Live(caption, approved.platform_label, approved.retouched, approved.ai_generated)
+        fields = _Live(
+            caption,
+            approved.platform_label,
+            approved.retouched,
+            approved.ai_generated,
+            tuple(comments or ()),
+        )
         before = _report(campaign, deliverable, partnership, approved)
         after = _report(campaign, deliverable, partnership, fields)
         for change in live_posts.compare(before, after):
@@ -218,6 +235,11 @@ def recheck_caption(
                         **base,
                         "approvedVersion": approved.version,
                         "approvedCaption": approved.caption,
+                        **(
+                            {"approvedComments": approved.creator_comments}
+                            if approved.creator_comments
+                            else {}
+                        ),
                         "approvedSha256": live_posts.caption_hash(approved.caption),
                         "approvedVerdictStored": approved.disclosure_verdict,
                         "reasons": list(change.reasons),
@@ -226,12 +248,15 @@ def recheck_caption(
                     },
                 )
             )
-    conflicts = caption_conflicts(session, partnership, caption, seen_at)
+    conflicts = caption_conflicts(session, partnership, caption, seen_at, comments)
     if conflicts:
         found.append((FindingKind.EXCLUSIVITY_CONFLICT, {**base, **conflicts}))
     action = BreachAction(campaign.live_breach_action)
     created = []
     for kind, evidence in found:
+        print_ = sha
+        if kind is FindingKind.EXCLUSIVITY_CONFLICT and conflicts is not None:
+            print_ = conflict_fingerprint(sha, conflicts)
         row = _finding(
             session,
             campaign,
@@ -242,7 +267,7 @@ def recheck_caption(
             evidence,
             action,
             now,
-            fingerprint=sha,
+            fingerprint=print_,
         )
         if row is not None:
             created.append(row)
@@ -306,12 +331,18 @@ def exclusivities_of(
 
 
 def caption_conflicts(
-    session: Session, partnership: Partnership, caption: str, seen_at: datetime
+    session: Session,
+    partnership: Partnership,
+    caption: str,
+    seen_at: datetime,
+    comments: Sequence[str] | None = None,
 ) -> dict[str, Any] | None:
-    """The evidence of the creator's exclusivities the caption breaks, or None."""
-    found = exclusivity.caption_conflicts(
+    """The evidence of the creator's exclusivities the caption (or the creator's own comments
+    seen with it) breaks, or None."""
+    found = exclusivity.post_conflicts(
         exclusivities_of(session, partnership.organization_id, partnership.influencer_id),
         caption,
+        comments or (),
         seen_at,
     )
     if not found:
@@ -319,7 +350,12 @@ def caption_conflicts(
     reasons = []
     broken = []
     for ex, mentions in found:
-        names = ", ".join(dict.fromkeys(m.text for m in mentions))
+        names = ", ".join(
+            dict.fromkeys(
+                m.text if where == exclusivity.CAPTION else f"{m.text} (in {where})"
+                for where, m in mentions
+            )
+        )
         reasons.append(
             f"mentions {names} during the exclusivity owed to {ex.brand_name} "
             f"(until {ex.ends_at.isoformat() if ex.ends_at else '?'})"
@@ -330,12 +366,30 @@ def caption_conflicts(
                 "brand": ex.brand_name,
                 "endsAt": ex.ends_at.isoformat() if ex.ends_at else None,
                 "mentions": [
-                    {"competitor": m.competitor, "text": m.text, "start": m.start, "end": m.end}
-                    for m in mentions
+                    {
+                        "competitor": m.competitor,
+                        "text": m.text,
+                        "start": m.start,
+                        "end": m.end,
+                        **({} if where == exclusivity.CAPTION else {"in": where}),
+                    }
+                    for where, m in mentions
                 ],
             }
         )
     return {"reasons": reasons, "exclusivities": broken}
+
+
+def conflict_fingerprint(sha: str, conflicts: dict[str, Any]) -> str:
+    """A conflict's fingerprint: the caption's hash, and what the comments said when a mention
+    is in one (a new competitor in a reply under the same caption is a new finding)."""
+    in_comments = sorted(
+        f"{m['in']}:{m['text']}"
+        for broken in conflicts["exclusivities"]
+        for m in broken["mentions"]
+        if "in" in m
+    )
+    return fingerprint(sha, *in_comments) if in_comments else sha
 
 
 def submission_conflicts(
@@ -345,7 +399,9 @@ def submission_conflicts(
     (NOTIFY: the brand reviews the version anyway)."""
     partnership = session.get(Partnership, deliverable.partnership_id)
     assert partnership is not None
-    conflicts = caption_conflicts(session, partnership, submission.caption, now)
+    conflicts = caption_conflicts(
+        session, partnership, submission.caption, now, submission.creator_comments
+    )
     if conflicts is None:
         return None
     campaign = session.get(Campaign, partnership.campaign_id)
@@ -357,6 +413,7 @@ def submission_conflicts(
         "seenAt": now.isoformat(),
         "source": EvidenceSource.SUBMISSION.value,
         "version": submission.version,
+        **({"comments": submission.creator_comments} if submission.creator_comments else {}),
         **conflicts,
     }
     return _finding(
@@ -369,7 +426,7 @@ def submission_conflicts(
         evidence,
         BreachAction.NOTIFY,
         now,
-        fingerprint=sha,
+        fingerprint=conflict_fingerprint(sha, conflicts),
     )
 
 
@@ -567,6 +624,7 @@ def recheck_published(
                     snapshot.caption,
                     EvidenceSource.RECHECK,
                     snapshot.captured_at,
+                    comments=snapshot.creator_comments,
                 )
                 report.findings += len(made)
                 if keep:

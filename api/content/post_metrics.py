@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from api.content import review
 from api.content.live_posts import recheck_caption
 from api.db import utcnow
 from api.domain import post_metrics
@@ -60,6 +61,8 @@ class Reading:
     source: MetricSource
     followers_at_posting: int | None = None
     caption: str | None = None
+    # The creator's own comments and replies on the post as they read with the caption.
+    creator_comments: tuple[str, ...] | None = None
 
 
 def counts_of(row: PostMetricSnapshot) -> Counts:
@@ -106,6 +109,7 @@ def record(
         followers_at_posting=followers,
         source=reading.source,
         caption=reading.caption,
+        creator_comments=list(reading.creator_comments) if reading.creator_comments else None,
         recorded_by=recorded_by,
         **reading.counts.values(),
     )
@@ -131,6 +135,7 @@ def record(
             reading.caption,
             EvidenceSource(reading.source.value),
             reading.captured_at,
+            comments=reading.creator_comments,
             now=now,
         )
     return row, Outcome.CREATED
@@ -175,6 +180,16 @@ def _check(deliverable: Deliverable, reading: Reading, now: datetime) -> Iterabl
         )
     if reading.caption is not None and len(reading.caption) > MAX_CAPTION:
         yield Problem("caption", f"caption must be at most {MAX_CAPTION} characters", "TOO_LONG")
+    if reading.creator_comments:
+        if reading.caption is None:
+            yield Problem(
+                "creator_comments",
+                "the creator's comments are checked with the caption: give the caption as it "
+                "reads too",
+                "REQUIRED",
+            )
+        elif (why := review.comment_problem(reading.creator_comments)) is not None:
+            yield Problem("creator_comments", why, "TOO_LONG")
 
 
 def _same_or_conflict(existing: PostMetricSnapshot, reading: Reading) -> Outcome:

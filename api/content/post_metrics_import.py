@@ -20,7 +20,10 @@ unknown and ignored):
 | link_clicks | clicks, link_taps, sticker_taps | whole number |
 | followers | followers_at_posting | the account's followers when the post went live |
 | caption | | the caption as it reads |
+| creator_comments | own_comments, creator_replies | the creator's own comments, one a line (**) |
 
+(**) The creator's own first comment and replies as they read, one a line of a quoted cell,
+checked with the caption (a label only there is LABEL_ONLY_IN_COMMENT).
 (*) A time without a zone is UTC; a date alone is 00:00 UTC that day, or the publication time
 if the post went live later that day. Empty cells are "not reported". Whole numbers may group
 thousands with commas ("12,345").
@@ -41,6 +44,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from api.content import post_metrics as recording
+from api.content import review
 from api.domain import post_metrics
 from api.domain.post_metrics import Counts, MetricSource
 from api.imports.csvfile import CsvError, Row, Table, header_key, read_csv
@@ -63,6 +67,7 @@ ALIASES = {
         "link_clicks": ("link_clicks", "clicks", "link_taps", "sticker_taps"),
         "followers_at_posting": ("followers", "followers_at_posting"),
         "caption": ("caption",),
+        "creator_comments": ("creator_comments", "own_comments", "creator_replies"),
     }.items()
     for alias in names
 }
@@ -235,12 +240,14 @@ def _reading(table: Table, row: Row, deliverable: Deliverable) -> recording.Read
             raise LineRefused(table.header(name), f"{cell!r} is not a whole number")
     followers = numbers.pop("followers_at_posting")
     caption = row.values.get("caption") or None
+    comments = review.clean_comments(row.values.get("creator_comments", "").splitlines())
     return recording.Reading(
         captured_at=_captured_at(table, row.values.get("captured_at", ""), deliverable),
         counts=Counts(**numbers),
         source=MetricSource.IMPORT,
         followers_at_posting=followers,
         caption=caption,
+        creator_comments=tuple(comments) if comments else None,
     )
 
 

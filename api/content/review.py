@@ -3,13 +3,15 @@
 Which formats each platform has, which platform offers each disclosure label, and the glue
 between a submission and the disclosure checker (`api.domain.disclosure`): our enums mapped to
 the checker's input, run for the campaign's jurisdictions, plus the brand's own requirements
-(hashtags, mentions, labels) reported as warnings that never block; and what a deliverable's
-changes owe webhooks (`announce`).
+(hashtags, mentions, labels) reported as warnings that never block; the creator's own comments
+and replies, passed to the checker so that a label only there is named (LABEL_ONLY_IN_COMMENT);
+and what a deliverable's changes owe webhooks (`announce`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -75,6 +77,28 @@ class SubmissionFields(Protocol):
     def retouched(self) -> bool: ...
     @property
     def ai_generated(self) -> bool: ...
+    @property
+    def creator_comments(self) -> Sequence[str] | None: ...
+
+
+MAX_COMMENT = 5000  # characters of one comment, as of a caption
+MAX_COMMENTS = disclosure.MAX_COMMENTS
+
+
+def clean_comments(comments: Iterable[str] | None) -> list[str] | None:
+    """The creator's comments as checked and kept: each stripped, blank ones left out; None
+    when none is given (not known), [] never (nothing to keep)."""
+    kept = [c.strip() for c in comments or () if c and c.strip()]
+    return kept or None
+
+
+def comment_problem(comments: Sequence[str] | None) -> str | None:
+    """Why these comments cannot be checked (too many, one too long), or None."""
+    if comments and len(comments) > MAX_COMMENTS:
+        return f"at most {MAX_COMMENTS} comments"
+    if any(len(c) > MAX_COMMENT for c in comments or ()):
+        return f"a comment must be at most {MAX_COMMENT} characters"
+    return None
 
 
 def _checker_label(label: PlatformLabel | str | None, platform: Platform) -> Any:
@@ -139,6 +163,7 @@ def disclosure_report(
             retouched=submission_fields.retouched,
             ai_generated=submission_fields.ai_generated,
             jurisdictions=tuple(disclosure.Jurisdiction(j) for j in jurisdictions),
+            comments=tuple(submission_fields.creator_comments or ()),
         )
     )
     return {**report.to_dict(), "brandRequirements": brand}

@@ -133,7 +133,9 @@ class Actions:
                 )
             )
             if draft is None:  # as of the wall clock's day: what the worker posted is dated so
-                self._payout(org, currency, utcnow().date(), None)
+                # Whatever is owed, however little: days after a monthly run nobody may be owed
+                # the minimum yet, and the walkthrough pays a draft in each currency.
+                self._payout(org, currency, utcnow().date(), None, minimum=0)
 
     def _currencies(self) -> list[tuple[str, int]]:
         """(currency, organization id) of every organization's brands."""
@@ -199,10 +201,17 @@ class Actions:
             reject_conversion(state.session, conversion, reviewer, REJECTED_OTHER, now=moment)
         self.counts["reviews"] += 1
 
-    def _payout(self, org_id: int, currency: str, as_of: date, run: datetime | None) -> None:
+    def _payout(
+        self,
+        org_id: int,
+        currency: str,
+        as_of: date,
+        run: datetime | None,
+        minimum: int = PAYOUT_MINIMUM,
+    ) -> None:
         session = self.state.session
         try:
-            batch = create_payout_batch(session, org_id, currency, as_of, PAYOUT_MINIMUM, now=run)
+            batch = create_payout_batch(session, org_id, currency, as_of, minimum, now=run)
         except FinanceError as exc:
             if exc.code == "NOTHING_PAYABLE":  # a quiet month: nobody is owed the minimum yet
                 return

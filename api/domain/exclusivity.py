@@ -14,6 +14,9 @@ competitor brands ("Glow Labs", "@glowlabs"). Rules:
   ampersands), or as a @handle or #hashtag written without spaces ("Glow Labs" is
   matched by "glow labs", "@GlowLabs", "#glowlabs"); an "@handle" competitor matches that handle
   only. A caption seen outside the period is no conflict.
+- The creator's own comments and replies under the post are post data too: a competitor
+  mentioned there during the period is a conflict as in the caption (`post_conflicts` says
+  where each mention is: "caption", or "comment N" counting from 1).
 """
 
 from __future__ import annotations
@@ -140,6 +143,28 @@ def caption_conflicts(
         if not ex.in_force(seen_at):
             continue
         found = mentions(caption, ex.competitors)
+        if found:
+            out.append((ex, found))
+    return out
+
+
+CAPTION = "caption"
+
+
+def post_conflicts(
+    exclusivities: Iterable[Exclusivity],
+    caption: str,
+    comments: Iterable[str],
+    seen_at: datetime,
+) -> list[tuple[Exclusivity, list[tuple[str, Mention]]]]:
+    """The exclusivities in force at `seen_at` whose competitors the caption or one of the
+    creator's comments mentions, each mention with where it is ("caption", "comment 1"...)."""
+    texts = [(CAPTION, caption), *((f"comment {n}", c) for n, c in enumerate(comments, 1))]
+    out = []
+    for ex in exclusivities:
+        if not ex.in_force(seen_at):
+            continue
+        found = [(where, m) for where, text in texts for m in mentions(text, ex.competitors)]
         if found:
             out.append((ex, found))
     return out

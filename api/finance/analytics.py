@@ -1,6 +1,7 @@
 """Performance over time and broken down: the same figures as `api.finance.performance`, from
-the same hourly rollups, grouped by (scope, key) where the key is the rollup hour (series), an
-influencer, a link or a dimension value (breakdowns, leaderboards).
+the same hourly rollups (and their daily twins for the whole UTC days of a range), grouped by
+(scope, key) where the key is the rollup hour (series), an influencer, a link or a dimension
+value (breakdowns, leaderboards).
 
 Every function runs a fixed number of aggregate statements whatever the number of scopes,
 keys or hours (a page of campaigns costs what one does); folding hours into local days, weeks
@@ -16,24 +17,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.domain.dimensions import UNKNOWN, Dimension
 from api.finance.performance import Performance
 from api.ledger.rollups import hour_of
+from api.ledger.sql import day_of
 from api.models import Campaign, Partnership
 from api.models.events import ClickRollup
 from api.models.ledger import CampaignCost
 from api.models.rollups import (
     NO_LINK,
     ClickDimensionRollup,
+    ClickDimensionRollupDaily,
+    ClickRollupDaily,
     PerformanceDimensionRollup,
+    PerformanceDimensionRollupDaily,
     PerformanceRollup,
+    PerformanceRollupDaily,
 )
 
 log = logging.getLogger("vouch.analytics")
@@ -72,6 +78,20 @@ def minus(a: Performance, b: Performance) -> Performance:
     )
 
 
+# Each hourly rollup's daily (UTC) twin: the same counters summed per day.
+DAILY: dict[Any, Any] = {
+    ClickRollup: ClickRollupDaily,
+    ClickDimensionRollup: ClickDimensionRollupDaily,
+    PerformanceRollup: PerformanceRollupDaily,
+    PerformanceDimensionRollup: PerformanceDimensionRollupDaily,
+}
+
+
+def _time(model: Any) -> Any:
+    """The time column of a rollup: `hour`, or `day` for a daily one."""
+    return model.day if hasattr(model, "day") else model.hour
+
+
 def _column(model: Any, name: str) -> tuple[Any, Any]:
     """A grouping or scope column of `model`, and the join it needs (or None): a brand is its
     campaigns'; click rollups have no influencer column (it is their partnerships')."""
@@ -79,31 +99,61 @@ def _column(model: Any, name: str) -> tuple[Any, Any]:
         return Campaign.brand_id, (Campaign, Campaign.id == model.campaign_id)
     if name == "influencer_id" and not hasattr(model, "influencer_id"):
         return Partnership.influencer_id, (Partnership, Partnership.id == model.partnership_id)
-    if name == "hour" and model is CampaignCost:
-        return model.created_at, None  # rounded down to its hour in Python
+    if name == "hour":
+        if model is CampaignCost:
+            return model.created_at, None  # rounded down to its hour in Python
+        return _time(model), None  # a daily row: its day's first hour
     return getattr(model, name), None
+
+
+Spans = list[tuple[Any, datetime, datetime]]  # (model, start, end): where to read what
+
+
+def spans(model: Any, start: datetime, end: datetime, daily: bool) -> Spans:
+    """Where the hours [start, end) of an hourly rollup are: with `daily`, the whole UTC days
+    between them in its daily twin and the partial days at the edges in the hourly rows
+    (the same sums, 24 times fewer rows); otherwise all in the hourly rows."""
+    twin = DAILY.get(model)
+    if twin is None or not daily:
+        return [(model, start, end)]
+    first = day_of(start)
+    if first < start:
+        first += timedelta(days=1)
+    last = day_of(end)
+    if first >= last:  # no whole day inside
+        return [(model, start, end)]
+    edges = [(model, a, b) for a, b in ((start, first), (last, end)) if a < b]
+    return [*edges, (twin, first, last)]
 
 
 def _grouped(
     session: Session,
-    model: Any,
-    sums: list[Any],
+    where: Spans,
+    sums: Callable[[Any], list[Any]],
     scope: str,
     ids: list[int],
     key: str | None,
-    where: list[ColumnElement[bool]],
+    conditions: Callable[[Any], list[ColumnElement[bool]]],
     share_of: int | None,
 ) -> list[Any]:
-    scope_col, scope_join = _column(model, scope)
-    key_col, key_join = _column(model, key) if key else (literal(0), None)
-    stmt = select(scope_col, key_col, *sums).select_from(model)
-    for join in (scope_join, key_join):
-        if join is not None:
-            stmt = stmt.join(*join)
-    stmt = stmt.where(scope_col.in_(ids), *where)
-    if share_of is not None:
-        stmt = stmt.where(model.influencer_scope(share_of))
-    return list(session.execute(stmt.group_by(scope_col, key_col)).all())
+    """The sums by (scope id, key) of each span's rows, in one statement (a UNION ALL of a
+    grouped select per span, each a range scan of its index: a (scope, key) may come once from
+    each, and callers add them up)."""
+    selects = []
+    for model, lo, hi in where:
+        scope_col, scope_join = _column(model, scope)
+        key_col, key_join = _column(model, key) if key else (literal(0), None)
+        stmt = select(scope_col, key_col, *sums(model)).select_from(model)
+        for join in (scope_join, key_join):
+            if join is not None:
+                stmt = stmt.join(*join)
+        t = _time(model) if model is not CampaignCost else model.created_at
+        stmt = stmt.where(scope_col.in_(ids), t >= lo, t < hi, *conditions(model))
+        if share_of is not None:
+            stmt = stmt.where(model.influencer_scope(share_of))
+        selects.append(stmt.group_by(scope_col, key_col))
+    statement = selects[0] if len(selects) == 1 else union_all(*selects)
+    return list(session.execute(statement).all())
 
 
 def aggregate(
@@ -118,13 +168,19 @@ def aggregate(
     *,
     dimension: Dimension | None = None,
     share_of: int | None = None,
+    daily: bool = True,
 ) -> dict[tuple[int, Any], Performance]:
     """Performance by (scope id, key) over [start, end) rounded down to hours, for the scopes
     `ids` of kind `scope` (SCOPES) and the key `key` (KEYS; None: one row per scope, key 0).
     With `dimension`, the key is that dimension's value ("value") and the figures are what the
     dimension rollups keep (clicks, conversions, revenue, commission; fees and gifts belong to
     no click). Rows with no figure are absent. Three statements at most (with
-    ANALYTICS_SOURCE=clickhouse, two of them on ClickHouse)."""
+    ANALYTICS_SOURCE=clickhouse, two of them on ClickHouse).
+
+    The whole UTC days of the range are read from the daily rollups (`spans`) unless `daily`
+    is False; with the key "hour" a day's figures are then keyed by its first hour, so a
+    caller folding hours into buckets passes `daily` only when every bucket edge is a UTC
+    midnight (ClickHouse's figures are keyed the same way)."""
     start, end = hour_of(start), hour_of(end)
     wanted = sorted(set(ids))
     # (scope id, key) -> counters in _FIGURES order, made Performances at the end
@@ -145,27 +201,26 @@ def aggregate(
     raw = _clickhouse_events(
         organization_id, scope, wanted, key, currency, start, end, dimension, share_of
     )
+    if raw is not None and key == "hour" and daily:
+        raw = _by_day(raw, spans(ClickRollup, start, end, daily))
     for (s, k), figures in (raw or {}).items():
         bump(s, k, **figures)
 
     clicks: Any = ClickDimensionRollup if dimension else ClickRollup
     if raw is None and dimension is not Dimension.DISCOUNT_CODE:  # codes: typed, never clicked
-        extra = [clicks.dimension == dimension] if dimension else []
         # Click rollups have no influencer column: grouped by partnership (an index-only scan,
         # no join per row), then partnerships mapped to their influencers in one statement.
         by_partnership = key == "influencer_id"
         rows = _grouped(
             session,
-            clicks,
-            [func.sum(clicks.clicks), func.sum(clicks.unique_clicks)],
+            spans(clicks, start, end, daily),
+            lambda m: [func.sum(m.clicks), func.sum(m.unique_clicks)],
             scope,
             wanted,
             "partnership_id" if by_partnership else key,
-            [
-                clicks.organization_id == organization_id,
-                clicks.hour >= start,
-                clicks.hour < end,
-                *extra,
+            lambda m: [
+                m.organization_id == organization_id,
+                *([m.dimension == dimension] if dimension else []),
             ],
             share_of,
         )
@@ -183,29 +238,24 @@ def aggregate(
             bump(s, k, clicks=int(n or 0), unique_clicks=int(u or 0))
 
     rollup: Any = PerformanceDimensionRollup if dimension else PerformanceRollup
-    sums: list[Any] = [
-        func.sum(rollup.conversions),
-        func.sum(rollup.revenue),
-        func.sum(rollup.commission),
-    ]
-    if raw is not None:  # ClickHouse's already
-        sums[:2] = [literal(0), literal(0)]
-    if not dimension:
-        sums.append(func.sum(rollup.fees))
-    extra = [rollup.dimension == dimension] if dimension else []
+
+    def sums(m: Any) -> list[Any]:
+        found: list[Any] = [func.sum(m.conversions), func.sum(m.revenue), func.sum(m.commission)]
+        if raw is not None:  # ClickHouse's already
+            found[:2] = [literal(0), literal(0)]
+        return found if dimension else [*found, func.sum(m.fees)]
+
     for s, k, *values in _grouped(
         session,
-        rollup,
+        spans(rollup, start, end, daily),
         sums,
         scope,
         wanted,
         key,
-        [
-            rollup.organization_id == organization_id,
-            rollup.currency == currency,
-            rollup.hour >= start,
-            rollup.hour < end,
-            *extra,
+        lambda m: [
+            m.organization_id == organization_id,
+            m.currency == currency,
+            *([m.dimension == dimension] if dimension else []),
         ],
         share_of,
     ):
@@ -221,26 +271,35 @@ def aggregate(
 
     # Gifts go to partnerships, never through a link or a click.
     if dimension is None and key != "link_id" and scope != "link_id":
-        cost = CampaignCost
         for s, k, amount in _grouped(
             session,
-            cost,
-            [func.sum(cost.amount)],
+            [(CampaignCost, start, end)],
+            lambda m: [func.sum(m.amount)],
             scope,
             wanted,
             key,
-            [
-                cost.organization_id == organization_id,
-                cost.currency == currency,
-                cost.created_at >= start,
-                cost.created_at < end,
-            ],
+            lambda m: [m.organization_id == organization_id, m.currency == currency],
             share_of,
         ):
             bump(s, hour_of(k) if key == "hour" else k, gifted=int(amount or 0))
     return {
         (int(scope_id), k): _performance(currency, row) for (scope_id, k), row in totals.items()
     }
+
+
+def _by_day(
+    found: dict[tuple[int, Any], dict[str, int]], where: Spans
+) -> dict[tuple[int, Any], dict[str, int]]:
+    """Hourly figures keyed as the rollups key them: the hours of the whole UTC days that
+    `where` reads from a daily table by their day's first hour."""
+    days = [(lo, hi) for model, lo, hi in where if model not in DAILY]
+    result: dict[tuple[int, Any], dict[str, int]] = {}
+    for (s, hour), figures in found.items():
+        k = day_of(hour) if any(lo <= hour < hi for lo, hi in days) else hour
+        row = result.setdefault((s, k), dict.fromkeys(figures, 0))
+        for name, value in figures.items():
+            row[name] += value
+    return result
 
 
 _clickhouse_down_until = 0.0  # after a failure, the rollups for a while (no wait per request)

@@ -8,7 +8,11 @@ killing workers), is dead-lettered instead. Failures are retried or isolated as
 
 A conversion whose click id is not in the database while click entries older than the order's
 entry are still unread or pending is deferred (requeued) for up to `defer_max_s`: a lagging
-click stream never turns a tracked sale into an unattributed one.
+click stream never turns a tracked sale into an unattributed one. So is one whose click may
+still be in a tracker's buffer or spool (Redis was away from that tracker): the trackers report
+up to when their clicks are in the stream (`tracker.keys.trackers`), and the order waits while
+its click's time (in its id) is not below every tracker's report, or the stream's committed
+part has not yet reached the reports.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from api.ingest.streams import Entry, Streams, id_ms, pairs, text
 from api.models import Refund
 from api.models.events import RefundStatus
 from tracker.conversions import ConversionEvent, RefundEvent, from_fields
+from tracker.events import id_timestamp_ms
 
 log = logging.getLogger("vouch.ingest")
 
@@ -300,9 +305,28 @@ class BatchWriter:
         by_click = any(isinstance(e, ConversionEvent) and e.click_id for _, e in conversions)
         watermark = self.streams.clicks_watermark_ms() if by_click else float("inf")
 
+        reports = (
+            self.streams.tracker_reports((self.clock() - self.defer_max_s) * 1000)
+            if by_click
+            else []
+        )
+
         def click_may_arrive(event_: ConversionEvent) -> bool:
             if self.clock() * 1000 - event_.received_at_ms > self.defer_max_s * 1000:
                 return False  # give up waiting: attribute with what the database has
-            return watermark < first_ms.get(event_.event_id, 0)
+            if watermark < first_ms.get(event_.event_id, 0):
+                return True
+            return in_a_tracker(event_.click_id or "")
+
+        def in_a_tracker(click_id: str) -> bool:
+            """Whether a tracker may still hold this click: logged at or after what it has
+            reported as in the stream, or in the stream beyond what is committed."""
+            try:
+                clicked = id_timestamp_ms(click_id)
+            except ValueError:
+                return False  # not an id a tracker makes
+            if clicked > self.clock() * 1000 + 60_000:
+                return False  # nor is one from the future
+            return any(clicked >= logged or watermark < at for logged, at in reports)
 
         return Context(now=self.now(), brands=self._brands, click_may_arrive=click_may_arrive)

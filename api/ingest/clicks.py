@@ -42,11 +42,13 @@ from api.domain.dimensions import (
     referrer_host,
 )
 from api.ingest.geo import country_of
-from api.ledger.sql import dialect_insert, insert_many_ignore, upsert_add
+from api.ledger.sql import dialect_insert, insert_many_ignore, upsert_add, upsert_add_daily
 from api.models import (
     Click,
     ClickDimensionRollup,
+    ClickDimensionRollupDaily,
     ClickRollup,
+    ClickRollupDaily,
     OrphanVisit,
     OrphanVisitRollup,
     TrackedLink,
@@ -341,6 +343,33 @@ WITH ins AS (
     SET clicks = r.clicks + excluded.clicks,
         unique_clicks = r.unique_clicks + excluded.unique_clicks,
         bot_hits = r.bot_hits + excluded.bot_hits
+), dimension_rollups_daily AS (
+    INSERT INTO click_dimension_rollups_daily AS d (link_id, day, dimension, value,
+                                                    organization_id, partnership_id,
+                                                    campaign_id, clicks, unique_clicks)
+    SELECT link_id, date_trunc('day', occurred_at, 'UTC'), dim.name, dim.value,
+           min(organization_id), min(partnership_id), min(campaign_id), count(*),
+           count(*) FILTER (WHERE is_unique)
+    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
+    WHERE NOT bot AND dim.value <> ''
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (link_id, day, dimension, value) DO UPDATE
+    SET clicks = d.clicks + excluded.clicks,
+        unique_clicks = d.unique_clicks + excluded.unique_clicks
+), rollups_daily AS (
+    INSERT INTO click_rollups_daily AS r (link_id, day, organization_id, partnership_id,
+                                          campaign_id, clicks, unique_clicks, bot_hits)
+    SELECT link_id, date_trunc('day', occurred_at, 'UTC'), min(organization_id),
+           min(partnership_id), min(campaign_id), count(*) FILTER (WHERE NOT bot),
+           count(*) FILTER (WHERE is_unique AND NOT bot), count(*) FILTER (WHERE bot)
+    FROM ins
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (link_id, day) DO UPDATE
+    SET clicks = r.clicks + excluded.clicks,
+        unique_clicks = r.unique_clicks + excluded.unique_clicks,
+        bot_hits = r.bot_hits + excluded.bot_hits
 )
 SELECT count(*) FROM ins
 """
@@ -478,18 +507,20 @@ def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> i
             acc["clicks"] += 1
             acc["unique_clicks"] += row["is_unique"]
     # Sorted keys: concurrent workers lock rollup rows in the same order (no deadlocks).
+    hourly = [rollups[k] for k in sorted(rollups)]
+    counters = ["clicks", "unique_clicks", "bot_hits"]
+    upsert_add(session, ClickRollup, hourly, ["link_id", "hour"], counters)
+    dimension_rows = [by_dimension[k] for k in sorted(by_dimension)]
+    dimension_keys = ["link_id", "hour", "dimension", "value"]
     upsert_add(
-        session,
-        ClickRollup,
-        [rollups[k] for k in sorted(rollups)],
-        ["link_id", "hour"],
-        ["clicks", "unique_clicks", "bot_hits"],
+        session, ClickDimensionRollup, dimension_rows, dimension_keys, ["clicks", "unique_clicks"]
     )
-    upsert_add(
+    upsert_add_daily(session, ClickRollupDaily, hourly, ["link_id", "hour"], counters)
+    upsert_add_daily(
         session,
-        ClickDimensionRollup,
-        [by_dimension[k] for k in sorted(by_dimension)],
-        ["link_id", "hour", "dimension", "value"],
+        ClickDimensionRollupDaily,
+        dimension_rows,
+        dimension_keys,
         ["clicks", "unique_clicks"],
     )
     return len(inserted)

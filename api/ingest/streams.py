@@ -89,6 +89,7 @@ class Streams:
         self.clicks = keys.clicks_stream(prefix)
         self.conversions = keys.conversions_stream(prefix)
         self.dead = keys.dead_letter_stream(prefix)
+        self.trackers = keys.trackers(prefix)
         self._finish = client.register_script(_FINISH_LUA)
         # XREADGROUP replies as Redis sends them (no per-entry dicts): a client of its own
         # sharing the connection pool, whose reply callback for XREADGROUP is the identity.
@@ -171,6 +172,29 @@ class Streams:
         if summary["pending"]:
             mark = min(mark, id_ms(text(summary["min"])) - 1)
         return mark
+
+    def tracker_reports(self, forget_before_ms: float) -> list[tuple[int, int]]:
+        """What each tracker process last reported (`tracker.keys.trackers`): (every click it
+        logged before this, its own clock, ms; was in the stream when Redis's clock read this,
+        ms). Reports older than `forget_before_ms` (Redis's clock) are deleted and left out: a
+        process gone for longer is no reason to keep any order waiting."""
+        key = self.trackers
+        reports: list[tuple[int, int]] = []
+        stale: list[Any] = []
+        for instance, value in self.redis.hgetall(key).items():
+            try:
+                logged_before, _, at = text(value).partition(":")
+                report = (int(logged_before), int(at))
+            except ValueError:
+                stale.append(instance)
+                continue
+            if report[1] < forget_before_ms:
+                stale.append(instance)
+            else:
+                reports.append(report)
+        if stale:
+            self.redis.hdel(key, *stale)
+        return reports
 
     def clicks_in_for_next_conversion(self) -> bool:
         """Whether the clicks older than the next unread conversion entry are all in the

@@ -1,4 +1,5 @@
-"""Keeping `PerformanceRollup` in step with conversions, refunds and ledger entries.
+"""Keeping `PerformanceRollup` (and its dimension and daily twins) in step with conversions,
+refunds and ledger entries.
 
 Each function here is called by the code that records a fact, right after it was really
 recorded (an insert that did not conflict, a status that really changed), in the same
@@ -6,7 +7,8 @@ transaction: so the counters are exactly once whenever the facts are.
 
 The deltas are added up in the session (`session.info`) and written when the transaction
 commits, in one INSERT ... ON CONFLICT DO UPDATE SET x = x + delta over every row it touched,
-in key order: one statement per transaction instead of one per fact, and concurrent writers
+in key order (and the same deltas summed per UTC day into the daily rollups): a statement per
+table and transaction instead of one per fact, and concurrent writers
 lock rollup rows in the same order (no deadlocks). A rollback forgets them; a SAVEPOINT rolled
 back forgets only the deltas added inside it (the facts it undid), as the database does. So a
 query in the same transaction does not see them yet: reports read committed data.
@@ -21,11 +23,17 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from api.domain.dimensions import UNKNOWN, Dimension
-from api.ledger.sql import upsert_add
+from api.ledger.sql import upsert_add, upsert_add_daily
 from api.models import Conversion
 from api.models.events import AttributedVia
 from api.models.ledger import EntryKind, SourceType
-from api.models.rollups import NO_LINK, PerformanceDimensionRollup, PerformanceRollup
+from api.models.rollups import (
+    NO_LINK,
+    PerformanceDimensionRollup,
+    PerformanceDimensionRollupDaily,
+    PerformanceRollup,
+    PerformanceRollupDaily,
+)
 
 COMMISSION_KINDS = frozenset({EntryKind.COMMISSION, EntryKind.REVERSAL, EntryKind.CLAWBACK})
 FEE_KINDS = frozenset({EntryKind.FLAT_FEE, EntryKind.BONUS, EntryKind.RETAINER})
@@ -103,10 +111,14 @@ def _write_pending(session: Session) -> None:
         rows = [pending[k] for k in sorted(pending, key=_sort_key)]
         rows = [r for r in rows if any(r[c] for c in _COUNTERS)]  # +1 and -1 cancel out
         upsert_add(session, PerformanceRollup, rows, list(_KEY), list(_COUNTERS))
+        upsert_add_daily(session, PerformanceRollupDaily, rows, list(_KEY), list(_COUNTERS))
     if dims:
         rows = [dims[k] for k in sorted(dims, key=_dim_sort_key)]
         rows = [r for r in rows if any(r[c] for c in _DIM_COUNTERS)]
         upsert_add(session, PerformanceDimensionRollup, rows, list(_DIM_KEY), list(_DIM_COUNTERS))
+        upsert_add_daily(
+            session, PerformanceDimensionRollupDaily, rows, list(_DIM_KEY), list(_DIM_COUNTERS)
+        )
 
 
 def _dim_sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:

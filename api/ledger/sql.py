@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -77,3 +78,30 @@ def upsert_add(
 
 
 _UPSERT_CHUNK = 500
+
+
+def day_of(moment: datetime) -> datetime:
+    """The UTC day holding `moment`, as its first instant (the daily rollups' `day`)."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def upsert_add_daily(
+    session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str], counters: list[str]
+) -> None:
+    """`upsert_add` of hourly rows' counters into the daily (UTC) rollup `model`: the rows
+    (keyed by `keys`, one of which is "hour") summed per day, in key order. Called by every
+    writer of an hourly rollup right after it, so both are in step in one transaction."""
+    daily: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        day = day_of(row["hour"])
+        key = tuple(day.timestamp() if k == "hour" else row[k] for k in keys)
+        acc = daily.get(key)
+        if acc is None:
+            acc = daily[key] = {k: v for k, v in row.items() if k != "hour"}
+            acc["day"] = day
+        else:
+            for name in counters:
+                acc[name] += row[name]
+    found = [daily[k] for k in sorted(daily)]
+    found = [r for r in found if any(r[c] for c in counters)]  # +1 and -1 cancel out
+    upsert_add(session, model, found, ["day" if k == "hour" else k for k in keys], counters)

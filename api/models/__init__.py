@@ -49,7 +49,15 @@ from api.models.programs import (
     Shipment,
 )
 from api.models.risk import ConversionReview, InfluencerRisk, PartnershipRisk
-from api.models.rollups import ClickDimensionRollup, PerformanceDimensionRollup, PerformanceRollup
+from api.models.rollups import (
+    ClickDimensionRollup,
+    ClickDimensionRollupDaily,
+    ClickRollupDaily,
+    PerformanceDimensionRollup,
+    PerformanceDimensionRollupDaily,
+    PerformanceRollup,
+    PerformanceRollupDaily,
+)
 from api.models.shops import CustomerClaim, ShopConnection, ShopConnectionSecret
 from api.models.tenancy import ApiKey, Brand, Organization
 from api.models.tracking import DiscountCode, TrackedLink, TrackerPublication
@@ -64,7 +72,9 @@ __all__ = [
     "CampaignCost",
     "Click",
     "ClickDimensionRollup",
+    "ClickDimensionRollupDaily",
     "ClickRollup",
+    "ClickRollupDaily",
     "ContentEvent",
     "ContentFinding",
     "ContentSubmission",
@@ -99,7 +109,9 @@ __all__ = [
     "PayoutLine",
     "PeerMedian",
     "PerformanceDimensionRollup",
+    "PerformanceDimensionRollupDaily",
     "PerformanceRollup",
+    "PerformanceRollupDaily",
     "PostMetricSnapshot",
     "Program",
     "ProgramBonus",

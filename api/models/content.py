@@ -54,6 +54,9 @@ class ContentSubmission(Base):
     platform_label: Mapped[PlatformLabel | None] = enum_column(PlatformLabel, nullable=True)
     retouched: Mapped[bool] = mapped_column(Boolean, default=False)
     ai_generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The creator's own first comment and replies, as submitted (None: not given): a label only
+    # there does not count (LABEL_ONLY_IN_COMMENT), but the check names it.
+    creator_comments: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # The disclosure checker's report for the campaign's jurisdictions, and its worst verdict.
     disclosure_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     disclosure_verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)

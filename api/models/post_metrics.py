@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, ColumnElement, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigId, UTCDateTime, utcnow
@@ -41,6 +41,8 @@ class PostMetricSnapshot(Base):
     source: Mapped[MetricSource] = enum_column(MetricSource)
     # The caption as it read when captured, if given (a later check compares live captions).
     caption: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The creator's own comments and replies on the post as they read then, if given.
+    creator_comments: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -67,13 +67,13 @@ query Report(
         start end {FIGURES} commission {{ {MONEY} }}
       }}
       leaderboard(from: $from, to: $to, metric: $metric, first: 10) {{
-        rank influencer {{ id name }} {FIGURES} roi
+        rank influencer {{ id name }} performance {{ {FIGURES} roi }}
       }}
       byPlatform: performanceBreakdown(from: $from, to: $to, by: PLATFORM) {{
-        key label clicks conversions revenue {{ {MONEY} }}
+        key label performance {{ clicks conversions revenue {{ {MONEY} }} }}
       }}
       byCountry: performanceBreakdown(from: $from, to: $to, by: COUNTRY) {{
-        key label clicks conversions revenue {{ {MONEY} }}
+        key label performance {{ clicks conversions revenue {{ {MONEY} }} }}
       }}
       partnerships {{
         id influencer {{ name }}

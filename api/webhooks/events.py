@@ -31,7 +31,7 @@ Types, when each is sent, and what its data holds:
   comments, shares, saves, linkClicks} (null where not reported)}
 - content.disclosure_removed, content.caption_changed: a live post's caption lost the
   disclosure (or a required tag) its approved version had (`api.content.live_posts`).
-  {findingId, kind, deliverableId, partnershipId, consequence, evidence}
+  {findingId, kind, deliverableId, partnershipId, consequence, reasons, sha256}
 - content.finding_resolved: a MANAGER resolved such a finding. {..., note, resolvedBy}
 - exclusivity.conflict: an invitation or a caption conflicts with an exclusivity. {findingId, ...}
 - usage_rights.expiring, usage_rights.expired: a deliverable's usage rights end within

@@ -246,7 +246,8 @@ REPORT_SERIES = """query($id: ID!, $from: DateTime!, $to: DateTime!) {
     performanceSeries(from: $from, to: $to, granularity: DAY) {
       start end clicks uniqueClicks conversions revenue { amount currency }
       cost { amount currency } commission { amount currency } }
-    leaderboard(from: $from, to: $to, metric: REVENUE, first: 10) { influencer { id } } } } }"""
+    leaderboard(from: $from, to: $to, metric: REVENUE, first: 10) {
+      influencer { id } performance { clicks } } } } }"""
 
 
 def test_a_manager_reads_a_campaign_report(
@@ -301,6 +302,11 @@ def test_a_manager_reads_a_campaign_report(
         "#leaderboard tbody tr", "rows => rows.map(r => r.dataset.influencer)"
     )
     assert shown == [e["influencer"]["id"] for e in api["leaderboard"]] and len(shown) == 2
+    # and its figures (clicks: the third column) are each entry's performance
+    cells = page.eval_on_selector_all(
+        "#leaderboard tbody tr td:nth-child(3)", "cells => cells.map(c => c.textContent.trim())"
+    )
+    assert cells == [str(e["performance"]["clicks"]) for e in api["leaderboard"]]
     assert "€" in page.inner_text("#totals")
     assert "Launch post" in page.inner_text("#posts") and "AWAITING CONTENT" in page.inner_text(
         "#posts"

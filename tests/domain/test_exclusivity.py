@@ -10,6 +10,7 @@ from api.domain.exclusivity import (
     clean_competitor,
     invitation_conflicts,
     mentions,
+    post_conflicts,
 )
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -85,3 +86,18 @@ def test_a_caption_conflicts_only_during_the_period() -> None:
     assert found.partnership_id == 1 and [h.text for h in hits] == ["@rivalco"]
     assert caption_conflicts([ex()], caption, START + timedelta(days=40)) == []
     assert caption_conflicts([ex()], "nothing to see", START) == []
+
+
+def test_the_creators_comments_are_post_data_too() -> None:
+    during = START + timedelta(days=3)
+    comments = ["thanks!", "my other fave is #GlowLabs"]
+    ((found, hits),) = post_conflicts([ex()], "#ad my routine", comments, during)
+    assert found.partnership_id == 1
+    assert [(where, m.text) for where, m in hits] == [("comment 2", "#GlowLabs")]
+    both = post_conflicts([ex()], "with @rivalco", comments, during)
+    assert [(w, m.text) for w, m in both[0][1]] == [
+        ("caption", "@rivalco"),
+        ("comment 2", "#GlowLabs"),
+    ]
+    assert post_conflicts([ex()], "#ad my routine", comments, START + timedelta(days=40)) == []
+    assert post_conflicts([ex()], "#ad my routine", ["glowlabsfan"], during) == []

@@ -122,6 +122,11 @@ def _answers(session: Any, w: seed.World) -> dict[str, Any]:
             found[f"{scope}/{key}"] = analytics.aggregate(
                 session, w.org_id, scope, ids, key, "EUR", START, END
             )
+        # Hours as they are (whole UTC days not keyed by their midnight): what a series in a
+        # zone whose days do not start at UTC midnight reads.
+        found[f"{scope}/hours"] = analytics.aggregate(
+            session, w.org_id, scope, ids, "hour", "EUR", START, END, daily=False
+        )
         # Breakdowns are brands' and campaigns' (and the leaderboard's, by influencer).
         for dimension in Dimension if scope in ("campaign_id", "brand_id") else ():
             found[f"{scope}/{dimension}"] = analytics.aggregate(
@@ -141,7 +146,7 @@ def _answers(session: Any, w: seed.World) -> dict[str, Any]:
     found["usd"] = analytics.aggregate(
         session, w.org_id, "campaign_id", scopes["campaign_id"], None, "USD", START, END
     )
-    hourly = {k: v for (_, k), v in found["campaign_id/hour"].items()}
+    hourly = {k: v for (_, k), v in found["campaign_id/hours"].items()}
     days = buckets.buckets(START, END, buckets.Granularity.DAY, ZoneInfo("Europe/Berlin"))
     found["berlin"] = buckets.fold(
         days, hourly.items(), lambda: analytics.zero("EUR"), analytics.add

@@ -1,6 +1,7 @@
 """The landing-page snippet (`api/static/vclid.js`), run with node in a stand-in browser: it
 keeps the landing URL's vclid and sends it to the Shopify cart in the attribute the webhook
-parser reads. Skipped on a machine without node."""
+parser reads, and keeps the outside page the shopper came from for a Stripe Checkout Session's
+`metadata.referrer`. Skipped on a machine without node."""
 
 from __future__ import annotations
 
@@ -39,6 +40,16 @@ def test_the_snippet_keeps_the_click_id_and_hands_it_to_the_cart():
     assert result["storedOnly"]["vclid"] == "Ab_9-z"
     assert result["forged"]["vclid"] is None and result["forged"]["calls"] == []
     assert result["newer"]["vclid"] == "Newer1"
+    assert landed["referrer"] is None and result["later"]["referrer"] is None
+    # Sent by a coupon site: its page (without the query) is kept across the shop's own pages.
+    assert result["deal"]["referrer"] == "https://www.dealabs.com/bons-plans/x"
+    assert result["deal"]["storage"] == {"vreferrer": "https://www.dealabs.com/bons-plans/x"}
+    assert result["onward"]["referrer"] == "https://www.dealabs.com/bons-plans/x"
+    # Passed as the Checkout Session's metadata.referrer, it is the order's referrer.
+    session = fixture("stripe_checkout_session_completed")
+    session["data"]["object"]["metadata"] = {"referrer": result["onward"]["referrer"]}
+    [paid] = shop_orders.stripe(session, shop_orders.CustomerKey("k"))
+    assert isinstance(paid, shop_orders.Paid) and paid.referrer == result["deal"]["referrer"]
     # What the cart attribute becomes in Shopify's order webhook is what the tracker reads.
     body = fixture("shopify_orders_paid") | {"landing_site": "/"}
     body["note_attributes"] = [

@@ -202,3 +202,61 @@ def test_stripe_renewals_credit_the_customers_influencer(client, session, sessio
     ).one()
     assert (renewal.partnership_id, renewal.repeat) == (w.p.partnership_id, True)
     assert entries(session) == [(EntryKind.COMMISSION, 1100), (EntryKind.COMMISSION, 100)]
+
+
+def test_coupon_site_orders_are_leaked_orders_from_all_three_shops(
+    client, session, sessions, rds, prefix
+):
+    """The referrer each platform gives reaches the order: a code used from a coupon site is a
+    leaked order, at the plan's leaked-order rate (0 here), with its reason, on every shop."""
+    plan = seed.percent(1000, currency="USD", leaked_order_bps=0)
+    w = seed.world(session, plan=plan, currency="USD")
+    shopify = shopify_shop(client, session, rds, prefix, w)
+    stripe = stripe_shop(client, session, rds, prefix, w)
+    row = connect(session, rds, prefix, w, "WOOCOMMERCE", "shop.example.com", WOO_SECRET)
+    woo = Shop(client, row.public_id, "woocommerce", WOO_SECRET)
+
+    order = shopify_order(w.p.discount_code) | {"referring_site": "https://www.dealabs.com/x"}
+    assert shopify.shopify("orders/paid", order).json()["status"] == "accepted"
+    checkout = fixture("stripe_checkout_session_completed")
+    checkout["data"]["object"] |= {
+        "client_reference_id": None,
+        "metadata": {
+            "discount_code": w.p.discount_code,
+            "referrer": "https://www.retailmenot.com/view/shop.example.com",
+        },
+    }
+    assert stripe.stripe(checkout).json()["status"] == "accepted"
+    body = fixture("woocommerce_order_attributed") | {"currency": "USD"}
+    body["coupon_lines"] = [{"id": 1, "code": w.p.discount_code.lower(), "discount": "5.00"}]
+    assert woo.woocommerce("order.updated", body).json()["status"] == "accepted"
+    honest = fixture("woocommerce_order_updated") | {"id": 742, "currency": "USD"}
+    honest["coupon_lines"] = body["coupon_lines"]
+    honest["meta_data"] = [
+        {"id": 1, "key": "_wc_order_attribution_source_type", "value": "referral"},
+        {"id": 2, "key": "_wc_order_attribution_referrer", "value": "https://www.instagram.com/"},
+    ]
+    assert woo.woocommerce("order.updated", honest).json()["status"] == "accepted"
+    drain(rds, sessions, prefix)
+    found = {
+        c.order_id: (c.order_referrer_host, c.leak_reason)
+        for c in session.scalars(select(Conversion))
+    }
+    assert found == {
+        "820982911946154508": ("dealabs.com", "the order came from the coupon site dealabs.com"),
+        "pi_3QbTestPaymentIntent": (
+            "retailmenot.com",
+            "the order came from the coupon site retailmenot.com",
+        ),
+        "741": ("mydealz.de", "the order came from the coupon site mydealz.de"),
+        "742": ("instagram.com", None),
+    }
+    by_order = {c.order_id: c.id for c in session.scalars(select(Conversion))}
+    paid = {e.conversion_id: e.amount for e in ledger(session)}
+    assert paid == {
+        by_order["820982911946154508"]: 0,
+        by_order["pi_3QbTestPaymentIntent"]: 0,
+        by_order["741"]: 0,
+        by_order["742"]: 450,  # 10% of the net 45.00: an honest referrer earns the plan's rate
+    }
+    assert dead_letters(rds, prefix) == []

@@ -213,3 +213,59 @@ def test_orders_with_nothing_to_attribute_are_ignored_and_bad_click_ids_dropped(
     assert shop_orders.click_id_of_url("https://x.example/?a=1&vclid=Ab_9") == "Ab_9"
     assert shop_orders.click_id("vclid_Ab9") == "Ab9"
     assert shop_orders.click_id("x" * 33) is None
+
+
+def test_woocommerce_order_attribution_carries_the_referrer_and_the_landing_click():
+    body = fixture("woocommerce_order_attributed")  # WooCommerce 8.5+ attribution meta
+    [order] = shop_orders.woocommerce("order.updated", body, KEY)
+    assert isinstance(order, Paid) and order.click_id is None
+    assert order.referrer == "https://www.mydealz.de/gutscheine/linen-shop"
+
+    def meta(**fields: str) -> list[dict[str, object]]:
+        kept = [m for m in body["meta_data"] if not m["key"].startswith("_wc_order_attribution_")]
+        prefix = shop_orders.WOO_ATTRIBUTION
+        return kept + [{"id": 1, "key": prefix + k, "value": v} for k, v in fields.items()]
+
+    def referrer(**fields: str) -> str | None:
+        [paid] = shop_orders.woocommerce("order.updated", body | {"meta_data": meta(**fields)}, KEY)
+        assert isinstance(paid, Paid)
+        return paid.referrer
+
+    # A deal site that tags its links with UTM parameters is still the referrer.
+    tagged = referrer(source_type="utm", referrer="https://www.dealabs.com/x", utm_source="deal")
+    assert tagged == "https://www.dealabs.com/x"
+    # Direct ("typein": the "referrer" is the shop's own page), admin and app orders have none.
+    assert referrer(source_type="typein", referrer="https://shop.example.com/cart/") is None
+    assert referrer(source_type="admin", referrer="https://shop.example.com/wp-admin/") is None
+    assert referrer(source_type="mobile_app") is None
+    # A referral whose URL was not kept: WooCommerce's utm_source is the referring host then.
+    assert referrer(source_type="referral", utm_source="retailmenot.com") == "retailmenot.com"
+    assert referrer(source_type="referral", referrer="(none)", utm_source="(none)") is None
+    assert referrer(source_type="organic", referrer="https://www.google.com/") == (
+        "https://www.google.com/"
+    )
+    assert referrer(source_type="referral", referrer="https://a.example/\x00") is None
+    # The landing page kept by the attribution carries a tracked link's vclid.
+    entry = meta(session_entry="https://shop.example.com/shirts/?vclid=Ab_9-z&utm_source=ig")
+    [clicked] = shop_orders.woocommerce("order.updated", body | {"meta_data": entry}, KEY)
+    assert isinstance(clicked, Paid) and clicked.click_id == "Ab_9-z"
+    # An order without attribution meta (older WooCommerce, or turned off) has no referrer.
+    [plain] = shop_orders.woocommerce("order.updated", fixture("woocommerce_order_updated"), KEY)
+    assert isinstance(plain, Paid) and plain.referrer is None
+
+
+def test_stripe_referrer_is_the_sessions_metadata_and_the_subscriptions_for_renewals():
+    body = fixture("stripe_checkout_session_completed")
+    [order] = shop_orders.stripe(body, KEY)
+    assert isinstance(order, Paid) and order.referrer is None  # Stripe itself knows none
+    body["data"]["object"]["metadata"] = {"referrer": "https://www.retailmenot.com/view/x"}
+    [order] = shop_orders.stripe(body, KEY)
+    assert isinstance(order, Paid) and order.referrer == "https://www.retailmenot.com/view/x"
+    body["data"]["object"]["metadata"] = {"referrer": 7}
+    [order] = shop_orders.stripe(body, KEY)
+    assert isinstance(order, Paid) and order.referrer is None  # dropped, the order counts
+    renewal = fixture("stripe_invoice_paid")
+    details = renewal["data"]["object"]["parent"]["subscription_details"]
+    details["metadata"] = {"referrer": "https://www.honey.com/shop/x"}
+    [paid] = shop_orders.stripe(renewal, KEY)
+    assert isinstance(paid, Paid) and paid.referrer == "https://www.honey.com/shop/x"

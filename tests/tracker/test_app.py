@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -222,6 +223,43 @@ async def test_repeat_within_the_window_reuses_the_first_click_id(
     assert same[1].event_id != same[0].event_id  # every entry has its own id
     assert sum(e.unique for e in events) == 3
     assert app.metrics.clicks == 4 and app.metrics.unique_clicks == 3
+
+
+async def test_a_repeat_on_another_tracker_process_is_a_repeat(
+    make_settings: MakeSettings, sync_redis: redis.Redis, prefix: str, tmp_path: Path
+) -> None:
+    # Two tracker processes behind one load balancer: each has its own in-memory window, so
+    # the visitor's second click is a "first" for the second process until Redis says not.
+    publish(sync_redis, prefix, link("spring24"))
+    one = make_settings(spool_dir=str(tmp_path / "one"))
+    two = make_settings(spool_dir=str(tmp_path / "two"))
+    async with (
+        asgi_client(one) as (app_one, first_tracker),
+        asgi_client(two) as (
+            app_two,
+            second_tracker,
+        ),
+    ):
+        first = await first_tracker.get("/c/spring24", headers=BROWSER)
+        await wait_for_events(sync_redis, prefix, 1)
+        again = await second_tracker.get("/c/spring24", headers=BROWSER)
+        other = await second_tracker.get(
+            "/c/spring24", headers={"user-agent": BROWSER_UA + " other"}
+        )
+        await wait_for_events(sync_redis, prefix, 3)
+        back = await first_tracker.get("/c/spring24", headers=BROWSER)
+        events = await wait_for_events(sync_redis, prefix, 4)
+    by_id = {e.event_id: e for e in events}
+    assert by_id[vclid(first)].unique
+    # the second process answered with its own event's id (a stored click too) ...
+    repeat = by_id[vclid(again)]
+    # ... and the event says whose repeat it is
+    assert (repeat.unique, repeat.click_id) == (False, vclid(first))
+    assert by_id[vclid(other)].unique  # another visitor
+    assert vclid(back) == vclid(first)  # the first process's own window
+    assert sum(e.unique for e in events) == 2
+    assert app_two.metrics.unique_clicks == 1 and app_two.metrics.cross_process_repeats == 1
+    assert app_one.metrics.unique_clicks == 1
 
 
 async def test_dedupe_window_expires(

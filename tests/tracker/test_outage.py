@@ -217,9 +217,10 @@ async def test_buffer_overflow_goes_to_the_spool_and_comes_back(
     app = create_app(settings)
     head = link_head(link("spring24"))
     # events as the app buffers them (full IP, packed when they leave the buffer)
-    # (the flags: bot, unique and an empty country)
+    # (the flags: bot, unique and an empty country), each of its own visitor (a repeat would be
+    # found in Redis and written as one)
     events = [
-        (head, new_id(), new_id(), 1, f"10.0.0.{i % 7}", BROWSER_UA, "", "0\x1f1\x1f")
+        (head, new_id(), new_id(), 1, f"10.0.0.{i % 7}", f"{BROWSER_UA} {i}", "", "0\x1f1\x1f")
         for i in range(200)
     ]
     async with lifespan(app):

@@ -12,6 +12,7 @@ source); `report.rules_version` says which version produced a report.
 
 from .checker import check
 from .model import (
+    MAX_COMMENTS,
     Connection,
     ContentFormat,
     DisclosureInput,
@@ -28,6 +29,7 @@ from .model import (
 from .ruleset import RulesError, load_rules
 
 __all__ = [
+    "MAX_COMMENTS",
     "Connection",
     "ContentFormat",
     "DisclosureInput",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -119,7 +119,14 @@ def series_field(scope: str, default_currency: Lookup | None, default_zone: Look
             found = bucket_maths.buckets(from_, to, granularity, tz)
         except bucket_maths.BucketError as exc:
             raise GraphQLError(str(exc)) from None
-        loader = _series_loader(info.context, scope, code, found[0].start, found[-1].end)
+        # Daily rollups only where every bucket is whole UTC days (the UTC zone, or one whose
+        # offset is 0 at every edge); elsewhere a local day straddles two UTC days: hourly.
+        daily = granularity is not Granularity.HOUR and all(
+            _utc_midnight(b.start) and _utc_midnight(b.end) for b in found
+        )
+        loader = _series_loader(
+            info.context, scope, code, found[0].start, found[-1].end, daily=daily
+        )
         hourly = await loader.load(self.id)
         totals = bucket_maths.fold(
             found, hourly.items(), lambda: analytics.zero(code), analytics.add
@@ -189,8 +196,12 @@ def _published_loader(
     return ctx.loader(("series_posts", scope, start, end), lambda: DataLoader(load))
 
 
+def _utc_midnight(moment: datetime) -> bool:
+    return moment.astimezone(UTC).time() == time()
+
+
 def _series_loader(
-    ctx: Context, scope: str, currency: str, start: datetime, end: datetime
+    ctx: Context, scope: str, currency: str, start: datetime, end: datetime, *, daily: bool
 ) -> DataLoader[int, dict[datetime, Performance]]:
     async def load(ids: list[int]) -> list[dict[datetime, Performance]]:
         rows = analytics.aggregate(
@@ -203,11 +214,12 @@ def _series_loader(
             start,
             end,
             share_of=share_of(ctx.viewer),
+            daily=daily,
         )
         grouped = analytics.by_scope(rows, ids)
         return [grouped[i] for i in ids]
 
-    key = ("performance_series", scope, currency, start, end)
+    key = ("performance_series", scope, currency, start, end, daily)
     return ctx.loader(key, lambda: DataLoader(load))
 
 
@@ -270,11 +282,13 @@ def breakdown_field(scope: str, default_currency: Lookup) -> Any:
         for _, p in shown:
             left = analytics.minus(left, p)
         rows = [
-            BreakdownRow(key=key, label=label, **_figures(p))
+            BreakdownRow(key=key, label=label, performance=performance_type(p))
             for (_, p), (key, label) in zip(shown, labels, strict=True)
         ]
         if left != analytics.zero(code):
-            rows.append(BreakdownRow(key="OTHER", label="Other", **_figures(left)))
+            rows.append(
+                BreakdownRow(key="OTHER", label="Other", performance=performance_type(left))
+            )
         return rows
 
     return strawberry.field(
@@ -366,12 +380,6 @@ async def _labels(info: Info, by: BreakdownDimension, keys: list[Any]) -> list[t
     return [(str(k), str(k)) for k in keys]
 
 
-def _figures(p: Performance) -> dict[str, Any]:
-    """A `Performance` type's fields, for the row types that extend it."""
-    figures = performance_type(p)
-    return {f.name: getattr(figures, f.name) for f in dataclasses.fields(figures)}
-
-
 # --- leaderboard -------------------------------------------------------------------------------
 
 
@@ -424,10 +432,11 @@ async def resolve_leaderboard(
     published = await _published_loader(
         ctx, "partnership_id", hour_of(from_), hour_of(to)
     ).load_many([p.id for p in partnerships])
-    posts_of = {
-        p.influencer_id: post_metrics.total((c, f) for _, c, f in found)
-        for p, found in zip(partnerships, published, strict=True)
-    }
+    # An influencer may have more than one partnership in the campaign: all its posts count.
+    snapshots_of: dict[int, list[Any]] = {}
+    for p, found in zip(partnerships, published, strict=True):
+        snapshots_of.setdefault(p.influencer_id, []).extend((c, f) for _, c, f in found)
+    posts_of = {i: post_metrics.total(found) for i, found in snapshots_of.items()}
     influencers = await by_id(ctx, InfluencerModel).load_many(influencer_ids)
     names = {
         i: (row.name if row else "") for i, row in zip(influencer_ids, influencers, strict=True)
@@ -444,7 +453,7 @@ async def resolve_leaderboard(
             rank=rank,
             value=value,
             influencer_id=influencer_id,
-            **_figures(p),
+            performance=performance_type(p),
         )
         for rank, (influencer_id, value, p) in enumerate(scored[:first], start=1)
     ]

@@ -102,24 +102,34 @@ class PerformanceBucket:
     name="BreakdownRow",
     description="One row of a breakdown: what it is, and its results (a `Performance`).",
 )
-class BreakdownRow(PerformanceType):
+class BreakdownRow:
     key: str = strawberry.field(
         description="What the row is: a global id (INFLUENCER, LINK), an ISO country code, a "
         "device class (DESKTOP, MOBILE, TABLET, OTHER), a referrer host, a platform or a code; "
         "OTHER for the remainder row (the last, absent when nothing is left)."
     )
     label: str
+    performance: PerformanceType = strawberry.field(
+        description="The row's results over the breakdown's range, as `performance` has them. "
+        "Post results and the costs over them (impressions ... costPerConversion) are null on "
+        "every row (`performance` and `leaderboard` have them); fees and gifts, which no "
+        "dimension but INFLUENCER keeps, are in the OTHER row."
+    )
 
 
 @strawberry.type(
     name="LeaderboardEntry",
     description="An influencer's place in a campaign's leaderboard, and its results.",
 )
-class LeaderboardEntry(PerformanceType):
+class LeaderboardEntry:
     rank: int = strawberry.field(description="1 for the best; influencers without a figure last.")
     value: Decimal | None = strawberry.field(
         description="The figure ranked by (money in major units, a rate in percent); null when "
         "undefined (ROI without any cost, ENGAGEMENT_RATE and CPE without post results)."
+    )
+    performance: PerformanceType = strawberry.field(
+        description="The influencer's results in the campaign over the leaderboard's range, "
+        "post results included."
     )
     influencer_id: strawberry.Private[int]
 

@@ -72,6 +72,12 @@ class SubmitContentInput:
     )
     retouched: bool = False
     ai_generated: bool = False
+    creator_comments: list[str] | None = strawberry.field(
+        default=None,
+        description="The creator's own first comment and replies planned under the post: "
+        "checked with the caption, so a label only there is LABEL_ONLY_IN_COMMENT (it does not "
+        "count). At most 20, each at most 5000 characters.",
+    )
 
 
 @strawberry.input
@@ -255,6 +261,12 @@ class ContentMutation:
                         "NOT_ALLOWED",
                     )
                 )
+            comments = review.clean_comments(
+                inputs.no_controls(c, "creatorComments", multiline=True)
+                for c in input.creator_comments or ()
+            )
+            if (why := review.comment_problem(comments)) is not None:
+                problems.append(Problem("creatorComments", why, "TOO_LONG"))
             if problems:
                 raise UserErrors(problems)
             _move(row, StatusEnum.SUBMITTED, "deliverableId")
@@ -268,6 +280,7 @@ class ContentMutation:
                 platform_label=label,
                 retouched=input.retouched,
                 ai_generated=input.ai_generated,
+                creator_comments=comments,
                 submitted_by=actor(ctx.viewer),
             )
             campaign = ctx.session.get(CampaignModel, partnership.campaign_id)

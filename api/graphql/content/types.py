@@ -44,6 +44,10 @@ class ContentSubmission(ModelNode):
     platform_label: PlatformLabel | None
     retouched: bool
     ai_generated: bool
+    creator_comments: list[str] | None = strawberry.field(
+        description="The creator's own first comment and replies submitted with the caption "
+        "(checked with it), if given."
+    )
     feedback: str | None
     reviewed_at: datetime | None
     reviewed_by: str | None

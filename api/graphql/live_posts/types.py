@@ -71,6 +71,13 @@ class ContentFinding(ModelNode):
         value = self.row.evidence.get("caption")
         return str(value) if value is not None else None
 
+    @strawberry.field(
+        description="The creator's own comments and replies seen with the caption, if given."
+    )
+    def creator_comments(self) -> list[str] | None:
+        value = self.row.evidence.get("comments")
+        return [str(c) for c in value] if isinstance(value, list) else None
+
     @strawberry.field(description="The SHA-256 (hex) of the caption seen.")
     def sha256(self) -> str | None:
         value = self.row.evidence.get("sha256")

@@ -235,6 +235,33 @@ def _latest_contract(info: Info, partnership_id: int) -> ContractModel | None:
     )
 
 
+def exclusivity_gate(
+    info: Info, campaign: Any, influencer_id: int, override: bool, field: str = "influencerId"
+) -> list[Any]:
+    """The exclusivities in force (to other brands of the organization) that the influencer
+    joining the campaign would break: a CONFLICT userError naming whose and until when, unless
+    an ADMIN overrides (`overrideExclusivity`): then the conflicts, for the finding the caller
+    records on the partnership."""
+    viewer = info.context.viewer
+    if override and not roles.may(viewer.role, "exclusivity_override"):
+        raise problem(
+            "overrideExclusivity",
+            roles.refusal(viewer.role, "exclusivity_override"),
+            "FORBIDDEN",
+        )
+    conflicts = live_posts.invitation_conflicts(
+        info.context.session, campaign, influencer_id, utcnow()
+    )
+    if conflicts and not override:
+        raise problem(
+            field,
+            "; ".join(live_posts.describe(c) for c in conflicts)
+            + ": an ADMIN may go on anyway with overrideExclusivity",
+            "CONFLICT",
+        )
+    return conflicts
+
+
 @strawberry.type
 class PartnershipMutation:
     @strawberry.mutation(description="Invites an influencer to a campaign (status INVITED).")
@@ -266,22 +293,7 @@ class PartnershipMutation:
                     "influencerId", "the influencer is in this campaign already", "DUPLICATE"
                 )
             now = utcnow()
-            conflicts = live_posts.invitation_conflicts(ctx.session, campaign, influencer.id, now)
-            if input.override_exclusivity and not roles.may(
-                ctx.viewer.role, "exclusivity_override"
-            ):
-                raise problem(
-                    "overrideExclusivity",
-                    roles.refusal(ctx.viewer.role, "exclusivity_override"),
-                    "FORBIDDEN",
-                )
-            if conflicts and not input.override_exclusivity:
-                raise problem(
-                    "influencerId",
-                    "; ".join(live_posts.describe(c) for c in conflicts)
-                    + ": an ADMIN may invite anyway with overrideExclusivity",
-                    "CONFLICT",
-                )
+            conflicts = exclusivity_gate(info, campaign, influencer.id, input.override_exclusivity)
             row = PartnershipModel(
                 organization_id=ctx.viewer.organization_id,
                 campaign_id=campaign.id,

@@ -9,6 +9,7 @@ import strawberry
 
 from api.content import post_metrics as recording
 from api.content import post_metrics_import as importing
+from api.content import review
 from api.domain.post_metrics import Counts, MetricSource
 from api.graphql import inputs
 from api.graphql.context import Info
@@ -54,6 +55,12 @@ class RecordPostMetricsInput:
     )
     caption: str | None = strawberry.field(
         default=None, description="The caption as it reads live, if checked."
+    )
+    creator_comments: list[str] | None = strawberry.field(
+        default=None,
+        description="The creator's own first comment and replies under the post as they read "
+        "live (with `caption`): checked with it, so a label only there is "
+        "LABEL_ONLY_IN_COMMENT. At most 20, each at most 5000 characters.",
     )
 
 
@@ -148,6 +155,10 @@ def reading_of(input: RecordPostMetricsInput, source: MetricSource) -> recording
     captured_at = inputs.aware(input.captured_at, "capturedAt")
     assert captured_at is not None
     caption = inputs.text(input.caption, "caption", recording.MAX_CAPTION, multiline=True)
+    comments = review.clean_comments(
+        inputs.no_controls(c, "creatorComments", multiline=True)
+        for c in input.creator_comments or ()
+    )
     return recording.Reading(
         captured_at=captured_at,
         counts=Counts(
@@ -163,6 +174,7 @@ def reading_of(input: RecordPostMetricsInput, source: MetricSource) -> recording
         source=source,
         followers_at_posting=input.followers_at_posting,
         caption=caption,
+        creator_comments=tuple(comments) if comments else None,
     )
 
 

@@ -67,6 +67,10 @@ class PostMetrics(ModelNode):
     )
     source: MetricSource
     caption: str | None = strawberry.field(description="The caption as captured, if given.")
+    creator_comments: list[str] | None = strawberry.field(
+        description="The creator's own comments and replies as captured with the caption, if "
+        "given (checked with it)."
+    )
     recorded_by: str | None
     created_at: datetime
 

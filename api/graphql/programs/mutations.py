@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import strawberry
 
+from api.content import live_posts
 from api.db import utcnow
 from api.domain.program_forms import Question as QuestionDomain
 from api.domain.program_forms import check_form
@@ -19,7 +20,7 @@ from api.graphql.errors import Problem, UserErrors, problem
 from api.graphql.lookup import load_visible
 from api.graphql.money import MoneyInput, amount_or_error, currency_or_error, minor_or_error
 from api.graphql.mutation import run_mutation
-from api.graphql.partnerships.mutations import actor
+from api.graphql.partnerships.mutations import actor, exclusivity_gate
 from api.graphql.permissions import require
 from api.graphql.programs.types import (
     LevelMetric,
@@ -38,6 +39,7 @@ from api.graphql.programs.types import (
     ShipmentStatus,
 )
 from api.models import Brand as BrandModel
+from api.models import Campaign as CampaignModel
 from api.models import Influencer as InfluencerModel
 from api.models import Partnership as PartnershipModel
 from api.models import Program as ProgramModel
@@ -125,6 +127,12 @@ class InviteToProgramInput:
     program_id: strawberry.ID
     influencer_id: strawberry.ID
     message: str | None = None
+    override_exclusivity: bool = strawberry.field(
+        default=False,
+        description="ADMIN only: invite although the influencer is exclusive to another brand "
+        "of the organization in this brand's categories (or names it a competitor); approving "
+        "the member checks again.",
+    )
 
 
 @strawberry.input
@@ -138,6 +146,12 @@ class ReviewProgramApplicationInput:
     member_id: strawberry.ID
     approve: bool
     note: str | None = None
+    override_exclusivity: bool = strawberry.field(
+        default=False,
+        description="ADMIN only: approve although the influencer is exclusive to another brand "
+        "of the organization in this brand's categories (or names it a competitor); an "
+        "EXCLUSIVITY_CONFLICT finding is recorded on the partnership.",
+    )
 
 
 @strawberry.input
@@ -406,6 +420,8 @@ class ProgramMutation:
                 info, InfluencerModel, "Influencer", input.influencer_id, "influencerId"
             )
             message = inputs.text(input.message, "message", 2000, multiline=True)
+            campaign = ctx.session.get(CampaignModel, program.campaign_id)
+            exclusivity_gate(info, campaign, influencer.id, input.override_exclusivity)
             member = _domain(lambda: service.invite(ctx.session, program, influencer.id, message))
             return {"member": ProgramMember.from_row(member)}
 
@@ -445,6 +461,18 @@ class ProgramMutation:
             require(ctx.viewer, "programs")
             member = _member(info, input.member_id)
             note = inputs.text(input.note, "note", 2000, multiline=True)
+            conflicts = []
+            if input.approve:  # joining makes a partnership: the creator's exclusivities count
+                program = ctx.session.get(ProgramModel, member.program_id)
+                assert program is not None
+                campaign = ctx.session.get(CampaignModel, program.campaign_id)
+                conflicts = exclusivity_gate(
+                    info, campaign, member.influencer_id, input.override_exclusivity, "memberId"
+                )
+            elif input.override_exclusivity:
+                raise problem(
+                    "overrideExclusivity", "an override only applies to an approval", "NOT_ALLOWED"
+                )
             _domain(
                 lambda: service.review(
                     ctx.session,
@@ -454,6 +482,12 @@ class ProgramMutation:
                     note=note,
                 )
             )
+            if conflicts and member.partnership_id is not None:
+                partnership = ctx.session.get(PartnershipModel, member.partnership_id)
+                assert partnership is not None and campaign is not None
+                live_posts.record_invitation_override(
+                    ctx.session, partnership, campaign, conflicts, actor(ctx.viewer), utcnow()
+                )
             return {"member": ProgramMember.from_row(member)}
 
         return run_mutation(info, ProgramMemberPayload, ERRORS, body)

@@ -50,6 +50,7 @@ ProgramError, ProgramErrorCode = error_type(
         "TOO_MANY",
         "CURRENCY_MISMATCH",
         "INVALID_MONTH",
+        "CONFLICT",
     ),
 )
 ProgramStatus = ProgramStatusEnum
