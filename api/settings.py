@@ -46,6 +46,39 @@ def env_positive(name: str, default: float) -> float:
     return value
 
 
+def _clickhouse_url() -> str:
+    """CLICKHOUSE_URL: a server (`http(s)://user:pass@host:8123/db`, `clickhouse-connect`) or
+    the embedded engine in a directory (`chdb:///path/to/dir`, one process at a time)."""
+    from urllib.parse import urlsplit
+
+    url = _env("CLICKHOUSE_URL")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        if not parts.path or parts.path == "/" or parts.netloc:
+            raise SettingError("CLICKHOUSE_URL", url, "chdb:///path/to/dir needs a directory")
+    elif parts.scheme in ("http", "https"):
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError:
+            raise SettingError("CLICKHOUSE_URL", url, "the port is not a number") from None
+        if not parts.hostname:
+            raise SettingError("CLICKHOUSE_URL", url, "needs a host: http://user:pass@host:8123/db")
+    else:
+        raise SettingError(
+            "CLICKHOUSE_URL", url, "must be http(s)://user:pass@host:8123/db or chdb:///path"
+        )
+    return url
+
+
+def _analytics_source() -> str:
+    source = env_choice("ANALYTICS_SOURCE", "rollups", ("rollups", "clickhouse"))
+    if source == "clickhouse" and not _env("CLICKHOUSE_URL"):
+        raise SettingError("ANALYTICS_SOURCE", source, "needs CLICKHOUSE_URL")
+    return source
+
+
 def _public_url() -> str:
     url = _env("API_PUBLIC_URL").rstrip("/")
     if url and not url.startswith(("http://", "https://")):
@@ -173,6 +206,17 @@ class Settings:
     # (`api.ingest.partitions`); rollups keep every figure. 0: keep every month.
     click_retention_months: int = field(
         default_factory=lambda: env_count("CLICK_RETENTION_MONTHS", 0)
+    )
+    # The analytics sink (`api.clickhouse`): with a CLICKHOUSE_URL the worker also writes the
+    # clicks, conversions and refunds it committed there; ANALYTICS_SOURCE=clickhouse serves
+    # series and breakdowns' clicks, conversions and revenue from it instead of the rollups.
+    clickhouse_url: str = field(default_factory=_clickhouse_url, repr=False)
+    analytics_source: str = field(default_factory=_analytics_source)
+    # Where the worker runs the sink: a process of its own (its reads and encoding never hold
+    # the worker's interpreter) or a thread of the worker. chdb opens its directory in one
+    # process only: with ANALYTICS_SOURCE=clickhouse on chdb, run everything in one process.
+    clickhouse_sink: str = field(
+        default_factory=lambda: env_choice("CLICKHOUSE_SINK", "process", ("process", "thread"))
     )
     redis: RedisSettings = field(default_factory=RedisSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)

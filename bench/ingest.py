@@ -20,7 +20,10 @@ either side; its ratio is to the mean of those two. Target: ratio >= 1, i.e. the
 grows while the tracker runs flat out (workers scale out: one consumer group). With
 `--skip-tracker` (or without wrk) no ratio is printed: there is no figure to compare with.
 Every round then checks the database: clicks, rollups, conversions and the ledger's total equal
-what was loaded.
+what was loaded. With `--clickhouse` each worker count runs twice, without and then with the
+ClickHouse sink (CLICKHOUSE_URL on chdb in a temporary directory): the ratio of the two rates
+is what the sink costs ingest; the round also says when the sink had copied every click and
+checks that ClickHouse holds each click and order once.
 """
 
 from __future__ import annotations
@@ -405,6 +408,7 @@ def run_round(
     workers: int,
     n_clicks: int,
     args: argparse.Namespace,
+    clickhouse_url: str = "",
 ) -> tuple[float, int, dict[str, int]]:
     engine = make_engine(db_url)
     migrated_schema(engine)
@@ -421,6 +425,10 @@ def run_round(
     )
     env = os.environ | {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
     env.pop("REDIS_CLUSTER_URL", None)
+    env.pop("CLICKHOUSE_URL", None)
+    if clickhouse_url:
+        env["CLICKHOUSE_URL"] = clickhouse_url
+        env["CLICKHOUSE_SINK"] = args.clickhouse
     command = [sys.executable, "-m", "api.ingest", "--block-ms", "100", "--log-level", "WARNING"]
     if args.batch_size:
         command += ["--batch-size", str(args.batch_size)]
@@ -436,7 +444,10 @@ def run_round(
                 raise SystemExit("FAIL: the workers did not start")
             time.sleep(0.01)
         db_name = db_url.rsplit("/", 1)[-1] if db_url.startswith("postgresql") else None
-        meter = CpuMeter({"workers": [p.pid for p in procs], "redis": [redis_pid]}, db_name)
+        groups = {"workers": [p.pid for p in procs], "redis": [redis_pid]}
+        if clickhouse_url and args.clickhouse == "process":  # the sink's, started by the workers
+            groups["sink"] = [c for p in procs for c in children(p.pid)]
+        meter = CpuMeter(groups, db_name)
         meter.sample(engine)
         start = last = time.monotonic()
         say(f"  workers reading after {start - spawned:.2f} s of start-up")
@@ -459,6 +470,9 @@ def run_round(
             if now - start > args.timeout:
                 raise SystemExit("FAIL: the workers did not drain the streams in time")
         elapsed = time.monotonic() - start
+        if clickhouse_url:  # the sink's catch-up counts in its CPU
+            sink_caught_up(client, prefix, engine, elapsed, args.timeout)
+            meter.sample(engine)
         say(f"  {meter.report(events)}")
         say(
             f"  the click stream was drained after {drained['clicks']:.2f} s "
@@ -488,9 +502,62 @@ def run_round(
     bad = {k: v for k, v in checks.items() if v[0] != v[1]}
     if bad:
         raise SystemExit(f"FAIL: database totals differ from what was loaded: {bad}")
+    if clickhouse_url:
+        check_clickhouse(clickhouse_url, found)
     for stream in (keys.clicks_stream(prefix), keys.conversions_stream(prefix)):
         client.delete(stream)
     return elapsed, events, expected
+
+
+def children(pid: int) -> list[int]:
+    """A process's children, those started by any of its threads (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def sink_caught_up(
+    client: redis.Redis, prefix: str, engine: Any, drained_after: float, timeout: float
+) -> None:
+    """Waits for the worker's ClickHouse sink to have copied everything (a round of it that
+    began after the streams drained has ended: its progress hash in Redis) and says how long
+    after the streams drained."""
+    from api.clickhouse.sink import progress_key
+
+    drained_at = time.time()
+    start = time.monotonic()
+    while True:
+        started = client.hget(progress_key(prefix), "started")
+        if started is not None and float(started) > drained_at:  # a round after every commit
+            break
+        if time.monotonic() - start > timeout:
+            raise SystemExit("FAIL: the ClickHouse sink did not catch up in time")
+        time.sleep(0.1)
+    lag = time.monotonic() - start
+    say(
+        f"  the ClickHouse sink had copied everything {lag:.2f} s after the streams drained "
+        f"({drained_after + lag:.2f} s from the start)"
+    )
+
+
+def check_clickhouse(url: str, found: dict[str, Any]) -> None:
+    """ClickHouse holds each click and order once (FINAL), as many as the database."""
+    from api.clickhouse.client import connect, disconnect
+
+    ch = connect(url)
+    clicks = int(ch.query("SELECT count() FROM clicks FINAL")[0][0])
+    orders = int(ch.query("SELECT count() FROM conversions FINAL")[0][0])
+    disconnect(url)
+    if (clicks, orders) != (found["clicks"], found["orders"]):
+        raise SystemExit(
+            f"FAIL: ClickHouse has {clicks:,} clicks and {orders:,} orders, the database "
+            f"{found['clicks']:,} and {found['orders']:,}"
+        )
+    say(f"  ClickHouse: {clicks:,} clicks and {orders:,} orders, each once, as the database")
 
 
 def summary(
@@ -561,6 +628,14 @@ def main() -> int:
         help="do not measure the tracker (then no ratio is printed)",
     )
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--clickhouse",
+        nargs="?",
+        const="process",
+        choices=("process", "thread"),
+        help="each round again with the ClickHouse sink on (chdb), in a process of its own "
+        "(the default) or a thread of the worker, side by side",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vouch-bench-ingest-"))
@@ -576,25 +651,33 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     results = []
+    sink_rounds: list[int] = []  # which of the results had the ClickHouse sink on
     tracker: TrackerRate | None = None
     try:
         say(f"database {db_url.rsplit('@', 1)[-1]}, redis {redis_url}")
         tracker, no_ratio = start_tracker_rate(client, redis_url, work, args)
         if tracker is not None:
             tracker.measure()
-        for workers in args.workers:
-            say(f"round: {workers} worker(s)")
+        rounds = [(w, "") for w in args.workers]
+        if args.clickhouse:  # each worker count without, then with the sink
+            rounds = [(w, url) for w in args.workers for url in ("", f"chdb://{work}/ch{w}")]
+        for workers, clickhouse_url in rounds:
+            sink = ", ClickHouse sink on" if clickhouse_url else ""
+            say(f"round: {workers} worker(s){sink}")
             elapsed, events, _ = run_round(
                 client,
                 redis_url,
                 server.pid(),
                 db_url,
-                f"bench{workers}",
+                f"bench{workers}{'ch' if clickhouse_url else ''}",
                 workers,
                 args.clicks,
                 args,
+                clickhouse_url,
             )
             results.append((workers, events, elapsed))
+            if clickhouse_url:
+                sink_rounds.append(len(results) - 1)
             say(f"  drained {events:,} events in {elapsed:.2f} s: {events / elapsed:,.0f} events/s")
             if tracker is not None:
                 tracker.measure()
@@ -611,6 +694,14 @@ def main() -> int:
 
     print()
     print("\n".join(summary(results, tracker.runs if tracker else [], no_ratio)))
+    for i in sink_rounds:
+        workers, events, elapsed = results[i]
+        _, base_events, base_elapsed = results[i - 1]
+        ratio = (events / elapsed) / (base_events / base_elapsed)
+        print(
+            f"{workers} worker(s) with the ClickHouse sink ({args.clickhouse}): {ratio:.2f}x "
+            "the rate without it (the round before)"
+        )
     return 0
 
 

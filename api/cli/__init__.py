@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.cli import (
+    clickhouse,
     content,
     database,
     imports,
@@ -45,6 +46,7 @@ MODULES = (
     programs,
     webhooks,
     partitions,
+    clickhouse,
 )
 
 

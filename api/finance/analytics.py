@@ -15,6 +15,8 @@ leaderboards read each partnership's post totals (`post_totals_of_many`).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +41,8 @@ from api.models.rollups import (
     PerformanceRollup,
     PerformanceRollupDaily,
 )
+
+log = logging.getLogger("vouch.analytics")
 
 SCOPES = ("campaign_id", "partnership_id", "influencer_id", "link_id", "brand_id")
 KEYS = ("hour", "influencer_id", "link_id", "value")
@@ -170,12 +174,13 @@ def aggregate(
     `ids` of kind `scope` (SCOPES) and the key `key` (KEYS; None: one row per scope, key 0).
     With `dimension`, the key is that dimension's value ("value") and the figures are what the
     dimension rollups keep (clicks, conversions, revenue, commission; fees and gifts belong to
-    no click). Rows with no figure are absent. Three statements at most.
+    no click). Rows with no figure are absent. Three statements at most (with
+    ANALYTICS_SOURCE=clickhouse, two of them on ClickHouse).
 
     The whole UTC days of the range are read from the daily rollups (`spans`) unless `daily`
     is False; with the key "hour" a day's figures are then keyed by its first hour, so a
     caller folding hours into buckets passes `daily` only when every bucket edge is a UTC
-    midnight."""
+    midnight (ClickHouse's figures are keyed the same way)."""
     start, end = hour_of(start), hour_of(end)
     wanted = sorted(set(ids))
     # (scope id, key) -> counters in _FIGURES order, made Performances at the end
@@ -190,8 +195,19 @@ def aggregate(
         for name, value in figures.items():
             row[_INDEX[name]] += value
 
+    # ANALYTICS_SOURCE=clickhouse: clicks, conversions and revenue from the raw events there
+    # (`api.clickhouse.analytics`), commission, fees and gifts from the rollups still.
+    # ClickHouse unreachable: the rollups, which say the same (to the sink's last round).
+    raw = _clickhouse_events(
+        organization_id, scope, wanted, key, currency, start, end, dimension, share_of
+    )
+    if raw is not None and key == "hour" and daily:
+        raw = _by_day(raw, spans(ClickRollup, start, end, daily))
+    for (s, k), figures in (raw or {}).items():
+        bump(s, k, **figures)
+
     clicks: Any = ClickDimensionRollup if dimension else ClickRollup
-    if dimension is not Dimension.DISCOUNT_CODE:  # codes are typed at checkout: no clicks
+    if raw is None and dimension is not Dimension.DISCOUNT_CODE:  # codes: typed, never clicked
         # Click rollups have no influencer column: grouped by partnership (an index-only scan,
         # no join per row), then partnerships mapped to their influencers in one statement.
         by_partnership = key == "influencer_id"
@@ -224,7 +240,9 @@ def aggregate(
     rollup: Any = PerformanceDimensionRollup if dimension else PerformanceRollup
 
     def sums(m: Any) -> list[Any]:
-        found = [func.sum(m.conversions), func.sum(m.revenue), func.sum(m.commission)]
+        found: list[Any] = [func.sum(m.conversions), func.sum(m.revenue), func.sum(m.commission)]
+        if raw is not None:  # ClickHouse's already
+            found[:2] = [literal(0), literal(0)]
         return found if dimension else [*found, func.sum(m.fees)]
 
     for s, k, *values in _grouped(
@@ -267,6 +285,66 @@ def aggregate(
     return {
         (int(scope_id), k): _performance(currency, row) for (scope_id, k), row in totals.items()
     }
+
+
+def _by_day(
+    found: dict[tuple[int, Any], dict[str, int]], where: Spans
+) -> dict[tuple[int, Any], dict[str, int]]:
+    """Hourly figures keyed as the rollups key them: the hours of the whole UTC days that
+    `where` reads from a daily table by their day's first hour."""
+    days = [(lo, hi) for model, lo, hi in where if model not in DAILY]
+    result: dict[tuple[int, Any], dict[str, int]] = {}
+    for (s, hour), figures in found.items():
+        k = day_of(hour) if any(lo <= hour < hi for lo, hi in days) else hour
+        row = result.setdefault((s, k), dict.fromkeys(figures, 0))
+        for name, value in figures.items():
+            row[name] += value
+    return result
+
+
+_clickhouse_down_until = 0.0  # after a failure, the rollups for a while (no wait per request)
+CLICKHOUSE_RETRY_S = 10.0
+
+
+def _clickhouse_events(
+    organization_id: int,
+    scope: str,
+    ids: list[int],
+    key: str | None,
+    currency: str,
+    start: datetime,
+    end: datetime,
+    dimension: Dimension | None,
+    share_of: int | None,
+) -> dict[tuple[int, Any], dict[str, int]] | None:
+    """With ANALYTICS_SOURCE=clickhouse, the event figures from there (`api.clickhouse.
+    analytics.events`); None: read them from the rollups (the setting, or ClickHouse down)."""
+    global _clickhouse_down_until
+    from api.settings import get_settings
+
+    settings = get_settings()
+    if settings.analytics_source != "clickhouse" or time.monotonic() < _clickhouse_down_until:
+        return None
+    from api.clickhouse.analytics import events
+    from api.clickhouse.client import ClickHouseError, connect
+
+    try:
+        return events(
+            connect(settings.clickhouse_url),
+            organization_id,
+            scope,
+            ids,
+            key,
+            currency,
+            start,
+            end,
+            dimension=dimension,
+            share_of=share_of,
+        )
+    except ClickHouseError as exc:
+        _clickhouse_down_until = time.monotonic() + CLICKHOUSE_RETRY_S
+        log.warning("clickhouse unavailable: analytics from the rollups", extra={"error": str(exc)})
+        return None
 
 
 def _performance(currency: str, row: list[int]) -> Performance:

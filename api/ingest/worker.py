@@ -13,7 +13,8 @@ main thread reads conversions (`conversion_batch_size`) and keeps house (reclaim
 waiting refunds, trimming, publishing to the tracker what failed after commit, refreshing the
 creator-risk of partnerships with new orders, and everything
 again when Redis lost its groups), so the two overlap their database round trips; on SQLite,
-whose writers take turns anyway, one thread reads both.
+whose writers take turns anyway, one thread reads both. With CLICKHOUSE_URL a third thread
+copies what was committed to ClickHouse (`api.clickhouse.sink`), off the ingest path.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ class WorkerOptions:
     # A second thread for the click stream while the main one reads conversions and keeps
     # house (None: on every database but SQLite, whose writers take turns anyway).
     click_thread: bool | None = None
+    # CLICKHOUSE_URL: a thread copies what was committed to ClickHouse (`api.clickhouse.sink`;
+    # one worker at a time). "" : none.
+    clickhouse_url: str = ""
+    # "process": the sink in a process of its own (`vouch clickhouse sink`, reading its
+    # settings from the environment); "thread": in this one (tests, chdb read in-process).
+    clickhouse_sink: str = "thread"
 
 
 def worker_engine(url: str, **kwargs: Any) -> Engine:
@@ -128,6 +135,7 @@ class Worker:
         self._clicks_backlog = False
         self._click_thread: threading.Thread | None = None
         self._groups_lost = False  # the click thread saw NOGROUP: the main loop recreates them
+        self._sink: Any = None
 
     @property
     def stats(self) -> Stats:
@@ -151,6 +159,21 @@ class Worker:
         if threaded is None:
             bind = self.sessions.kw.get("bind")
             threaded = bind is not None and bind.dialect.name != "sqlite"
+        if self.options.clickhouse_url:
+            from api.clickhouse.sink import SinkProcess, SinkThread
+
+            if self.options.clickhouse_sink == "process":
+                self._sink = SinkProcess(self.stop_event)
+            else:
+                self._sink = SinkThread(
+                    self.options.clickhouse_url,
+                    self.sessions,
+                    self.redis,
+                    self.prefix,
+                    self.consumer,
+                    self.stop_event,
+                )
+            self._sink.start()
         ready = False
         last_report = time.monotonic()
         backoff = [0.1]
@@ -169,6 +192,8 @@ class Worker:
         self.stop_event.set()
         if self._click_thread is not None:
             self._click_thread.join()
+        if self._sink is not None:
+            self._sink.join()
         log.info("ingest worker stopped", extra={"consumer": self.consumer, **vars(self.stats)})
         return self.stats
 
@@ -423,7 +448,12 @@ def run_worker(
             options=WorkerOptions(
                 batch_size=batch_size,
                 block_ms=block_ms,
-                **{"click_retention_months": settings.click_retention_months, **options},
+                **{
+                    "click_retention_months": settings.click_retention_months,
+                    "clickhouse_url": settings.clickhouse_url,
+                    "clickhouse_sink": settings.clickhouse_sink,
+                    **options,
+                },
             ),
             stop_event=stop,
         )
