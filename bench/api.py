@@ -259,8 +259,8 @@ def operations(ids: dict[str, Any]) -> list[Operation]:
         Operation(
             "report: COUNTRY breakdown",
             f'{{ campaign(id: "{ids["campaign"]}") {{ performanceBreakdown(from: "{month}", '
-            f'to: "{to}", by: COUNTRY, first: 20) {{ key clicks conversions revenue {{ amount }} '
-            "commission { amount } } } }",
+            f'to: "{to}", by: COUNTRY, first: 20) {{ key performance {{ clicks conversions '
+            "revenue { amount } commission { amount } } } } }",
             "MANAGER",
         ),
         Operation(
