@@ -266,8 +266,8 @@ def operations(ids: dict[str, Any]) -> list[Operation]:
         Operation(
             "leaderboard",
             f'{{ campaign(id: "{ids["campaign"]}") {{ leaderboard(from: "{month}", to: "{to}", '
-            "metric: REVENUE, first: 50) { rank value influencer { name } clicks "
-            "revenue { amount } } } }",
+            "metric: REVENUE, first: 50) { rank value influencer { name } performance { clicks "
+            "revenue { amount } } } } }",
             "MANAGER",
         ),
         Operation(
