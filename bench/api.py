@@ -259,15 +259,15 @@ def operations(ids: dict[str, Any]) -> list[Operation]:
         Operation(
             "report: COUNTRY breakdown",
             f'{{ campaign(id: "{ids["campaign"]}") {{ performanceBreakdown(from: "{month}", '
-            f'to: "{to}", by: COUNTRY, first: 20) {{ key clicks conversions revenue {{ amount }} '
-            "commission { amount } } } }",
+            f'to: "{to}", by: COUNTRY, first: 20) {{ key performance {{ clicks conversions '
+            "revenue { amount } commission { amount } } } } }",
             "MANAGER",
         ),
         Operation(
             "leaderboard",
             f'{{ campaign(id: "{ids["campaign"]}") {{ leaderboard(from: "{month}", to: "{to}", '
-            "metric: REVENUE, first: 50) { rank value influencer { name } clicks "
-            "revenue { amount } } } }",
+            "metric: REVENUE, first: 50) { rank value influencer { name } performance { clicks "
+            "revenue { amount } } } } }",
             "MANAGER",
         ),
         Operation(

@@ -10,16 +10,31 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from api.graphql.context import Context
 from api.graphql.permissions import scoped
 
 
+def one_of(session: Session, column: Any, keys: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN keys` for a loader's batch. On PostgreSQL `column = ANY(:keys)`: one array
+    parameter, so the statement's text is the same for every batch size, and psycopg prepares
+    it server side after a few runs (it prepares no query of more than 50 parameters, and an
+    expanded IN of a page's keys is one text per page size). SQLite has no arrays: IN there."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(keys), type_=ARRAY(column.type)))
+    result: ColumnElement[bool] = column.in_(keys)
+    return result
+
+
 def by_id(ctx: Context, model: Any) -> DataLoader[int, Any]:
     async def load(ids: list[int]) -> list[Any]:
-        rows = ctx.session.scalars(scoped(model, ctx.viewer).where(model.id.in_(ids))).all()
+        rows = ctx.session.scalars(
+            scoped(model, ctx.viewer).where(one_of(ctx.session, model.id, ids))
+        ).all()
         found = {row.id: row for row in rows}
         return [found.get(i) for i in ids]
 
@@ -37,7 +52,7 @@ def by_fk(
     """Lists of `model` rows grouped by `column` (a foreign key), in `order_by` order."""
 
     async def load(keys: list[int]) -> list[list[Any]]:
-        stmt = scoped(model, ctx.viewer).where(column.in_(keys), *where)
+        stmt = scoped(model, ctx.viewer).where(one_of(ctx.session, column, keys), *where)
         stmt = stmt.order_by(*order_by, model.id)
         groups: dict[int, list[Any]] = defaultdict(list)
         for row in ctx.session.scalars(stmt):

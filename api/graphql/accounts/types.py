@@ -12,7 +12,7 @@ from api.graphql.context import Context, Info
 from api.graphql.core.types import Role
 from api.graphql.errors import error_type
 from api.graphql.influencers.types import Influencer
-from api.graphql.loaders import by_id
+from api.graphql.loaders import by_id, one_of
 from api.graphql.relay import ModelNode
 from api.models import ApiKey as ApiKeyModel
 from api.models import Influencer as InfluencerModel
@@ -102,7 +102,9 @@ def _users(ctx: Context) -> DataLoader[int, UserModel]:
     from sqlalchemy import select
 
     async def load(ids: list[int]) -> list[UserModel]:
-        rows = ctx.session.scalars(select(UserModel).where(UserModel.id.in_(ids))).all()
+        rows = ctx.session.scalars(
+            select(UserModel).where(one_of(ctx.session, UserModel.id, ids))
+        ).all()
         found = {row.id: row for row in rows}
         return [found[i] for i in ids]
 

@@ -14,7 +14,7 @@ from strawberry.dataloader import DataLoader
 from api.domain import demographics as dm
 from api.graphql.context import Info
 from api.graphql.errors import error_type
-from api.graphql.loaders import by_fk
+from api.graphql.loaders import by_fk, one_of
 from api.graphql.permissions import scoped
 from api.graphql.relay import ModelNode
 from api.influencers.derived import snapshot_audience
@@ -119,7 +119,8 @@ async def influencer_audience(info: Info, influencer_id: int) -> AudienceSummary
 
     async def load(ids: list[int]) -> list[list[InfluencerFacet]]:
         stmt = scoped(InfluencerFacet, ctx.viewer).where(
-            InfluencerFacet.influencer_id.in_(ids), InfluencerFacet.kind.in_(_AUDIENCE_KINDS)
+            one_of(ctx.session, InfluencerFacet.influencer_id, ids),
+            InfluencerFacet.kind.in_(_AUDIENCE_KINDS),
         )
         groups: dict[int, list[InfluencerFacet]] = defaultdict(list)
         for facet in ctx.session.scalars(stmt):

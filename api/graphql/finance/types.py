@@ -17,7 +17,7 @@ from api.graphql.campaigns.types import Campaign
 from api.graphql.context import Context, Info
 from api.graphql.errors import error_type
 from api.graphql.influencers.types import Influencer
-from api.graphql.loaders import by_id
+from api.graphql.loaders import by_id, one_of
 from api.graphql.money import Money
 from api.graphql.partnerships.types import Partnership
 from api.graphql.permissions import scoped
@@ -72,7 +72,9 @@ def entry_statuses(ctx: Context) -> DataLoader[int, str]:
     async def load(ids: list[int]) -> list[str]:
         now = utcnow()
         rows = ctx.session.execute(
-            select(LedgerEntryModel.id, status_expression(now)).where(LedgerEntryModel.id.in_(ids))
+            select(LedgerEntryModel.id, status_expression(now)).where(
+                one_of(ctx.session, LedgerEntryModel.id, ids)
+            )
         ).all()
         found = {i: s for i, s in rows}
         return [found.get(i, "PENDING") for i in ids]
@@ -232,7 +234,9 @@ def batch_lines(ctx: Context) -> DataLoader[int, list[PayoutLineModel]]:
     """Lines per batch through the viewer's scope (an INFLUENCER key sees only its own line)."""
 
     async def load(ids: list[int]) -> list[list[PayoutLineModel]]:
-        stmt = scoped(PayoutLineModel, ctx.viewer).where(PayoutLineModel.batch_id.in_(ids))
+        stmt = scoped(PayoutLineModel, ctx.viewer).where(
+            one_of(ctx.session, PayoutLineModel.batch_id, ids)
+        )
         groups: dict[int, list[PayoutLineModel]] = defaultdict(list)
         for row in ctx.session.scalars(stmt.order_by(PayoutLineModel.id)):
             groups[row.batch_id].append(row)

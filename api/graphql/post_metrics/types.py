@@ -17,7 +17,7 @@ from api.domain import post_metrics
 from api.domain.post_metrics import MetricSource as MetricSourceEnum
 from api.graphql.context import Context, Info
 from api.graphql.errors import error_type
-from api.graphql.loaders import by_id
+from api.graphql.loaders import by_id, one_of
 from api.graphql.money import Money
 from api.graphql.permissions import scoped
 from api.graphql.relay import ModelNode
@@ -147,7 +147,9 @@ def latest_metrics(ctx: Context) -> DataLoader[int, PostMetricSnapshot | None]:
     async def load(ids: list[int]) -> list[PostMetricSnapshot | None]:
         s = PostMetricSnapshot
         rows = ctx.session.scalars(
-            scoped(s, ctx.viewer).where(s.deliverable_id.in_(ids), recording.latest_clause())
+            scoped(s, ctx.viewer).where(
+                one_of(ctx.session, s.deliverable_id, ids), recording.latest_clause()
+            )
         )
         found = {row.deliverable_id: row for row in rows}
         return [found.get(i) for i in ids]

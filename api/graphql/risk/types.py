@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from api.domain import risk
 from api.graphql.context import Info
 from api.graphql.errors import error_type
+from api.graphql.loaders import one_of
 from api.graphql.permissions import scoped
 from api.models import InfluencerRisk, PartnershipRisk
 from api.models.enums import Role
@@ -68,7 +69,9 @@ def _loader(info: Info, model: Any, column: Any) -> DataLoader[int, Any]:
     ctx = info.context
 
     async def load(keys: list[int]) -> list[Any]:
-        rows = ctx.session.scalars(scoped(model, ctx.viewer).where(column.in_(keys))).all()
+        rows = ctx.session.scalars(
+            scoped(model, ctx.viewer).where(one_of(ctx.session, column, keys))
+        ).all()
         found = {getattr(row, column.key): row for row in rows}
         return [found.get(k) for k in keys]
 
