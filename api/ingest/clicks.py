@@ -50,8 +50,8 @@ from api.ledger.sql import (
     upsert_add_daily,
 )
 from api.models import (
-    Click,
     CampaignClickDimensionRollupDaily,
+    Click,
     ClickDimensionRollup,
     ClickDimensionRollupDaily,
     ClickRollup,

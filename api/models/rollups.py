@@ -323,9 +323,7 @@ class CampaignPerformanceDimensionRollupDaily(Base):
     """`PerformanceDimensionRollupDaily` per campaign, dimension, UTC day, currency and value."""
 
     __tablename__ = "campaign_performance_dimension_rollups_daily"
-    __table_args__ = (
-        PrimaryKeyConstraint("campaign_id", "dimension", "day", "currency", "value"),
-    )
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "dimension", "day", "currency", "value"),)
 
     campaign_id: Mapped[int] = mapped_column(BigId)
     dimension: Mapped[str] = mapped_column(String(16))
