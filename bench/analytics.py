@@ -239,6 +239,32 @@ def _daily_sql(daily: str, hourly: str, keys: str, others: str, counters: str) -
     )
 
 
+# The per-campaign daily rollups by dimension of the daily rows, as migration 0026 backfills them.
+_BY_CAMPAIGN = (
+    (
+        "campaign_click_dimension_rollups_daily",
+        "click_dimension_rollups_daily",
+        "campaign_id, dimension, day, value",
+        "clicks, unique_clicks",
+    ),
+    (
+        "campaign_performance_dimension_rollups_daily",
+        "performance_dimension_rollups_daily",
+        "campaign_id, dimension, day, currency, value",
+        "conversions, revenue, commission",
+    ),
+)
+
+
+def _by_campaign_sql(target: str, daily: str, keys: str, counters: str) -> str:
+    sums = ", ".join(f"sum({c.strip()})" for c in counters.split(","))
+    return (
+        f"INSERT INTO {target} ({keys}, organization_id, {counters}) "
+        f"SELECT {keys}, min(organization_id), {sums} FROM {daily} "
+        f"WHERE organization_id = :org GROUP BY {keys}"
+    )
+
+
 def seed(org: int, label: str, orders_per_link: int) -> tuple[int, int, int]:
     """The rollups of a year of traffic of the organization's links and its posts' snapshots:
     (clicks, conversions, snapshots)."""
@@ -273,6 +299,9 @@ def seed(org: int, label: str, orders_per_link: int) -> tuple[int, int, int]:
         for i, tables in enumerate(_DAILY):
             conn.execute(text(_daily_sql(*tables)), params)
             print_progress(f"summing the daily rollups ({label})", i + 1, len(_DAILY))
+        for i, tables in enumerate(_BY_CAMPAIGN):
+            conn.execute(text(_by_campaign_sql(*tables)), params)
+            print_progress(f"summing the campaign rollups ({label})", i + 1, len(_BY_CAMPAIGN))
         clicks = conn.execute(
             text("SELECT sum(clicks) FROM click_rollups_hourly WHERE organization_id = :org"),
             params,

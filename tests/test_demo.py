@@ -851,13 +851,18 @@ def test_daily_rollups_equal_the_hourly_ones_summed_per_day(s: Session) -> None:
     """The daily (UTC) rollups that reports read for whole days: every hourly rollup's rows
     summed per UTC day, the demo's months of history included."""
     from api.finance.analytics import DAILY
-    from tests.rollups import recount
+    from api.models import ClickDimensionRollup, PerformanceDimensionRollup
+    from tests.rollups import recount, recount_by_campaign
 
     for hourly in DAILY:
         summed, stored = recount(s, hourly)
         days = {v for key in summed for v in key if isinstance(v, datetime)}
         assert len(days) > 30, hourly.__tablename__  # months of days
         assert stored == summed, hourly.__tablename__
+    # and the per-campaign ones by dimension: the dimension rows summed per campaign and day
+    for hourly in (ClickDimensionRollup, PerformanceDimensionRollup):
+        summed, stored = recount_by_campaign(s, hourly)
+        assert summed and stored == summed, hourly.__tablename__
 
 
 def test_the_campaign_report_shows_months_of_data_on_first_run(s: Session) -> None:

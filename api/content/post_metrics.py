@@ -258,6 +258,19 @@ def _is_latest(s: Any) -> ColumnElement[bool]:
     )
 
 
+def _latest_of_deliverable(s: Any) -> ColumnElement[bool]:
+    """The latest snapshot of the joined `Deliverable`: its captured_at is the deliverable's
+    greatest, one backward probe of the unique index per deliverable (PostgreSQL puts it in the
+    index condition of the join), so the deliverables asked for drive the plan instead of every
+    snapshot of the organization being anti-joined to later ones."""
+    later = aliased(PostMetricSnapshot)
+    return s.captured_at == (
+        select(func.max(later.captured_at))
+        .where(later.deliverable_id == Deliverable.id)
+        .scalar_subquery()
+    )
+
+
 def latest_clause() -> ColumnElement[bool]:
     return _is_latest(PostMetricSnapshot)
 
@@ -374,7 +387,7 @@ def latest_of_many(
         Deliverable.status == DeliverableStatus.PUBLISHED.value,
         Deliverable.published_at >= start,
         Deliverable.published_at < end,
-        _is_latest(s),
+        _latest_of_deliverable(s),
     ]
     if kind is not None:
         conditions.append(key.in_(ids))

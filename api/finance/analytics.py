@@ -33,6 +33,8 @@ from api.models.events import ClickRollup
 from api.models.ledger import CampaignCost
 from api.models.rollups import (
     NO_LINK,
+    CampaignClickDimensionRollupDaily,
+    CampaignPerformanceDimensionRollupDaily,
     ClickDimensionRollup,
     ClickDimensionRollupDaily,
     ClickRollupDaily,
@@ -85,6 +87,23 @@ DAILY: dict[Any, Any] = {
     PerformanceRollup: PerformanceRollupDaily,
     PerformanceDimensionRollup: PerformanceDimensionRollupDaily,
 }
+
+
+# A daily dimension rollup's per-campaign twin (no link or partnership in its key): what a
+# campaign's or a brand's breakdown by a dimension reads for whole days.
+BY_CAMPAIGN: dict[Any, Any] = {
+    ClickDimensionRollupDaily: CampaignClickDimensionRollupDaily,
+    PerformanceDimensionRollupDaily: CampaignPerformanceDimensionRollupDaily,
+}
+
+
+def by_campaign(where: Spans, scope: str, share_of: int | None) -> Spans:
+    """`where` with the daily dimension rollups replaced by their per-campaign twins when the
+    scope is a campaign or a brand (the same sums, one row per campaign instead of one per link
+    or partnership); an influencer's share needs the partnership, so it keeps them."""
+    if scope not in ("campaign_id", "brand_id") or share_of is not None:
+        return where
+    return [(BY_CAMPAIGN.get(model, model), lo, hi) for model, lo, hi in where]
 
 
 def _time(model: Any) -> Any:
@@ -213,7 +232,7 @@ def aggregate(
         by_partnership = key == "influencer_id"
         rows = _grouped(
             session,
-            spans(clicks, start, end, daily),
+            by_campaign(spans(clicks, start, end, daily), scope, share_of),
             lambda m: [func.sum(m.clicks), func.sum(m.unique_clicks)],
             scope,
             wanted,
@@ -247,7 +266,7 @@ def aggregate(
 
     for s, k, *values in _grouped(
         session,
-        spans(rollup, start, end, daily),
+        by_campaign(spans(rollup, start, end, daily), scope, share_of),
         sums,
         scope,
         wanted,

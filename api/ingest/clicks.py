@@ -42,8 +42,15 @@ from api.domain.dimensions import (
     referrer_host,
 )
 from api.ingest.geo import country_of
-from api.ledger.sql import dialect_insert, insert_many_ignore, upsert_add, upsert_add_daily
+from api.ledger.sql import (
+    dialect_insert,
+    insert_many_ignore,
+    upsert_add,
+    upsert_add_by_campaign,
+    upsert_add_daily,
+)
 from api.models import (
+    CampaignClickDimensionRollupDaily,
     Click,
     ClickDimensionRollup,
     ClickDimensionRollupDaily,
@@ -357,6 +364,19 @@ WITH ins AS (
     ON CONFLICT (link_id, day, dimension, value) DO UPDATE
     SET clicks = d.clicks + excluded.clicks,
         unique_clicks = d.unique_clicks + excluded.unique_clicks
+), campaign_dimension_rollups_daily AS (
+    INSERT INTO campaign_click_dimension_rollups_daily AS d (campaign_id, dimension, day, value,
+                                                             organization_id, clicks,
+                                                             unique_clicks)
+    SELECT campaign_id, dim.name, date_trunc('day', occurred_at, 'UTC'), dim.value,
+           min(organization_id), count(*), count(*) FILTER (WHERE is_unique)
+    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
+    WHERE NOT bot AND dim.value <> ''
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (campaign_id, dimension, day, value) DO UPDATE
+    SET clicks = d.clicks + excluded.clicks,
+        unique_clicks = d.unique_clicks + excluded.unique_clicks
 ), rollups_daily AS (
     INSERT INTO click_rollups_daily AS r (link_id, day, organization_id, partnership_id,
                                           campaign_id, clicks, unique_clicks, bot_hits)
@@ -521,6 +541,13 @@ def _insert_clicks_generic(session: Session, clicks: Sequence[ClickValues]) -> i
         ClickDimensionRollupDaily,
         dimension_rows,
         dimension_keys,
+        ["clicks", "unique_clicks"],
+    )
+    upsert_add_by_campaign(
+        session,
+        CampaignClickDimensionRollupDaily,
+        dimension_rows,
+        ["campaign_id", "dimension", "day", "value"],
         ["clicks", "unique_clicks"],
     )
     return len(inserted)

@@ -23,12 +23,13 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from api.domain.dimensions import UNKNOWN, Dimension
-from api.ledger.sql import upsert_add, upsert_add_daily
+from api.ledger.sql import upsert_add, upsert_add_by_campaign, upsert_add_daily
 from api.models import Conversion
 from api.models.events import AttributedVia
 from api.models.ledger import EntryKind, SourceType
 from api.models.rollups import (
     NO_LINK,
+    CampaignPerformanceDimensionRollupDaily,
     PerformanceDimensionRollup,
     PerformanceDimensionRollupDaily,
     PerformanceRollup,
@@ -43,6 +44,7 @@ _PENDING = "performance_rollup_deltas"
 _DIM_COUNTERS = ("conversions", "revenue", "commission")
 _DIM_KEY = ("partnership_id", "hour", "currency", "dimension", "value")
 _PENDING_DIMS = "performance_dimension_rollup_deltas"
+_CAMPAIGN_DIM_KEY = ("campaign_id", "dimension", "day", "currency", "value")
 _SAVEPOINTS = "performance_rollup_savepoints"  # SAVEPOINT -> the deltas when it began
 
 
@@ -118,6 +120,13 @@ def _write_pending(session: Session) -> None:
         upsert_add(session, PerformanceDimensionRollup, rows, list(_DIM_KEY), list(_DIM_COUNTERS))
         upsert_add_daily(
             session, PerformanceDimensionRollupDaily, rows, list(_DIM_KEY), list(_DIM_COUNTERS)
+        )
+        upsert_add_by_campaign(
+            session,
+            CampaignPerformanceDimensionRollupDaily,
+            rows,
+            list(_CAMPAIGN_DIM_KEY),
+            list(_DIM_COUNTERS),
         )
 
 

@@ -105,3 +105,26 @@ def upsert_add_daily(
     found = [daily[k] for k in sorted(daily)]
     found = [r for r in found if any(r[c] for c in counters)]  # +1 and -1 cancel out
     upsert_add(session, model, found, ["day" if k == "hour" else k for k in keys], counters)
+
+
+def upsert_add_by_campaign(
+    session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str], counters: list[str]
+) -> None:
+    """`upsert_add` of hourly rows' counters into the per-campaign daily rollup `model` (keyed
+    by `keys`, "day" among them: the UTC day of each row's "hour"): summed per key whatever link
+    or partnership a row came from, in key order. Called by the writers of the dimension
+    rollups right after them, in the same transaction."""
+    summed: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        day = day_of(row["hour"])
+        key = tuple(day.timestamp() if k == "day" else row[k] for k in keys)
+        acc = summed.get(key)
+        if acc is None:
+            acc = summed[key] = {k: day if k == "day" else row[k] for k in keys}
+            acc["organization_id"] = row["organization_id"]
+            acc.update(dict.fromkeys(counters, 0))
+        for name in counters:
+            acc[name] += row[name]
+    found = [summed[k] for k in sorted(summed)]
+    found = [r for r in found if any(r[c] for c in counters)]  # +1 and -1 cancel out
+    upsert_add(session, model, found, keys, counters)

@@ -50,6 +50,8 @@ from api.models.programs import (
 )
 from api.models.risk import ConversionReview, InfluencerRisk, PartnershipRisk
 from api.models.rollups import (
+    CampaignClickDimensionRollupDaily,
+    CampaignPerformanceDimensionRollupDaily,
     ClickDimensionRollup,
     ClickDimensionRollupDaily,
     ClickRollupDaily,
@@ -69,7 +71,9 @@ __all__ = [
     "Brand",
     "BrandPostbackSecret",
     "Campaign",
+    "CampaignClickDimensionRollupDaily",
     "CampaignCost",
+    "CampaignPerformanceDimensionRollupDaily",
     "Click",
     "ClickDimensionRollup",
     "ClickDimensionRollupDaily",

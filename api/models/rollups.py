@@ -294,3 +294,43 @@ class PerformanceDimensionRollupDaily(Base):
     @staticmethod
     def influencer_scope(influencer_id: int) -> ColumnElement[bool]:
         return PerformanceDimensionRollupDaily.influencer_id == influencer_id
+
+
+# --- per-campaign daily (UTC) rollups by dimension -----------------------------------------------
+# The daily dimension rollups summed over a campaign's links and partnerships: a campaign's (or a
+# brand's) breakdown by country, device, referrer or discount code reads (days x values) rows,
+# however many links the campaign has. Kept in step by the same writers in the same transaction
+# (`api.ingest.clicks`, `api.ledger.rollups`). An influencer's share of a campaign still reads the
+# link- and partnership-keyed rows (it needs their partnership).
+
+
+class CampaignClickDimensionRollupDaily(Base):
+    """`ClickDimensionRollupDaily` per campaign, dimension, UTC day and value."""
+
+    __tablename__ = "campaign_click_dimension_rollups_daily"
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "dimension", "day", "value"),)
+
+    campaign_id: Mapped[int] = mapped_column(BigId)
+    dimension: Mapped[str] = mapped_column(String(16))
+    day: Mapped[datetime] = mapped_column()
+    value: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int] = mapped_column(BigId)
+    clicks: Mapped[int] = mapped_column(BigId, default=0)
+    unique_clicks: Mapped[int] = mapped_column(BigId, default=0)
+
+
+class CampaignPerformanceDimensionRollupDaily(Base):
+    """`PerformanceDimensionRollupDaily` per campaign, dimension, UTC day, currency and value."""
+
+    __tablename__ = "campaign_performance_dimension_rollups_daily"
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "dimension", "day", "currency", "value"),)
+
+    campaign_id: Mapped[int] = mapped_column(BigId)
+    dimension: Mapped[str] = mapped_column(String(16))
+    day: Mapped[datetime] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    value: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int] = mapped_column(BigId)
+    conversions: Mapped[int] = mapped_column(BigId, default=0)
+    revenue: Mapped[int] = mapped_column(BigId, default=0)
+    commission: Mapped[int] = mapped_column(BigId, default=0)

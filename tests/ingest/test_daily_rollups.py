@@ -15,7 +15,7 @@ from api.finance import analytics
 from api.ledger.sql import day_of
 from tests.ingest import seed
 from tests.ingest.helpers import drain, push
-from tests.rollups import recount
+from tests.rollups import recount, recount_by_campaign
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
@@ -80,6 +80,13 @@ def test_daily_rollups_are_the_hourly_ones_summed_per_utc_day(rds, prefix, sessi
         assert summed, hourly.__tablename__
         assert len({k for k in summed}) < sum(1 for _ in session.scalars(select(hourly)))
         assert stored == summed, hourly.__tablename__
+    # The per-campaign rollups by dimension: the dimension rows summed per campaign and day,
+    # fewer rows than the partnership- or link-keyed daily ones.
+    for hourly in (analytics.ClickDimensionRollup, analytics.PerformanceDimensionRollup):
+        summed, stored = recount_by_campaign(session, hourly)
+        assert summed, hourly.__tablename__
+        assert len(summed) < len(recount(session, hourly)[0]), hourly.__tablename__
+        assert stored == summed, hourly.__tablename__
 
     # The same figures from both paths, for ranges whose edges are not UTC midnights.
     campaign = w.partners[0].campaign_id
@@ -95,6 +102,8 @@ def test_daily_rollups_are_the_hourly_ones_summed_per_utc_day(rds, prefix, sessi
         ("campaign_id", campaign, "influencer_id", None),
         ("campaign_id", campaign, "link_id", None),
         ("brand_id", w.brand_id, "influencer_id", None),
+        ("brand_id", w.brand_id, "value", Dimension.COUNTRY),
+        ("brand_id", w.brand_id, "value", Dimension.DISCOUNT_CODE),
         ("partnership_id", w.partners[1].partnership_id, None, None),
         *(
             ("campaign_id", campaign, "value", d)

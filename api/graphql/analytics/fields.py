@@ -37,7 +37,7 @@ from api.graphql.finance.performance import (
 )
 from api.graphql.loaders import by_fk, by_id
 from api.graphql.money import Money
-from api.graphql.permissions import share_of
+from api.graphql.permissions import scoped, share_of
 from api.graphql.relay import global_id
 from api.ledger.rollups import hour_of
 from api.models import Brand as BrandModel
@@ -405,6 +405,22 @@ LEADERBOARD_DESCRIPTION = (
     "range, as `performance` counts them. For an INFLUENCER key, itself only."
 )
 
+
+def _names_loader(ctx: Context) -> DataLoader[int, str]:
+    """Influencers' names (ties rank by name): two columns of every influencer of the campaign,
+    not whole rows; only the entries shown load their influencer (`by_id`)."""
+
+    async def load(ids: list[int]) -> list[str]:
+        stmt = scoped(InfluencerModel, ctx.viewer).with_only_columns(
+            InfluencerModel.id, InfluencerModel.name
+        )
+        rows = ctx.session.execute(stmt.where(InfluencerModel.id.in_(ids)))
+        found: dict[int, str] = {i: name for i, name in rows}
+        return [found.get(i) or "" for i in ids]
+
+    return ctx.loader(("influencer_names",), lambda: DataLoader(load))
+
+
 # Lower is better for these: the rest rank the largest first.
 _ASCENDING = frozenset({LeaderboardMetric.CPE})
 
@@ -437,17 +453,15 @@ async def resolve_leaderboard(
     for p, found in zip(partnerships, published, strict=True):
         snapshots_of.setdefault(p.influencer_id, []).extend((c, f) for _, c, f in found)
     posts_of = {i: post_metrics.total(found) for i, found in snapshots_of.items()}
-    influencers = await by_id(ctx, InfluencerModel).load_many(influencer_ids)
-    names = {
-        i: (row.name if row else "") for i, row in zip(influencer_ids, influencers, strict=True)
-    }
+    names = await _names_loader(ctx).load_many(influencer_ids)
+    name_of = dict(zip(influencer_ids, names, strict=True))
     sign = 1 if metric in _ASCENDING else -1
     scored = []
     for influencer_id in influencer_ids:
         p = rows.get(influencer_id) or analytics.zero(code)
         p = dataclasses.replace(p, posts=posts_of.get(influencer_id))
         scored.append((influencer_id, _figure(metric, p), p))
-    scored.sort(key=lambda s: (s[1] is None, sign * (s[1] or 0), names[s[0]], s[0]))
+    scored.sort(key=lambda s: (s[1] is None, sign * (s[1] or 0), name_of[s[0]], s[0]))
     return [
         LeaderboardEntry(
             rank=rank,
