@@ -308,6 +308,73 @@ _DIMENSION_COLUMNS = tuple(
     zip(CLICK_DIMENSIONS, ("country", "device", "referrer_host"), strict=True)
 )
 _DIMENSION_VALUES = ", ".join(f"('{d}', {column})" for d, column in _DIMENSION_COLUMNS)
+
+
+def _dimension_rollup(name: str, grain: str, table: str) -> str:
+    """The CTE adding the inserted clicks to a link's dimension rollup of one grain ("hour" or
+    "day", the table's time column and `date_trunc` field alike)."""
+    return f"""
+, {name} AS (
+    INSERT INTO {table} AS d (link_id, {grain}, dimension, value, organization_id,
+                              partnership_id, campaign_id, clicks, unique_clicks)
+    SELECT link_id, date_trunc('{grain}', occurred_at, 'UTC'), dim.name, dim.value,
+           min(organization_id), min(partnership_id), min(campaign_id), count(*),
+           count(*) FILTER (WHERE is_unique)
+    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
+    WHERE NOT bot AND dim.value <> ''
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (link_id, {grain}, dimension, value) DO UPDATE
+    SET clicks = d.clicks + excluded.clicks,
+        unique_clicks = d.unique_clicks + excluded.unique_clicks
+)"""
+
+
+def _link_rollup(name: str, grain: str, table: str) -> str:
+    """The CTE adding the inserted clicks to a link's rollup of one grain."""
+    return f"""
+, {name} AS (
+    INSERT INTO {table} AS r (link_id, {grain}, organization_id, partnership_id, campaign_id,
+                              clicks, unique_clicks, bot_hits)
+    SELECT link_id, date_trunc('{grain}', occurred_at, 'UTC'), min(organization_id),
+           min(partnership_id), min(campaign_id), count(*) FILTER (WHERE NOT bot),
+           count(*) FILTER (WHERE is_unique AND NOT bot), count(*) FILTER (WHERE bot)
+    FROM ins
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (link_id, {grain}) DO UPDATE
+    SET clicks = r.clicks + excluded.clicks,
+        unique_clicks = r.unique_clicks + excluded.unique_clicks,
+        bot_hits = r.bot_hits + excluded.bot_hits
+)"""
+
+
+# A campaign's daily rollup by dimension: no link in its key (`CampaignClickDimensionRollupDaily`).
+_CAMPAIGN_DIMENSION_ROLLUP = f"""
+, campaign_dimension_rollups_daily AS (
+    INSERT INTO campaign_click_dimension_rollups_daily AS d (campaign_id, dimension, day, value,
+                                                             organization_id, clicks,
+                                                             unique_clicks)
+    SELECT campaign_id, dim.name, date_trunc('day', occurred_at, 'UTC'), dim.value,
+           min(organization_id), count(*), count(*) FILTER (WHERE is_unique)
+    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
+    WHERE NOT bot AND dim.value <> ''
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (campaign_id, dimension, day, value) DO UPDATE
+    SET clicks = d.clicks + excluded.clicks,
+        unique_clicks = d.unique_clicks + excluded.unique_clicks
+)"""
+_ROLLUPS = "".join(
+    (
+        _dimension_rollup("dimension_rollups", "hour", "click_dimension_rollups_hourly"),
+        _link_rollup("rollups", "hour", "click_rollups_hourly"),
+        _dimension_rollup("dimension_rollups_daily", "day", "click_dimension_rollups_daily"),
+        _CAMPAIGN_DIMENSION_ROLLUP,
+        _link_rollup("rollups_daily", "day", "click_rollups_daily"),
+    )
+)
+
 # Rows in click id order and rollups in (link, hour) order: concurrent workers lock them in the
 # same order (no deadlocks). Only the rows RETURNING reports as inserted reach the rollups.
 _INSERT = f"""
@@ -323,74 +390,7 @@ WITH ins AS (
     ON CONFLICT (click_id, occurred_at) DO NOTHING
     RETURNING organization_id, link_id, partnership_id, campaign_id, occurred_at, bot, is_unique,
               country, device, referrer_host
-), dimension_rollups AS (
-    INSERT INTO click_dimension_rollups_hourly AS d (link_id, hour, dimension, value,
-                                                     organization_id, partnership_id,
-                                                     campaign_id, clicks, unique_clicks)
-    SELECT link_id, date_trunc('hour', occurred_at, 'UTC'), dim.name, dim.value,
-           min(organization_id), min(partnership_id), min(campaign_id), count(*),
-           count(*) FILTER (WHERE is_unique)
-    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
-    WHERE NOT bot AND dim.value <> ''
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4
-    ON CONFLICT (link_id, hour, dimension, value) DO UPDATE
-    SET clicks = d.clicks + excluded.clicks,
-        unique_clicks = d.unique_clicks + excluded.unique_clicks
-), rollups AS (
-    INSERT INTO click_rollups_hourly AS r (link_id, hour, organization_id, partnership_id,
-                                           campaign_id, clicks, unique_clicks, bot_hits)
-    SELECT link_id, date_trunc('hour', occurred_at, 'UTC'), min(organization_id),
-           min(partnership_id), min(campaign_id), count(*) FILTER (WHERE NOT bot),
-           count(*) FILTER (WHERE is_unique AND NOT bot), count(*) FILTER (WHERE bot)
-    FROM ins
-    GROUP BY 1, 2
-    ORDER BY 1, 2
-    ON CONFLICT (link_id, hour) DO UPDATE
-    SET clicks = r.clicks + excluded.clicks,
-        unique_clicks = r.unique_clicks + excluded.unique_clicks,
-        bot_hits = r.bot_hits + excluded.bot_hits
-), dimension_rollups_daily AS (
-    INSERT INTO click_dimension_rollups_daily AS d (link_id, day, dimension, value,
-                                                    organization_id, partnership_id,
-                                                    campaign_id, clicks, unique_clicks)
-    SELECT link_id, date_trunc('day', occurred_at, 'UTC'), dim.name, dim.value,
-           min(organization_id), min(partnership_id), min(campaign_id), count(*),
-           count(*) FILTER (WHERE is_unique)
-    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
-    WHERE NOT bot AND dim.value <> ''
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4
-    ON CONFLICT (link_id, day, dimension, value) DO UPDATE
-    SET clicks = d.clicks + excluded.clicks,
-        unique_clicks = d.unique_clicks + excluded.unique_clicks
-), campaign_dimension_rollups_daily AS (
-    INSERT INTO campaign_click_dimension_rollups_daily AS d (campaign_id, dimension, day, value,
-                                                             organization_id, clicks,
-                                                             unique_clicks)
-    SELECT campaign_id, dim.name, date_trunc('day', occurred_at, 'UTC'), dim.value,
-           min(organization_id), count(*), count(*) FILTER (WHERE is_unique)
-    FROM ins CROSS JOIN LATERAL (VALUES {_DIMENSION_VALUES}) AS dim(name, value)
-    WHERE NOT bot AND dim.value <> ''
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4
-    ON CONFLICT (campaign_id, dimension, day, value) DO UPDATE
-    SET clicks = d.clicks + excluded.clicks,
-        unique_clicks = d.unique_clicks + excluded.unique_clicks
-), rollups_daily AS (
-    INSERT INTO click_rollups_daily AS r (link_id, day, organization_id, partnership_id,
-                                          campaign_id, clicks, unique_clicks, bot_hits)
-    SELECT link_id, date_trunc('day', occurred_at, 'UTC'), min(organization_id),
-           min(partnership_id), min(campaign_id), count(*) FILTER (WHERE NOT bot),
-           count(*) FILTER (WHERE is_unique AND NOT bot), count(*) FILTER (WHERE bot)
-    FROM ins
-    GROUP BY 1, 2
-    ORDER BY 1, 2
-    ON CONFLICT (link_id, day) DO UPDATE
-    SET clicks = r.clicks + excluded.clicks,
-        unique_clicks = r.unique_clicks + excluded.unique_clicks,
-        bot_hits = r.bot_hits + excluded.bot_hits
-)
+){_ROLLUPS}
 SELECT count(*) FROM ins
 """
 
