@@ -122,30 +122,31 @@ def performance(
     """The performance of one scope (`performance_of_many` of one id)."""
     kind = next((name for name in SCOPES if getattr(scope, name) is not None), None)
     key = getattr(scope, kind) if kind else 0
-    return performance_of_many(session, scope.organization_id, kind, [key], currency, start, end)[
-        key
-    ]
+    found = performance_of_many(session, scope.organization_id, kind, [(key, currency)], start, end)
+    return found[(key, currency)]
 
 
 def performance_of_many(
     session: Session,
     organization_id: int,
     kind: str | None,
-    ids: list[int],
-    currency: str,
+    keys: list[tuple[int, str]],
     start: datetime,
     end: datetime,
     *,
     share_of: int | None = None,
-) -> dict[int, Performance]:
+) -> dict[tuple[int, str], Performance]:
     """The performance of many scopes of one kind ("campaign_id", "partnership_id",
-    "influencer_id", "link_id"; None: the whole organization, under id 0) in three aggregate
-    statements grouped by scope, whatever the number of scopes or the data size (a page of
-    campaigns costs what one does), and one for post results. With `share_of` (an influencer's
-    id), only that influencer's share: the rows of its own partnerships. Rollups are hourly:
-    `start` and `end` are rounded down to the hour (UTC)."""
+    "influencer_id", "link_id"; None: the whole organization, under id 0), each in a currency
+    (`keys`: (id, currency) pairs), in three aggregate statements grouped by scope and currency,
+    whatever the number of scopes, currencies or the data size (a page of campaigns in two
+    currencies costs what one campaign does), and one for post results. Clicks and post results
+    have no currency: read once, they go to each currency asked of a scope. With `share_of` (an
+    influencer's id), only that influencer's share: the rows of its own partnerships. Rollups
+    are hourly: `start` and `end` are rounded down to the hour (UTC)."""
     start, end = hour_of(start), hour_of(end)
-    wanted = sorted(set(ids))
+    wanted = sorted({key for key, _currency in keys})
+    currencies = sorted({currency for _key, currency in keys})
 
     c = ClickRollup
     click_key, click_from = _group(c, kind)
@@ -167,6 +168,7 @@ def performance_of_many(
     rollup_rows = session.execute(
         select(
             rollup_key,
+            r.currency,
             func.sum(r.conversions),
             func.sum(r.revenue),
             func.sum(r.commission),
@@ -175,32 +177,32 @@ def performance_of_many(
         )
         .where(
             r.organization_id == organization_id,
-            r.currency == currency,
+            r.currency.in_(currencies),
             r.hour >= start,
             r.hour < end,
             *_in(rollup_key, kind, wanted),
             *_share(r, share_of),
         )
-        .group_by(rollup_key)
+        .group_by(rollup_key, r.currency)
     ).all()
 
-    gifts: dict[int, int] = {}
+    gifts: dict[tuple[int, str], int] = {}
     if kind != "link_id":  # gifts go to partnerships, never through a link
         cost = CampaignCost
         cost_key = getattr(cost, kind) if kind else literal(0)
         gifts = {
-            int(k): int(v or 0)
-            for k, v in session.execute(
-                select(cost_key, func.sum(cost.amount))
+            (int(k), str(c)): int(v or 0)
+            for k, c, v in session.execute(
+                select(cost_key, cost.currency, func.sum(cost.amount))
                 .where(
                     cost.organization_id == organization_id,
-                    cost.currency == currency,
+                    cost.currency.in_(currencies),
                     cost.created_at >= start,
                     cost.created_at < end,
                     *_in(cost_key, kind, wanted),
                     *_share(cost, share_of),
                 )
-                .group_by(cost_key)
+                .group_by(cost_key, cost.currency)
             )
         }
 
@@ -211,12 +213,12 @@ def performance_of_many(
         )
 
     clicks = {int(k): (int(n or 0), int(u or 0)) for k, n, u in click_rows}
-    sums = {int(k): tuple(int(v or 0) for v in rest) for k, *rest in rollup_rows}
+    sums = {(int(k), str(c)): tuple(int(v or 0) for v in rest) for k, c, *rest in rollup_rows}
     result = {}
-    for key in wanted:
+    for key, currency in keys:
         n, unique = clicks.get(key, (0, 0))
-        conversions, revenue, commission, fees, repeat = sums.get(key, (0, 0, 0, 0, 0))
-        result[key] = Performance(
+        conversions, revenue, commission, fees, repeat = sums.get((key, currency), (0, 0, 0, 0, 0))
+        result[(key, currency)] = Performance(
             currency=currency,
             clicks=n,
             unique_clicks=unique,
@@ -224,7 +226,7 @@ def performance_of_many(
             revenue=revenue,
             commission=commission,
             fees=fees,
-            gifted=gifts.get(key, 0),
+            gifted=gifts.get((key, currency), 0),
             posts=posts.get(key),
             repeat_revenue=repeat,
         )

@@ -140,7 +140,7 @@ async def resolve_performance(
     check_window(start, end)
     currency = checked_currency(currency)
     [(kind, key)] = scope.items()
-    p = await _loader(info.context, kind, currency, start, end).load(key)
+    p = await _loader(info.context, kind, start, end).load((key, currency))
     return performance_type(p)
 
 
@@ -198,21 +198,21 @@ def performance_type(p: Performance) -> PerformanceType:
 
 
 def _loader(
-    ctx: Context, kind: str, currency: str, start: datetime, end: datetime
-) -> DataLoader[int, Performance]:
-    """The request's loader for one kind of scope, currency and range."""
+    ctx: Context, kind: str, start: datetime, end: datetime
+) -> DataLoader[tuple[int, str], Performance]:
+    """The request's loader for one kind of scope and range, of (id, currency) keys: a page
+    whose scopes are in several currencies is one batch."""
 
-    async def load(ids: list[int]) -> list[Performance]:
+    async def load(keys: list[tuple[int, str]]) -> list[Performance]:
         found = performance_of_many(
             ctx.session,
             ctx.viewer.organization_id,
             kind,
-            ids,
-            currency,
+            keys,
             start,
             end,
             share_of=share_of(ctx.viewer),
         )
-        return [found[i] for i in ids]
+        return [found[k] for k in keys]
 
-    return ctx.loader(("performance", kind, currency, start, end), lambda: DataLoader(load))
+    return ctx.loader(("performance", kind, start, end), lambda: DataLoader(load))
