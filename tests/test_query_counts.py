@@ -140,6 +140,52 @@ def test_performance_of_a_page_is_a_fixed_number_of_statements(gql, factory, db)
     assert counts[2] == counts[12], counts
 
 
+def test_a_page_in_two_currencies_costs_what_one_currency_does(gql, factory, db):
+    """Campaigns of an EUR and a GBP brand on one page: one performance batch for both
+    currencies, each campaign's figures in its own currency."""
+    from api.models.rollups import PerformanceRollup
+
+    org = factory.org()
+    hour = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    for currency, revenue in (("EUR", 1_000), ("GBP", 700)):
+        brand = factory.brand(org, default_currency=currency)
+        for _ in range(6):
+            campaign = factory.campaign(brand)
+            partnership = factory.partnership(campaign, factory.influencer(org))
+            db.add(
+                PerformanceRollup(
+                    partnership_id=partnership.id,
+                    link_id=0,
+                    hour=hour,
+                    currency=currency,
+                    organization_id=org.id,
+                    campaign_id=campaign.id,
+                    influencer_id=partnership.influencer_id,
+                    conversions=1,
+                    revenue=revenue,
+                    commission=100,
+                    fees=0,
+                )
+            )
+    db.commit()
+    key = used_key(gql, factory, org)
+    window = {"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
+    query = """query($n: Int!, $from: DateTime!, $to: DateTime!) { campaigns(first: $n) {
+      nodes { currency performance(from: $from, to: $to) { currency revenue { amount } } } } }"""
+    counts = {}
+    for n in (1, 12):  # the first campaign alone (one currency), then all (two)
+        with count_statements() as counter:
+            nodes = gql(key, query, n=n, **window)["campaigns"]["nodes"]
+        counts[n] = counter["n"]
+        assert len(nodes) == n
+        for c in nodes:
+            assert c["performance"]["currency"] == c["currency"]
+            amount = {"EUR": "10.00", "GBP": "7.00"}[c["currency"]]
+            assert c["performance"]["revenue"]["amount"] == amount, c
+    assert {c["currency"] for c in nodes} == {"EUR", "GBP"}
+    assert counts[1] == counts[12], counts
+
+
 def statements_per_page(gql: Any, key: str, query: str, check: Any) -> dict[int, int]:
     """The statements of `query` over 2026 for pages of 2 and 12, each result `check`ed."""
     window = {"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
